@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package drift needs to build, run, test and train.
+# Idempotent: only missing packages are installed. Runs as root or through sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libdnnl-dev libjansson-dev libcmocka-dev libpng-dev
+  libsystemd-dev libglib2.0-dev dbus dbus-daemon
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libx264-dev
+  ffmpeg
+  clang libclang-rt-14-dev
+  python3 python3-torch python3-numpy python3-matplotlib
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "drift: installing ${missing[*]}" >&2
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
