@@ -1,0 +1,60 @@
+/* drift engine: the compute context.
+ *
+ * A context holds the oneDNN engine and stream, the precision chosen for matrix work and the
+ * counters every op updates. There is no global state: each generator owns its own context, and
+ * two contexts may be used from two threads at once (one thread per context at a time). */
+#ifndef DRIFT_CONTEXT_H
+#define DRIFT_CONTEXT_H
+
+#include <stdint.h>
+
+#include <drift/error.h>
+#include <drift/tensor.h>
+
+enum drift_precision {
+    DRIFT_PRECISION_AUTO = 0, /* bf16 where the CPU has AMX or AVX512-BF16, else f32;
+                                 DRIFT_PRECISION=f32|bf16 in the environment overrides */
+    DRIFT_PRECISION_F32,
+    DRIFT_PRECISION_BF16,
+};
+
+struct drift_context_options {
+    enum drift_precision precision;
+};
+
+/* Counters, cumulative since the context was created. Ops never reset them. */
+struct drift_counters {
+    uint64_t primitives_created; /* oneDNN primitives built (plans); flat in steady state */
+    uint64_t plan_hits;          /* op calls served by an existing plan */
+    uint64_t allocations;        /* heap allocations made by ops and plans */
+    uint64_t bytes_allocated;
+    uint64_t op_calls;
+    double flops;                /* floating-point operations issued by matrix ops */
+};
+
+struct drift_context;
+
+/* Creates a context. options may be NULL (auto precision). Returns 0 and sets *ret, or a negative
+ * errno with err filled: -EINVAL for an unknown DRIFT_PRECISION value, -ENOTSUP when bf16 is
+ * forced on a CPU without AVX-512, -EIO when oneDNN cannot create its engine.
+ * The caller owns *ret: free with drift_context_free(). */
+int drift_context_new(const struct drift_context_options *options, struct drift_context **ret,
+                      struct drift_error *err);
+void drift_context_free(struct drift_context *ctx);
+
+/* The precision in use for matrix products: DRIFT_PRECISION_F32 or DRIFT_PRECISION_BF16. */
+enum drift_precision drift_context_precision(const struct drift_context *ctx);
+/* dtype matching the precision (DRIFT_F32 or DRIFT_BF16). */
+enum drift_dtype drift_context_compute_dtype(const struct drift_context *ctx);
+/* The widest instruction set oneDNN dispatches to, e.g. "avx512_core_amx", "avx512_core_bf16",
+ * "avx2". Static string. */
+const char *drift_context_isa(const struct drift_context *ctx);
+/* "f32" or "bf16". */
+const char *drift_precision_name(enum drift_precision precision);
+
+const struct drift_counters *drift_context_counters(const struct drift_context *ctx);
+
+/* The ISA string of this CPU without creating a context. */
+const char *drift_cpu_isa(void);
+
+#endif

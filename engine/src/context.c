@@ -1,0 +1,170 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *isa_name(dnnl_cpu_isa_t isa)
+{
+    switch (isa) {
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_sse41: return "sse41";
+    default: return "generic";
+    }
+}
+
+const char *drift_cpu_isa(void)
+{
+    return isa_name(dnnl_get_effective_cpu_isa());
+}
+
+/* bf16 pays off where the CPU has native bf16 dot products (AVX512-BF16 or AMX). */
+static int cpu_has_native_bf16(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
+}
+
+static int cpu_can_bf16(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+}
+
+const char *drift_precision_name(enum drift_precision precision)
+{
+    switch (precision) {
+    case DRIFT_PRECISION_F32: return "f32";
+    case DRIFT_PRECISION_BF16: return "bf16";
+    default: return "auto";
+    }
+}
+
+static int choose_precision(enum drift_precision asked, enum drift_precision *ret,
+                            struct drift_error *err)
+{
+    const char *env = getenv("DRIFT_PRECISION");
+    if (env && *env) {
+        if (strcmp(env, "f32") == 0)
+            asked = DRIFT_PRECISION_F32;
+        else if (strcmp(env, "bf16") == 0)
+            asked = DRIFT_PRECISION_BF16;
+        else if (strcmp(env, "auto") != 0)
+            return drift_error_set(err, -EINVAL,
+                                   "DRIFT_PRECISION=%s: expected f32, bf16 or auto", env);
+    }
+    if (asked == DRIFT_PRECISION_AUTO)
+        asked = cpu_has_native_bf16() ? DRIFT_PRECISION_BF16 : DRIFT_PRECISION_F32;
+    if (asked == DRIFT_PRECISION_BF16 && !cpu_can_bf16())
+        return drift_error_set(err, -ENOTSUP, "precision bf16: this CPU (%s) lacks AVX-512",
+                               drift_cpu_isa());
+    *ret = asked;
+    return 0;
+}
+
+int drift_context_new(const struct drift_context_options *options, struct drift_context **ret,
+                      struct drift_error *err)
+{
+    enum drift_precision precision = DRIFT_PRECISION_F32;
+    int r = choose_precision(options ? options->precision : DRIFT_PRECISION_AUTO, &precision, err);
+    if (r < 0)
+        return r;
+    struct drift_context *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return drift_error_set(err, -ENOMEM, "context: out of memory");
+    ctx->precision = precision;
+    if (dnnl_engine_create(&ctx->engine, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_default_flags) != dnnl_success) {
+        drift_context_free(ctx);
+        return drift_error_set(err, -EIO, "context: oneDNN could not create a CPU engine");
+    }
+    *ret = ctx;
+    return 0;
+}
+
+void drift_context_free(struct drift_context *ctx)
+{
+    if (!ctx)
+        return;
+    for (size_t i = 0; i < ctx->plan_count; i++)
+        ctx->plans[i].destroy(ctx->plans[i].data);
+    if (ctx->stream)
+        dnnl_stream_destroy(ctx->stream);
+    if (ctx->engine)
+        dnnl_engine_destroy(ctx->engine);
+    free(ctx);
+}
+
+enum drift_precision drift_context_precision(const struct drift_context *ctx)
+{
+    return ctx->precision;
+}
+
+enum drift_dtype drift_context_compute_dtype(const struct drift_context *ctx)
+{
+    return ctx->precision == DRIFT_PRECISION_BF16 ? DRIFT_BF16 : DRIFT_F32;
+}
+
+const char *drift_context_isa(const struct drift_context *ctx)
+{
+    (void)ctx;
+    return drift_cpu_isa();
+}
+
+const struct drift_counters *drift_context_counters(const struct drift_context *ctx)
+{
+    return &ctx->counters;
+}
+
+void *drift_plan_find(struct drift_context *ctx, const void *key, size_t key_size)
+{
+    for (size_t i = 0; i < ctx->plan_count; i++) {
+        struct drift_plan *p = &ctx->plans[i];
+        if (p->key_size == key_size && memcmp(p->key, key, key_size) == 0) {
+            ctx->counters.plan_hits++;
+            return p->data;
+        }
+    }
+    return NULL;
+}
+
+int drift_plan_store(struct drift_context *ctx, const void *key, size_t key_size, void *data,
+                     void (*destroy)(void *data), struct drift_error *err)
+{
+    if (key_size > sizeof(ctx->plans[0].key)) {
+        destroy(data);
+        return drift_error_set(err, -EINVAL, "plan key of %zu bytes is too long", key_size);
+    }
+    if (ctx->plan_count == DRIFT_MAX_PLANS) {
+        destroy(data);
+        return drift_error_set(err, -ENOSPC, "context holds %d plans already: too many shapes",
+                               DRIFT_MAX_PLANS);
+    }
+    struct drift_plan *p = &ctx->plans[ctx->plan_count++];
+    memcpy(p->key, key, key_size);
+    p->key_size = key_size;
+    p->data = data;
+    p->destroy = destroy;
+    return 0;
+}
+
+void *drift_ctx_alloc(struct drift_context *ctx, size_t size)
+{
+    size_t rounded = (size + 63) & ~(size_t)63;
+    if (rounded == 0)
+        rounded = 64;
+    void *p = aligned_alloc(64, rounded);
+    if (!p)
+        return NULL;
+    memset(p, 0, rounded);
+    ctx->counters.allocations++;
+    ctx->counters.bytes_allocated += rounded;
+    return p;
+}

@@ -1,0 +1,75 @@
+/* drift engine internals shared by the op modules: the context, plan cache and oneDNN helpers.
+ * Not installed; never included outside engine/src. */
+#ifndef DRIFT_INTERNAL_H
+#define DRIFT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <drift/context.h>
+#include <drift/error.h>
+#include <drift/tensor.h>
+
+/* A plan: whatever an op built for one shape (primitives, scratch), freed by `destroy`. */
+struct drift_plan {
+    unsigned char key[256];
+    size_t key_size;
+    void *data;
+    void (*destroy)(void *data);
+};
+
+#define DRIFT_MAX_PLANS 512
+
+struct drift_context {
+    enum drift_precision precision;
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    struct drift_counters counters;
+    struct drift_plan plans[DRIFT_MAX_PLANS];
+    size_t plan_count;
+};
+
+/* Returns the plan data stored under key, or NULL (counts a hit when found). */
+void *drift_plan_find(struct drift_context *ctx, const void *key, size_t key_size);
+/* Stores data under key; on failure (-ENOSPC, -EINVAL) destroys data. */
+int drift_plan_store(struct drift_context *ctx, const void *key, size_t key_size, void *data,
+                     void (*destroy)(void *data), struct drift_error *err);
+
+/* Counted allocations (64-byte aligned, zeroed). */
+void *drift_ctx_alloc(struct drift_context *ctx, size_t size);
+
+/* Maps a failed dnnl status to -EIO with a message naming what was being done. */
+int drift_dnnl_fail(struct drift_error *err, dnnl_status_t status, const char *what);
+#define DNNL_TRY(err, call, what)                                                                \
+    do {                                                                                         \
+        dnnl_status_t s_ = (call);                                                               \
+        if (s_ != dnnl_success)                                                                  \
+            return drift_dnnl_fail((err), s_, (what));                                           \
+    } while (0)
+
+dnnl_data_type_t drift_dnnl_dtype(enum drift_dtype dtype);
+/* A memory descriptor with the tensor's shape and strides. */
+int drift_dnnl_md_of(const struct drift_tensor *t, dnnl_memory_desc_t *md,
+                     struct drift_error *err);
+/* Creates a primitive from an op descriptor and attributes; counts it. Returns the primitive
+ * descriptor in *ret_pd when requested (caller destroys it). */
+int drift_dnnl_build(struct drift_context *ctx, const void *op_desc, const_dnnl_primitive_attr_t attr,
+                     dnnl_primitive_t *ret_prim, dnnl_primitive_desc_t *ret_pd,
+                     struct drift_error *err, const char *what);
+/* A reorder primitive from src to dst layout. */
+int drift_dnnl_build_reorder(struct drift_context *ctx, const dnnl_memory_desc_t *src,
+                             const dnnl_memory_desc_t *dst, dnnl_primitive_t *ret,
+                             struct drift_error *err);
+/* Executes prim with (arg, memory) pairs and waits for it. */
+int drift_dnnl_run(struct drift_context *ctx, dnnl_primitive_t prim, int nargs,
+                   const dnnl_exec_arg_t *args, struct drift_error *err, const char *what);
+/* A memory object for md with the given handle (may be NULL; set later). */
+int drift_dnnl_memory(struct drift_context *ctx, const dnnl_memory_desc_t *md, void *handle,
+                      dnnl_memory_t *ret, struct drift_error *err);
+
+/* Shape description used in messages, e.g. "(2,256,384)". buf must hold 96 bytes. */
+const char *drift_shape_str(const struct drift_tensor *t, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,339 @@
+/* linear: y = act(x W^T + b) [+ y], on oneDNN matmul.
+ *
+ * Weights are packed once at creation into the blocked layout the kernel picks for a typical
+ * frame (256 rows); a plan for a row count that wants another layout gets its own copy, reordered
+ * from the packed one, once. In bf16, x is converted into plan-owned scratch on the way in. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <drift/ops.h>
+
+#include "internal.h"
+
+#define LINEAR_MAX_PLANS 16
+#define LINEAR_PACK_ROWS 256
+
+struct linear_plan {
+    int64_t rows, x_row_stride, y_row_stride;
+    bool accumulate;
+    dnnl_primitive_t matmul;
+    dnnl_primitive_t to_compute; /* f32 x -> compute dtype scratch, or NULL in f32 */
+    void *x_scratch;
+    void *weights;               /* linear->packed, or owned when owns_weights */
+    bool owns_weights;
+    dnnl_memory_t mem_x_user, mem_x, mem_w, mem_b, mem_y;
+};
+
+struct drift_linear {
+    int in, out;
+    enum drift_activation act;
+    enum drift_dtype dtype;       /* compute dtype of the weights */
+    dnnl_memory_desc_t packed_md;
+    void *packed;
+    float *bias;                  /* (N) or NULL */
+    struct linear_plan plans[LINEAR_MAX_PLANS];
+    int plan_count;
+};
+
+static void plan_release(struct linear_plan *p)
+{
+    if (p->matmul) dnnl_primitive_destroy(p->matmul);
+    if (p->to_compute) dnnl_primitive_destroy(p->to_compute);
+    dnnl_memory_t mems[] = { p->mem_x_user, p->mem_x, p->mem_w, p->mem_b, p->mem_y };
+    for (size_t i = 0; i < sizeof(mems) / sizeof(mems[0]); i++)
+        if (mems[i]) dnnl_memory_destroy(mems[i]);
+    free(p->x_scratch);
+    if (p->owns_weights) free(p->weights);
+}
+
+void drift_linear_free(struct drift_linear *linear)
+{
+    if (!linear)
+        return;
+    for (int i = 0; i < linear->plan_count; i++)
+        plan_release(&linear->plans[i]);
+    free(linear->packed);
+    free(linear->bias);
+    free(linear);
+}
+
+int drift_linear_in_features(const struct drift_linear *linear) { return linear->in; }
+int drift_linear_out_features(const struct drift_linear *linear) { return linear->out; }
+
+/* Describes the matmul for `rows` rows: src (rows,K), weights (K,N) any layout, dst (rows,N). */
+static int matmul_desc(const struct drift_linear *l, int64_t rows, int64_t x_stride,
+                       int64_t y_stride, dnnl_matmul_desc_t *desc, struct drift_error *err)
+{
+    dnnl_memory_desc_t src, wei, bias, dst;
+    dnnl_dims_t sd = { rows, l->in }, ss = { x_stride, 1 };
+    dnnl_dims_t wd = { l->in, l->out }, dd = { rows, l->out }, ds = { y_stride, 1 };
+    dnnl_dims_t bd = { 1, l->out };
+    dnnl_data_type_t cdt = drift_dnnl_dtype(l->dtype);
+    /* In bf16 the source is the converted dense scratch. */
+    if (l->dtype == DRIFT_BF16)
+        ss[0] = l->in;
+    DNNL_TRY(err, dnnl_memory_desc_init_by_strides(&src, 2, sd, cdt, ss), "linear src");
+    DNNL_TRY(err, dnnl_memory_desc_init_by_tag(&wei, 2, wd, cdt, dnnl_format_tag_any), "linear W");
+    DNNL_TRY(err, dnnl_memory_desc_init_by_tag(&bias, 2, bd, dnnl_f32, dnnl_ab), "linear bias");
+    DNNL_TRY(err, dnnl_memory_desc_init_by_strides(&dst, 2, dd, dnnl_f32, ds), "linear dst");
+    DNNL_TRY(err, dnnl_matmul_desc_init(desc, &src, &wei, l->bias ? &bias : NULL, &dst),
+             "describing a linear matmul");
+    return 0;
+}
+
+static int make_attr(enum drift_activation act, bool accumulate, dnnl_primitive_attr_t *ret,
+                     struct drift_error *err)
+{
+    dnnl_post_ops_t po;
+    DNNL_TRY(err, dnnl_post_ops_create(&po), "post-ops");
+    if (accumulate)
+        dnnl_post_ops_append_sum(po, 1.0f);
+    if (act == DRIFT_ACT_GELU_TANH)
+        dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_tanh, 0.f, 0.f);
+    else if (act == DRIFT_ACT_SILU)
+        dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_swish, 1.f, 0.f);
+    dnnl_primitive_attr_t attr;
+    dnnl_status_t s = dnnl_primitive_attr_create(&attr);
+    if (s == dnnl_success)
+        s = dnnl_primitive_attr_set_post_ops(attr, po);
+    dnnl_post_ops_destroy(po);
+    if (s != dnnl_success)
+        return drift_dnnl_fail(err, s, "linear attributes");
+    *ret = attr;
+    return 0;
+}
+
+static int build_pd(struct drift_context *ctx, const struct drift_linear *l, int64_t rows,
+                    int64_t xs, int64_t ys, bool accumulate, dnnl_primitive_desc_t *ret,
+                    struct drift_error *err)
+{
+    dnnl_matmul_desc_t desc;
+    dnnl_primitive_attr_t attr = NULL;
+    int r = matmul_desc(l, rows, xs, ys, &desc, err);
+    if (r < 0 || (r = make_attr(l->act, accumulate, &attr, err)) < 0)
+        return r;
+    dnnl_status_t s = dnnl_primitive_desc_create(ret, &desc, attr, ctx->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return drift_dnnl_fail(err, s, "creating a linear matmul");
+    return 0;
+}
+
+/* Reorders `src` (described by src_md) into a new buffer laid out as dst_md. */
+static int reorder_into_new(struct drift_context *ctx, const dnnl_memory_desc_t *src_md,
+                            const void *src, const dnnl_memory_desc_t *dst_md, void **ret,
+                            struct drift_error *err)
+{
+    void *dst = drift_ctx_alloc(ctx, dnnl_memory_desc_get_size(dst_md));
+    if (!dst)
+        return drift_error_set(err, -ENOMEM, "linear: out of memory for weights");
+    dnnl_primitive_t prim = NULL;
+    dnnl_memory_t ms = NULL, md = NULL;
+    int r = drift_dnnl_build_reorder(ctx, src_md, dst_md, &prim, err);
+    if (r == 0) r = drift_dnnl_memory(ctx, src_md, (void *)src, &ms, err);
+    if (r == 0) r = drift_dnnl_memory(ctx, dst_md, dst, &md, err);
+    if (r == 0) {
+        dnnl_exec_arg_t args[] = { { DNNL_ARG_FROM, ms }, { DNNL_ARG_TO, md } };
+        r = drift_dnnl_run(ctx, prim, 2, args, err, "packing weights");
+    }
+    if (prim) dnnl_primitive_destroy(prim);
+    if (ms) dnnl_memory_destroy(ms);
+    if (md) dnnl_memory_destroy(md);
+    if (r < 0) {
+        free(dst);
+        return r;
+    }
+    *ret = dst;
+    return 0;
+}
+
+static int check_weight_args(const struct drift_tensor *weight, const struct drift_tensor *bias,
+                             enum drift_activation act, struct drift_error *err)
+{
+    if (!weight || weight->ndim != 2 || !drift_tensor_is_dense(weight))
+        return drift_error_set(err, -EINVAL, "linear: weight must be a dense (N,K) tensor");
+    if (bias && (bias->ndim != 1 || bias->shape[0] != weight->shape[0] || bias->dtype != DRIFT_F32))
+        return drift_error_set(err, -EINVAL, "linear: bias must be f32 (%lld)",
+                               (long long)weight->shape[0]);
+    if (act < DRIFT_ACT_NONE || act > DRIFT_ACT_SILU)
+        return drift_error_set(err, -EINVAL, "linear: unknown activation %d", (int)act);
+    return 0;
+}
+
+int drift_linear_new(struct drift_context *ctx, const struct drift_tensor *weight,
+                     const struct drift_tensor *bias, enum drift_activation act,
+                     struct drift_linear **ret, struct drift_error *err)
+{
+    int r = check_weight_args(weight, bias, act, err);
+    if (r < 0)
+        return r;
+    struct drift_linear *l = calloc(1, sizeof(*l));
+    if (!l)
+        return drift_error_set(err, -ENOMEM, "linear: out of memory");
+    l->out = (int)weight->shape[0];
+    l->in = (int)weight->shape[1];
+    l->act = act;
+    l->dtype = drift_context_compute_dtype(ctx);
+    if (bias) {
+        l->bias = drift_ctx_alloc(ctx, (size_t)l->out * sizeof(float));
+        if (!l->bias) {
+            drift_linear_free(l);
+            return drift_error_set(err, -ENOMEM, "linear: out of memory");
+        }
+        memcpy(l->bias, bias->data, (size_t)l->out * sizeof(float));
+    }
+    dnnl_primitive_desc_t pd = NULL;
+    r = build_pd(ctx, l, LINEAR_PACK_ROWS, l->in, l->out, false, &pd, err);
+    if (r == 0) {
+        l->packed_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        dnnl_primitive_desc_destroy(pd);
+        /* The caller's (N,K) weights seen as (K,N) with transposed strides. */
+        dnnl_memory_desc_t user_md;
+        dnnl_dims_t dims = { l->in, l->out }, strides = { 1, l->in };
+        dnnl_memory_desc_init_by_strides(&user_md, 2, dims, drift_dnnl_dtype(weight->dtype),
+                                         strides);
+        r = reorder_into_new(ctx, &user_md, weight->data, &l->packed_md, &l->packed, err);
+    }
+    if (r < 0) {
+        drift_linear_free(l);
+        return r;
+    }
+    *ret = l;
+    return 0;
+}
+
+static int plan_build(struct drift_context *ctx, struct drift_linear *l, struct linear_plan *p,
+                      struct drift_error *err)
+{
+    dnnl_primitive_desc_t pd;
+    int r = build_pd(ctx, l, p->rows, p->x_row_stride, p->y_row_stride, p->accumulate, &pd, err);
+    if (r < 0)
+        return r;
+    const dnnl_memory_desc_t *w_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    const dnnl_memory_desc_t *x_md = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    const dnnl_memory_desc_t *y_md = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    if (dnnl_memory_desc_equal(w_md, &l->packed_md)) {
+        p->weights = l->packed;
+    } else {
+        r = reorder_into_new(ctx, &l->packed_md, l->packed, w_md, &p->weights, err);
+        p->owns_weights = r == 0;
+    }
+    if (r == 0) {
+        dnnl_status_t s = dnnl_primitive_create(&p->matmul, pd);
+        if (s != dnnl_success)
+            r = drift_dnnl_fail(err, s, "creating a linear matmul");
+        else
+            ctx->counters.primitives_created++;
+    }
+    if (r == 0) r = drift_dnnl_memory(ctx, x_md, NULL, &p->mem_x, err);
+    if (r == 0) r = drift_dnnl_memory(ctx, w_md, p->weights, &p->mem_w, err);
+    if (r == 0) r = drift_dnnl_memory(ctx, y_md, NULL, &p->mem_y, err);
+    if (r == 0 && l->bias) {
+        dnnl_memory_desc_t b_md;
+        dnnl_dims_t bd = { 1, l->out };
+        dnnl_memory_desc_init_by_tag(&b_md, 2, bd, dnnl_f32, dnnl_ab);
+        r = drift_dnnl_memory(ctx, &b_md, l->bias, &p->mem_b, err);
+    }
+    if (r == 0 && l->dtype == DRIFT_BF16) {
+        /* f32 rows (any row stride) -> dense bf16 scratch. */
+        dnnl_memory_desc_t user_md;
+        dnnl_dims_t d = { p->rows, l->in }, s = { p->x_row_stride, 1 };
+        dnnl_memory_desc_init_by_strides(&user_md, 2, d, dnnl_f32, s);
+        p->x_scratch = drift_ctx_alloc(ctx, dnnl_memory_desc_get_size(x_md));
+        if (!p->x_scratch)
+            r = drift_error_set(err, -ENOMEM, "linear: out of memory for scratch");
+        if (r == 0) r = drift_dnnl_build_reorder(ctx, &user_md, x_md, &p->to_compute, err);
+        if (r == 0) r = drift_dnnl_memory(ctx, &user_md, NULL, &p->mem_x_user, err);
+        if (r == 0) dnnl_memory_set_data_handle(p->mem_x, p->x_scratch);
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return r;
+}
+
+static struct linear_plan *plan_get(struct drift_context *ctx, struct drift_linear *l,
+                                    int64_t rows, int64_t xs, int64_t ys, bool accumulate,
+                                    struct drift_error *err, int *ret)
+{
+    for (int i = 0; i < l->plan_count; i++) {
+        struct linear_plan *p = &l->plans[i];
+        if (p->rows == rows && p->x_row_stride == xs && p->y_row_stride == ys &&
+            p->accumulate == accumulate) {
+            ctx->counters.plan_hits++;
+            return p;
+        }
+    }
+    if (l->plan_count == LINEAR_MAX_PLANS) {
+        *ret = drift_error_set(err, -ENOSPC, "linear: more than %d shapes", LINEAR_MAX_PLANS);
+        return NULL;
+    }
+    struct linear_plan *p = &l->plans[l->plan_count];
+    *p = (struct linear_plan){ .rows = rows, .x_row_stride = xs, .y_row_stride = ys,
+                               .accumulate = accumulate };
+    *ret = plan_build(ctx, l, p, err);
+    if (*ret < 0) {
+        plan_release(p);
+        memset(p, 0, sizeof(*p));
+        return NULL;
+    }
+    l->plan_count++;
+    return p;
+}
+
+/* Rows of a (M,C) or (B,L,C) f32 tensor whose rows are evenly strided; returns the row count and
+ * the row stride, or -EINVAL. */
+static int rows_of(const struct drift_tensor *t, int64_t cols, const char *name, int64_t *rows,
+                   int64_t *row_stride, struct drift_error *err)
+{
+    char shape[96];
+    if (!t || t->dtype != DRIFT_F32 || t->ndim < 2 || t->ndim > 3 || t->shape[t->ndim - 1] != cols ||
+        t->stride[t->ndim - 1] != 1)
+        return drift_error_set(err, -EINVAL, "linear: %s must be f32 (M,%lld) or (B,L,%lld), got %s",
+                               name, (long long)cols, (long long)cols,
+                               t ? drift_shape_str(t, shape, sizeof(shape)) : "NULL");
+    *row_stride = t->stride[t->ndim - 2];
+    *rows = t->shape[t->ndim - 2];
+    if (t->ndim == 3) {
+        if (t->stride[0] != t->shape[1] * t->stride[1])
+            return drift_error_set(err, -EINVAL, "linear: %s batches are not evenly strided", name);
+        *rows *= t->shape[0];
+    }
+    return 0;
+}
+
+int drift_linear_forward(struct drift_context *ctx, struct drift_linear *l,
+                         const struct drift_tensor *x, struct drift_tensor *y, bool accumulate,
+                         struct drift_error *err)
+{
+    int64_t rows, xs, yrows, ys;
+    int r = rows_of(x, l->in, "x", &rows, &xs, err);
+    if (r == 0)
+        r = rows_of(y, l->out, "y", &yrows, &ys, err);
+    if (r < 0)
+        return r;
+    if (rows != yrows)
+        return drift_error_set(err, -EINVAL, "linear: x has %lld rows but y has %lld",
+                               (long long)rows, (long long)yrows);
+    if (accumulate && l->act != DRIFT_ACT_NONE)
+        return drift_error_set(err, -EINVAL, "linear: accumulate needs no activation");
+    struct linear_plan *p = plan_get(ctx, l, rows, xs, ys, accumulate, err, &r);
+    if (!p)
+        return r;
+    if (p->to_compute) {
+        dnnl_memory_set_data_handle(p->mem_x_user, x->data);
+        dnnl_exec_arg_t conv[] = { { DNNL_ARG_FROM, p->mem_x_user }, { DNNL_ARG_TO, p->mem_x } };
+        r = drift_dnnl_run(ctx, p->to_compute, 2, conv, err, "converting linear input");
+        if (r < 0)
+            return r;
+    } else {
+        dnnl_memory_set_data_handle(p->mem_x, x->data);
+    }
+    dnnl_memory_set_data_handle(p->mem_y, y->data);
+    dnnl_exec_arg_t args[4] = { { DNNL_ARG_SRC, p->mem_x }, { DNNL_ARG_WEIGHTS, p->mem_w },
+                                { DNNL_ARG_DST, p->mem_y } };
+    int nargs = 3;
+    if (p->mem_b)
+        args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, p->mem_b };
+    ctx->counters.flops += 2.0 * (double)rows * l->in * l->out;
+    return drift_dnnl_run(ctx, p->matmul, nargs, args, err, "running a linear matmul");
+}
