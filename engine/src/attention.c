@@ -1,1 +1,245 @@
+/* Multi-head attention: out = softmax(q k^T / sqrt(D) + bias + mask) v.
+ *
+ * Heads and batch entries run as one batched oneDNN matmul for the scores and one for the
+ * output; the softmax is oneDNN's, writing the probabilities directly in the compute dtype.
+ * Keys come from a rolling KV cache (the window plus the working block) or from explicit
+ * tensors with a causal or block-causal mask. Scratch lives in per-shape plans. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <drift/ops.h>
+
 #include "internal.h"
+#include "kv_cache_internal.h"
+
+struct attention_plan {
+    void *q, *k, *v, *probs;   /* compute dtype: (BH,Lq,D), (BH,Lk,D) x2, (BH,Lq,Lk) */
+    float *scores, *out, *bias; /* (BH,Lq,Lk), (BH,Lq,D), (H,Lk) */
+    dnnl_primitive_t softmax;
+    dnnl_memory_t mem_scores, mem_probs;
+};
+
+static void attention_plan_destroy(void *data)
+{
+    struct attention_plan *p = data;
+    free(p->q); free(p->k); free(p->v); free(p->probs);
+    free(p->scores); free(p->out); free(p->bias);
+    if (p->softmax) dnnl_primitive_destroy(p->softmax);
+    if (p->mem_scores) dnnl_memory_destroy(p->mem_scores);
+    if (p->mem_probs) dnnl_memory_destroy(p->mem_probs);
+    free(p);
+}
+
+static int attention_plan_build(struct drift_context *ctx, int64_t BH, int64_t H, int64_t Lq,
+                                int64_t Lk, int64_t D, bool own_kv, struct attention_plan *p,
+                                struct drift_error *err)
+{
+    enum drift_dtype cdt = drift_context_compute_dtype(ctx);
+    size_t es = drift_dtype_size(cdt);
+    p->q = drift_ctx_alloc(ctx, (size_t)(BH * Lq * D) * es);
+    p->probs = drift_ctx_alloc(ctx, (size_t)(BH * Lq * Lk) * es);
+    p->scores = drift_ctx_alloc(ctx, (size_t)(BH * Lq * Lk) * sizeof(float));
+    p->out = drift_ctx_alloc(ctx, (size_t)(BH * Lq * D) * sizeof(float));
+    p->bias = drift_ctx_alloc(ctx, (size_t)(H * Lk) * sizeof(float));
+    if (own_kv) {
+        p->k = drift_ctx_alloc(ctx, (size_t)(BH * Lk * D) * es);
+        p->v = drift_ctx_alloc(ctx, (size_t)(BH * Lk * D) * es);
+    }
+    if (!p->q || !p->probs || !p->scores || !p->out || !p->bias || (own_kv && (!p->k || !p->v)))
+        return drift_error_set(err, -ENOMEM, "attention: out of memory for scratch");
+    dnnl_memory_desc_t smd, pmd;
+    dnnl_dims_t dims = { BH, Lq, Lk };
+    DNNL_TRY(err, dnnl_memory_desc_init_by_tag(&smd, 3, dims, dnnl_f32, dnnl_abc), "scores");
+    DNNL_TRY(err, dnnl_memory_desc_init_by_tag(&pmd, 3, dims, drift_dnnl_dtype(cdt), dnnl_abc),
+             "probabilities");
+    dnnl_softmax_v2_desc_t desc;
+    DNNL_TRY(err, dnnl_softmax_v2_forward_desc_init(&desc, dnnl_forward_inference,
+                                                    dnnl_softmax_accurate, &smd, &pmd, 2),
+             "describing the attention softmax");
+    int r = drift_dnnl_build(ctx, &desc, NULL, &p->softmax, NULL, err, "creating a softmax");
+    if (r == 0) r = drift_dnnl_memory(ctx, &smd, p->scores, &p->mem_scores, err);
+    if (r == 0) r = drift_dnnl_memory(ctx, &pmd, p->probs, &p->mem_probs, err);
+    return r;
+}
+
+/* Copies head h of rows (B,L,H*D) f32 into dense (B*H, L, D) in the compute dtype. */
+static void gather_heads(const struct drift_tensor *src, int64_t H, int64_t D, void *dst,
+                         enum drift_dtype dtype)
+{
+    int64_t B = src->shape[0], L = src->shape[1];
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t l = 0; l < L; l++) {
+                const float *row = (const float *)src->data + b * src->stride[0] +
+                                   l * src->stride[1] + h * D;
+                size_t at = (size_t)(((b * H + h) * L + l) * D);
+                if (dtype == DRIFT_BF16)
+                    drift_convert_f32_to_bf16((uint16_t *)dst + at, row, (size_t)D);
+                else
+                    memcpy((float *)dst + at, row, (size_t)D * sizeof(float));
+            }
+}
+
+static void scatter_heads(const float *src, int64_t H, int64_t D, struct drift_tensor *out)
+{
+    int64_t B = out->shape[0], L = out->shape[1];
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t l = 0; l < L; l++)
+                memcpy((float *)out->data + b * out->stride[0] + l * out->stride[1] + h * D,
+                       src + ((b * H + h) * L + l) * D, (size_t)D * sizeof(float));
+}
+
+/* Position (block index) of key j: from the cache's slots, or j / block without a cache. */
+static int64_t key_block_position(const struct drift_attention_args *a, int64_t j, int64_t block)
+{
+    const struct drift_kv_cache *c = a->cache;
+    if (!c)
+        return j / block;
+    int slot = (int)(j / c->block_tokens);
+    return slot == c->working ? a->position : c->position[slot];
+}
+
+/* Adds the age bias and the mask to the scores, in place. */
+static void apply_bias_and_mask(const struct drift_attention_args *a, struct attention_plan *p,
+                                int64_t BH, int64_t H, int64_t Lq, int64_t Lk)
+{
+    int64_t block = a->mask_block > 0 ? a->mask_block : Lq;
+    if (a->age_slope) {
+        for (int64_t j = 0; j < Lk; j++) {
+            int64_t kpos = key_block_position(a, j, block);
+            for (int64_t h = 0; h < H; h++)
+                p->bias[h * Lk + j] = -a->age_slope[h] * (float)(a->cache ? a->position - kpos : -kpos);
+        }
+    }
+    for (int64_t bh = 0; bh < BH; bh++) {
+        const float *bias = a->age_slope ? p->bias + (bh % H) * Lk : NULL;
+        for (int64_t i = 0; i < Lq; i++) {
+            float *row = p->scores + (bh * Lq + i) * Lk;
+            int64_t qpos = a->cache ? 0 : i / block; /* without a cache: age = qblock - kblock */
+            if (bias) {
+                float qterm = a->cache ? 0.f : -a->age_slope[bh % H] * (float)qpos;
+                for (int64_t j = 0; j < Lk; j++)
+                    row[j] += bias[j] + qterm;
+            }
+            int64_t visible = Lk;
+            if (a->mask == DRIFT_MASK_CAUSAL)
+                visible = i + 1;
+            else if (a->mask == DRIFT_MASK_BLOCK_CAUSAL)
+                visible = (i / block + 1) * block;
+            for (int64_t j = visible; j < Lk; j++)
+                row[j] = -INFINITY;
+        }
+    }
+}
+
+static int check_rows(const struct drift_tensor *t, const char *name, int64_t B, int64_t L,
+                      int64_t C, struct drift_error *err)
+{
+    char s[96];
+    if (!t || t->dtype != DRIFT_F32 || t->ndim != 3 || t->shape[0] != B || t->shape[2] != C ||
+        (L >= 0 && t->shape[1] != L) || t->stride[2] != 1)
+        return drift_error_set(err, -EINVAL, "attention: %s must be f32 (%lld,%s,%lld), got %s",
+                               name, (long long)B, L >= 0 ? "Lq" : "L", (long long)C,
+                               t ? drift_shape_str(t, s, sizeof(s)) : "NULL");
+    return 0;
+}
+
+static int check_args(const struct drift_attention_args *a, int64_t *ret_D, int64_t *ret_Lk,
+                      struct drift_error *err)
+{
+    if (!a || !a->q || !a->out || a->heads < 1)
+        return drift_error_set(err, -EINVAL, "attention: q, out and heads >= 1 are required");
+    int64_t B = a->q->shape[0], Lq = a->q->shape[1], C = a->q->shape[2];
+    if (a->q->ndim != 3 || C % a->heads != 0)
+        return drift_error_set(err, -EINVAL, "attention: q must be (B,L,H*D) with H = %d", a->heads);
+    int r = check_rows(a->q, "q", B, Lq, C, err);
+    if (r == 0) r = check_rows(a->out, "out", B, Lq, C, err);
+    if (r < 0)
+        return r;
+    if (a->cache) {
+        const struct drift_kv_cache *c = a->cache;
+        if (c->batch != B || c->heads != a->heads || (int64_t)c->head_dim * a->heads != C ||
+            c->block_tokens != Lq || a->mask != DRIFT_MASK_NONE)
+            return drift_error_set(err, -EINVAL, "attention: the cache (%d,%d heads,%d,%d tokens) "
+                                   "does not fit q, or a mask was given with a cache",
+                                   c->batch, c->heads, c->head_dim, c->block_tokens);
+        *ret_Lk = (int64_t)drift_kv_cache_slots_in_use(c) * c->block_tokens;
+    } else {
+        if ((r = check_rows(a->k, "k", B, -1, C, err)) < 0 || (r = check_rows(a->v, "v", B, -1, C, err)) < 0)
+            return r;
+        if (a->k->shape[1] != a->v->shape[1])
+            return drift_error_set(err, -EINVAL, "attention: k and v lengths differ");
+        *ret_Lk = a->k->shape[1];
+        if (a->mask != DRIFT_MASK_NONE && *ret_Lk != Lq)
+            return drift_error_set(err, -EINVAL, "attention: a mask needs as many keys as queries");
+        if (a->mask == DRIFT_MASK_BLOCK_CAUSAL && (a->mask_block < 1 || Lq % a->mask_block != 0))
+            return drift_error_set(err, -EINVAL, "attention: mask_block %d must divide %lld",
+                                   a->mask_block, (long long)Lq);
+        if (a->mask < DRIFT_MASK_NONE || a->mask > DRIFT_MASK_BLOCK_CAUSAL)
+            return drift_error_set(err, -EINVAL, "attention: unknown mask %d", (int)a->mask);
+    }
+    *ret_D = C / a->heads;
+    return 0;
+}
+
+int drift_attention(struct drift_context *ctx, const struct drift_attention_args *a,
+                    struct drift_error *err)
+{
+    int64_t D = 0, Lk = 0;
+    int r = check_args(a, &D, &Lk, err);
+    if (r < 0)
+        return r;
+    int64_t B = a->q->shape[0], Lq = a->q->shape[1], H = a->heads, BH = B * H;
+    bool own_kv = a->cache == NULL;
+    int64_t key[] = { 0x617474, B, H, Lq, Lk, D, own_kv };
+    struct attention_plan *p = drift_plan_find(ctx, key, sizeof(key));
+    if (!p) {
+        if (!(p = calloc(1, sizeof(*p))))
+            return drift_error_set(err, -ENOMEM, "attention: out of memory");
+        r = attention_plan_build(ctx, BH, H, Lq, Lk, D, own_kv, p, err);
+        if (r == 0)
+            r = drift_plan_store(ctx, key, sizeof(key), p, attention_plan_destroy, err);
+        else
+            attention_plan_destroy(p);
+        if (r < 0)
+            return r;
+    }
+    enum drift_dtype cdt = drift_context_compute_dtype(ctx);
+    gather_heads(a->q, H, D, p->q, cdt);
+    void *kd = p->k, *vd = p->v;
+    int64_t kv_rows = Lk; /* rows per (b,h) in the key/value storage */
+    if (own_kv) {
+        gather_heads(a->k, H, D, p->k, cdt);
+        gather_heads(a->v, H, D, p->v, cdt);
+    } else {
+        kd = a->cache->keys;
+        vd = a->cache->values;
+        kv_rows = (int64_t)a->cache->slots * a->cache->block_tokens;
+    }
+    struct drift_tensor q = { .dtype = cdt, .ndim = 3, .data = p->q,
+                              .shape = { BH, Lq, D }, .stride = { Lq * D, D, 1 } };
+    struct drift_tensor kt = { .dtype = cdt, .ndim = 3, .data = kd,
+                               .shape = { BH, D, Lk }, .stride = { kv_rows * D, 1, D } };
+    struct drift_tensor v = { .dtype = cdt, .ndim = 3, .data = vd,
+                              .shape = { BH, Lk, D }, .stride = { kv_rows * D, D, 1 } };
+    struct drift_tensor scores = { .dtype = DRIFT_F32, .ndim = 3, .data = p->scores,
+                                   .shape = { BH, Lq, Lk }, .stride = { Lq * Lk, Lk, 1 } };
+    struct drift_tensor probs = { .dtype = cdt, .ndim = 3, .data = p->probs,
+                                  .shape = { BH, Lq, Lk }, .stride = { Lq * Lk, Lk, 1 } };
+    struct drift_tensor out = { .dtype = DRIFT_F32, .ndim = 3, .data = p->out,
+                                .shape = { BH, Lq, D }, .stride = { Lq * D, D, 1 } };
+    if ((r = drift_matmul(ctx, &q, &kt, &scores, 1.0f / sqrtf((float)D), err)) < 0)
+        return r;
+    if (a->age_slope || a->mask != DRIFT_MASK_NONE)
+        apply_bias_and_mask(a, p, BH, H, Lq, Lk);
+    dnnl_exec_arg_t args[] = { { DNNL_ARG_SRC, p->mem_scores }, { DNNL_ARG_DST, p->mem_probs } };
+    if ((r = drift_dnnl_run(ctx, p->softmax, 2, args, err, "running the attention softmax")) < 0)
+        return r;
+    if ((r = drift_matmul(ctx, &probs, &v, &out, 1.0f, err)) < 0)
+        return r;
+    scatter_heads(p->out, H, D, a->out);
+    return 0;
+}

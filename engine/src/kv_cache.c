@@ -1,1 +1,125 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <drift/ops.h>
+
 #include "internal.h"
+#include "kv_cache_internal.h"
+
+int drift_kv_cache_new(struct drift_context *ctx, int batch, int heads, int head_dim,
+                       int block_tokens, int window, struct drift_kv_cache **ret,
+                       struct drift_error *err)
+{
+    if (batch < 1 || heads < 1 || head_dim < 1 || block_tokens < 1 || window < 0 ||
+        batch > 64 || heads > 256 || head_dim > 1024 || block_tokens > 65536 || window > 1024)
+        return drift_error_set(err, -EINVAL, "kv_cache: batch %d, heads %d, head_dim %d, "
+                               "block_tokens %d, window %d out of range", batch, heads, head_dim,
+                               block_tokens, window);
+    struct drift_kv_cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return drift_error_set(err, -ENOMEM, "kv_cache: out of memory");
+    c->batch = batch;
+    c->heads = heads;
+    c->head_dim = head_dim;
+    c->block_tokens = block_tokens;
+    c->window = window;
+    c->slots = window + 1;
+    c->dtype = drift_context_compute_dtype(ctx);
+    size_t bytes = (size_t)batch * heads * c->slots * block_tokens * head_dim *
+                   drift_dtype_size(c->dtype);
+    c->keys = drift_ctx_alloc(ctx, bytes);
+    c->values = drift_ctx_alloc(ctx, bytes);
+    c->position = calloc((size_t)c->slots, sizeof(*c->position));
+    c->committed = calloc((size_t)c->slots, sizeof(*c->committed));
+    if (!c->keys || !c->values || !c->position || !c->committed) {
+        drift_kv_cache_free(c);
+        return drift_error_set(err, -ENOMEM, "kv_cache: out of memory for %zu bytes", 2 * bytes);
+    }
+    *ret = c;
+    return 0;
+}
+
+void drift_kv_cache_free(struct drift_kv_cache *c)
+{
+    if (!c)
+        return;
+    free(c->keys);
+    free(c->values);
+    free(c->position);
+    free(c->committed);
+    free(c);
+}
+
+static void store_rows(const struct drift_kv_cache *c, void *dst_base,
+                       const struct drift_tensor *src)
+{
+    size_t esize = drift_dtype_size(c->dtype);
+    int64_t T = c->block_tokens, D = c->head_dim, rows = (int64_t)c->slots * T;
+    for (int b = 0; b < c->batch; b++)
+        for (int h = 0; h < c->heads; h++) {
+            unsigned char *dst = (unsigned char *)dst_base +
+                                 (((size_t)(b * c->heads + h) * rows + (size_t)c->working * T) * D) * esize;
+            for (int64_t t = 0; t < T; t++) {
+                const float *row = (const float *)src->data + b * src->stride[0] +
+                                   t * src->stride[1] + (int64_t)h * D;
+                if (c->dtype == DRIFT_BF16)
+                    drift_convert_f32_to_bf16((uint16_t *)dst + t * D, row, (size_t)D);
+                else
+                    memcpy((float *)dst + t * D, row, (size_t)D * sizeof(float));
+            }
+        }
+}
+
+int drift_kv_cache_write(struct drift_context *ctx, struct drift_kv_cache *c,
+                         const struct drift_tensor *k, const struct drift_tensor *v,
+                         struct drift_error *err)
+{
+    (void)ctx;
+    const struct drift_tensor *t[2] = { k, v };
+    for (int i = 0; i < 2; i++)
+        if (!t[i] || t[i]->dtype != DRIFT_F32 || t[i]->ndim != 3 || t[i]->shape[0] != c->batch ||
+            t[i]->shape[1] != c->block_tokens ||
+            t[i]->shape[2] != (int64_t)c->heads * c->head_dim || t[i]->stride[2] != 1)
+            return drift_error_set(err, -EINVAL, "kv_cache: %s must be f32 (%d,%d,%d)",
+                                   i ? "v" : "k", c->batch, c->block_tokens, c->heads * c->head_dim);
+    store_rows(c, c->keys, k);
+    store_rows(c, c->values, v);
+    return 0;
+}
+
+void drift_kv_cache_commit(struct drift_kv_cache *c, int64_t position)
+{
+    if (c->window == 0)
+        return; /* no past is kept: the working slot is reused */
+    c->position[c->working] = position;
+    c->committed[c->working] = true;
+    if (c->length < c->window) {
+        c->length++;
+        c->working = c->length; /* next free slot */
+        return;
+    }
+    /* Full: the oldest committed block gives its slot to the next working block. */
+    int oldest = -1;
+    for (int s = 0; s < c->slots; s++)
+        if (c->committed[s] && (oldest < 0 || c->position[s] < c->position[oldest]))
+            oldest = s;
+    c->committed[oldest] = false;
+    c->working = oldest;
+}
+
+void drift_kv_cache_clear(struct drift_kv_cache *c)
+{
+    memset(c->committed, 0, (size_t)c->slots * sizeof(*c->committed));
+    c->length = 0;
+    c->working = 0;
+}
+
+int drift_kv_cache_length(const struct drift_kv_cache *c) { return c->length; }
+int drift_kv_cache_window(const struct drift_kv_cache *c) { return c->window; }
+
+size_t drift_kv_cache_bytes(const struct drift_kv_cache *c)
+{
+    return 2 * (size_t)c->batch * c->heads * c->slots * c->block_tokens * c->head_dim *
+           drift_dtype_size(c->dtype);
+}
