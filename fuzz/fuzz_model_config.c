@@ -1,0 +1,33 @@
+/* libFuzzer target: the model config reader and its typed getters over arbitrary text. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <drift/model_file.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct drift_config *c = NULL;
+    struct drift_error err = { 0 };
+    if (drift_config_parse((const char *)data, size, "fuzz", &c, &err) < 0) {
+        if (err.message[0] == '\0')
+            abort();
+        return 0;
+    }
+    static const char *keys[] = { "arch.hidden", "arch.depth", "version", "vocab", "sampler.steps",
+                                  "a.b.c", "" };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        int64_t n;
+        double d;
+        const char *s;
+        const char **list = NULL;
+        size_t count;
+        drift_config_get_int(c, keys[i], 0, 1 << 20, &n, &err);
+        drift_config_get_double(c, keys[i], -1e9, 1e9, &d, &err);
+        drift_config_get_string(c, keys[i], &s, &err);
+        if (drift_config_get_string_array(c, keys[i], &list, &count, &err) == 0)
+            free(list);
+    }
+    drift_config_free(c);
+    return 0;
+}
