@@ -1,0 +1,115 @@
+/* drift engine: generators — a model, a prompt and a seed turned into an endless stream of video
+ * frames (RGB) or audio chunks (float PCM), one at a time.
+ *
+ * A generator owns everything it uses (its own context, the model's packed weights, the rolling
+ * KV cache, scratch); two generators run side by side in one process, each on one thread at a
+ * time. Steady state allocates nothing per frame. */
+#ifndef DRIFT_GENERATOR_H
+#define DRIFT_GENERATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <drift/context.h>
+#include <drift/error.h>
+
+enum drift_model_kind {
+    DRIFT_MODEL_VIDEO = 0,
+    DRIFT_MODEL_AUDIO = 1,
+};
+
+/* What a model file is, read from its config. Strings are owned by the generator (or by the
+ * drift_model_info_free() caller for drift_model_probe()). */
+struct drift_model_info {
+    enum drift_model_kind kind;
+    int width, height;         /* video: native frame size in pixels */
+    double fps;                /* video: content frame rate */
+    int sample_rate;           /* audio: samples per second */
+    int chunk_samples;         /* audio: samples per chunk (mono) */
+    int window;                /* past frames/chunks kept in the KV cache */
+    int default_steps;
+    char default_sampler[32];
+    double default_guidance;
+    double flops_per_eval;     /* one model evaluation of one frame with a full window, batch 1 */
+    size_t vocab_size;
+    const char *const *vocab;  /* the words a prompt may use */
+};
+
+/* Step-level cache policies (DESIGN.md `cache` key): "none" (recompute the window every frame),
+ * "kv" (rolling KV cache), "kv+teacache", "kv+fbcache", "kv+fora". */
+enum drift_cache_policy {
+    DRIFT_CACHE_NONE = 0,
+    DRIFT_CACHE_KV,
+    DRIFT_CACHE_KV_TEACACHE,
+    DRIFT_CACHE_KV_FIRST_BLOCK,
+    DRIFT_CACHE_KV_FORA,
+};
+
+struct drift_generator_settings {
+    const char *prompt;          /* words from the model's vocabulary; "" = unconditional */
+    const char *negative_prompt; /* used as the unconditional branch of guidance; NULL = "" */
+    uint64_t seed;
+    int steps;                   /* 0 = the model's default; 1..50 */
+    const char *sampler;         /* NULL = the model's default; "euler", "dpmpp-2m", "heun" */
+    double guidance;             /* < 0 = the model's default; 1 = no guidance; 0..20 */
+    enum drift_cache_policy cache;
+    double cache_threshold;      /* TeaCache / first-block threshold; FORA interval when >= 1 */
+    int prompt_blend_frames;     /* frames over which a new prompt fades in; 0 = at once */
+    enum drift_precision precision;
+};
+
+struct drift_generator_counters {
+    uint64_t frames;            /* frames (or chunks) produced */
+    uint64_t evals_run;         /* model evaluations computed */
+    uint64_t evals_skipped;     /* evaluations served by a step-level cache */
+    uint64_t frames_skipped;    /* frames served by the similarity filter */
+    double flops;
+    double seconds_text, seconds_model, seconds_sampler, seconds_decode;
+    uint64_t allocations;       /* engine allocations since creation: flat in steady state */
+};
+
+struct drift_generator;
+
+/* Reads and validates a model (NAME.safetensors with NAME.json beside it; path may name either
+ * or the stem) without running it. Fills *info (free its strings with drift_model_info_free).
+ * Errors name the file and the fault. */
+int drift_model_probe(const char *path, struct drift_model_info *info, struct drift_error *err);
+void drift_model_info_free(struct drift_model_info *info);
+
+/* Loads the model, validates settings (unknown prompt words, out-of-range values: -EINVAL with
+ * the word or key named) and prepares the first frame. The caller owns *ret. */
+int drift_generator_new(const char *model_path, const struct drift_generator_settings *settings,
+                        struct drift_generator **ret, struct drift_error *err);
+void drift_generator_free(struct drift_generator *gen);
+
+const struct drift_model_info *drift_generator_info(const struct drift_generator *gen);
+
+/* Video: writes the next frame, width*height*3 bytes of RGB24, into rgb (size must be at least
+ * that). Audio: -EINVAL. */
+int drift_generator_next_frame(struct drift_generator *gen, uint8_t *rgb, size_t size,
+                               struct drift_error *err);
+/* Audio: writes the next chunk, chunk_samples mono float samples in [-1, 1]. Video: -EINVAL. */
+int drift_generator_next_audio(struct drift_generator *gen, float *pcm, size_t samples,
+                               struct drift_error *err);
+
+/* Checks a prompt against the vocabulary: 0, or -EINVAL naming the first unknown word. */
+int drift_generator_check_prompt(const struct drift_generator *gen, const char *prompt,
+                                 struct drift_error *err);
+/* Changes the prompt between frames; it blends in over prompt_blend_frames. On error nothing
+ * changes. */
+int drift_generator_set_prompt(struct drift_generator *gen, const char *prompt,
+                               struct drift_error *err);
+/* Changes steps, sampler, guidance, cache policy and threshold between frames (prompt and seed
+ * too). On error nothing changes. */
+int drift_generator_update(struct drift_generator *gen,
+                           const struct drift_generator_settings *settings,
+                           struct drift_error *err);
+
+void drift_generator_get_counters(const struct drift_generator *gen,
+                                  struct drift_generator_counters *ret);
+
+/* Parses a cache policy name; -EINVAL for an unknown one. */
+int drift_cache_policy_from_string(const char *name, enum drift_cache_policy *ret);
+const char *drift_cache_policy_name(enum drift_cache_policy policy);
+
+#endif
