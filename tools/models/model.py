@@ -1,0 +1,213 @@
+"""drift DiT: one causal diffusion transformer for video frames (2-D patches) and audio chunks (1-D).
+
+Every op maps onto the C engine's op set (docs/MODELS.md): linear (+GELU-tanh / SiLU), LayerNorm without
+affine, adaLN modulate, gated residual, attention with an additive per-head per-key bias over a rolling
+cache of past frames, embedding lookup, mean pooling, patchify (reshape).
+Frame = one video frame or one audio chunk. Each frame carries its own noise level t.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+LN_EPS = 1e-6
+FREQ_DIM = 256
+T_SCALE = 1000.0
+
+
+def video_config(vocab_size, **kw):
+    c = dict(kind="video", width=128, height=128, channels=3, patch=8, hidden=256, depth=6, heads=4, mlp_ratio=4,
+             window=4, text_dim=128, vocab_size=vocab_size, fps=24.0)
+    c.update(kw)
+    c["tokens"] = (c["width"] // c["patch"]) * (c["height"] // c["patch"])
+    c["in_dim"] = c["patch"] * c["patch"] * c["channels"]
+    c.setdefault("alibi_slopes", [2.0 ** -h for h in range(c["heads"])])
+    return c
+
+
+def audio_config(vocab_size, **kw):
+    c = dict(kind="audio", sample_rate=24000, chunk=2048, patch=128, hidden=128, depth=4, heads=4, mlp_ratio=4,
+             window=4, text_dim=64, vocab_size=vocab_size, audio_scale=0.25)
+    c.update(kw)
+    c["tokens"] = c["chunk"] // c["patch"]
+    c["in_dim"] = c["patch"]
+    c.setdefault("alibi_slopes", [2.0 ** -h for h in range(c["heads"])])
+    return c
+
+
+# ---- patchify: video frames are HWC; token order is raster over (py, px), values ordered (dy, dx, c)
+def patchify(frames, p):
+    """[..., H, W, C] -> [..., (H/p)*(W/p), p*p*C]"""
+    *lead, H, W, C = frames.shape
+    x = frames.reshape(*lead, H // p, p, W // p, p, C)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 2, n + 1, n + 3, n + 4)
+    return x.reshape(*lead, (H // p) * (W // p), p * p * C)
+
+
+def unpatchify(tokens, p, H, W, C):
+    *lead, T, _ = tokens.shape
+    x = tokens.reshape(*lead, H // p, W // p, p, p, C)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 2, n + 1, n + 3, n + 4)
+    return x.reshape(*lead, H, W, C)
+
+
+def timestep_embedding(t):
+    """t [...] in [0,1] -> [..., 256]: cat(cos(1000 t f_i), sin(1000 t f_i)), f_i = 10000^(-i/128)."""
+    half = FREQ_DIM // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    a = (t.float() * T_SCALE)[..., None] * freqs
+    return torch.cat([torch.cos(a), torch.sin(a)], -1)
+
+
+def layer_norm(x):
+    return F.layer_norm(x, x.shape[-1:], eps=LN_EPS)
+
+
+class Block(nn.Module):
+    def __init__(self, D, H, mlp_ratio):
+        super().__init__()
+        self.H = H
+        self.adaLN = nn.Linear(D, 6 * D)
+        self.attn = nn.Module()
+        self.attn.qkv = nn.Linear(D, 3 * D)
+        self.attn.proj = nn.Linear(D, D)
+        self.mlp = nn.Module()
+        self.mlp.fc1 = nn.Linear(D, mlp_ratio * D)
+        self.mlp.fc2 = nn.Linear(mlp_ratio * D, D)
+        nn.init.zeros_(self.adaLN.weight)
+        nn.init.zeros_(self.adaLN.bias)
+
+    def qkv_heads(self, h):
+        """h [..., N, D] -> q, k, v each [..., H, N, dh]"""
+        *lead, N, D = h.shape
+        qkv = self.attn.qkv(h).reshape(*lead, N, 3, self.H, D // self.H)
+        qkv = qkv.movedim(-3, 0).transpose(-3, -2)   # [3, ..., H, N, dh]
+        return qkv[0], qkv[1], qkv[2]
+
+    def mods(self, cond):
+        return self.adaLN(cond).chunk(6, -1)      # shift1, scale1, gate1, shift2, scale2, gate2
+
+
+def attention(q, k, v, bias):
+    """softmax(q k^T / sqrt(dh) + bias) v; bias broadcastable to [..., H, Nq, Nk]"""
+    if hasattr(F, "scaled_dot_product_attention") and q.is_cuda:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
+    s = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias
+    return torch.softmax(s, -1) @ v
+
+
+class DriftDiT(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        D, P, T = cfg["hidden"], cfg["in_dim"], cfg["tokens"]
+        self.patch_embed = nn.Linear(P, D)
+        self.pos_embed = nn.Parameter(torch.randn(T, D) * 0.02)
+        self.t_embed = nn.Module()
+        self.t_embed.fc1 = nn.Linear(FREQ_DIM, D)
+        self.t_embed.fc2 = nn.Linear(D, D)
+        self.text = nn.Module()
+        self.text.embed = nn.Embedding(cfg["vocab_size"], cfg["text_dim"])
+        nn.init.normal_(self.text.embed.weight, std=1.0)
+        self.text.fc1 = nn.Linear(cfg["text_dim"], D)
+        self.text.fc2 = nn.Linear(D, D)
+        self.text.null = nn.Parameter(torch.zeros(D))
+        self.blocks = nn.ModuleList([Block(D, cfg["heads"], cfg["mlp_ratio"]) for _ in range(cfg["depth"])])
+        self.final = nn.Module()
+        self.final.adaLN = nn.Linear(D, 2 * D)
+        self.final.linear = nn.Linear(D, P)
+        for m in (self.final.adaLN, self.final.linear):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+        self.register_buffer("slopes", torch.tensor(cfg["alibi_slopes"], dtype=torch.float32), persistent=False)
+
+    # ---- conditioning
+    def text_cond(self, ids, lengths, drop=None):
+        """ids [B, M] (padded), lengths [B]; rows with length 0 or drop=True get text.null. -> [B, D]"""
+        e = self.text.embed(ids)                                        # [B, M, E]
+        m = (torch.arange(ids.shape[1], device=ids.device)[None] < lengths[:, None]).float()
+        mean = (e * m[..., None]).sum(1) / lengths.clamp(min=1)[:, None].float()
+        te = self.text.fc2(F.silu(self.text.fc1(mean)))
+        null = (lengths == 0) if drop is None else ((lengths == 0) | drop)
+        return torch.where(null[:, None], self.text.null[None].expand_as(te), te)
+
+    def cond(self, t, text):
+        """t [...], text [B, D] broadcast over the frame dims -> [..., D]"""
+        h = self.t_embed.fc2(F.silu(self.t_embed.fc1(timestep_embedding(t))))
+        while text.dim() < h.dim():
+            text = text.unsqueeze(-2)
+        return h + text
+
+    # ---- training / full-clip forward: x [B, L, T, P], t [B, L], text [B, D] -> v [B, L, T, P]
+    def clip_bias(self, L, device):
+        T, W = self.cfg["tokens"], self.cfg["window"]
+        fi = torch.arange(L, device=device)
+        age = (fi[:, None] - fi[None, :]).float()                          # query frame - key frame
+        ok = (age >= 0) & (age <= W)
+        b = -self.slopes.to(device)[:, None, None] * age[None]
+        b = torch.where(ok[None], b, torch.full_like(b, float("-inf")))    # [H, L, L]
+        return b.repeat_interleave(T, 1).repeat_interleave(T, 2)           # [H, LT, LT]
+
+    def forward(self, x, t, text):
+        B, L, T, _ = x.shape
+        D = self.cfg["hidden"]
+        c = self.cond(t, text)                                              # [B, L, D]
+        h = self.patch_embed(x) + self.pos_embed
+        bias = self.clip_bias(L, x.device)
+        for blk in self.blocks:
+            s1, sc1, g1, s2, sc2, g2 = [m[:, :, None] for m in blk.mods(c)]
+            a = layer_norm(h) * (1 + sc1) + s1
+            q, k, v = blk.qkv_heads(a.reshape(B, L * T, D))
+            o = attention(q, k, v, bias).transpose(1, 2).reshape(B, L, T, D)
+            h = h + g1 * blk.attn.proj(o)
+            a = layer_norm(h) * (1 + sc2) + s2
+            h = h + g2 * blk.mlp.fc2(F.gelu(blk.mlp.fc1(a), approximate="tanh"))
+        sh, sc = [m[:, :, None] for m in self.final.adaLN(c).chunk(2, -1)]
+        return self.final.linear(layer_norm(h) * (1 + sc) + sh)
+
+    # ---- streaming forward of one frame against a KV cache (reference / engine semantics)
+    def forward_frame(self, x, t, text, cache):
+        """x [B, T, P], t [B], text [B, D]; cache: list (per layer) of list of (k, v) of past frames, oldest
+        first, each [B, H, T, dh], at most `window` entries. Returns (v [B, T, P], kv list of this frame)."""
+        D = self.cfg["hidden"]
+        B, T, _ = x.shape
+        c = self.cond(t, text)                                              # [B, D]
+        h = self.patch_embed(x) + self.pos_embed
+        new_kv = []
+        for li, blk in enumerate(self.blocks):
+            s1, sc1, g1, s2, sc2, g2 = [m[:, None] for m in blk.mods(c)]
+            a = layer_norm(h) * (1 + sc1) + s1
+            q, k, v = blk.qkv_heads(a)
+            new_kv.append((k, v))
+            past = cache[li] if cache else []
+            ks = torch.cat([kk for kk, _ in past] + [k], 2)
+            vs = torch.cat([vv for _, vv in past] + [v], 2)
+            n = len(past)
+            age = torch.tensor([float(n - j) for j in range(n + 1)], device=x.device).repeat_interleave(T)   # [ (n+1) T ]
+            bias = -self.slopes[:, None, None] * age[None, None, :]                            # [H, 1, Nk]
+            s = q @ ks.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias
+            o = (torch.softmax(s, -1) @ vs).transpose(1, 2).reshape(B, T, D)
+            h = h + g1 * blk.attn.proj(o)
+            a = layer_norm(h) * (1 + sc2) + s2
+            h = h + g2 * blk.mlp.fc2(F.gelu(blk.mlp.fc1(a), approximate="tanh"))
+        sh, sc = [m[:, None] for m in self.final.adaLN(c).chunk(2, -1)]
+        return self.final.linear(layer_norm(h) * (1 + sc) + sh), new_kv
+
+
+def count_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def flops_per_eval(cfg, n_past):
+    """multiply-adds x2 of one model evaluation of one frame attending to n_past cached frames."""
+    D, T, P, L = cfg["hidden"], cfg["tokens"], cfg["in_dim"], cfg["depth"]
+    r, V = cfg["mlp_ratio"], cfg["text_dim"]
+    mac = T * P * D                                  # patch embed
+    mac += FREQ_DIM * D + D * D                      # t embed (text cond is computed once per prompt)
+    per_block = D * 6 * D + T * (3 * D * D + D * D + 2 * r * D * D) + 2 * T * (n_past + 1) * T * D
+    mac += L * per_block
+    mac += 2 * D * D + T * D * P                     # final
+    return 2 * mac

@@ -1,0 +1,198 @@
+"""Train a drift model (video or audio) on procedural data: rectified flow, diffusion forcing.
+
+  /usr/bin/python3 tools/models/train.py --model video --steps 6000 --out out/video      # CPU or GPU
+  /usr/bin/python3 tools/models/train.py --model audio --seconds 120 --device cuda --out out/audio
+
+Clips of `clip` frames (video frames or audio chunks); every frame gets its own noise level
+t ~ 30% U(0, 0.1) (context-like) | 55% logit-normal(0, 1) | 15% U(0, 1); x_t = (1-t) x0 + t eps,
+target v = eps - x0, plain MSE. Prompts are dropped to the null embedding with p = 0.1 (for CFG).
+The run stops at --steps or --seconds, whichever comes first; the LR schedule follows progress
+= max(step/steps, elapsed/seconds). Writes ckpt.pt (EMA weights, fp32, split into parts of <15 MB
+when large), loss.csv, and prints one line per log interval.
+"""
+import argparse
+import csv
+import io
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import datagen_audio  # noqa: E402
+import datagen_video  # noqa: E402
+import model as M  # noqa: E402
+from vocab import VOCAB, tokenize  # noqa: E402
+
+
+def pad_ids(prompts, device):
+    ids = [tokenize(p) for p in prompts]
+    M_ = max(1, max(len(i) for i in ids))
+    t = torch.zeros(len(ids), M_, dtype=torch.long)
+    for r, i in enumerate(ids):
+        t[r, :len(i)] = torch.tensor(i, dtype=torch.long)
+    return t.to(device), torch.tensor([len(i) for i in ids], device=device)
+
+
+class AudioBatches(torch.utils.data.IterableDataset):
+    def __init__(self, seed, batch, n_samples):
+        self.seed, self.batch, self.n = seed, batch, n_samples
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid = info.id if info else 0
+        torch.set_num_threads(1)
+        rng = random.Random(self.seed * 1000003 + wid)
+        while True:
+            specs = [datagen_audio.random_spec(rng) for _ in range(self.batch)]
+            yield datagen_audio.render(specs, self.n), [datagen_audio.spec_prompt(s) for s in specs]
+
+
+def sample_t(B, L, device, g=None):
+    u = torch.rand(B, L, device=device)
+    ctx = torch.rand(B, L, device=device) * 0.1
+    ln = torch.sigmoid(torch.randn(B, L, device=device))
+    un = torch.rand(B, L, device=device)
+    return torch.where(u < 0.30, ctx, torch.where(u < 0.85, ln, un))
+
+
+def save_ckpt(path, obj, part_bytes=15 * 2 ** 20):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    data = buf.getvalue()
+    if len(data) <= part_bytes:
+        open(path, "wb").write(data)
+        return [path]
+    paths = []
+    for i in range(0, len(data), part_bytes):
+        p = f"{path}.{i // part_bytes}"
+        open(p, "wb").write(data[i:i + part_bytes])
+        paths.append(p)
+    return paths
+
+
+def load_ckpt(path):
+    if os.path.exists(path):
+        data = open(path, "rb").read()
+    else:
+        parts, i = [], 0
+        while os.path.exists(f"{path}.{i}"):
+            parts.append(open(f"{path}.{i}", "rb").read())
+            i += 1
+        if not parts:
+            raise FileNotFoundError(path)
+        data = b"".join(parts)
+    return torch.load(io.BytesIO(data), map_location="cpu")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", choices=["video", "audio"], required=True)
+    ap.add_argument("--steps", type=int, default=10 ** 9)
+    ap.add_argument("--seconds", type=float, default=1e18)
+    ap.add_argument("--batch", type=int, default=None)
+    ap.add_argument("--clip", type=int, default=8, help="frames per training clip (> window)")
+    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--p-uncond", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(a.seed)
+    dev = torch.device(a.device)
+    cuda = dev.type == "cuda"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    cfg = M.video_config(len(VOCAB)) if a.model == "video" else M.audio_config(len(VOCAB))
+    B = a.batch or (32 if a.model == "video" else 64)
+    L = a.clip
+    net = M.DriftDiT(cfg).to(dev)
+    ema = M.DriftDiT(cfg).to(dev)
+    ema.load_state_dict(net.state_dict())
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(net.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=0.01)
+    print(f"{a.model}: {M.count_params(net)} params, batch {B} x {L} frames, device {dev}", flush=True)
+
+    rng = random.Random(a.seed)
+    if a.model == "audio":
+        nw = a.workers if a.workers is not None else (min(12, (os.cpu_count() or 2) - 2) if cuda else 0)
+        dl = torch.utils.data.DataLoader(AudioBatches(a.seed, B, L * cfg["chunk"]), batch_size=None,
+                                         num_workers=nw, prefetch_factor=4 if nw else 2)
+        it = iter(dl)
+
+    def batch():
+        if a.model == "video":
+            specs = [datagen_video.random_spec(rng) for _ in range(B)]
+            fr = datagen_video.render(specs, L, cfg["width"], cfg["fps"], device=dev)
+            x0 = M.patchify(fr * 2 - 1, cfg["patch"])                                   # [B, L, T, P]
+            prompts = [datagen_video.spec_prompt(s) for s in specs]
+        else:
+            wav, prompts = next(it)
+            x0 = (wav.to(dev) / cfg["audio_scale"]).reshape(B, L, cfg["tokens"], cfg["in_dim"])
+        return x0, prompts
+
+    log = open(os.path.join(a.out, "loss.csv"), "w", newline="")
+    w = csv.writer(log)
+    w.writerow(["step", "seconds", "loss", "lr"])
+    t_start = time.time()
+    step, run_loss, n_loss = 0, 0.0, 0
+    while True:
+        el = time.time() - t_start
+        prog = max(step / a.steps, el / a.seconds)
+        if prog >= 1.0:
+            break
+        lr = a.lr * min(1.0, (step + 1) / a.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog)))
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        x0, prompts = batch()
+        ids, lens = pad_ids(prompts, dev)
+        drop = torch.rand(B, device=dev) < a.p_uncond
+        t = sample_t(B, L, dev)
+        eps = torch.randn_like(x0)
+        xt = (1 - t[..., None, None]) * x0 + t[..., None, None] * eps
+        if cuda:
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                v = net(xt, t, net.text_cond(ids, lens, drop))
+        else:
+            v = net(xt, t, net.text_cond(ids, lens, drop))
+        loss = F.mse_loss(v.float(), eps - x0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        d = min(a.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pn in zip(ema.parameters(), net.parameters()):
+                pe.mul_(d).add_(pn.detach(), alpha=1 - d)
+        step += 1
+        run_loss += loss.item() if (step % 10 == 0 or step < 10) else 0.0
+        n_loss += 1 if (step % 10 == 0 or step < 10) else 0
+        if step % a.log_every == 0 or step == 1:
+            w.writerow([step, f"{time.time() - t_start:.1f}", f"{run_loss / max(1, n_loss):.5f}", f"{lr:.6f}"])
+            log.flush()
+            print(f"step {step} {time.time() - t_start:.0f}s loss {run_loss / max(1, n_loss):.4f} lr {lr:.2e}", flush=True)
+            run_loss, n_loss = 0.0, 0
+    el = time.time() - t_start
+    hw = torch.cuda.get_device_name(0) if cuda else f"CPU ({os.cpu_count()} cores)"
+    state = {k: v.detach().float().cpu() for k, v in ema.state_dict().items()}
+    paths = save_ckpt(os.path.join(a.out, "ckpt.pt"), {
+        "cfg": cfg, "state": state, "steps": step, "seconds": el, "hardware": hw,
+        "torch": torch.__version__, "args": vars(a), "batch": B, "clip": L})
+    print(f"done: {step} steps in {el:.0f}s on {hw}; wrote {paths}", flush=True)
+    log.close()
+    os._exit(0)  # do not wait for data-loader workers
+
+
+if __name__ == "__main__":
+    main()
