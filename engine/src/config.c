@@ -181,3 +181,25 @@ int drift_config_get_string_array(const struct drift_config *c, const char *key,
     *ret_count = n;
     return 0;
 }
+
+int drift_config_get_double_array(const struct drift_config *c, const char *key, double *out,
+                                  size_t max, size_t *ret_count, struct drift_error *err)
+{
+    json_t *v = need(c, key, err);
+    if (!v)
+        return -ENOENT;
+    if (!json_is_array(v) || json_array_size(v) > max)
+        return drift_error_set(err, -EINVAL, "%s: key '%s' must be an array of at most %zu "
+                               "numbers, got %s", c->label, key, max,
+                               json_is_array(v) ? "a longer array" : type_name(v));
+    size_t n = json_array_size(v);
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(v, i);
+        if (!json_is_number(item))
+            return drift_error_set(err, -EINVAL, "%s: key '%s'[%zu] must be a number, got %s",
+                                   c->label, key, i, type_name(item));
+        out[i] = json_number_value(item);
+    }
+    *ret_count = n;
+    return 0;
+}

@@ -87,6 +87,10 @@ int drift_config_get_string(const struct drift_config *config, const char *key, 
  * (*ret) by the caller (free()). */
 int drift_config_get_string_array(const struct drift_config *config, const char *key,
                                   const char ***ret, size_t *ret_count, struct drift_error *err);
+/* An array of at most `max` numbers into out; *ret_count gets the length. A longer array, or a
+ * non-number element, is -EINVAL naming the key. */
+int drift_config_get_double_array(const struct drift_config *config, const char *key, double *out,
+                                  size_t max, size_t *ret_count, struct drift_error *err);
 /* 1 if the key exists, 0 if not. */
 int drift_config_has(const struct drift_config *config, const char *key);
 const char *drift_config_label(const struct drift_config *config);

@@ -1,0 +1,104 @@
+/* The causal diffusion transformer of the default models (docs/MODELS.md), on the engine's ops.
+ *
+ * One evaluation denoises one frame (a video frame's patches or an audio chunk's patches) for a
+ * batch of 1 or 2 (conditional and unconditional guidance branches), attending to the rolling
+ * KV cache of past frames. Each block writes the frame's keys and values into the cache's
+ * working slot; dit_commit() makes the frame part of the window. */
+#ifndef DRIFT_DIT_H
+#define DRIFT_DIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <drift/context.h>
+#include <drift/model_file.h>
+#include <drift/ops.h>
+
+#define DIT_MAX_DEPTH 32
+#define DIT_MAX_HEADS 32
+#define DIT_FREQ_DIM 256
+
+struct dit_config {
+    int hidden, depth, heads, mlp_ratio, window, text_dim, vocab_size;
+    int tokens, in_dim;
+    float slopes[DIT_MAX_HEADS];
+};
+
+/* Step-level caching of one evaluation (reset at each frame: the first step always computes). */
+enum dit_step_mode {
+    DIT_STEP_OFF = 0,
+    DIT_STEP_TEACACHE,    /* skip every block while the summed relative L1 change of block 0's
+                             modulated input stays under the threshold: h = h0 + last residual */
+    DIT_STEP_FIRST_BLOCK, /* compute block 0; skip the rest while its residual's summed relative
+                             change stays under the threshold: h = h1 + last residual */
+    DIT_STEP_FORA,        /* reuse the last full residual except on refresh steps (force) */
+};
+
+struct dit_step_cache {
+    enum dit_step_mode mode;
+    double threshold;
+    bool force;          /* in: compute everything this step (first/last step, FORA refresh) */
+    double accumulated;  /* state: summed relative change since the last full evaluation */
+    bool skipped;        /* out: this evaluation reused the residual */
+};
+
+struct dit_block {
+    struct drift_linear *ada, *qkv, *proj, *fc1, *fc2;
+    struct drift_kv_cache *cache;
+};
+
+struct dit {
+    struct dit_config cfg;
+    int batch;
+    struct drift_context *ctx;         /* not owned */
+    struct drift_linear *patch_embed, *t_fc1, *t_fc2, *text_fc1, *text_fc2;
+    struct drift_linear *final_ada, *final_linear;
+    float *pos_embed;                  /* (T,D) */
+    float *text_table;                 /* (V,E) */
+    float *text_null;                  /* (D) */
+    struct dit_block blocks[DIT_MAX_DEPTH];
+    /* scratch, allocated once for `batch` */
+    struct drift_tensor h, h0, h1, a, qkv, attn, tmp, mlp, mods, fmods, temb, t1, cond;
+    struct drift_tensor residual_all, residual_rest; /* step-cache residuals (B,T,D) */
+    struct drift_tensor signal_prev;                 /* (B,T,D): TeaCache / first-block signal */
+    bool residual_valid, signal_valid;
+};
+
+/* Reads the architecture from the config and the weights from the file, validates every tensor's
+ * presence and shape, and packs the weights. Returns 0 or a negative errno with err naming the
+ * key or tensor. */
+int dit_load(struct drift_context *ctx, const struct drift_safetensors *st,
+             const struct drift_config *config, int batch, struct dit *ret,
+             struct drift_error *err);
+void dit_free(struct dit *dit);
+
+/* (Re)allocates the KV caches for a batch of 1 or 2; clears the window. */
+int dit_set_batch(struct dit *dit, int batch, struct drift_error *err);
+void dit_clear_cache(struct dit *dit);
+
+/* Text conditioning of a prompt's word ids: mean of embeddings -> MLP, or the null embedding
+ * for no words. out: (D) floats. */
+int dit_text_cond(struct dit *dit, const int *ids, int count, float *out, struct drift_error *err);
+
+/* The conditioning vectors for noise levels t[b] and text vectors text[b] (D floats each) into
+ * dit->cond (B,D). */
+int dit_condition(struct dit *dit, const float *t, const float *const *text,
+                  struct drift_error *err);
+
+/* One evaluation on x (B,T,P) with dit->cond; writes the velocity to out (B,T,P). `position` is
+ * the frame's index (keys' ages). sc may be NULL (no step caching). */
+int dit_forward(struct dit *dit, const struct drift_tensor *x, int64_t position,
+                struct dit_step_cache *sc, struct drift_tensor *out, struct drift_error *err);
+/* Forgets the step cache's residuals (at the start of a frame). */
+void dit_step_cache_reset(struct dit *dit, struct dit_step_cache *sc);
+
+/* Runs the blocks on a clean frame (x, with dit->cond set for its context noise level) only as far
+ * as needed to write every layer's keys and values, then commits it to the window at
+ * `position`. */
+int dit_commit(struct dit *dit, const struct drift_tensor *x, int64_t position,
+               struct drift_error *err);
+
+/* FLOPs of one evaluation of batch 1 with `past` frames in the window. */
+double dit_flops_per_eval(const struct dit_config *cfg, int past);
+
+#endif

@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Golden outputs for the engine's transformer forward pass, independent of training: a tiny
+DriftDiT (tools/models/model.py) with random weights streams 4 frames through a window of 2,
+batch 2 (a prompt and the null prompt), each frame an evaluation at a noise level followed by a
+commit pass of a clean frame at the context noise level. Writes tests/fixtures/dit/.
+Deterministic: the same seed gives the same bytes."""
+import json
+import os
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "models"))
+import model as M  # noqa: E402
+import safetensors_io  # noqa: E402
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "tests", "fixtures", "dit")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(7)
+    cfg = M.video_config(12, width=32, height=32, patch=8, hidden=64, depth=2, heads=4, window=2,
+                         text_dim=16)
+    net = M.DriftDiT(cfg).eval()
+    with torch.no_grad():
+        for name, p in net.named_parameters():  # zero-initialised layers get weights too
+            if p.abs().sum() == 0:
+                p.copy_(torch.randn_like(p) * 0.05)
+    weights = {k: v for k, v in net.state_dict().items()}
+    safetensors_io.save(os.path.join(OUT, "tiny.safetensors"), weights)
+    with open(os.path.join(OUT, "tiny.json"), "w") as f:
+        json.dump({"format": "drift-model", "architecture": "causal-dit", "arch": cfg,
+                   "vocab": ["w%d" % i for i in range(12)]}, f, indent=1, sort_keys=True)
+
+    g = torch.Generator().manual_seed(11)
+    T, P = cfg["tokens"], cfg["in_dim"]
+    ids = torch.tensor([[1, 3, 3]])
+    with torch.no_grad():
+        text = net.text_cond(ids, torch.tensor([3]))[0]
+        null = net.text.null
+        texts = torch.stack([text, null])
+        cache = [[] for _ in range(cfg["depth"])]
+        io = {"text": text, "null": null}
+        for f in range(4):
+            x = torch.randn(1, T, P, generator=g).expand(2, T, P).contiguous()
+            t = torch.tensor([0.7 - 0.1 * f] * 2)
+            v, _ = net.forward_frame(x, t, texts, cache)
+            clean = torch.randn(1, T, P, generator=g).expand(2, T, P).contiguous() * 0.5
+            t_ctx = torch.tensor([0.05, 0.05])
+            _, kv = net.forward_frame(clean, t_ctx, texts, cache)
+            for li in range(cfg["depth"]):
+                cache[li] = (cache[li] + [kv[li]])[-cfg["window"]:]
+            io.update({f"x{f}": x, f"t{f}": t, f"v{f}": v, f"clean{f}": clean, f"tctx{f}": t_ctx})
+    safetensors_io.save(os.path.join(OUT, "tiny_io.safetensors"), io)
+
+
+if __name__ == "__main__":
+    main()
