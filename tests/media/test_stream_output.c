@@ -1,0 +1,260 @@
+/* The stream output: bounded queue and encoder thread. Generation is never blocked without
+ * bound, memory is fixed, a slow generator gets repeats, a slow consumer gets drops, timestamps
+ * count frames and samples. Destinations here are test sinks recording what they receive. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib.h>
+
+#include "stream_internal.h"
+#include "test_pattern.h"
+
+#define W 64
+#define H 48
+
+struct record_sink {
+    struct drift_media_sink base;
+    int video, audio, first_key;
+    GstClockTime last_video_pts, audio_end;
+    int bad_video_pts;
+    int sleep_ms;      /* slow consumer */
+    GMutex gate;       /* held by the test: blocks the consumer */
+    bool gated;
+};
+
+static void record_push(struct drift_media_sink *s, enum drift_media_kind kind, GstBuffer *buf)
+{
+    struct record_sink *r = (struct record_sink *)s;
+    if (r->gated) {
+        g_mutex_lock(&r->gate);
+        g_mutex_unlock(&r->gate);
+    }
+    if (kind == DRIFT_MEDIA_VIDEO) {
+        if (r->video == 0)
+            r->first_key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+        if (r->video > 0 && GST_BUFFER_PTS(buf) <= r->last_video_pts)
+            r->bad_video_pts++;
+        r->last_video_pts = GST_BUFFER_PTS(buf);
+        r->video++;
+    } else {
+        r->audio_end = GST_BUFFER_PTS(buf) + GST_BUFFER_DURATION(buf);
+        r->audio++;
+    }
+    gst_buffer_unref(buf);
+    if (r->sleep_ms)
+        g_usleep((gulong)r->sleep_ms * 1000);
+}
+
+static void record_eos(struct drift_media_sink *s)
+{
+}
+
+static const struct drift_media_sink_ops record_ops = { .push = record_push, .eos = record_eos };
+
+static struct drift_stream_output_config config(bool live, int fps)
+{
+    return (struct drift_stream_output_config){
+        .width = W, .height = H, .fps_num = fps, .fps_den = 1, .preset = "ultrafast",
+        .audio = true, .audio_rate = 44100, .audio_channels = 2,
+        .audio_codec = DRIFT_AUDIO_OPUS, .live = live, .queue_seconds = 0.2,
+    };
+}
+
+/* Pushes frame k and its audio; returns how long the two pushes took in µs. */
+static gint64 push_frame(struct drift_stream_output *out, int64_t k, int fps, int *ret)
+{
+    static uint8_t rgb[W * H * 3];
+    static float pcm[2 * 2000];
+    drift_test_pattern_video(rgb, W, H, k, fps, 1);
+    int64_t s0 = k * 44100 / fps, s1 = (k + 1) * 44100 / fps;
+    drift_test_pattern_audio(pcm, (size_t)(s1 - s0), 2, 44100, s0);
+    gint64 t0 = g_get_monotonic_time();
+    int r = drift_stream_output_push_video(out, rgb, k);
+    if (r == 0)
+        r = drift_stream_output_push_audio(out, pcm, (size_t)(s1 - s0), s0);
+    *ret = r;
+    return g_get_monotonic_time() - t0;
+}
+
+static void rejects_bad_settings_naming_the_field(void **state)
+{
+    struct drift_stream_output *out = NULL;
+    struct drift_media_error err;
+    struct drift_stream_output_config c = config(true, 25);
+    c.queue_seconds = 11;
+    assert_int_equal(drift_stream_output_init(&out, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "queue_seconds"));
+    c = config(true, 25);
+    c.audio_rate = 0;
+    assert_int_equal(drift_stream_output_init(&out, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "audio_rate"));
+    c = config(true, 25);
+    c.width = 0;
+    assert_int_equal(drift_stream_output_init(&out, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "in_width"));
+    c = config(true, 25);
+    c.push_timeout_ms = -2;
+    assert_int_equal(drift_stream_output_init(&out, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "push_timeout_ms"));
+    assert_null(out);
+}
+
+static void rejects_bad_pushes(void **state)
+{
+    struct drift_stream_output *out;
+    struct drift_stream_output_config c = config(true, 25);
+    c.audio = false;
+    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
+    uint8_t rgb[W * H * 3] = { 0 };
+    float pcm[4] = { 0 };
+    assert_int_equal(drift_stream_output_push_video(out, NULL, 0), -EINVAL);
+    assert_int_equal(drift_stream_output_push_video(out, rgb, 5), 0);
+    assert_int_equal(drift_stream_output_push_video(out, rgb, 5), -EINVAL); /* not increasing */
+    assert_int_equal(drift_stream_output_push_audio(out, pcm, 2, 0), -EINVAL); /* no audio */
+    assert_int_equal(drift_stream_output_finish(out), 0);
+    assert_int_equal(drift_stream_output_push_video(out, rgb, 6), -EINVAL); /* finished */
+    drift_stream_output_free(out);
+}
+
+/* A generator faster than real time is held to the clock by the queue, loses nothing, and every
+ * destination starts on a keyframe with frame-counted timestamps and matching audio. */
+static void fast_generator_is_paced_without_loss(void **state)
+{
+    int fps = 50;
+    struct drift_stream_output *out;
+    struct drift_stream_output_config c = config(true, fps);
+    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
+    struct record_sink sink = { .base.ops = &record_ops };
+    drift_stream_output_attach(out, &sink.base);
+    gint64 start = g_get_monotonic_time(), worst = 0;
+    for (int k = 0; k < 50; k++) {
+        int r;
+        gint64 t = push_frame(out, k, fps, &r);
+        assert_int_equal(r, 0);
+        worst = MAX(worst, t);
+    }
+    assert_int_equal(drift_stream_output_finish(out), 0);
+    gint64 elapsed = g_get_monotonic_time() - start;
+    struct drift_stream_stats st;
+    drift_stream_output_get_stats(out, &st);
+    drift_stream_output_detach(out, &sink.base);
+    assert_int_equal(st.frames_pushed, 50);
+    assert_int_equal(st.frames_dropped, 0);
+    assert_int_equal(st.frames_encoded, 50);
+    assert_int_equal(st.queue_capacity, 10);
+    assert_true(elapsed > 900000 && elapsed < 1500000); /* one second of video, in real time */
+    assert_true(worst < 2 * 20000 + 30000);             /* at most the push timeout, plus slack */
+    assert_true(sink.first_key);
+    assert_int_equal(sink.video, 50);
+    assert_int_equal(sink.bad_video_pts, 0);
+    assert_int_equal(sink.last_video_pts, 49 * GST_SECOND / 50);
+    /* One clock: audio ends with the video, give or take one Opus frame and the priming. */
+    GstClockTime video_end = 50 * GST_SECOND / 50;
+    assert_true(sink.audio_end >= video_end);
+    assert_true(sink.audio_end <= video_end + 27 * GST_MSECOND);
+    drift_stream_output_free(out);
+}
+
+/* A generator at a third of real time: the output keeps its clock by repeating frames. */
+static void slow_generator_gets_repeats_and_the_clock_holds(void **state)
+{
+    int fps = 50;
+    struct drift_stream_output *out;
+    struct drift_stream_output_config c = config(true, fps);
+    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
+    gint64 start = g_get_monotonic_time();
+    for (int k = 0; k < 15; k++) {
+        int r;
+        push_frame(out, k, fps, &r);
+        assert_int_equal(r, 0);
+        g_usleep(60000);
+    }
+    struct drift_stream_stats st;
+    drift_stream_output_get_stats(out, &st);
+    gint64 elapsed = g_get_monotonic_time() - start;
+    double expect = elapsed / 1e6 * fps;
+    assert_true(st.frames_encoded > expect * 0.8 && st.frames_encoded < expect * 1.2);
+    assert_true(st.frames_repeated > st.frames_encoded / 2);
+    assert_true(st.audio_silence_samples > 0); /* repeated frames carry silence */
+    assert_int_equal(st.frames_dropped, 0);
+    drift_stream_output_free(out);
+}
+
+/* A consumer far slower than real time: pushes still return within the timeout, the queue stays
+ * at its capacity and the oldest frames are dropped and counted. */
+static void slow_consumer_never_blocks_generation(void **state)
+{
+    int fps = 50;
+    struct drift_stream_output *out;
+    struct drift_stream_output_config c = config(true, fps);
+    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
+    struct record_sink sink = { .base.ops = &record_ops, .sleep_ms = 100 };
+    drift_stream_output_attach(out, &sink.base);
+    gint64 worst = 0;
+    for (int k = 0; k < 60; k++) {
+        int r;
+        gint64 t = push_frame(out, k, fps, &r);
+        assert_int_equal(r, 0);
+        worst = MAX(worst, t);
+    }
+    struct drift_stream_stats st;
+    drift_stream_output_get_stats(out, &st);
+    /* Video and audio pushes may each wait the timeout (two frame periods) once. */
+    assert_true(worst < 2 * (2 * 20000) + 30000);
+    assert_true(st.frames_dropped > 20);
+    assert_true(st.queued_frames <= st.queue_capacity);
+    assert_true(st.audio_dropped_samples > 0);
+    drift_stream_output_detach(out, &sink.base);
+    drift_stream_output_free(out);
+}
+
+/* Offline (files): nothing is dropped; a stuck consumer makes a push fail with -EAGAIN after
+ * the timeout, and everything pushed is encoded once it moves again. */
+static void offline_output_pushes_back_instead_of_dropping(void **state)
+{
+    struct drift_stream_output *out;
+    struct drift_stream_output_config c = config(false, 25);
+    c.push_timeout_ms = 50;
+    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
+    struct record_sink sink = { .base.ops = &record_ops, .gated = true };
+    g_mutex_init(&sink.gate);
+    g_mutex_lock(&sink.gate);
+    drift_stream_output_attach(out, &sink.base);
+    int r = 0, k;
+    for (k = 0; k < 40 && r == 0; k++)
+        push_frame(out, k, 25, &r);
+    assert_int_equal(r, -EAGAIN);
+    int pushed = k - 1;
+    g_mutex_unlock(&sink.gate);
+    push_frame(out, pushed, 25, &r); /* retried: goes in now */
+    assert_int_equal(r, 0);
+    assert_int_equal(drift_stream_output_finish(out), 0);
+    struct drift_stream_stats st;
+    drift_stream_output_get_stats(out, &st);
+    drift_stream_output_detach(out, &sink.base);
+    assert_int_equal(st.frames_dropped, 0);
+    assert_int_equal(st.frames_repeated, 0);
+    assert_int_equal(st.frames_encoded, (uint64_t)pushed + 1);
+    assert_int_equal(sink.video, pushed + 1);
+    g_mutex_clear(&sink.gate);
+    drift_stream_output_free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rejects_bad_settings_naming_the_field),
+        cmocka_unit_test(rejects_bad_pushes),
+        cmocka_unit_test(fast_generator_is_paced_without_loss),
+        cmocka_unit_test(slow_generator_gets_repeats_and_the_clock_holds),
+        cmocka_unit_test(slow_consumer_never_blocks_generation),
+        cmocka_unit_test(offline_output_pushes_back_instead_of_dropping),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
