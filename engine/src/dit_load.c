@@ -8,12 +8,12 @@
 #include "dit.h"
 #include "internal.h"
 
-/* Architecture keys live under "arch" when the config has that object, else at the top. */
+/* Architecture keys live under the config's "arch" object (docs/MODELS.md). */
 static int arch_int(const struct drift_config *c, const char *key, int64_t min, int64_t max,
                     int *ret, struct drift_error *err)
 {
     char full[64];
-    snprintf(full, sizeof(full), "%s%s", drift_config_has(c, "arch") ? "arch." : "", key);
+    snprintf(full, sizeof(full), "arch.%s", key);
     int64_t v;
     int r = drift_config_get_int(c, full, min, max, &v, err);
     if (r == 0)
@@ -39,10 +39,9 @@ static int read_config(const struct drift_config *c, struct dit_config *cfg,
     if (cfg->hidden % cfg->heads != 0)
         return drift_error_set(err, -EINVAL, "%s: hidden %d is not a multiple of heads %d",
                                drift_config_label(c), cfg->hidden, cfg->heads);
-    char key[64];
+    const char *key = "arch.alibi_slopes";
     double slopes[DIT_MAX_HEADS];
     size_t n = 0;
-    snprintf(key, sizeof(key), "%salibi_slopes", drift_config_has(c, "arch") ? "arch." : "");
     if ((r = drift_config_get_double_array(c, key, slopes, DIT_MAX_HEADS, &n, err)) < 0)
         return r;
     if ((int)n != cfg->heads)

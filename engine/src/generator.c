@@ -1,0 +1,467 @@
+/* Generators: model files + settings -> an endless stream of frames or audio chunks. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "generator_internal.h"
+#include "internal.h"
+#include "prompt.h"
+
+static const char *const cache_names[] = { "none", "kv", "kv+teacache", "kv+fbcache", "kv+fora" };
+
+int drift_cache_policy_from_string(const char *name, enum drift_cache_policy *ret)
+{
+    for (int i = 0; i < 5; i++)
+        if (name && strcmp(name, cache_names[i]) == 0) {
+            *ret = (enum drift_cache_policy)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *drift_cache_policy_name(enum drift_cache_policy policy)
+{
+    return (unsigned)policy < 5 ? cache_names[policy] : "?";
+}
+
+/* NAME.safetensors and NAME.json from a path naming either or the stem. */
+static int model_paths(const char *path, char *weights, char *config, size_t size,
+                       struct drift_error *err)
+{
+    if (!path || !*path)
+        return drift_error_set(err, -EINVAL, "model: no path given");
+    size_t len = strlen(path);
+    const char *exts[] = { ".safetensors", ".json" };
+    for (int i = 0; i < 2; i++) {
+        size_t el = strlen(exts[i]);
+        if (len > el && strcmp(path + len - el, exts[i]) == 0)
+            len -= el;
+    }
+    if (len + 13 >= size)
+        return drift_error_set(err, -ENAMETOOLONG, "model: path too long");
+    snprintf(weights, size, "%.*s.safetensors", (int)len, path);
+    snprintf(config, size, "%.*s.json", (int)len, path);
+    return 0;
+}
+
+static int arch_int(const struct drift_config *c, const char *key, int64_t min, int64_t max,
+                    int *ret, struct drift_error *err)
+{
+    char full[64];
+    snprintf(full, sizeof(full), "arch.%s", key);
+    int64_t v;
+    int r = drift_config_get_int(c, full, min, max, &v, err);
+    if (r == 0)
+        *ret = (int)v;
+    return r;
+}
+
+/* Optional keys keep their default when absent; present ones must be valid. */
+static int opt_double(const struct drift_config *c, const char *key, double min, double max,
+                      double *value, struct drift_error *err)
+{
+    return drift_config_has(c, key) ? drift_config_get_double(c, key, min, max, value, err) : 0;
+}
+
+static int read_sampler_defaults(const struct drift_config *c, struct drift_model_info *info,
+                                 double *shift, double *context_t, struct drift_error *err)
+{
+    double steps = 4, guidance = 1.0;
+    const char *name = "euler";
+    *shift = 1.0;
+    *context_t = 0.0;
+    int r = opt_double(c, "sampler.steps", 1, DRIFT_MAX_STEPS, &steps, err);
+    if (r == 0) r = opt_double(c, "sampler.guidance", 0, 20, &guidance, err);
+    if (r == 0) r = opt_double(c, "sampler.shift", 0.05, 20, shift, err);
+    if (r == 0) r = opt_double(c, "sampler.context_t", 0, 0.5, context_t, err);
+    if (r == 0 && drift_config_has(c, "sampler.name"))
+        r = drift_config_get_string(c, "sampler.name", &name, err);
+    if (r < 0)
+        return r;
+    enum drift_sampler s;
+    if (drift_sampler_from_string(name, &s) < 0)
+        return drift_error_set(err, -EINVAL, "%s: sampler.name '%s' is not one of euler, "
+                               "dpmpp-2m, heun", drift_config_label(c), name);
+    info->default_steps = (int)steps;
+    info->default_guidance = guidance;
+    snprintf(info->default_sampler, sizeof(info->default_sampler), "%s", name);
+    return 0;
+}
+
+/* The model's kind, sizes, rates and vocabulary from its config. */
+static int read_info(const struct drift_config *c, struct drift_model_info *info, int *patch,
+                     int *channels, double *audio_scale, struct drift_error *err)
+{
+    const char *kind;
+    int r = drift_config_get_string(c, "arch.kind", &kind, err);
+    if (r < 0)
+        return r;
+    memset(info, 0, sizeof(*info));
+    r = arch_int(c, "patch", 1, 1024, patch, err);
+    if (r == 0) r = arch_int(c, "window", 0, 64, &info->window, err);
+    if (strcmp(kind, "video") == 0) {
+        info->kind = DRIFT_MODEL_VIDEO;
+        if (r == 0) r = arch_int(c, "width", 8, 4096, &info->width, err);
+        if (r == 0) r = arch_int(c, "height", 8, 4096, &info->height, err);
+        if (r == 0) r = arch_int(c, "channels", 3, 3, channels, err);
+        if (r == 0) r = drift_config_get_double(c, "arch.fps", 1, 240, &info->fps, err);
+        if (r == 0 && (info->width % *patch || info->height % *patch))
+            r = drift_error_set(err, -EINVAL, "%s: frame %dx%d is not a multiple of patch %d",
+                                drift_config_label(c), info->width, info->height, *patch);
+    } else if (strcmp(kind, "audio") == 0) {
+        info->kind = DRIFT_MODEL_AUDIO;
+        *channels = 1;
+        if (r == 0) r = arch_int(c, "sample_rate", 8000, 192000, &info->sample_rate, err);
+        if (r == 0) r = arch_int(c, "chunk", 16, 1 << 20, &info->chunk_samples, err);
+        if (r == 0) r = drift_config_get_double(c, "arch.audio_scale", 1e-6, 100, audio_scale, err);
+        if (r == 0 && info->chunk_samples % *patch)
+            r = drift_error_set(err, -EINVAL, "%s: chunk %d is not a multiple of patch %d",
+                                drift_config_label(c), info->chunk_samples, *patch);
+    } else {
+        return drift_error_set(err, -EINVAL, "%s: arch.kind '%s' is not video or audio",
+                               drift_config_label(c), kind);
+    }
+    if (r < 0)
+        return r;
+    const char **vocab = NULL;
+    size_t n = 0;
+    if ((r = drift_config_get_string_array(c, "vocab", &vocab, &n, err)) < 0)
+        return r;
+    info->vocab = vocab;
+    info->vocab_size = n;
+    return 0;
+}
+
+void drift_model_info_free(struct drift_model_info *info)
+{
+    if (!info)
+        return;
+    free((void *)info->vocab);
+    info->vocab = NULL;
+    info->vocab_size = 0;
+}
+
+/* Replaces info->vocab (strings owned by a config) with one block holding the pointer array and
+ * the strings, so that it outlives the config and drift_model_info_free() releases it. */
+static int own_vocab(struct drift_model_info *info)
+{
+    size_t bytes = (info->vocab_size + 1) * sizeof(char *);
+    for (size_t i = 0; i < info->vocab_size; i++)
+        bytes += strlen(info->vocab[i]) + 1;
+    char **block = malloc(bytes);
+    if (!block)
+        return -ENOMEM;
+    char *pool = (char *)(block + info->vocab_size + 1);
+    for (size_t i = 0; i < info->vocab_size; i++) {
+        block[i] = pool;
+        pool = stpcpy(pool, info->vocab[i]) + 1;
+    }
+    block[info->vocab_size] = NULL;
+    free((void *)info->vocab);
+    info->vocab = (const char *const *)block;
+    return 0;
+}
+
+int drift_model_probe(const char *path, struct drift_model_info *info, struct drift_error *err)
+{
+    char wpath[4096], cpath[4096];
+    struct drift_config *c = NULL;
+    struct drift_safetensors *st = NULL;
+    struct drift_context *ctx = NULL;
+    struct drift_context_options f32 = { .precision = DRIFT_PRECISION_F32 };
+    int patch, channels, r = model_paths(path, wpath, cpath, sizeof(wpath), err);
+    double scale = 1, shift, ctx_t;
+    memset(info, 0, sizeof(*info));
+    if (r == 0) r = drift_config_open(cpath, &c, err);
+    if (r == 0) r = read_info(c, info, &patch, &channels, &scale, err);
+    if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, err);
+    if (r == 0) r = drift_safetensors_open(wpath, &st, err);
+    /* Loading the weights into a throwaway f32 context checks every tensor and its shape. */
+    if (r == 0) r = drift_context_new(&f32, &ctx, err);
+    if (r == 0) {
+        struct dit d;
+        if ((r = dit_load(ctx, st, c, 1, &d, err)) == 0) {
+            info->flops_per_eval = dit_flops_per_eval(&d.cfg, d.cfg.window);
+            dit_free(&d);
+        }
+    }
+    if (r == 0 && own_vocab(info) < 0)
+        r = drift_error_set(err, -ENOMEM, "model: out of memory");
+    if (r < 0)
+        drift_model_info_free(info);
+    drift_context_free(ctx);
+    drift_safetensors_close(st);
+    drift_config_free(c);
+    return r;
+}
+
+/* The settings a generator would run with, resolved against the model's defaults and checked.
+ * Nothing in gen changes here. */
+struct resolved {
+    int steps;
+    enum drift_sampler sampler;
+    double guidance, threshold;
+    enum drift_cache_policy cache;
+    int blend;
+};
+
+static int resolve_settings(const struct drift_generator *g, const struct drift_generator_settings *s,
+                            struct resolved *out, struct drift_error *err)
+{
+    out->steps = s->steps ? s->steps : g->info.default_steps;
+    if (out->steps < 1 || out->steps > DRIFT_MAX_STEPS)
+        return drift_error_set(err, -EINVAL, "steps: %d outside [1, %d]", s->steps, DRIFT_MAX_STEPS);
+    const char *sampler = s->sampler ? s->sampler : g->info.default_sampler;
+    if (drift_sampler_from_string(sampler, &out->sampler) < 0)
+        return drift_error_set(err, -EINVAL, "sampler: '%.32s' is not one of euler, dpmpp-2m, heun",
+                               sampler);
+    out->guidance = s->guidance < 0 ? g->info.default_guidance : s->guidance;
+    if (!(out->guidance <= 20))
+        return drift_error_set(err, -EINVAL, "guidance: %g outside [0, 20]", s->guidance);
+    if ((unsigned)s->cache > DRIFT_CACHE_KV_FORA)
+        return drift_error_set(err, -EINVAL, "cache: unknown policy %d", (int)s->cache);
+    out->cache = s->cache;
+    out->threshold = s->cache_threshold;
+    if (!(out->threshold >= 0 && out->threshold <= 10))
+        return drift_error_set(err, -EINVAL, "cache_threshold: %g outside [0, 10]",
+                               s->cache_threshold);
+    if (s->prompt_blend_frames < 0 || s->prompt_blend_frames > 240)
+        return drift_error_set(err, -EINVAL, "prompt_blend_frames: %d outside [0, 240]",
+                               s->prompt_blend_frames);
+    out->blend = s->prompt_blend_frames;
+    return 0;
+}
+
+static int text_of(struct drift_generator *g, const char *prompt, float *out,
+                   struct drift_error *err)
+{
+    int ids[DRIFT_PROMPT_MAX_WORDS], n = 0;
+    int r = drift_prompt_tokenize(prompt, g->info.vocab, g->info.vocab_size, ids, &n, err);
+    return r < 0 ? r : dit_text_cond(&g->dit, ids, n, out, err);
+}
+
+static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
+{
+    size_t D = (size_t)g->dit.cfg.hidden, W = (size_t)g->dit.cfg.window;
+    g->frame_values = (size_t)g->dit.cfg.tokens * g->dit.cfg.in_dim;
+    g->text_from = drift_ctx_alloc(g->ctx, 6 * D * sizeof(float));
+    g->x = drift_ctx_alloc(g->ctx, 5 * g->frame_values * sizeof(float));
+    g->past = drift_ctx_alloc(g->ctx, (W ? W : 1) * g->frame_values * sizeof(float));
+    g->past_position = drift_ctx_alloc(g->ctx, (W ? W : 1) * sizeof(int64_t));
+    if (!g->text_from || !g->x || !g->past || !g->past_position)
+        return drift_error_set(err, -ENOMEM, "generator: out of memory");
+    g->text_to = g->text_from + D;
+    g->text_now = g->text_from + 2 * D;
+    g->text_uncond = g->text_from + 3 * D;
+    g->text_spare = g->text_from + 4 * D;
+    g->scratch = g->x + g->frame_values;
+    return 0;
+}
+
+/* (Re)shapes the batch tensors for 1 (no guidance) or 2 rows. */
+static int set_batch(struct drift_generator *g, int batch, struct drift_error *err)
+{
+    if (g->xb.data && g->dit.batch == batch)
+        return 0;
+    int r = dit_set_batch(&g->dit, batch, err);
+    if (r < 0)
+        return r;
+    drift_tensor_free(&g->xb);
+    drift_tensor_free(&g->vb);
+    int64_t shape[3] = { batch, g->dit.cfg.tokens, g->dit.cfg.in_dim };
+    if (drift_tensor_alloc(&g->xb, DRIFT_F32, 3, shape) < 0 ||
+        drift_tensor_alloc(&g->vb, DRIFT_F32, 3, shape) < 0)
+        return drift_error_set(err, -ENOMEM, "generator: out of memory");
+    g->past_count = 0; /* the window restarts */
+    return 0;
+}
+
+static int load_model(struct drift_generator *g, const char *path, enum drift_precision precision,
+                      struct drift_error *err)
+{
+    char wpath[4096], cpath[4096];
+    struct drift_context_options opt = { .precision = precision };
+    int r = model_paths(path, wpath, cpath, sizeof(wpath), err);
+    if (r == 0) r = drift_context_new(&opt, &g->ctx, err);
+    if (r == 0) r = drift_config_open(cpath, &g->config, err);
+    if (r == 0) r = read_info(g->config, &g->info, &g->patch, &g->channels, &g->audio_scale, err);
+    if (r == 0) r = read_sampler_defaults(g->config, &g->info, &g->shift, &g->context_t, err);
+    if (r == 0) r = drift_safetensors_open(wpath, &g->weights, err);
+    if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
+    if (r == 0)
+        g->info.flops_per_eval = dit_flops_per_eval(&g->dit.cfg, g->dit.cfg.window);
+    return r;
+}
+
+/* Applies checked settings: prompt texts, sampler, guidance batch, caches. */
+static int apply(struct drift_generator *g, const struct drift_generator_settings *s,
+                 const struct resolved *rs, bool first, struct drift_error *err)
+{
+    size_t D = (size_t)g->dit.cfg.hidden;
+    float *to = g->text_spare, *uncond = g->text_spare + D; /* checked before anything changes */
+    int r = text_of(g, s->prompt, to, err);
+    if (r == 0)
+        r = text_of(g, s->negative_prompt, uncond, err);
+    if (r < 0)
+        return r;
+    if ((r = set_batch(g, rs->guidance == 1.0 ? 1 : 2, err)) < 0)
+        return r;
+    memcpy(g->text_from, first ? to : g->text_now, D * sizeof(float));
+    memcpy(g->text_to, to, D * sizeof(float));
+    memcpy(g->text_uncond, uncond, D * sizeof(float));
+    g->blend_frames = rs->blend;
+    g->blend_left = first ? 0 : rs->blend;
+    if (first)
+        memcpy(g->text_now, to, D * sizeof(float));
+    g->seed = s->seed;
+    g->steps = rs->steps;
+    g->sampler = rs->sampler;
+    g->guidance = rs->guidance;
+    if (g->cache != rs->cache) {
+        dit_clear_cache(&g->dit); /* the window's meaning changes with the policy */
+        g->past_count = 0;
+    }
+    g->cache = rs->cache;
+    g->cache_threshold = rs->threshold;
+    static const enum dit_step_mode modes[] = { DIT_STEP_OFF, DIT_STEP_OFF, DIT_STEP_TEACACHE,
+                                                DIT_STEP_FIRST_BLOCK, DIT_STEP_FORA };
+    g->step_cache = (struct dit_step_cache){ .mode = modes[rs->cache], .threshold = rs->threshold };
+    drift_sampler_times(g->steps, g->shift, g->times);
+    return 0;
+}
+
+int drift_generator_new(const char *model_path, const struct drift_generator_settings *settings,
+                        struct drift_generator **ret, struct drift_error *err)
+{
+    if (!settings)
+        return drift_error_set(err, -EINVAL, "generator: settings are required");
+    struct drift_generator *g = calloc(1, sizeof(*g));
+    if (!g)
+        return drift_error_set(err, -ENOMEM, "generator: out of memory");
+    struct resolved rs;
+    int r = load_model(g, model_path, settings->precision, err);
+    if (r == 0) r = alloc_buffers(g, err);
+    if (r == 0) r = resolve_settings(g, settings, &rs, err);
+    if (r == 0) {
+        g->cache = rs.cache;
+        r = apply(g, settings, &rs, true, err);
+    }
+    if (r < 0) {
+        drift_generator_free(g);
+        return r;
+    }
+    *ret = g;
+    return 0;
+}
+
+void drift_generator_free(struct drift_generator *g)
+{
+    if (!g)
+        return;
+    dit_free(&g->dit);
+    drift_tensor_free(&g->xb);
+    drift_tensor_free(&g->vb);
+    free(g->text_from);
+    free(g->x);
+    free(g->past);
+    free(g->past_position);
+    free((void *)g->info.vocab); /* the strings belong to the config */
+    drift_safetensors_close(g->weights);
+    drift_config_free(g->config);
+    drift_context_free(g->ctx);
+    free(g);
+}
+
+const struct drift_model_info *drift_generator_info(const struct drift_generator *g)
+{
+    return &g->info;
+}
+
+static uint8_t to_byte(float v)
+{
+    float p = (v + 1.0f) * 127.5f; /* model space [-1, 1] -> [0, 255] */
+    return p <= 0.0f ? 0 : p >= 255.0f ? 255 : (uint8_t)(p + 0.5f);
+}
+
+int drift_generator_next_frame(struct drift_generator *g, uint8_t *rgb, size_t size,
+                               struct drift_error *err)
+{
+    const struct drift_model_info *in = &g->info;
+    size_t need = (size_t)in->width * in->height * 3;
+    if (in->kind != DRIFT_MODEL_VIDEO)
+        return drift_error_set(err, -EINVAL, "next_frame: this is an audio model");
+    if (!rgb || size < need)
+        return drift_error_set(err, -EINVAL, "next_frame: buffer of %zu bytes, %zu needed", size, need);
+    int r = drift_generator_step(g, err);
+    if (r < 0)
+        return r;
+    /* Tokens in raster order over (py, px); values ordered (dy, dx, c). */
+    int p = g->patch, cols = in->width / p;
+    for (int y = 0; y < in->height; y++)
+        for (int x = 0; x < in->width; x++) {
+            size_t tok = (size_t)(y / p) * cols + (size_t)(x / p);
+            const float *v = g->x + tok * g->dit.cfg.in_dim + ((size_t)(y % p) * p + (size_t)(x % p)) * 3;
+            uint8_t *o = rgb + ((size_t)y * in->width + x) * 3;
+            o[0] = to_byte(v[0]);
+            o[1] = to_byte(v[1]);
+            o[2] = to_byte(v[2]);
+        }
+    return 0;
+}
+
+int drift_generator_next_audio(struct drift_generator *g, float *pcm, size_t samples,
+                               struct drift_error *err)
+{
+    if (g->info.kind != DRIFT_MODEL_AUDIO)
+        return drift_error_set(err, -EINVAL, "next_audio: this is a video model");
+    if (!pcm || samples < (size_t)g->info.chunk_samples)
+        return drift_error_set(err, -EINVAL, "next_audio: room for %zu samples, %d needed",
+                               samples, g->info.chunk_samples);
+    int r = drift_generator_step(g, err);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < g->info.chunk_samples; i++) {
+        float v = g->x[i] * (float)g->audio_scale;
+        pcm[i] = v < -1.0f ? -1.0f : v > 1.0f ? 1.0f : v;
+    }
+    return 0;
+}
+
+int drift_generator_check_prompt(const struct drift_generator *g, const char *prompt,
+                                 struct drift_error *err)
+{
+    int ids[DRIFT_PROMPT_MAX_WORDS], n;
+    return drift_prompt_tokenize(prompt, g->info.vocab, g->info.vocab_size, ids, &n, err);
+}
+
+int drift_generator_set_prompt(struct drift_generator *g, const char *prompt,
+                               struct drift_error *err)
+{
+    size_t D = (size_t)g->dit.cfg.hidden;
+    float *to = g->text_spare;
+    int r = text_of(g, prompt, to, err);
+    if (r < 0)
+        return r;
+    memcpy(g->text_from, g->text_now, D * sizeof(float));
+    memcpy(g->text_to, to, D * sizeof(float));
+    g->blend_left = g->blend_frames;
+    return 0;
+}
+
+int drift_generator_update(struct drift_generator *g, const struct drift_generator_settings *s,
+                           struct drift_error *err)
+{
+    struct resolved rs;
+    int r = s ? resolve_settings(g, s, &rs, err) : drift_error_set(err, -EINVAL, "settings: NULL");
+    return r < 0 ? r : apply(g, s, &rs, false, err);
+}
+
+void drift_generator_get_counters(const struct drift_generator *g,
+                                  struct drift_generator_counters *ret)
+{
+    *ret = g->counters;
+    ret->flops = drift_context_counters(g->ctx)->flops;
+    ret->allocations = drift_context_counters(g->ctx)->allocations;
+}

@@ -1,0 +1,140 @@
+/* One frame of a generator: noise -> sampler steps (each a guided, possibly cached model
+ * evaluation attending to the window) -> a commit pass that adds the clean frame to the window. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "generator_internal.h"
+#include "noise.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Every batch row gets the same values (the guidance branches differ only in text). */
+static void broadcast_rows(struct drift_generator *g, const float *x)
+{
+    for (int b = 0; b < g->dit.batch; b++)
+        memcpy((float *)g->xb.data + (size_t)b * g->frame_values, x, g->frame_values * sizeof(float));
+}
+
+static int condition(struct drift_generator *g, float t, struct drift_error *err)
+{
+    float ts[2] = { t, t };
+    const float *texts[2] = { g->text_now, g->text_uncond };
+    return dit_condition(&g->dit, ts, texts, err);
+}
+
+/* Cache "none": rebuild the window from the stored clean frames before an evaluation. */
+static int rebuild_window(struct drift_generator *g, struct drift_error *err)
+{
+    dit_clear_cache(&g->dit);
+    int r = g->past_count ? condition(g, (float)g->context_t, err) : 0;
+    for (int i = 0; r == 0 && i < g->past_count; i++) {
+        broadcast_rows(g, g->past + (size_t)i * g->frame_values);
+        r = dit_commit(&g->dit, &g->xb, g->past_position[i], err);
+        g->counters.evals_run++;
+    }
+    return r;
+}
+
+struct eval_args {
+    struct drift_generator *g;
+    struct drift_error *err;
+};
+
+static int velocity(void *user, const float *x, float t, int step, int last, float *v)
+{
+    struct eval_args *a = user;
+    struct drift_generator *g = a->g;
+    int r = 0;
+    double t0 = now();
+    if (g->cache == DRIFT_CACHE_NONE)
+        r = rebuild_window(g, a->err);
+    if (r == 0)
+        r = condition(g, t, a->err);
+    if (r < 0)
+        return r;
+    broadcast_rows(g, x);
+    struct dit_step_cache *sc = g->cache >= DRIFT_CACHE_KV_TEACACHE ? &g->step_cache : NULL;
+    if (sc) {
+        int interval = g->cache_threshold >= 1.0 ? (int)g->cache_threshold : 2;
+        sc->force = step == 0 || last ||
+                    (g->cache == DRIFT_CACHE_KV_FORA && step % interval == 0);
+    }
+    if ((r = dit_forward(&g->dit, &g->xb, g->frame, sc, &g->vb, a->err)) < 0)
+        return r;
+    g->counters.seconds_model += now() - t0;
+    if (sc && sc->skipped)
+        g->counters.evals_skipped++;
+    else
+        g->counters.evals_run++;
+    const float *vc = g->vb.data, *vu = vc + g->frame_values;
+    float w = (float)g->guidance;
+    if (g->dit.batch == 2)
+        for (size_t i = 0; i < g->frame_values; i++)
+            v[i] = vu[i] + w * (vc[i] - vu[i]);
+    else
+        memcpy(v, vc, g->frame_values * sizeof(float));
+    return 0;
+}
+
+static void advance_prompt_blend(struct drift_generator *g)
+{
+    size_t D = (size_t)g->dit.cfg.hidden;
+    if (g->blend_left <= 0) {
+        memcpy(g->text_now, g->text_to, D * sizeof(float));
+        return;
+    }
+    float alpha = 1.0f - (float)g->blend_left / (float)(g->blend_frames + 1);
+    for (size_t i = 0; i < D; i++)
+        g->text_now[i] = g->text_from[i] + alpha * (g->text_to[i] - g->text_from[i]);
+    g->blend_left--;
+}
+
+static int remember_past(struct drift_generator *g)
+{
+    int W = g->dit.cfg.window;
+    if (W == 0)
+        return 0;
+    if (g->past_count == W) { /* drop the oldest */
+        memmove(g->past, g->past + g->frame_values, (size_t)(W - 1) * g->frame_values * sizeof(float));
+        memmove(g->past_position, g->past_position + 1, (size_t)(W - 1) * sizeof(int64_t));
+        g->past_count--;
+    }
+    memcpy(g->past + (size_t)g->past_count * g->frame_values, g->x, g->frame_values * sizeof(float));
+    g->past_position[g->past_count++] = g->frame;
+    return 0;
+}
+
+int drift_generator_step(struct drift_generator *g, struct drift_error *err)
+{
+    double t_start = now(), model_before = g->counters.seconds_model;
+    advance_prompt_blend(g);
+    drift_noise_fill(g->seed, (uint64_t)g->frame, 0, g->x, g->frame_values);
+    dit_step_cache_reset(&g->dit, &g->step_cache);
+    struct eval_args args = { g, err };
+    int r = drift_sampler_run(g->sampler, g->times, g->steps, g->x, g->frame_values, g->scratch,
+                              velocity, &args);
+    if (r < 0)
+        return r;
+    if (g->cache == DRIFT_CACHE_NONE) {
+        remember_past(g);
+    } else {
+        if ((r = condition(g, (float)g->context_t, err)) < 0)
+            return r;
+        broadcast_rows(g, g->x);
+        double t0 = now();
+        if ((r = dit_commit(&g->dit, &g->xb, g->frame, err)) < 0)
+            return r;
+        g->counters.seconds_model += now() - t0;
+        g->counters.evals_run++;
+    }
+    g->frame++;
+    g->counters.frames++;
+    g->counters.seconds_sampler += now() - t_start - (g->counters.seconds_model - model_before);
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* The generator's state, shared by generator.c (lifecycle, settings, API) and
+ * generator_frame.c (one frame: sampling, guidance, caches, output). */
+#ifndef DRIFT_GENERATOR_INTERNAL_H
+#define DRIFT_GENERATOR_INTERNAL_H
+
+#include <drift/generator.h>
+#include <drift/model_file.h>
+
+#include "dit.h"
+#include "sampler.h"
+
+struct drift_generator {
+    struct drift_context *ctx;
+    struct drift_safetensors *weights;
+    struct drift_config *config;
+    struct drift_model_info info;
+    struct dit dit;
+    int patch, channels;
+    double audio_scale, shift, context_t;
+
+    /* settings in force */
+    uint64_t seed;
+    int steps;
+    enum drift_sampler sampler;
+    double guidance;
+    enum drift_cache_policy cache;
+    double cache_threshold;
+    int blend_frames;
+
+    /* conditioning: text vectors (D floats each) */
+    float *text_from, *text_to, *text_now, *text_uncond;
+    float *text_spare;          /* 2 D: new texts are computed here before they are applied */
+    int blend_left;
+
+    /* per-frame buffers */
+    size_t frame_values;        /* T * P */
+    float *x, *scratch;         /* (T*P), 4 (T*P) */
+    struct drift_tensor xb, vb; /* (B,T,P) */
+    float times[DRIFT_MAX_STEPS + 1];
+    /* cache "none": the clean past frames, recomputed into the window at every evaluation */
+    float *past;                /* window * T * P */
+    int64_t *past_position;
+    int past_count;
+    int64_t frame;
+    struct dit_step_cache step_cache;
+    struct drift_generator_counters counters;
+};
+
+/* Produces the next frame's clean values into gen->x (T*P floats, model space). */
+int drift_generator_step(struct drift_generator *gen, struct drift_error *err);
+
+#endif
