@@ -1,0 +1,299 @@
+/* Generators on the tiny random model (tests/fixtures/dit): determinism, the rolling KV cache
+ * against recomputing the window, samplers, step caches, prompt handling, settings errors,
+ * steady-state allocations, and two generators side by side. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <drift/generator.h>
+
+#define MODEL FIXTURES_DIR "/dit/tiny"
+#define FRAME_BYTES (32 * 32 * 3)
+
+static struct drift_generator_settings defaults(void)
+{
+    return (struct drift_generator_settings){ .prompt = "w1 w3", .seed = 42, .guidance = -1,
+                                              .cache = DRIFT_CACHE_KV,
+                                              .precision = DRIFT_PRECISION_F32 };
+}
+
+static struct drift_generator *open_gen(const struct drift_generator_settings *s)
+{
+    struct drift_generator *g = NULL;
+    struct drift_error err = { 0 };
+    if (drift_generator_new(MODEL, s, &g, &err) < 0)
+        fail_msg("generator: %s", err.message);
+    return g;
+}
+
+static void frames(struct drift_generator *g, int n, uint8_t *out)
+{
+    struct drift_error err = { 0 };
+    for (int i = 0; i < n; i++)
+        if (drift_generator_next_frame(g, out + (size_t)i * FRAME_BYTES, FRAME_BYTES, &err) < 0)
+            fail_msg("frame %d: %s", i, err.message);
+}
+
+static int max_diff(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    int worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = abs((int)a[i] - (int)b[i]);
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}
+
+static void same_seed_gives_same_frames_and_another_seed_differs(void **state)
+{
+    struct drift_generator_settings s = defaults();
+    uint8_t a[6 * FRAME_BYTES], b[6 * FRAME_BYTES];
+    struct drift_generator *g = open_gen(&s);
+    frames(g, 6, a);
+    drift_generator_free(g);
+    g = open_gen(&s);
+    frames(g, 6, b);
+    drift_generator_free(g);
+    assert_memory_equal(a, b, sizeof(a));
+    s.seed = 43;
+    g = open_gen(&s);
+    frames(g, 6, b);
+    drift_generator_free(g);
+    assert_true(max_diff(a, b, sizeof(a)) > 16);
+}
+
+static void rolling_kv_cache_equals_recomputing_the_window(void **state)
+{
+    struct drift_generator_settings s = defaults();
+    s.guidance = 3.0; /* both guidance branches, each with its own window */
+    uint8_t kv[8 * FRAME_BYTES], none[8 * FRAME_BYTES];
+    struct drift_generator *g = open_gen(&s);
+    frames(g, 8, kv);
+    struct drift_generator_counters ckv, cnone;
+    drift_generator_get_counters(g, &ckv);
+    drift_generator_free(g);
+    s.cache = DRIFT_CACHE_NONE;
+    g = open_gen(&s);
+    frames(g, 8, none);
+    drift_generator_get_counters(g, &cnone);
+    drift_generator_free(g);
+    assert_true(max_diff(kv, none, sizeof(kv)) <= 1);
+    /* Without the cache every evaluation recomputes the window: far more evaluations. */
+    assert_true(cnone.evals_run > 2 * ckv.evals_run);
+}
+
+static void every_sampler_runs_with_its_evaluation_count(void **state)
+{
+    const char *names[] = { "euler", "dpmpp-2m", "heun" };
+    const uint64_t evals_per_frame[] = { 5, 5, 8 }; /* 4 steps (+7 for heun) + 1 commit pass */
+    uint8_t out[3][2 * FRAME_BYTES];
+    for (int i = 0; i < 3; i++) {
+        struct drift_generator_settings s = defaults();
+        s.sampler = names[i];
+        struct drift_generator *g = open_gen(&s);
+        frames(g, 2, out[i]);
+        struct drift_generator_counters c;
+        drift_generator_get_counters(g, &c);
+        assert_int_equal(c.evals_run, 2 * evals_per_frame[i]);
+        assert_int_equal(c.frames, 2);
+        drift_generator_free(g);
+    }
+    /* Different solvers of the same ODE land near each other, not on the same bytes. */
+    assert_true(max_diff(out[0], out[2], sizeof(out[0])) > 0);
+}
+
+static void step_caches_skip_evaluations_but_never_the_first_or_last(void **state)
+{
+    enum drift_cache_policy policies[] = { DRIFT_CACHE_KV_TEACACHE, DRIFT_CACHE_KV_FIRST_BLOCK,
+                                           DRIFT_CACHE_KV_FORA };
+    double thresholds[] = { 10.0, 10.0, 8.0 };
+    for (int i = 0; i < 3; i++) {
+        struct drift_generator_settings s = defaults();
+        s.steps = 8;
+        s.cache = policies[i];
+        s.cache_threshold = thresholds[i];
+        struct drift_generator *g = open_gen(&s);
+        uint8_t out[2 * FRAME_BYTES];
+        frames(g, 2, out);
+        struct drift_generator_counters c;
+        drift_generator_get_counters(g, &c);
+        /* A huge threshold skips everything it may: 6 of 8 steps per frame. */
+        assert_int_equal(c.evals_skipped, 2 * 6);
+        assert_int_equal(c.evals_run, 2 * (2 + 1));
+        drift_generator_free(g);
+    }
+}
+
+static void unknown_words_are_named_and_change_nothing(void **state)
+{
+    struct drift_generator_settings s = defaults();
+    s.prompt = "w1 dragon";
+    struct drift_generator *g = NULL;
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "unknown word 'dragon'"));
+    assert_null(g);
+
+    s = defaults();
+    uint8_t a[3 * FRAME_BYTES], b[3 * FRAME_BYTES];
+    g = open_gen(&s);
+    assert_int_equal(drift_generator_set_prompt(g, "W3   w1\tzebra", &err), -EINVAL);
+    assert_non_null(strstr(err.message, "'zebra'"));
+    assert_int_equal(drift_generator_check_prompt(g, "W3 w1", &err), 0); /* case-insensitive */
+    frames(g, 3, a);
+    drift_generator_free(g);
+    g = open_gen(&s);
+    frames(g, 3, b);
+    drift_generator_free(g);
+    assert_memory_equal(a, b, sizeof(a)); /* the failed change left the stream as it was */
+}
+
+static void prompt_change_blends_over_frames(void **state)
+{
+    struct drift_generator_settings s = defaults();
+    s.prompt_blend_frames = 4;
+    s.prompt = "";
+    struct drift_error err = { 0 };
+    struct drift_generator *g = open_gen(&s);
+    uint8_t before[FRAME_BYTES], after[6 * FRAME_BYTES];
+    frames(g, 1, before);
+    assert_int_equal(drift_generator_set_prompt(g, "w5 w6 w7", &err), 0);
+    frames(g, 6, after);
+    drift_generator_free(g);
+    struct drift_generator_settings t = defaults();
+    t.prompt = "";
+    g = open_gen(&t);
+    uint8_t plain[7 * FRAME_BYTES];
+    frames(g, 7, plain);
+    drift_generator_free(g);
+    assert_memory_equal(before, plain, FRAME_BYTES);
+    assert_true(max_diff(after, plain + FRAME_BYTES, FRAME_BYTES) > 0); /* it starts changing */
+}
+
+static void out_of_range_settings_are_rejected_by_name(void **state)
+{
+    struct drift_generator_settings s;
+    struct drift_generator *g = NULL;
+    struct drift_error err = { 0 };
+    s = defaults(); s.steps = 51;
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "steps: 51 outside [1, 50]"));
+    s = defaults(); s.sampler = "ddpm";
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "sampler: 'ddpm'"));
+    s = defaults(); s.guidance = 25;
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "guidance"));
+    s = defaults(); s.cache_threshold = -1;
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "cache_threshold"));
+    assert_int_equal(drift_generator_new("/nonexistent/model", &s, &g, &err), -ENOENT);
+    assert_non_null(strstr(err.message, "/nonexistent/model.json"));
+    assert_null(g);
+    s = defaults();
+    g = open_gen(&s);
+    uint8_t small[16];
+    assert_int_equal(drift_generator_next_frame(g, small, sizeof(small), &err), -EINVAL);
+    float pcm[16];
+    assert_int_equal(drift_generator_next_audio(g, pcm, 16, &err), -EINVAL);
+    s.steps = 0; s.sampler = "nope";
+    assert_int_equal(drift_generator_update(g, &s, &err), -EINVAL);
+    drift_generator_free(g);
+}
+
+static void steady_state_allocates_nothing(void **state)
+{
+    struct drift_generator_settings s = defaults();
+    s.guidance = 2.0;
+    struct drift_generator *g = open_gen(&s);
+    uint8_t out[3 * FRAME_BYTES];
+    frames(g, 3, out); /* window of 2 filled: every plan exists */
+    struct drift_generator_counters c1, c2;
+    drift_generator_get_counters(g, &c1);
+    for (int i = 0; i < 10; i++)
+        frames(g, 1, out);
+    drift_generator_get_counters(g, &c2);
+    assert_int_equal(c2.allocations, c1.allocations);
+    assert_int_equal(c2.frames, c1.frames + 10);
+    drift_generator_free(g);
+}
+
+struct worker {
+    uint64_t seed;
+    uint8_t out[4 * FRAME_BYTES];
+};
+
+static void *run_worker(void *arg)
+{
+    struct worker *w = arg;
+    struct drift_generator_settings s = defaults();
+    s.seed = w->seed;
+    struct drift_generator *g = NULL;
+    if (drift_generator_new(MODEL, &s, &g, NULL) < 0)
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        drift_generator_next_frame(g, w->out + (size_t)i * FRAME_BYTES, FRAME_BYTES, NULL);
+    drift_generator_free(g);
+    return w;
+}
+
+static void two_generators_run_side_by_side(void **state)
+{
+    static struct worker w[2] = { { .seed = 1 }, { .seed = 2 } };
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, run_worker, &w[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        void *res;
+        pthread_join(th[i], &res);
+        assert_non_null(res);
+    }
+    struct drift_generator_settings s = defaults();
+    s.seed = 2;
+    struct drift_generator *g = open_gen(&s);
+    uint8_t alone[4 * FRAME_BYTES];
+    frames(g, 4, alone);
+    drift_generator_free(g);
+    assert_memory_equal(alone, w[1].out, sizeof(alone));
+}
+
+static void probe_reads_the_model_without_running_it(void **state)
+{
+    struct drift_model_info info;
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_model_probe(MODEL ".safetensors", &info, &err), 0);
+    assert_int_equal(info.kind, DRIFT_MODEL_VIDEO);
+    assert_int_equal(info.width, 32);
+    assert_int_equal(info.window, 2);
+    assert_int_equal(info.vocab_size, 12);
+    assert_string_equal(info.vocab[11], "w11");
+    assert_true(info.flops_per_eval > 1e6);
+    drift_model_info_free(&info);
+    assert_int_equal(drift_model_probe(FIXTURES_DIR "/ops/softmax", &info, &err), -ENOENT);
+    assert_non_null(strstr(err.message, "softmax.json"));
+}
+
+int main(void)
+{
+    unsetenv("DRIFT_PRECISION");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(same_seed_gives_same_frames_and_another_seed_differs),
+        cmocka_unit_test(rolling_kv_cache_equals_recomputing_the_window),
+        cmocka_unit_test(every_sampler_runs_with_its_evaluation_count),
+        cmocka_unit_test(step_caches_skip_evaluations_but_never_the_first_or_last),
+        cmocka_unit_test(unknown_words_are_named_and_change_nothing),
+        cmocka_unit_test(prompt_change_blends_over_frames),
+        cmocka_unit_test(out_of_range_settings_are_rejected_by_name),
+        cmocka_unit_test(steady_state_allocates_nothing),
+        cmocka_unit_test(two_generators_run_side_by_side),
+        cmocka_unit_test(probe_reads_the_model_without_running_it),
+    };
+    return cmocka_run_group_tests_name("generator", tests, NULL, NULL);
+}
