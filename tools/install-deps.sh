@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git file
   libdnnl-dev libjansson-dev libcmocka-dev libpng-dev
   libsystemd-dev libglib2.0-dev dbus dbus-daemon
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev

@@ -1,0 +1,206 @@
+/* drift-gen: runs the engine alone. A video model writes DIR/frame-000000.png, ...; an audio
+ * model writes DIR/audio.wav (16-bit PCM). Any error exits non-zero naming what is wrong. */
+#include <errno.h>
+#include <getopt.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <drift/error.h>
+#include <drift/generator.h>
+
+struct options {
+    const char *model, *out, *cache;
+    struct drift_generator_settings s;
+    long frames;
+    double seconds;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: drift-gen --model PATH [--prompt TEXT] [--seed N] [--frames N | --seconds S]\n"
+               "                 [--steps N] [--sampler euler|dpmpp-2m|heun] [--guidance G]\n"
+               "                 [--cache none|kv|kv+teacache|kv+fbcache|kv+fora] [--threshold X]\n"
+               "                 [--precision f32|bf16] --out DIR\n");
+}
+
+static int parse_number(const char *opt, const char *text, double min, double max, double *ret)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !(v >= min && v <= max)) {
+        fprintf(stderr, "drift-gen: %s '%s': expected a number in [%g, %g]\n", opt, text, min, max);
+        return -1;
+    }
+    *ret = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longs[] = {
+        { "model", 1, 0, 'm' }, { "prompt", 1, 0, 'p' }, { "seed", 1, 0, 's' },
+        { "frames", 1, 0, 'f' }, { "seconds", 1, 0, 'S' }, { "steps", 1, 0, 'n' },
+        { "sampler", 1, 0, 'a' }, { "guidance", 1, 0, 'g' }, { "cache", 1, 0, 'c' },
+        { "threshold", 1, 0, 't' }, { "precision", 1, 0, 'P' }, { "out", 1, 0, 'o' },
+        { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+    double v;
+    int c;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        int r = 0;
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'p': o->s.prompt = optarg; break;
+        case 's': r = parse_number("--seed", optarg, 0, 9007199254740992.0, &v); o->s.seed = (uint64_t)v; break;
+        case 'f': r = parse_number("--frames", optarg, 1, 1e6, &v); o->frames = (long)v; break;
+        case 'S': r = parse_number("--seconds", optarg, 0.001, 86400, &o->seconds); break;
+        case 'n': r = parse_number("--steps", optarg, 1, 50, &v); o->s.steps = (int)v; break;
+        case 'a': o->s.sampler = optarg; break;
+        case 'g': r = parse_number("--guidance", optarg, 0, 20, &o->s.guidance); break;
+        case 'c': o->cache = optarg; break;
+        case 't': r = parse_number("--threshold", optarg, 0, 10, &o->s.cache_threshold); break;
+        case 'P':
+            if (strcmp(optarg, "f32") == 0) o->s.precision = DRIFT_PRECISION_F32;
+            else if (strcmp(optarg, "bf16") == 0) o->s.precision = DRIFT_PRECISION_BF16;
+            else { fprintf(stderr, "drift-gen: --precision '%s': expected f32 or bf16\n", optarg); r = -1; }
+            break;
+        case 'o': o->out = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
+        }
+        if (r < 0)
+            return -1;
+    }
+    if (optind < argc || !o->model || !o->out) {
+        fprintf(stderr, "drift-gen: %s\n", optind < argc ? "unexpected argument" : "--model and --out are required");
+        return -1;
+    }
+    if (o->cache && drift_cache_policy_from_string(o->cache, &o->s.cache) < 0) {
+        fprintf(stderr, "drift-gen: --cache '%s': expected none, kv, kv+teacache, kv+fbcache or kv+fora\n", o->cache);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_png(const char *path, const uint8_t *rgb, int w, int h)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -errno;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    int r = -EIO;
+    if (png && info && !setjmp(png_jmpbuf(png))) {
+        png_init_io(png, f);
+        png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
+                     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_write_info(png, info);
+        for (int y = 0; y < h; y++)
+            png_write_row(png, rgb + (size_t)y * w * 3);
+        png_write_end(png, NULL);
+        r = 0;
+    }
+    png_destroy_write_struct(&png, &info);
+    if (fclose(f) != 0 && r == 0)
+        r = -errno;
+    return r;
+}
+
+static void put_le(FILE *f, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        fputc((int)((v >> (8 * i)) & 0xff), f);
+}
+
+static int write_wav(const char *path, const float *pcm, size_t n, int rate)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -errno;
+    uint32_t data = (uint32_t)(n * 2);
+    fwrite("RIFF", 1, 4, f); put_le(f, 36 + data, 4); fwrite("WAVEfmt ", 1, 8, f);
+    put_le(f, 16, 4); put_le(f, 1, 2); put_le(f, 1, 2); put_le(f, (uint32_t)rate, 4);
+    put_le(f, (uint32_t)rate * 2, 4); put_le(f, 2, 2); put_le(f, 16, 2);
+    fwrite("data", 1, 4, f); put_le(f, data, 4);
+    for (size_t i = 0; i < n; i++) {
+        float v = pcm[i] * 32767.0f;
+        put_le(f, (uint32_t)(uint16_t)(int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v), 2);
+    }
+    int bad = ferror(f);
+    return fclose(f) == 0 && !bad ? 0 : -EIO;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = { .s = { .prompt = "", .guidance = -1, .cache = DRIFT_CACHE_KV } };
+    if (parse_args(argc, argv, &o) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    struct drift_error err = { 0 };
+    struct drift_generator *g = NULL;
+    if (drift_generator_new(o.model, &o.s, &g, &err) < 0) {
+        fprintf(stderr, "drift-gen: %s\n", err.message);
+        return 1;
+    }
+    if (mkdir(o.out, 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "drift-gen: --out %s: %s\n", o.out, strerror(errno));
+        drift_generator_free(g);
+        return 1;
+    }
+    const struct drift_model_info *info = drift_generator_info(g);
+    bool video = info->kind == DRIFT_MODEL_VIDEO;
+    double rate = video ? info->fps : (double)info->sample_rate / info->chunk_samples;
+    long count = o.frames ? o.frames : o.seconds > 0 ? (long)(o.seconds * rate + 0.999) : (long)rate;
+    size_t unit = video ? (size_t)info->width * info->height * 3 : (size_t)info->chunk_samples;
+    uint8_t *rgb = video ? malloc(unit) : NULL;
+    float *pcm = video ? NULL : malloc((size_t)count * unit * sizeof(float));
+    int status = (rgb || pcm) ? 0 : 1;
+    double t0 = now();
+    for (long i = 0; status == 0 && i < count; i++) {
+        int r = video ? drift_generator_next_frame(g, rgb, unit, &err)
+                      : drift_generator_next_audio(g, pcm + (size_t)i * unit, unit, &err);
+        if (r == 0 && video) {
+            char path[4096];
+            snprintf(path, sizeof(path), "%s/frame-%06ld.png", o.out, i);
+            if ((r = write_png(path, rgb, info->width, info->height)) < 0)
+                drift_error_set(&err, r, "%.400s: %s", path, strerror(-r));
+        }
+        if (r < 0) {
+            fprintf(stderr, "drift-gen: %s\n", err.message);
+            status = 1;
+        }
+    }
+    double elapsed = now() - t0;
+    if (status == 0 && !video) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/audio.wav", o.out);
+        if (write_wav(path, pcm, (size_t)count * unit, info->sample_rate) < 0) {
+            fprintf(stderr, "drift-gen: %s: cannot write\n", path);
+            status = 1;
+        }
+    }
+    if (status == 0) {
+        struct drift_generator_counters c;
+        drift_generator_get_counters(g, &c);
+        fprintf(stderr, "drift-gen: %ld %s in %.2f s (%.1f per second, %.2fx real time); "
+                "evaluations %llu run, %llu skipped\n", count, video ? "frames" : "chunks", elapsed,
+                count / elapsed, count / rate / elapsed, (unsigned long long)c.evals_run,
+                (unsigned long long)c.evals_skipped);
+    }
+    free(rgb);
+    free(pcm);
+    drift_generator_free(g);
+    return status;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# drift-gen end to end on the tiny fixture model: PNG frames that decode to the model's size,
+# the same bytes for the same seed, and clear non-zero exits for bad input.
+set -euo pipefail
+gen=$1 model=$2
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+"$gen" --model "$model" --prompt "w1 w2" --seed 5 --frames 4 --out "$out/a" 2>/dev/null
+"$gen" --model "$model" --prompt "w1 w2" --seed 5 --frames 4 --sampler dpmpp-2m --out "$out/b" 2>/dev/null
+"$gen" --model "$model" --prompt "w1 w2" --seed 5 --frames 4 --out "$out/c" 2>/dev/null
+[ "$(ls "$out/a" | wc -l)" -eq 4 ] || { echo "expected 4 frames"; exit 1; }
+file "$out/a/frame-000003.png" | grep -q "PNG image data, 32 x 32, 8-bit/color RGB" \
+  || { echo "frame is not a 32x32 RGB PNG: $(file "$out/a/frame-000003.png")"; exit 1; }
+cmp -s "$out/a/frame-000003.png" "$out/c/frame-000003.png" || { echo "same seed, different bytes"; exit 1; }
+! cmp -s "$out/a/frame-000003.png" "$out/b/frame-000003.png" || { echo "samplers gave identical frames"; exit 1; }
+
+expect_failure() { # expect_failure NEEDLE ARGS...
+  local needle=$1; shift
+  local msg rc=0
+  msg=$("$gen" "$@" 2>&1) || rc=$?
+  [ "$rc" -ne 0 ] || { echo "expected failure for: $*"; exit 1; }
+  grep -q -- "$needle" <<<"$msg" || { echo "message '$msg' lacks '$needle'"; exit 1; }
+}
+expect_failure "unknown word 'dragon'" --model "$model" --prompt "dragon" --out "$out/x"
+expect_failure "/nonexistent.json" --model /nonexistent --out "$out/x"
+expect_failure "--steps '99'" --model "$model" --steps 99 --out "$out/x"
+expect_failure "--cache 'fast'" --model "$model" --cache fast --out "$out/x"
+expect_failure "required" --model "$model"
+echo "drift-gen: ok"
