@@ -4,5 +4,7 @@
 
 int drift_bench_ops(int argc, char **argv);
 int drift_bench_media(int argc, char **argv);
+int drift_bench_cache(int argc, char **argv);
+int drift_bench_stream(int argc, char **argv);
 
 #endif

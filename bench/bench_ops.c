@@ -1,5 +1,5 @@
 /* drift-bench ops: each op at the shapes of the default video transformer (256 tokens per frame,
- * CFG batch 2, hidden 384, 6 heads, a 1024-token KV cache), timed in f32 and bf16, beside the raw
+ * CFG batch 2, hidden 256, 4 heads, a 1024-token KV cache), timed in f32 and bf16, beside the raw
  * oneDNN matmul peak of each precision measured in the same run. */
 #include <math.h>
 #include <stdio.h>
@@ -15,8 +15,8 @@
 
 #define TOKENS 256
 #define BATCH 2
-#define HIDDEN 384
-#define HEADS 6
+#define HIDDEN 256
+#define HEADS 4
 #define CACHE_BLOCKS 4 /* 4 past frames = 1024 tokens, + the current frame */
 
 static double min_seconds = 0.4;
@@ -295,7 +295,7 @@ int drift_bench_ops(int argc, char **argv)
         missed += att.ms[p] > 0 && 100.0 * att.flops / (att.ms[p] * 1e-3) * 1e-9 / peak[p] < 30;
 
     struct { const char *name; int (*run)(struct op_case *); double bytes; } pw[] = {
-        { "softmax 12x256x1280", run_softmax, 2.0 * BATCH * HEADS * TOKENS * lk * 4 },
+        { "softmax 8x256x1280", run_softmax, 2.0 * BATCH * HEADS * TOKENS * lk * 4 },
         { "layer norm", run_layer_norm, 2.0 * BATCH * TOKENS * HIDDEN * 4 },
         { "layer norm+modulate", run_ln_modulate, 2.0 * BATCH * TOKENS * HIDDEN * 4 },
         { "gated residual", run_gated_add, 3.0 * BATCH * TOKENS * HIDDEN * 4 },

@@ -1,0 +1,94 @@
+/* drift-bench stream: frames per second and real-time factor of the default video and audio
+ * models at their default settings, in bf16 and f32, with the share of time per stage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <drift/generator.h>
+
+#include "bench.h"
+#include "bench_util.h"
+
+struct stream_result {
+    double units_per_second, realtime, model_share, sampler_share, output_share;
+    double evals_per_unit;
+};
+
+static int measure(const char *model, enum drift_precision precision, double seconds,
+                   struct stream_result *res)
+{
+    struct drift_generator_settings s = { .prompt = "", .seed = 7, .guidance = -1,
+                                          .cache = DRIFT_CACHE_KV, .precision = precision };
+    struct drift_generator *g = NULL;
+    struct drift_error err = { 0 };
+    if (drift_generator_new(model, &s, &g, &err) < 0) {
+        fprintf(stderr, "drift-bench stream: %s\n", err.message);
+        return -1;
+    }
+    const struct drift_model_info *info = drift_generator_info(g);
+    bool video = info->kind == DRIFT_MODEL_VIDEO;
+    size_t unit = video ? (size_t)info->width * info->height * 3 : (size_t)info->chunk_samples * 4;
+    void *buf = malloc(unit);
+    double rate = video ? info->fps : (double)info->sample_rate / info->chunk_samples;
+    int rc = 0, warm = info->window + 2, n = 0;
+    struct drift_generator_counters c0 = { 0 }, c1;
+    double start = 0;
+    for (int i = 0; buf && rc == 0; i++) {
+        if (i == warm) { /* measure the steady state, window full */
+            drift_generator_get_counters(g, &c0);
+            start = bench_now();
+        }
+        rc = video ? drift_generator_next_frame(g, buf, unit, &err)
+                   : drift_generator_next_audio(g, buf, unit / 4, &err);
+        if (i >= warm && (++n >= 5 && bench_now() - start >= seconds))
+            break;
+    }
+    double wall = bench_now() - start;
+    drift_generator_get_counters(g, &c1);
+    if (rc < 0)
+        fprintf(stderr, "drift-bench stream: %s\n", err.message);
+    res->units_per_second = n / wall;
+    res->realtime = res->units_per_second / rate;
+    res->model_share = (c1.seconds_model - c0.seconds_model) / wall;
+    res->sampler_share = (c1.seconds_sampler - c0.seconds_sampler) / wall;
+    res->output_share = 1.0 - res->model_share - res->sampler_share;
+    res->evals_per_unit = (double)(c1.evals_run - c0.evals_run) / n;
+    free(buf);
+    drift_generator_free(g);
+    return rc;
+}
+
+int drift_bench_stream(int argc, char **argv)
+{
+    double seconds = 5;
+    const char *models[2] = { DRIFT_MODELS_DIR "/drift-video", DRIFT_MODELS_DIR "/drift-audio" };
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--video") && i + 1 < argc) models[0] = argv[++i];
+        else if (!strcmp(argv[i], "--audio") && i + 1 < argc) models[1] = argv[++i];
+        else {
+            fprintf(stderr, "usage: drift-bench stream [--seconds S] [--video PATH] [--audio PATH]\n");
+            return 2;
+        }
+    }
+    printf("drift-bench stream — default settings, KV cache, steady state (window full), %.0f s each\n\n",
+           seconds);
+    printf("%-14s %-5s | %9s %9s %9s | %7s %8s %7s\n", "model", "prec", "units/s", "realtime",
+           "evals/u", "model", "sampler", "output");
+    const enum drift_precision precisions[2] = { DRIFT_PRECISION_BF16, DRIFT_PRECISION_F32 };
+    int failures = 0;
+    for (int m = 0; m < 2; m++)
+        for (int p = 0; p < 2; p++) {
+            struct stream_result r;
+            if (measure(models[m], precisions[p], seconds, &r) < 0) {
+                failures++;
+                continue;
+            }
+            printf("%-14s %-5s | %9.2f %8.2fx %9.2f | %6.0f%% %7.0f%% %6.0f%%\n",
+                   m ? "audio chunks" : "video frames", p ? "f32" : "bf16", r.units_per_second,
+                   r.realtime, r.evals_per_unit, 100 * r.model_share, 100 * r.sampler_share,
+                   100 * r.output_share);
+        }
+    printf("\nbars: video >= 24 frames/s where bf16 kernels exist (realtime >= 1.00x); audio >= 20x real time\n");
+    return failures ? 1 : 0;
+}
