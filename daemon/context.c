@@ -1,0 +1,321 @@
+/* struct context: start-up, streams, reload and shutdown; see context.h. */
+#include "context.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include <drift/media/rtsp_server.h>
+
+#include "bus.h"
+#include "jobs.h"
+#include "log.h"
+#include "notify.h"
+#include "stream.h"
+
+#define SHUTDOWN_GRACE_MS 4000 /* systemd waits 5 s by our unit; we are gone before */
+
+struct drift_stream *context_find_stream(struct context *ctx, const char *name)
+{
+    for (guint i = 0; i < ctx->streams->len; i++) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        if (!strcmp(s->name, name))
+            return s;
+    }
+    return NULL;
+}
+
+struct drift_stream *context_find_stream_by_path(struct context *ctx, const char *path)
+{
+    for (guint i = 0; i < ctx->streams->len; i++) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        if (!strcmp(s->path, path))
+            return s;
+    }
+    return NULL;
+}
+
+int context_rtsp_port(struct context *ctx)
+{
+    return ctx->rtsp ? drift_rtsp_server_port(ctx->rtsp) : 0;
+}
+
+struct drift_stream *context_add_stream(struct context *ctx, const char *name,
+                                        const struct drift_settings *settings, bool from_config)
+{
+    struct drift_stream *s = drift_stream_new(ctx, name, settings);
+    s->from_config = from_config;
+    g_ptr_array_add(ctx->streams, s);
+    drift_bus_emit_object_added(ctx, s->path);
+    drift_bus_emit_changed_va(ctx, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Streams");
+    return s;
+}
+
+void context_remove_stream(struct context *ctx, const char *name)
+{
+    struct drift_stream *s = context_find_stream(ctx, name);
+    if (!s)
+        return;
+    drift_stream_stop(s);
+    drift_bus_emit_object_removed(ctx, s->path);
+    s->removed = true;
+    g_ptr_array_remove(ctx->streams, s);
+    drift_bus_emit_changed_va(ctx, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Streams");
+    if (s->thread)
+        g_ptr_array_add(ctx->stopping, s); /* freed when its thread reports back */
+    else
+        drift_stream_unref(s);
+}
+
+void context_update_clients(struct context *ctx)
+{
+    for (guint i = 0; i < ctx->streams->len; i++) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        unsigned c = drift_stream_clients(s);
+        if (c == s->clients_sent)
+            continue;
+        log_stream(LOG_INFO, s->name, "%u client%s", c, c == 1 ? "" : "s");
+        s->clients_sent = c;
+        drift_bus_emit_changed_va(ctx, s->path, DRIFT_STREAM_IFACE, "Clients");
+    }
+}
+
+static bool any_active(struct context *ctx)
+{
+    if (ctx->stopping->len)
+        return true;
+    for (guint i = 0; i < ctx->streams->len; i++)
+        if (((struct drift_stream *)ctx->streams->pdata[i])->thread)
+            return true;
+    return false;
+}
+
+void context_stream_loaded(struct context *ctx, struct drift_stream *s)
+{
+    if (ctx->ready || !s->from_config || ctx->loads_pending == 0)
+        return;
+    if (--ctx->loads_pending == 0) {
+        drift_notify_ready(ctx);
+        drift_bus_emit_changed_va(ctx, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Ready");
+    }
+}
+
+void context_stream_stopped(struct context *ctx, struct drift_stream *s)
+{
+    if (s->removed && g_ptr_array_remove(ctx->stopping, s))
+        drift_stream_unref(s);
+    if (ctx->shutting_down && !any_active(ctx))
+        g_main_loop_quit(ctx->loop);
+}
+
+/* Streams of the configuration that differ from what runs: new ones start, changed ones take
+ * the keys that changed in the files (live where possible), dropped ones are removed. Streams
+ * made over D-Bus are left alone. */
+static void apply_streams(struct context *ctx, const struct driftd_config *old,
+                          const struct driftd_config *next)
+{
+    for (guint i = 0; i < next->streams->len; i++) {
+        const struct drift_stream_config *sc = next->streams->pdata[i];
+        struct drift_stream *s = context_find_stream(ctx, sc->name);
+        if (!s) {
+            if (ctx->streams->len >= next->max_streams) {
+                log_stream(LOG_WARNING, sc->name, "not started: max_streams (%u) reached",
+                           next->max_streams);
+                continue;
+            }
+            drift_stream_start(context_add_stream(ctx, sc->name, &sc->settings, true));
+            continue;
+        }
+        const struct drift_stream_config *was = old ? driftd_config_stream(old, sc->name) : NULL;
+        uint32_t changed = was ? drift_settings_diff(&was->settings, &sc->settings)
+                               : drift_settings_diff(&s->settings, &sc->settings);
+        s->from_config = true;
+        if (!changed)
+            continue;
+        struct drift_settings nextset;
+        drift_settings_copy(&nextset, &s->settings);
+        drift_settings_merge_mask(&nextset, &sc->settings, changed);
+        struct drift_error err = { 0 };
+        if (drift_stream_apply(s, &nextset, NULL, &err) < 0)
+            log_stream(LOG_WARNING, s->name, "reload: %s", err.message);
+        else
+            log_stream(LOG_INFO, s->name, "reload: settings changed");
+        drift_settings_done(&nextset);
+    }
+    for (guint i = ctx->streams->len; i-- > 0;) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        if (s->from_config && !driftd_config_stream(next, s->name)) {
+            log_stream(LOG_INFO, s->name, "reload: section gone, removing");
+            context_remove_stream(ctx, s->name);
+        }
+    }
+}
+
+static char *default_model(const char *name)
+{
+    const char *dir = g_getenv("DRIFT_MODELS_DIR"); /* tests and the repo's run script */
+    return g_build_filename(dir && dir[0] ? dir : DRIFT_MODELS_DIR_DEFAULT, name, NULL);
+}
+
+static int load_config(struct context *ctx, struct driftd_config **ret, struct drift_error *err)
+{
+    g_autofree char *video = default_model("drift-video.safetensors");
+    g_autofree char *audio = default_model("drift-audio.safetensors");
+    struct driftd_config *cfg = driftd_config_new(video, audio);
+    int r = driftd_config_load(cfg, ctx->config_path, ctx->config_optional, err);
+    if (r < 0) {
+        driftd_config_free(cfg);
+        return r;
+    }
+    *ret = cfg;
+    return 0;
+}
+
+int context_reload(struct context *ctx, struct drift_error *err)
+{
+    struct driftd_config *next = NULL;
+    int r = load_config(ctx, &next, err);
+    if (r < 0) {
+        log_error("reload refused, nothing changed: %s", err->message);
+        return r;
+    }
+    drift_notify_reloading(ctx);
+    if (g_strcmp0(next->rtsp_address, ctx->config->rtsp_address) ||
+        next->rtsp_port != ctx->config->rtsp_port)
+        log_warning("reload: [rtsp] address and port take effect at the next start");
+    /* What the server is bound to stays what the properties say. */
+    g_free(next->rtsp_address);
+    next->rtsp_address = g_strdup(ctx->config->rtsp_address);
+    next->rtsp_port = ctx->config->rtsp_port;
+    apply_streams(ctx, ctx->config, next);
+    driftd_config_free(ctx->config);
+    ctx->config = next;
+    drift_bus_emit_changed_va(ctx, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "MaxStreams");
+    drift_notify_reloaded(ctx);
+    log_info("configuration reloaded from %s", ctx->config_path);
+    return 0;
+}
+
+static gboolean on_shutdown_timeout(gpointer data)
+{
+    struct context *ctx = data;
+    log_warning("streams did not stop within %d ms; leaving anyway", SHUTDOWN_GRACE_MS);
+    ctx->shutdown_timer = 0;
+    g_main_loop_quit(ctx->loop);
+    return G_SOURCE_REMOVE;
+}
+
+void context_shutdown(struct context *ctx)
+{
+    if (ctx->shutting_down)
+        return;
+    ctx->shutting_down = true;
+    drift_notify_stopping(ctx);
+    log_info("stopping");
+    for (guint i = 0; i < ctx->streams->len; i++)
+        drift_stream_stop(ctx->streams->pdata[i]);
+    if (!any_active(ctx)) {
+        g_main_loop_quit(ctx->loop);
+        return;
+    }
+    ctx->shutdown_timer = g_timeout_add(SHUTDOWN_GRACE_MS, on_shutdown_timeout, ctx);
+}
+
+static const char *pick_state_dir(struct context *ctx)
+{
+    static char *user_dir;
+    if (ctx->state_dir_option)
+        return ctx->state_dir_option;
+    if (strcmp(ctx->config->state_dir, "/var/lib/drift"))
+        return ctx->config->state_dir; /* set in the configuration */
+    const char *sd = g_getenv("STATE_DIRECTORY"); /* systemd's StateDirectory= */
+    if (sd && sd[0] == '/')
+        return sd;
+    if (geteuid() == 0)
+        return ctx->config->state_dir;
+    if (!user_dir)
+        user_dir = g_build_filename(g_get_user_state_dir(), "drift", NULL);
+    return user_dir;
+}
+
+static void prepare_state_dir(struct context *ctx)
+{
+    ctx->state_dir = pick_state_dir(ctx);
+    const char *subdirs[] = { "jobs", "renders" };
+    for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {
+        g_autofree char *p = g_build_filename(ctx->state_dir, subdirs[i], NULL);
+        if (g_mkdir_with_parents(p, 0750) < 0)
+            log_warning("state directory %s: %s (renders will not work)", p, g_strerror(errno));
+    }
+}
+
+int context_init(struct context *ctx, struct drift_error *err)
+{
+    ctx->streams = g_ptr_array_new();
+    ctx->stopping = g_ptr_array_new();
+    ctx->jobs = g_ptr_array_new();
+    ctx->private_fd = -1;
+    int r = load_config(ctx, &ctx->config, err);
+    if (r < 0)
+        return r;
+    prepare_state_dir(ctx);
+    struct drift_media_error merr = { 0 };
+    struct drift_rtsp_server_config rc = {
+        .address = ctx->config->rtsp_address,
+        .port = (int)ctx->config->rtsp_port,
+        .context = ctx->main_context,
+    };
+    if (drift_media_init(&merr) < 0 || drift_rtsp_server_init(&ctx->rtsp, &rc, &merr) < 0)
+        return drift_error_set(err, merr.code ? merr.code : -EIO, "rtsp: %s", merr.message);
+    log_info("RTSP server listening on %s port %d", ctx->config->rtsp_address,
+             drift_rtsp_server_port(ctx->rtsp));
+    r = drift_bus_open(ctx, err);
+    if (r < 0)
+        return r;
+    if (ctx->config->private_socket && drift_bus_listen_private(ctx, err) < 0) {
+        log_warning("private socket: %s", err->message);
+        *err = (struct drift_error){ 0 };
+    }
+    drift_notify_start(ctx);
+    for (guint i = 0; i < ctx->config->streams->len; i++) {
+        const struct drift_stream_config *sc = ctx->config->streams->pdata[i];
+        if (ctx->streams->len >= ctx->config->max_streams) {
+            log_stream(LOG_WARNING, sc->name, "not started: max_streams (%u) reached",
+                       ctx->config->max_streams);
+            continue;
+        }
+        ctx->loads_pending++;
+        drift_stream_start(context_add_stream(ctx, sc->name, &sc->settings, true));
+    }
+    if (ctx->loads_pending == 0)
+        drift_notify_ready(ctx);
+    return 0;
+}
+
+void context_done(struct context *ctx)
+{
+    drift_notify_stop(ctx);
+    if (ctx->shutdown_timer)
+        g_source_remove(ctx->shutdown_timer);
+    drift_bus_close_all(ctx);
+    bool stuck = false;
+    for (guint i = 0; i < ctx->streams->len; i++) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        drift_stream_dispatch_events(s);
+        if (s->thread) {
+            stuck = true; /* a hung generator: the process exit ends it */
+            continue;
+        }
+        drift_stream_unref(s);
+    }
+    g_ptr_array_unref(ctx->streams);
+    if (!stuck && !ctx->stopping->len)
+        drift_rtsp_server_free(ctx->rtsp);
+    g_ptr_array_unref(ctx->stopping);
+    g_ptr_array_unref(ctx->jobs);
+    driftd_config_free(ctx->config);
+    g_free(ctx->last_status);
+    g_free(ctx->private_path);
+}

@@ -1,0 +1,128 @@
+/* See notify.h. */
+#include "notify.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "context.h"
+#include "log.h"
+#include "stream.h"
+
+char *drift_notify_status_line(struct context *ctx)
+{
+    GString *detail = g_string_new(NULL);
+    unsigned running = 0, clients = 0;
+    for (guint i = 0; i < ctx->streams->len; i++) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        struct drift_stream_live live;
+        drift_stream_get_live(s, &live);
+        unsigned c = drift_stream_clients(s);
+        g_string_append_printf(detail, "; %s: ", s->name);
+        if (s->state == DRIFT_STREAM_RUNNING) {
+            running++;
+            clients += c;
+            g_string_append_printf(detail, "%g fps, %.2fx real time%s, %u client%s", s->settings.fps,
+                                   live.realtime_factor, live.degraded ? " (degraded)" : "", c,
+                                   c == 1 ? "" : "s");
+        } else {
+            g_string_append(detail, drift_stream_state_name(s->state));
+        }
+    }
+    char *line = g_strdup_printf("%u of %u stream%s running, %u client%s%s", running,
+                                 ctx->streams->len, ctx->streams->len == 1 ? "" : "s", clients,
+                                 clients == 1 ? "" : "s", detail->str);
+    g_string_free(detail, TRUE);
+    return line;
+}
+
+static gboolean on_status(gpointer data)
+{
+    struct context *ctx = data;
+    char *line = drift_notify_status_line(ctx);
+    if (g_strcmp0(line, ctx->last_status)) {
+        sd_notifyf(0, "STATUS=%s", line);
+        g_free(ctx->last_status);
+        ctx->last_status = line;
+    } else {
+        g_free(line);
+    }
+    context_update_clients(ctx);
+    return G_SOURCE_CONTINUE;
+}
+
+/* The generation threads stamp their progress; this timer pings only while all running
+ * streams stamped within one watchdog period, so one stuck generator stops the pings and
+ * systemd restarts the daemon. A stall of the main loop stops them as well. */
+static gboolean on_watchdog(gpointer data)
+{
+    struct context *ctx = data;
+    uint64_t now = (uint64_t)g_get_monotonic_time();
+    for (guint i = 0; i < ctx->streams->len; i++) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        struct drift_stream_live live;
+        if (s->state != DRIFT_STREAM_RUNNING)
+            continue;
+        drift_stream_get_live(s, &live);
+        if (now - live.last_progress_usec > ctx->watchdog_usec) {
+            if (!ctx->watchdog_stalled)
+                log_stream(LOG_ERR, s->name, "no frame for %.1f s: generator stalled, "
+                           "not pinging the watchdog", (double)(now - live.last_progress_usec) / 1e6);
+            ctx->watchdog_stalled = true;
+            return G_SOURCE_CONTINUE;
+        }
+    }
+    ctx->watchdog_stalled = false;
+    sd_notify(0, "WATCHDOG=1");
+    return G_SOURCE_CONTINUE;
+}
+
+void drift_notify_start(struct context *ctx)
+{
+    uint64_t usec = 0;
+    ctx->status_timer = g_timeout_add(1000, on_status, ctx);
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+        ctx->watchdog_usec = usec;
+        ctx->watchdog_timer = g_timeout_add(MAX(usec / 4000, 10), on_watchdog, ctx);
+        log_info("watchdog: %.1f s", (double)usec / 1e6);
+    }
+}
+
+void drift_notify_stop(struct context *ctx)
+{
+    if (ctx->status_timer)
+        g_source_remove(ctx->status_timer);
+    if (ctx->watchdog_timer)
+        g_source_remove(ctx->watchdog_timer);
+    ctx->status_timer = ctx->watchdog_timer = 0;
+}
+
+void drift_notify_ready(struct context *ctx)
+{
+    if (ctx->ready)
+        return;
+    ctx->ready = true;
+    g_autofree char *line = drift_notify_status_line(ctx);
+    sd_notifyf(0, "READY=1\nSTATUS=%s", line);
+    log_info("ready: %s", line);
+}
+
+void drift_notify_reloading(struct context *ctx)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+}
+
+void drift_notify_reloaded(struct context *ctx)
+{
+    g_autofree char *line = drift_notify_status_line(ctx);
+    sd_notifyf(0, "READY=1\nSTATUS=%s", line);
+}
+
+void drift_notify_stopping(struct context *ctx)
+{
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+}

@@ -1,0 +1,318 @@
+/* The generation loop of one stream: frames and audio from the engine into the live output,
+ * paced by the output's bounded queue. When generation cannot keep up the output repeats
+ * frames (counted by the media layer) and this loop lowers the steps per frame until it keeps
+ * up again, raising them back when there is room (counted in StepsLowered, shown by Degraded). */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include <drift/generator.h>
+#include <drift/media/stream_output.h>
+
+#include "log.h"
+#include "stream.h"
+
+#define WINDOW_USEC 2000000  /* real-time factor measured over this much wall time */
+
+struct gen {
+    struct drift_stream *s;
+    struct drift_generator *video, *audio;
+    const struct drift_model_info *vinfo, *ainfo;
+    struct drift_settings cur;        /* settings in use */
+    char *audio_prompt;
+    struct drift_stream_output *out;
+    uint8_t *rgb;
+    float *pcm;
+    int fps_num, fps_den;
+    int64_t frame, sample;
+    unsigned steps_asked, steps_now;
+    uint64_t steps_lowered;
+    double rtf;
+    /* the current measuring window */
+    int64_t window_start;
+    double window_work;
+    uint64_t window_frames;
+};
+
+static double seconds_since(int64_t t0)
+{
+    return (double)(g_get_monotonic_time() - t0) / 1e6;
+}
+
+static void generator_settings(const struct gen *g, const struct drift_settings *s,
+                               unsigned steps, const char *prompt,
+                               struct drift_generator_settings *ret)
+{
+    int cache = drift_cache_policy_parse(s->cache ? s->cache : "kv");
+    *ret = (struct drift_generator_settings){
+        .prompt = prompt,
+        .negative_prompt = s->negative_prompt,
+        .seed = s->seed,
+        .steps = (int)steps,
+        .guidance = s->guidance,
+        .cache = cache < 0 ? DRIFT_CACHE_KV : (enum drift_cache_policy)cache,
+        .cache_threshold = s->cache_threshold,
+        /* A new prompt fades in over a quarter of a second. */
+        .prompt_blend_frames = (int)fmax(1.0, s->fps / 4.0),
+    };
+}
+
+/* The audio model has its own vocabulary: it follows the words of the prompt it knows. */
+static char *audio_words(struct gen *g, const char *prompt)
+{
+    g_auto(GStrv) words = g_strsplit_set(prompt ? prompt : "", " \t", -1);
+    GString *out = g_string_new(NULL);
+    for (size_t i = 0; words[i]; i++) {
+        if (!words[i][0] || drift_generator_check_prompt(g->audio, words[i], NULL) < 0)
+            continue;
+        g_string_append_printf(out, "%s%s", out->len ? " " : "", words[i]);
+    }
+    return g_string_free(out, FALSE);
+}
+
+static void rational_fps(double fps, int *num, int *den)
+{
+    if (fabs(fps - round(fps)) < 1e-9) {
+        *num = (int)round(fps);
+        *den = 1;
+        return;
+    }
+    int n = (int)lround(fps * 1000), d = 1000, a = n, b = d;
+    while (b) {
+        int t = a % b;
+        a = b;
+        b = t;
+    }
+    *num = n / a;
+    *den = d / a;
+}
+
+static int load(struct gen *g, char **ret_message)
+{
+    struct drift_error e = { 0 };
+    struct drift_generator_settings gs;
+    generator_settings(g, &g->cur, 0, g->cur.prompt, &gs);
+    if (drift_generator_new(g->cur.model, &gs, &g->video, &e) < 0)
+        goto fail;
+    g->vinfo = drift_generator_info(g->video);
+    if (g->vinfo->kind != DRIFT_MODEL_VIDEO) {
+        drift_error_set(&e, -EINVAL, "model: %s is not a video model", g->cur.model);
+        goto fail;
+    }
+    g->steps_asked = g->cur.steps ? (unsigned)g->cur.steps : (unsigned)g->vinfo->default_steps;
+    g->steps_now = g->steps_asked;
+    if (g->cur.audio) {
+        generator_settings(g, &g->cur, 0, "", &gs);
+        gs.negative_prompt = NULL;
+        if (drift_generator_new(g->cur.audio_model, &gs, &g->audio, &e) < 0) {
+            drift_error_prefix(&e, "audio_model");
+            goto fail;
+        }
+        g->ainfo = drift_generator_info(g->audio);
+        if (g->ainfo->kind != DRIFT_MODEL_AUDIO) {
+            drift_error_set(&e, -EINVAL, "audio_model: %s is not an audio model",
+                            g->cur.audio_model);
+            goto fail;
+        }
+        g->audio_prompt = audio_words(g, g->cur.prompt);
+        (void)drift_generator_set_prompt(g->audio, g->audio_prompt, NULL);
+        g->pcm = g_new(float, g->ainfo->chunk_samples);
+    }
+    rational_fps(g->cur.fps, &g->fps_num, &g->fps_den);
+    struct drift_stream_output_config oc = {
+        .width = g->vinfo->width, .height = g->vinfo->height,
+        .out_width = (int)g->cur.width, .out_height = (int)g->cur.height,
+        .fps_num = g->fps_num, .fps_den = g->fps_den,
+        .audio = g->audio != NULL,
+        .audio_rate = g->ainfo ? g->ainfo->sample_rate : 0,
+        .audio_channels = 1,
+        .audio_codec = DRIFT_AUDIO_OPUS,
+        .live = true,
+    };
+    struct drift_media_error me = { 0 };
+    if (drift_stream_output_init(&g->out, &oc, &me) < 0) {
+        drift_error_set(&e, me.code, "media: %s", me.message);
+        goto fail;
+    }
+    g->rgb = g_malloc((size_t)g->vinfo->width * g->vinfo->height * 3);
+    return 0;
+fail:
+    *ret_message = g_strdup(e.message[0] ? e.message : "cannot load the models");
+    return e.code < 0 ? e.code : -EINVAL;
+}
+
+/* Applies the changes the main thread queued; each is answered with an event. */
+static void take_requests(struct gen *g)
+{
+    struct drift_stream *s = g->s;
+    for (;;) {
+        g_mutex_lock(&s->lock);
+        struct drift_stream_request *req = g_queue_pop_head(&s->requests);
+        g_mutex_unlock(&s->lock);
+        if (!req)
+            return;
+        const struct drift_settings *n = &req->settings;
+        unsigned asked = n->steps ? (unsigned)n->steps : (unsigned)g->vinfo->default_steps;
+        unsigned steps = req->prompt_only ? g->steps_now : asked;
+        struct drift_generator_settings gs;
+        generator_settings(g, n, steps, n->prompt, &gs);
+        req->result = req->prompt_only
+                          ? drift_generator_set_prompt(g->video, n->prompt, &req->err)
+                          : drift_generator_update(g->video, &gs, &req->err);
+        if (req->result >= 0) {
+            if (!req->prompt_only)
+                g->steps_asked = g->steps_now = asked;
+            drift_settings_done(&g->cur);
+            drift_settings_copy(&g->cur, n);
+            if (g->audio) {
+                g_free(g->audio_prompt);
+                g->audio_prompt = audio_words(g, n->prompt);
+                (void)drift_generator_set_prompt(g->audio, g->audio_prompt, NULL);
+            }
+        }
+        struct drift_stream_event *ev = g_new0(struct drift_stream_event, 1);
+        ev->kind = DRIFT_EVENT_REQUEST;
+        ev->request = req;
+        drift_stream_post(s, ev);
+    }
+}
+
+/* Every window: measure, then lower or raise the steps so that generation keeps real time. */
+static void adapt(struct gen *g)
+{
+    if (g->window_work <= 0)
+        return;
+    g->rtf = (double)g->window_frames * g->fps_den / g->fps_num / g->window_work;
+    unsigned before = g->steps_now;
+    if (g->rtf < 0.95 && g->steps_now > 1) {
+        g->steps_now--;
+        g->steps_lowered++;
+    } else if (g->steps_now < g->steps_asked &&
+               g->rtf * g->steps_now / (g->steps_now + 1) > 1.15) {
+        g->steps_now++;
+    }
+    if (g->steps_now != before) {
+        struct drift_generator_settings gs;
+        generator_settings(g, &g->cur, g->steps_now, g->cur.prompt, &gs);
+        struct drift_error e = { 0 };
+        if (drift_generator_update(g->video, &gs, &e) < 0) {
+            g->steps_now = before;
+        } else {
+            log_stream(g->steps_now < before ? LOG_WARNING : LOG_INFO, g->s->name,
+                       "%.2fx real time: steps %u -> %u (asked %u)", g->rtf, before, g->steps_now,
+                       g->steps_asked);
+        }
+    }
+    g->window_start = g_get_monotonic_time();
+    g->window_work = 0;
+    g->window_frames = 0;
+}
+
+static void publish(struct gen *g)
+{
+    struct drift_stream *s = g->s;
+    g_mutex_lock(&s->lock);
+    s->live.frames = (uint64_t)g->frame;
+    s->live.last_progress_usec = (uint64_t)g_get_monotonic_time();
+    s->live.realtime_factor = g->rtf;
+    s->live.steps = g->steps_now;
+    s->live.model_steps = (unsigned)g->vinfo->default_steps;
+    s->live.steps_lowered = g->steps_lowered;
+    s->live.degraded = g->steps_now < g->steps_asked;
+    s->live.width = g->vinfo->width;
+    s->live.height = g->vinfo->height;
+    s->live.model_fps = g->vinfo->fps;
+    s->live.sample_rate = g->ainfo ? g->ainfo->sample_rate : 0;
+    g_mutex_unlock(&s->lock);
+}
+
+/* One frame and the audio that belongs to it. */
+static int step(struct gen *g, struct drift_error *e)
+{
+    int64_t t0 = g_get_monotonic_time();
+    size_t size = (size_t)g->vinfo->width * g->vinfo->height * 3;
+    int r = drift_generator_next_frame(g->video, g->rgb, size, e);
+    if (r < 0)
+        return r;
+    double work = seconds_since(t0);
+    drift_stream_output_push_video(g->out, g->rgb, g->frame);
+    if (g->audio) {
+        int rate = g->ainfo->sample_rate, chunk = g->ainfo->chunk_samples;
+        int64_t end = (g->frame + 1) * (int64_t)rate * g->fps_den / g->fps_num;
+        while (g->sample < end) {
+            int64_t t1 = g_get_monotonic_time();
+            r = drift_generator_next_audio(g->audio, g->pcm, (size_t)chunk, e);
+            if (r < 0) {
+                drift_error_prefix(e, "audio");
+                return r;
+            }
+            work += seconds_since(t1);
+            drift_stream_output_push_audio(g->out, g->pcm, (size_t)chunk, g->sample);
+            g->sample += chunk;
+        }
+    }
+    g->frame++;
+    g->window_work += work;
+    g->window_frames++;
+    if (g->rtf == 0 && work > 0)
+        g->rtf = (double)g->fps_den / g->fps_num / work;
+    return 0;
+}
+
+static void run(struct gen *g, struct drift_stream_event *stopped)
+{
+    struct drift_stream *s = g->s;
+    g->window_start = g_get_monotonic_time();
+    while (!g_atomic_int_get(&s->stop)) {
+        take_requests(g);
+        if (s->test_stall && g->frame >= 3) {
+            /* Test-only (DRIFT_TEST_STALL_STREAM): hang like a stuck generator would. */
+            while (!g_atomic_int_get(&s->stop))
+                g_usleep(20000);
+            break;
+        }
+        struct drift_error e = { 0 };
+        if (step(g, &e) < 0) {
+            stopped->result = e.code < 0 ? e.code : -EIO;
+            stopped->message = g_strdup_printf("generation failed: %s", e.message);
+            return;
+        }
+        if (g_get_monotonic_time() - g->window_start >= WINDOW_USEC)
+            adapt(g);
+        publish(g);
+    }
+}
+
+gpointer drift_stream_thread(gpointer data)
+{
+    struct drift_stream *s = data;
+    struct gen g = { .s = s };
+    g.cur = s->thread_settings; /* ours now; the main thread set it before creating us */
+    s->thread_settings = (struct drift_settings){ 0 };
+    struct drift_stream_event *loaded = g_new0(struct drift_stream_event, 1);
+    struct drift_stream_event *stopped = g_new0(struct drift_stream_event, 1);
+    loaded->kind = DRIFT_EVENT_LOADED;
+    stopped->kind = DRIFT_EVENT_STOPPED;
+    loaded->result = load(&g, &loaded->message);
+    if (loaded->result < 0) {
+        stopped->result = loaded->result;
+        stopped->message = g_strdup(loaded->message);
+        drift_stream_output_free(g.out);
+        g.out = NULL;
+    }
+    loaded->out = g.out;
+    if (loaded->result >= 0)
+        publish(&g);
+    drift_stream_post(s, loaded);
+    if (loaded->result >= 0)
+        run(&g, stopped);
+    drift_generator_free(g.video);
+    drift_generator_free(g.audio);
+    g_free(g.rgb);
+    g_free(g.pcm);
+    g_free(g.audio_prompt);
+    drift_settings_done(&g.cur);
+    drift_stream_post(s, stopped);
+    drift_stream_unref(s);
+    return NULL;
+}
