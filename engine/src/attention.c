@@ -15,7 +15,7 @@
 #include "kv_cache_internal.h"
 
 struct attention_plan {
-    void *q, *k, *v, *probs;   /* compute dtype: (BH,Lq,D), (BH,Lk,D) x2, (BH,Lq,Lk) */
+    void *q, *k, *v, *probs;   /* compute dtype: (BH,Lq,D), k^T (BH,D,Lk), v (BH,Lk,D), (BH,Lq,Lk) */
     float *scores, *out, *bias; /* (BH,Lq,Lk), (BH,Lq,D), (H,Lk) */
     dnnl_primitive_t softmax;
     dnnl_memory_t mem_scores, mem_probs;
@@ -64,9 +64,10 @@ static int attention_plan_build(struct drift_context *ctx, int64_t BH, int64_t H
     return r;
 }
 
-/* Copies head h of rows (B,L,H*D) f32 into dense (B*H, L, D) in the compute dtype. */
+/* Copies the heads of rows (B,L,H*D) f32 into dense (B*H, L, D) in the compute dtype, or into
+ * (B*H, D, L) when `transpose` (keys). */
 static void gather_heads(const struct drift_tensor *src, int64_t H, int64_t D, void *dst,
-                         enum drift_dtype dtype)
+                         enum drift_dtype dtype, bool transpose)
 {
     int64_t B = src->shape[0], L = src->shape[1];
     for (int64_t b = 0; b < B; b++)
@@ -74,11 +75,14 @@ static void gather_heads(const struct drift_tensor *src, int64_t H, int64_t D, v
             for (int64_t l = 0; l < L; l++) {
                 const float *row = (const float *)src->data + b * src->stride[0] +
                                    l * src->stride[1] + h * D;
-                size_t at = (size_t)(((b * H + h) * L + l) * D);
-                if (dtype == DRIFT_BF16)
-                    drift_convert_f32_to_bf16((uint16_t *)dst + at, row, (size_t)D);
-                else
-                    memcpy((float *)dst + at, row, (size_t)D * sizeof(float));
+                size_t bh = (size_t)(b * H + h);
+                for (int64_t d = 0; d < D; d++) {
+                    size_t at = transpose ? (bh * D + d) * L + l : (bh * L + l) * D + d;
+                    if (dtype == DRIFT_BF16)
+                        ((uint16_t *)dst)[at] = drift_f32_to_bf16(row[d]);
+                    else
+                        ((float *)dst)[at] = row[d];
+                }
             }
 }
 
@@ -208,12 +212,12 @@ int drift_attention(struct drift_context *ctx, const struct drift_attention_args
             return r;
     }
     enum drift_dtype cdt = drift_context_compute_dtype(ctx);
-    gather_heads(a->q, H, D, p->q, cdt);
+    gather_heads(a->q, H, D, p->q, cdt, false);
     void *kd = p->k, *vd = p->v;
     int64_t kv_rows = Lk; /* rows per (b,h) in the key/value storage */
     if (own_kv) {
-        gather_heads(a->k, H, D, p->k, cdt);
-        gather_heads(a->v, H, D, p->v, cdt);
+        gather_heads(a->k, H, D, p->k, cdt, true);
+        gather_heads(a->v, H, D, p->v, cdt, false);
     } else {
         kd = a->cache->keys;
         vd = a->cache->values;
@@ -222,7 +226,7 @@ int drift_attention(struct drift_context *ctx, const struct drift_attention_args
     struct drift_tensor q = { .dtype = cdt, .ndim = 3, .data = p->q,
                               .shape = { BH, Lq, D }, .stride = { Lq * D, D, 1 } };
     struct drift_tensor kt = { .dtype = cdt, .ndim = 3, .data = kd,
-                               .shape = { BH, D, Lk }, .stride = { kv_rows * D, 1, D } };
+                               .shape = { BH, D, Lk }, .stride = { kv_rows * D, kv_rows, 1 } };
     struct drift_tensor v = { .dtype = cdt, .ndim = 3, .data = vd,
                               .shape = { BH, Lk, D }, .stride = { kv_rows * D, D, 1 } };
     struct drift_tensor scores = { .dtype = DRIFT_F32, .ndim = 3, .data = p->scores,

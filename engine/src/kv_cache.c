@@ -51,22 +51,30 @@ void drift_kv_cache_free(struct drift_kv_cache *c)
     free(c);
 }
 
-static void store_rows(const struct drift_kv_cache *c, void *dst_base,
-                       const struct drift_tensor *src)
+static void store(const struct drift_kv_cache *c, void *base, size_t at, const float *v)
 {
-    size_t esize = drift_dtype_size(c->dtype);
-    int64_t T = c->block_tokens, D = c->head_dim, rows = (int64_t)c->slots * T;
+    if (c->dtype == DRIFT_BF16)
+        ((uint16_t *)base)[at] = drift_f32_to_bf16(*v);
+    else
+        ((float *)base)[at] = *v;
+}
+
+/* values (B*H, slots*T, D); keys transposed (B*H, D, slots*T); the working slot's columns/rows. */
+static void store_block(const struct drift_kv_cache *c, const struct drift_tensor *k,
+                        const struct drift_tensor *v)
+{
+    size_t T = (size_t)c->block_tokens, D = (size_t)c->head_dim, rows = (size_t)c->slots * T;
+    size_t first = (size_t)c->working * T;
     for (int b = 0; b < c->batch; b++)
         for (int h = 0; h < c->heads; h++) {
-            unsigned char *dst = (unsigned char *)dst_base +
-                                 (((size_t)(b * c->heads + h) * rows + (size_t)c->working * T) * D) * esize;
-            for (int64_t t = 0; t < T; t++) {
-                const float *row = (const float *)src->data + b * src->stride[0] +
-                                   t * src->stride[1] + (int64_t)h * D;
-                if (c->dtype == DRIFT_BF16)
-                    drift_convert_f32_to_bf16((uint16_t *)dst + t * D, row, (size_t)D);
-                else
-                    memcpy((float *)dst + t * D, row, (size_t)D * sizeof(float));
+            size_t bh = (size_t)b * c->heads + (size_t)h;
+            for (size_t t = 0; t < T; t++) {
+                const float *krow = (const float *)k->data + b * k->stride[0] + (int64_t)t * k->stride[1] + h * (int64_t)D;
+                const float *vrow = (const float *)v->data + b * v->stride[0] + (int64_t)t * v->stride[1] + h * (int64_t)D;
+                for (size_t d = 0; d < D; d++) {
+                    store(c, c->keys, (bh * D + d) * rows + first + t, &krow[d]);
+                    store(c, c->values, (bh * rows + first + t) * D + d, &vrow[d]);
+                }
             }
         }
 }
@@ -83,8 +91,7 @@ int drift_kv_cache_write(struct drift_context *ctx, struct drift_kv_cache *c,
             t[i]->shape[2] != (int64_t)c->heads * c->head_dim || t[i]->stride[2] != 1)
             return drift_error_set(err, -EINVAL, "kv_cache: %s must be f32 (%d,%d,%d)",
                                    i ? "v" : "k", c->batch, c->block_tokens, c->heads * c->head_dim);
-    store_rows(c, c->keys, k);
-    store_rows(c, c->values, v);
+    store_block(c, k, v);
     return 0;
 }
 

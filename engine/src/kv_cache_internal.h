@@ -1,6 +1,8 @@
-/* The KV cache's layout, shared with attention.c. Keys and values are (B*H, slots*T, D) in the
- * compute dtype, slots = window + 1: `window` committed blocks plus the working block. Key order
- * does not matter to attention, so a commit only moves an index: nothing is copied. */
+/* The KV cache's layout, shared with attention.c. Values are (B*H, slots*T, D) and keys are
+ * stored transposed, (B*H, D, slots*T), so that q k^T is a plain row-major product (oneDNN's
+ * transposed-operand path is several times slower in bf16). Both are in the compute dtype;
+ * slots = window + 1: `window` committed blocks plus the working block. Key order does not matter
+ * to attention, so a commit only moves an index: nothing is copied. */
 #ifndef DRIFT_KV_CACHE_INTERNAL_H
 #define DRIFT_KV_CACHE_INTERNAL_H
 
