@@ -66,9 +66,8 @@ int drift_bus_open(struct context *ctx, struct drift_error *err)
         kind = geteuid() == 0 ? DRIFT_BUS_SYSTEM : DRIFT_BUS_USER;
     const char *which = kind == DRIFT_BUS_SYSTEM ? "system" : "user";
     sd_bus *bus = NULL;
-    int r = kind == DRIFT_BUS_SYSTEM ? sd_bus_open_system(&bus) : sd_bus_open_user(&bus);
-    if (r >= 0)
-        r = sd_bus_set_description(bus, "driftd");
+    int r = kind == DRIFT_BUS_SYSTEM ? sd_bus_open_system_with_description(&bus, "driftd")
+                                     : sd_bus_open_user_with_description(&bus, "driftd");
     if (r < 0) {
         log_warning("no %s bus (%s); serving on the private socket only", which, strerror(-r));
         sd_bus_unref(bus);

@@ -212,6 +212,7 @@ void context_shutdown(struct context *ctx)
     if (ctx->shutting_down)
         return;
     ctx->shutting_down = true;
+    ctx->shutdown_started = g_get_monotonic_time();
     drift_notify_stopping(ctx);
     log_info("stopping");
     for (guint i = 0; i < ctx->streams->len; i++)

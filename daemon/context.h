@@ -46,7 +46,9 @@ struct context {
     GPtrArray *jobs;           /* struct drift_job * (jobs.h) */
 
     bool ready;                /* READY=1 sent */
+    int64_t started;           /* g_get_monotonic_time() at start, for the time to READY */
     bool shutting_down;
+    int64_t shutdown_started;  /* g_get_monotonic_time() at SIGTERM */
     unsigned loads_pending;    /* streams still loading before READY=1 */
     guint status_timer, watchdog_timer, shutdown_timer;
     uint64_t watchdog_usec;

@@ -113,7 +113,7 @@ int main(int argc, char **argv)
     if (render)
         return drift_render_main(render, ctx.config_path, ctx.config_optional,
                                  ctx.state_dir_option);
-    int64_t t0 = g_get_monotonic_time();
+    ctx.started = g_get_monotonic_time();
     ctx.main_context = g_main_context_default();
     ctx.loop = g_main_loop_new(ctx.main_context, FALSE);
     g_unix_signal_add(SIGTERM, on_sigterm, &ctx);
@@ -126,11 +126,11 @@ int main(int argc, char **argv)
         context_done(&ctx);
         return 1;
     }
-    log_debug("started in %.3f s", (double)(g_get_monotonic_time() - t0) / 1e6);
     g_main_loop_run(ctx.loop);
-    int64_t t1 = g_get_monotonic_time();
     context_done(&ctx);
-    log_info("stopped in %.3f s", (double)(g_get_monotonic_time() - t1) / 1e6);
+    if (ctx.shutdown_started)
+        log_info("stopped in %.3f s",
+                 (double)(g_get_monotonic_time() - ctx.shutdown_started) / 1e6);
     g_main_loop_unref(ctx.loop);
     g_free(ctx.config_path);
     g_free(ctx.state_dir_option);

@@ -105,7 +105,8 @@ void drift_notify_ready(struct context *ctx)
     ctx->ready = true;
     g_autofree char *line = drift_notify_status_line(ctx);
     sd_notifyf(0, "READY=1\nSTATUS=%s", line);
-    log_info("ready: %s", line);
+    log_info("ready after %.3f s: %s", (double)(g_get_monotonic_time() - ctx->started) / 1e6,
+             line);
 }
 
 void drift_notify_reloading(struct context *ctx)

@@ -20,6 +20,7 @@ struct gen {
     const struct drift_model_info *vinfo, *ainfo;
     struct drift_settings cur;        /* settings in use */
     char *audio_prompt;
+    char *audio_warning;              /* why the stream runs without audio */
     struct drift_stream_output *out;
     uint8_t *rgb;
     float *pcm;
@@ -28,6 +29,8 @@ struct gen {
     unsigned steps_asked, steps_now;
     uint64_t steps_lowered;
     double rtf;
+    unsigned windows;                 /* measuring windows so far; the first is warm-up */
+    uint64_t repeated_before;         /* the output's frames_repeated at the window start */
     /* the current measuring window */
     int64_t window_start;
     double window_work;
@@ -102,21 +105,26 @@ static int load(struct gen *g, char **ret_message)
     g->steps_asked = g->cur.steps ? (unsigned)g->cur.steps : (unsigned)g->vinfo->default_steps;
     g->steps_now = g->steps_asked;
     if (g->cur.audio) {
+        /* Audio is an extra: a stream whose audio model cannot load runs without sound and
+         * says why in its Error property, rather than not running at all. */
+        struct drift_error ae = { 0 };
         generator_settings(g, &g->cur, 0, "", &gs);
         gs.negative_prompt = NULL;
-        if (drift_generator_new(g->cur.audio_model, &gs, &g->audio, &e) < 0) {
-            drift_error_prefix(&e, "audio_model");
-            goto fail;
+        if (drift_generator_new(g->cur.audio_model, &gs, &g->audio, &ae) == 0 &&
+            drift_generator_info(g->audio)->kind != DRIFT_MODEL_AUDIO)
+            drift_error_set(&ae, -EINVAL, "%s is not an audio model", g->cur.audio_model);
+        if (ae.code < 0) {
+            drift_generator_free(g->audio);
+            g->audio = NULL;
+            g->audio_warning = g_strdup_printf("audio_model: %s; streaming without audio",
+                                               ae.message);
+            log_stream(LOG_WARNING, g->s->name, "%s", g->audio_warning);
+        } else {
+            g->ainfo = drift_generator_info(g->audio);
+            g->audio_prompt = audio_words(g, g->cur.prompt);
+            (void)drift_generator_set_prompt(g->audio, g->audio_prompt, NULL);
+            g->pcm = g_new(float, g->ainfo->chunk_samples);
         }
-        g->ainfo = drift_generator_info(g->audio);
-        if (g->ainfo->kind != DRIFT_MODEL_AUDIO) {
-            drift_error_set(&e, -EINVAL, "audio_model: %s is not an audio model",
-                            g->cur.audio_model);
-            goto fail;
-        }
-        g->audio_prompt = audio_words(g, g->cur.prompt);
-        (void)drift_generator_set_prompt(g->audio, g->audio_prompt, NULL);
-        g->pcm = g_new(float, g->ainfo->chunk_samples);
     }
     rational_fps(g->cur.fps, &g->fps_num, &g->fps_den);
     struct drift_stream_output_config oc = {
@@ -177,14 +185,22 @@ static void take_requests(struct gen *g)
     }
 }
 
-/* Every window: measure, then lower or raise the steps so that generation keeps real time. */
+/* Every window: measure, then lower or raise the steps so that generation keeps real time.
+ * Steps go down only when the output really had to repeat frames in the window (generation
+ * fell behind), not for one slow measurement; the first window (plans being built) only
+ * measures. */
 static void adapt(struct gen *g)
 {
+    struct drift_stream_stats st;
+    drift_stream_output_get_stats(g->out, &st);
+    bool repeated = st.frames_repeated > g->repeated_before;
+    g->repeated_before = st.frames_repeated;
     if (g->window_work <= 0)
         return;
     g->rtf = (double)g->window_frames * g->fps_den / g->fps_num / g->window_work;
     unsigned before = g->steps_now;
-    if (g->rtf < 0.95 && g->steps_now > 1) {
+    if (g->windows++ == 0) {
+    } else if (g->rtf < 0.95 && repeated && g->steps_now > 1) {
         g->steps_now--;
         g->steps_lowered++;
     } else if (g->steps_now < g->steps_asked &&
@@ -304,6 +320,12 @@ gpointer drift_stream_thread(gpointer data)
     if (loaded->result >= 0)
         publish(&g);
     drift_stream_post(s, loaded);
+    if (g.audio_warning) {
+        struct drift_stream_event *warn = g_new0(struct drift_stream_event, 1);
+        warn->kind = DRIFT_EVENT_FAILED;
+        warn->message = g_steal_pointer(&g.audio_warning);
+        drift_stream_post(s, warn);
+    }
     if (loaded->result >= 0)
         run(&g, stopped);
     drift_generator_free(g.video);
@@ -311,6 +333,7 @@ gpointer drift_stream_thread(gpointer data)
     g_free(g.rgb);
     g_free(g.pcm);
     g_free(g.audio_prompt);
+    g_free(g.audio_warning);
     drift_settings_done(&g.cur);
     drift_stream_post(s, stopped);
     drift_stream_unref(s);

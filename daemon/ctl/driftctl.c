@@ -52,8 +52,9 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { 0 },
     };
     int o;
-    /* '+': options end at the command, so that a prompt may start with a dash. */
-    while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    /* Options may come anywhere (like systemctl); a prompt that starts with a dash goes after
+     * "--". */
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'S': c.bus_kind = CTL_BUS_SYSTEM; break;
         case 'U': c.bus_kind = CTL_BUS_USER; break;

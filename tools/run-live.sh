@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# tools/run-live.sh BUILD_DIR: runs driftd in the foreground with the repo's configuration
+# (conf/driftd.conf) and the repo's models (models/), streaming at rtsp://127.0.0.1:8554/live.
+# No system bus needed: driftctl reaches driftd over its private socket. Ctrl-C stops it.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:?usage: tools/run-live.sh BUILD_DIR}" && pwd)
+driftd=$build/daemon/driftd
+driftctl=$build/daemon/driftctl
+video=$root/models/drift-video.safetensors
+url=rtsp://127.0.0.1:8554/live
+
+if [[ ! -x $driftd || ! -f $video ]]; then
+  demo=$build/media/drift-rtsp-demo
+  [[ -x $driftd ]] && why="no model at $video yet" || why="driftd is not built"
+  if [[ -x $demo ]]; then
+    echo "run-live: $why; serving the media layer's test pattern instead (drift-rtsp-demo)."
+    echo "Watch: ffplay $url   (or: vlc $url, mpv $url)"
+    exec "$demo" --address 127.0.0.1 --port 8554 --path live
+  fi
+  echo "run-live: $why, and no drift-rtsp-demo in $build" >&2
+  exit 1
+fi
+
+cat <<MSG
+driftd streams the default model with audio at
+
+    $url
+
+Watch it:   ffplay $url      (or: vlc $url, mpv $url)
+Steer it:   $driftctl prompt live "fast red flames"
+            $driftctl set live steps=2 cache=kv+step
+            $driftctl status
+Words a prompt may use: see docs/MODELS.md. Ctrl-C stops driftd.
+
+MSG
+export DRIFT_MODELS_DIR=$root/models
+state=$build/state
+mkdir -p "$state"
+# Root without a system bus (a container, a CI machine) is fine: driftd says so and serves
+# /run/drift/private, which driftctl tries next.
+exec "$driftd" --config "$root/conf/driftd.conf" --state-dir "$state"
