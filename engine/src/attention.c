@@ -79,7 +79,7 @@ static void gather_heads(const struct drift_tensor *src, int64_t H, int64_t D, v
                 for (int64_t d = 0; d < D; d++) {
                     size_t at = transpose ? (bh * D + d) * L + l : (bh * L + l) * D + d;
                     if (dtype == DRIFT_BF16)
-                        ((uint16_t *)dst)[at] = drift_f32_to_bf16(row[d]);
+                        ((uint16_t *)dst)[at] = drift_bf16_round(row[d]);
                     else
                         ((float *)dst)[at] = row[d];
                 }
@@ -106,33 +106,32 @@ static int64_t key_block_position(const struct drift_attention_args *a, int64_t 
     return slot == c->working ? a->position : c->position[slot];
 }
 
-/* Adds the age bias and the mask to the scores, in place. */
+/* Adds the age bias and the mask to the scores, in place. The bias of key j for head h is
+ * -slope[h] * (query block - key block); per row it is one vector added, so the loop vectorises. */
 static void apply_bias_and_mask(const struct drift_attention_args *a, struct attention_plan *p,
                                 int64_t BH, int64_t H, int64_t Lq, int64_t Lk)
 {
     int64_t block = a->mask_block > 0 ? a->mask_block : Lq;
-    if (a->age_slope) {
-        for (int64_t j = 0; j < Lk; j++) {
-            int64_t kpos = key_block_position(a, j, block);
-            for (int64_t h = 0; h < H; h++)
-                p->bias[h * Lk + j] = -a->age_slope[h] * (float)(a->cache ? a->position - kpos : -kpos);
-        }
-    }
-    for (int64_t bh = 0; bh < BH; bh++) {
-        const float *bias = a->age_slope ? p->bias + (bh % H) * Lk : NULL;
-        for (int64_t i = 0; i < Lq; i++) {
-            float *row = p->scores + (bh * Lq + i) * Lk;
-            int64_t qpos = a->cache ? 0 : i / block; /* without a cache: age = qblock - kblock */
-            if (bias) {
-                float qterm = a->cache ? 0.f : -a->age_slope[bh % H] * (float)qpos;
-                for (int64_t j = 0; j < Lk; j++)
-                    row[j] += bias[j] + qterm;
+    if (a->age_slope)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t j = 0; j < Lk; j++) {
+                /* with a cache every query is in the working block (age from `position`) */
+                int64_t age = a->cache ? a->position - key_block_position(a, j, block)
+                                       : -key_block_position(a, j, block);
+                p->bias[h * Lk + j] = -a->age_slope[h] * (float)age;
             }
-            int64_t visible = Lk;
-            if (a->mask == DRIFT_MASK_CAUSAL)
-                visible = i + 1;
-            else if (a->mask == DRIFT_MASK_BLOCK_CAUSAL)
-                visible = (i / block + 1) * block;
+    for (int64_t bh = 0; bh < BH; bh++) {
+        const float *restrict bias = p->bias + (bh % H) * Lk;
+        for (int64_t i = 0; i < Lq; i++) {
+            float *restrict row = p->scores + (bh * Lq + i) * Lk;
+            if (a->age_slope) {
+                /* without a cache the query's own block adds -slope * qblock to every key */
+                float q_term = a->cache ? 0.f : -a->age_slope[bh % H] * (float)(i / block);
+                for (int64_t j = 0; j < Lk; j++)
+                    row[j] += bias[j] + q_term;
+            }
+            int64_t visible = a->mask == DRIFT_MASK_CAUSAL ? i + 1
+                            : a->mask == DRIFT_MASK_BLOCK_CAUSAL ? (i / block + 1) * block : Lk;
             for (int64_t j = visible; j < Lk; j++)
                 row[j] = -INFINITY;
         }

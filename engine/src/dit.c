@@ -84,7 +84,7 @@ static int block_prepare(struct dit *d, int i, const struct drift_tensor *h,
     if (r < 0)
         return r;
     struct drift_tensor shift1 = columns(&d->mods, 0, D), scale1 = columns(&d->mods, D, D);
-    return drift_layer_norm_modulate(h, &shift1, &scale1, LN_EPS, &d->a, err);
+    return drift_layer_norm_modulate(d->ctx, h, &shift1, &scale1, LN_EPS, &d->a, err);
 }
 
 /* Writes block i's keys and values of d->a into the cache's working slot and returns the
@@ -119,7 +119,7 @@ static int block_finish(struct dit *d, int i, struct drift_tensor *h, int64_t po
     struct drift_tensor gate1 = columns(&d->mods, 2 * D, D), shift2 = columns(&d->mods, 3 * D, D),
                         scale2 = columns(&d->mods, 4 * D, D), gate2 = columns(&d->mods, 5 * D, D);
     if ((r = drift_gated_add(h, &gate1, &d->tmp, err)) < 0 ||
-        (r = drift_layer_norm_modulate(h, &shift2, &scale2, LN_EPS, &d->a, err)) < 0 ||
+        (r = drift_layer_norm_modulate(d->ctx, h, &shift2, &scale2, LN_EPS, &d->a, err)) < 0 ||
         (r = drift_linear_forward(d->ctx, blk->fc1, &d->a, &d->mlp, false, err)) < 0 ||
         (r = drift_linear_forward(d->ctx, blk->fc2, &d->mlp, &d->tmp, false, err)) < 0)
         return r;
@@ -194,7 +194,7 @@ static int final_layer(struct dit *d, struct drift_tensor *out, struct drift_err
     if (r < 0)
         return r;
     struct drift_tensor shift = columns(&d->fmods, 0, D), scale = columns(&d->fmods, D, D);
-    if ((r = drift_layer_norm_modulate(&d->h, &shift, &scale, LN_EPS, &d->a, err)) < 0)
+    if ((r = drift_layer_norm_modulate(d->ctx, &d->h, &shift, &scale, LN_EPS, &d->a, err)) < 0)
         return r;
     return drift_linear_forward(d->ctx, d->final_linear, &d->a, out, false, err);
 }

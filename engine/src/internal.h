@@ -69,6 +69,16 @@ int drift_dnnl_run(struct drift_context *ctx, dnnl_primitive_t prim, int nargs,
 int drift_dnnl_memory(struct drift_context *ctx, const dnnl_memory_desc_t *md, void *handle,
                       dnnl_memory_t *ret, struct drift_error *err);
 
+/* f32 -> bf16 with round to nearest even, inlined for the hot loops (same as drift_f32_to_bf16). */
+static inline uint16_t drift_bf16_round(float f)
+{
+    uint32_t u;
+    __builtin_memcpy(&u, &f, sizeof(u));
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
 /* Shape description used in messages, e.g. "(2,256,384)". buf must hold 96 bytes. */
 const char *drift_shape_str(const struct drift_tensor *t, char *buf, size_t size);
 

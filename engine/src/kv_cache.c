@@ -54,7 +54,7 @@ void drift_kv_cache_free(struct drift_kv_cache *c)
 static void store(const struct drift_kv_cache *c, void *base, size_t at, const float *v)
 {
     if (c->dtype == DRIFT_BF16)
-        ((uint16_t *)base)[at] = drift_f32_to_bf16(*v);
+        ((uint16_t *)base)[at] = drift_bf16_round(*v);
     else
         ((float *)base)[at] = *v;
 }

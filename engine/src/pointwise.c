@@ -138,32 +138,17 @@ int drift_modulate(const struct drift_tensor *x, const struct drift_tensor *shif
     return 0;
 }
 
-int drift_layer_norm_modulate(const struct drift_tensor *x, const struct drift_tensor *shift,
-                              const struct drift_tensor *scale, float eps, struct drift_tensor *y,
-                              struct drift_error *err)
+int drift_layer_norm_modulate(struct drift_context *ctx, const struct drift_tensor *x,
+                              const struct drift_tensor *shift, const struct drift_tensor *scale,
+                              float eps, struct drift_tensor *y, struct drift_error *err)
 {
     int r = check_rows("layer_norm_modulate", x, y, shift, scale, err);
     if (r < 0 || !shift || !scale)
         return r < 0 ? r : drift_error_set(err, -EINVAL,
                                            "layer_norm_modulate: shift and scale are required");
-    int64_t C = x->shape[2];
-    for (int64_t b = 0; b < x->shape[0]; b++) {
-        const float *sh = VEC(shift, b), *sc = VEC(scale, b);
-        for (int64_t l = 0; l < x->shape[1]; l++) {
-            const float *xr = ROW(x, b, l);
-            float *yr = ROW(y, b, l);
-            float mean = 0.f, var = 0.f;
-            for (int64_t c = 0; c < C; c++)
-                mean += xr[c];
-            mean /= (float)C;
-            for (int64_t c = 0; c < C; c++)
-                var += (xr[c] - mean) * (xr[c] - mean);
-            float inv = 1.0f / sqrtf(var / (float)C + eps);
-            for (int64_t c = 0; c < C; c++)
-                yr[c] = (xr[c] - mean) * inv * (1.0f + sc[c]) + sh[c];
-        }
-    }
-    return 0;
+    if ((r = drift_layer_norm(ctx, x, NULL, NULL, eps, y, err)) < 0)
+        return r;
+    return drift_modulate(y, shift, scale, y, err);
 }
 
 int drift_gated_add(struct drift_tensor *x, const struct drift_tensor *gate,

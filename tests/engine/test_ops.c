@@ -172,7 +172,7 @@ static void adaln_modulation_and_gated_residual_match_reference(void **state)
     sh = fixture_tensor(st, "shift");
     sc = fixture_tensor(st, "scale");
     want = fixture_tensor(st, "y");
-    OK(drift_layer_norm_modulate(&x, &sh, &sc, 1e-6f, &y, E));
+    OK(drift_layer_norm_modulate(CTX, &x, &sh, &sc, 1e-6f, &y, E));
     expect_close(state, &y, &want, "layer_norm_modulate");
     drift_safetensors_close(st);
 

@@ -78,8 +78,10 @@ int drift_modulate(const struct drift_tensor *x, const struct drift_tensor *shif
                    const struct drift_tensor *scale, struct drift_tensor *y,
                    struct drift_error *err);
 
-/* Layer norm without affine followed by modulation, in one pass: y = LN(x)*(1+scale)+shift. */
-int drift_layer_norm_modulate(const struct drift_tensor *x, const struct drift_tensor *shift,
+/* Layer norm without affine followed by modulation: y = LN(x)*(1+scale)+shift (oneDNN's layer
+ * norm, then one modulation pass over y). x and y dense (B,L,C). */
+int drift_layer_norm_modulate(struct drift_context *ctx, const struct drift_tensor *x,
+                              const struct drift_tensor *shift,
                               const struct drift_tensor *scale, float eps, struct drift_tensor *y,
                               struct drift_error *err);
 
