@@ -464,4 +464,5 @@ void drift_generator_get_counters(const struct drift_generator *g,
     *ret = g->counters;
     ret->flops = drift_context_counters(g->ctx)->flops;
     ret->allocations = drift_context_counters(g->ctx)->allocations;
+    ret->primitives = drift_context_counters(g->ctx)->primitives_created;
 }

@@ -221,6 +221,7 @@ static void steady_state_allocates_nothing(void **state)
         frames(g, 1, out);
     drift_generator_get_counters(g, &c2);
     assert_int_equal(c2.allocations, c1.allocations);
+    assert_int_equal(c2.primitives, c1.primitives);
     assert_int_equal(c2.frames, c1.frames + 10);
     drift_generator_free(g);
 }

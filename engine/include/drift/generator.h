@@ -66,6 +66,7 @@ struct drift_generator_counters {
     double flops;
     double seconds_text, seconds_model, seconds_sampler, seconds_decode;
     uint64_t allocations;       /* engine allocations since creation: flat in steady state */
+    uint64_t primitives;        /* oneDNN primitives created since creation: flat likewise */
 };
 
 struct drift_generator;
