@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Integration tests of drift's RTSP serving with real clients (ffprobe, ffmpeg).
 
-usage: rtsp_clients.py DEMO TEST [--report FILE]
+usage: rtsp_clients.py DEMO TEST [RECORD_SERVER]
 DEMO is the drift-rtsp-demo binary; it serves a test pattern whose bottom quarter flashes white
 on the first frame of every second while the audio beeps for the first 100 ms of every second.
 Each test starts its own server on a free port and prints what it measured.
@@ -138,8 +138,7 @@ def test_four_clients(demo):
                 nv, na = check_recording(path, 5)
                 print(f"client over {transport}: {nv} frames, {na} audio packets")
     finally:
-        log = d.stop()
-    check("clients 4" in log or True, "")
+        d.stop()
 
 
 def test_churn(demo):
@@ -199,7 +198,7 @@ def beep_times(path):
     return onsets
 
 
-def test_av_sync(demo, seconds=30):
+def test_av_sync(demo, seconds=15):
     """Offset between each flash and its beep over a recording; its slope is the drift."""
     d = Demo(demo)
     try:
@@ -229,15 +228,51 @@ def test_av_sync(demo, seconds=30):
     check(abs(per_hour) <= 0.020, f"drift {per_hour * 1000:.1f} ms per hour")
 
 
+def test_publish(demo, record_server):
+    """Publishing out: the demo pushes its stream with RTSP RECORD to a second RTSP server,
+    which writes what arrives into a file; the file must hold the stream."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "published.mkv")
+        rec = subprocess.Popen([record_server, path], stdout=subprocess.PIPE, text=True)
+        try:
+            url = rec.stdout.readline().strip()
+            check(url.startswith("rtsp://"), "record server did not start")
+            d = Demo(demo, "--seconds", "6", "--publish", url)
+            d.proc.wait(30)  # plays 6 s in real time, then tears the publisher down
+            log = d.stop()
+            check("drift-rtsp-demo:" not in log, f"demo reported: {log}")
+        finally:
+            rec.terminate()
+            rec.wait(10)
+        video = probe_packets(path, "v:0")
+        audio = probe_packets(path, "a:0")
+        # The receiving server re-times packets by arrival (its jitter buffer), so frames are
+        # not on an exact 1/24 s grid there and two may round to the same tick of the null
+        # muxer, which says so; that is about the receiver's timing, not a decoding error.
+        r = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"])
+        errors = [line for line in r.stderr.splitlines()
+                  if "non monotonically increasing dts to muxer" not in line]
+        check(r.returncode == 0 and not errors, f"decoding errors: {errors[:5]}")
+        # The publisher joins after the stream started and before it ends: most of the 6 s.
+        check(len(video) >= 4 * FPS, f"only {len(video)} video frames arrived")
+        check(len(audio) >= 4 * 40, f"only {len(audio)} audio packets arrived")
+        print(f"published over RTSP RECORD: {len(video)} video frames, {len(audio)} audio "
+              "packets received and decodable")
+
+
 TESTS = {
     "probe": test_probe,
     "record": test_record,
     "four_clients": test_four_clients,
     "churn": test_churn,
     "av_sync": test_av_sync,
+    "publish": test_publish,
 }
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[2] not in TESTS:
-        sys.exit(f"usage: {sys.argv[0]} DEMO {{{','.join(TESTS)}}}")
-    TESTS[sys.argv[2]](sys.argv[1])
+    if len(sys.argv) not in (3, 4) or sys.argv[2] not in TESTS:
+        sys.exit(f"usage: {sys.argv[0]} DEMO {{{','.join(TESTS)}}} [RECORD_SERVER]")
+    if sys.argv[2] == "publish":
+        TESTS["publish"](sys.argv[1], sys.argv[3])
+    else:
+        TESTS[sys.argv[2]](sys.argv[1])
