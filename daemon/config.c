@@ -124,6 +124,14 @@ static int check_syntax(const char *file, const char *data, size_t size, struct 
                                    file, line);
         } else if (!in_group) {
             return drift_error_set(err, -EINVAL, "%s:%u: key outside of any [section]", file, line);
+        } else {
+            /* GKeyFile hides localized keys (key[locale]) from its key list: refuse them here. */
+            const char *eq = memchr(p, '=', e - p), *k = eq;
+            while (k > p && g_ascii_isspace(k[-1]))
+                k--;
+            if (memchr(p, '[', k - p))
+                return drift_error_set(err, -ENOENT, "%s:%u: unknown key '%.*s' (no localized keys)",
+                                       file, line, (int)MIN(k - p, 64), p);
         }
         p = e + 1;
     }

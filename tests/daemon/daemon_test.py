@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""driftd against a real private dbus-daemon: start-up and READY=1, every D-Bus method, hostile
+calls, reload without dropping a viewer, SIGTERM, the watchdog, the private socket, --render.
+
+usage: daemon_test.py BUILD_DIR SOURCE_DIR TEST"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Daemon, Fail, Viewer, check, main, rtsp_probe, wait_until  # noqa: E402
+
+M = ("/org/drift1", "org.drift1.Manager")
+LIVE = "/org/drift1/stream/live"
+S = "org.drift1.Stream"
+
+
+def with_daemon(fn, **kw):
+    def run(build, source):
+        d = Daemon(build, source, **kw)
+        try:
+            fn(d)
+        except Fail:
+            print(d.log_text()[-4000:])
+            raise
+        finally:
+            d.close()
+    return run
+
+
+def startup(d):
+    """READY=1 comes once the RTSP port is bound and the model loaded; STATUS= tells the rest."""
+    d.start()
+    print(f"time to READY=1: {d.t_ready:.3f} s")
+    check(d.t_ready < 20, f"READY=1 after {d.t_ready:.1f} s")
+    _, m = d.notify.wait_for("STATUS")
+    check("1 of 1 stream running" in m["STATUS"], f"STATUS={m['STATUS']}")
+    check(d.manager_get("Ready") is True, "Manager.Ready is false after READY=1")
+    check(d.stream_get("live", "Running") is True, "stream live not running at READY=1")
+    url = d.url()
+    check(url.startswith("rtsp://127.0.0.1:") and url.endswith("/live"), f"Url {url}")
+    probe = rtsp_probe(url)
+    check(probe == ("h264", 64, 64), f"ffprobe saw {probe}")
+    _, m = d.notify.wait_for("STATUS", timeout=5, after=time.monotonic() + 1.5)
+    check("fps" in m["STATUS"] and "real time" in m["STATUS"], f"STATUS={m['STATUS']}")
+
+
+def methods(d):
+    """Every method with valid input, and its effect."""
+    d.start()
+    check(d.manager_get("Version"), "Version empty")
+    check(d.manager_get("Isa"), "Isa empty")
+    check(d.manager_get("Streams") == [LIVE], f"Streams {d.manager_get('Streams')}")
+    check(d.manager_get("Jobs") == [], "Jobs not empty")
+    # SetPrompt: answered once the generator took it; PropertiesChanged goes out.
+    mon = subprocess.Popen(["dbus-monitor", "--session", "type='signal',interface='org.freedesktop.DBus.Properties'"],
+                           env=d.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(0.5)
+    d.call(LIVE, S, "SetPrompt", "s", "w3 w4 w5")
+    check(d.stream_get("live", "Prompt") == "w3 w4 w5", "Prompt did not change")
+    time.sleep(0.5)
+    mon.terminate()
+    out = mon.communicate()[0]
+    check("w3 w4 w5" in out and "PropertiesChanged" in out, "no PropertiesChanged with the prompt")
+    # Set: live settings.
+    d.call(LIVE, S, "Set", "a{sv}", "3", "steps", "u", "2", "cache", "s", "none", "seed", "t", "7")
+    check(d.stream_get("live", "Steps") == 2, "Steps did not change")
+    check(d.stream_get("live", "Cache") == "none", "Cache did not change")
+    check(d.stream_get("live", "Seed") == 7, "Seed did not change")
+    wait_until(lambda: d.stream_get("live", "EffectiveSteps") == 2, 5, "EffectiveSteps 2")
+    f0 = d.stream_get("live", "FramesGenerated")
+    time.sleep(1)
+    check(d.stream_get("live", "FramesGenerated") > f0, "frames stopped after Set")
+    # Set a size: the stream restarts with it.
+    d.call(LIVE, S, "Set", "a{sv}", "2", "width", "u", "96", "height", "u", "80")
+    wait_until(lambda: d.stream_get("live", "Running"), 10, "live running again")
+    check(rtsp_probe(d.url()) == ("h264", 96, 80), "new size not served")
+    # CreateStream / RemoveStream.
+    r = d.call(*M, "CreateStream", "sa{sv}", "second", "4", "model", "s", d.model, "audio", "b",
+               "false", "width", "u", "32", "height", "u", "32")
+    path = json.loads(r.stdout)["data"][0]
+    check(path == "/org/drift1/stream/second", f"CreateStream returned {path}")
+    wait_until(lambda: d.stream_get("second", "Running"), 10, "second running")
+    check(rtsp_probe(d.stream_get("second", "Url")) == ("h264", 32, 32), "second not served")
+    check(len(d.manager_get("Streams")) == 2, "Streams does not list two")
+    d.call(*M, "RemoveStream", "s", "second")
+    check(d.manager_get("Streams") == [LIVE], "second still listed")
+    # Stop / Start.
+    d.call(LIVE, S, "Stop")
+    wait_until(lambda: d.stream_get("live", "State") == "stopped", 5, "live stopped")
+    check(d.stream_get("live", "Running") is False, "Running after Stop")
+    d.call(LIVE, S, "Start")
+    wait_until(lambda: d.stream_get("live", "Running"), 10, "live running after Start")
+    # Reload and SubmitJob.
+    d.call(*M, "Reload")
+    rc, err = d.call_error(*M, "SubmitJob", "a{sv}", "1", "seconds", "d", "2")
+    check(rc != 0 and "not implemented" in err, f"SubmitJob: {err}")
+    check(d.alive(), "driftd died")
+
+
+# (description, path, interface, method, signature, args..., expected error text)
+def hostile_calls(model):
+    long = "w1 " * 400
+    calls = [
+        ("unknown key", M, "CreateStream", "sa{sv}", "x1", "1", "bogus", "u", "1", "unknown key 'bogus'"),
+        ("width too big", M, "CreateStream", "sa{sv}", "x2", "1", "width", "u", "100000", "width"),
+        ("width zero", M, "CreateStream", "sa{sv}", "x3", "1", "width", "u", "0", "16..4096"),
+        ("width odd", M, "CreateStream", "sa{sv}", "x4", "1", "width", "u", "99", "odd"),
+        ("height huge", M, "CreateStream", "sa{sv}", "x5", "1", "height", "t", "18446744073709551615", "height"),
+        ("fps zero", M, "CreateStream", "sa{sv}", "x6", "1", "fps", "d", "0", "fps"),
+        ("fps huge", M, "CreateStream", "sa{sv}", "x7", "1", "fps", "d", "1e9", "1..60"),
+        ("fps nan", M, "CreateStream", "sa{sv}", "x8", "1", "fps", "d", "nan", "fps"),
+        ("fps inf", M, "CreateStream", "sa{sv}", "x9", "1", "fps", "d", "inf", "fps"),
+        ("steps huge", M, "CreateStream", "sa{sv}", "x10", "1", "steps", "u", "51", "0..50"),
+        ("negative steps", M, "CreateStream", "sa{sv}", "x11", "1", "steps", "i", "-1", "negative"),
+        ("wrong type width", M, "CreateStream", "sa{sv}", "x12", "1", "width", "s", "big", "unsigned integer"),
+        ("wrong type prompt", M, "CreateStream", "sa{sv}", "x13", "1", "prompt", "u", "5", "a string"),
+        ("wrong type audio", M, "CreateStream", "sa{sv}", "x14", "1", "audio", "s", "yes", "boolean"),
+        ("long prompt", M, "CreateStream", "sa{sv}", "x15", "1", "prompt", "s", long, "1200 bytes"),
+        ("bad cache", M, "CreateStream", "sa{sv}", "x16", "1", "cache", "s", "turbo", "cache policy"),
+        ("guidance huge", M, "CreateStream", "sa{sv}", "x17", "1", "guidance", "d", "1000", "0..20"),
+        ("job key on a stream", M, "CreateStream", "sa{sv}", "x18", "1", "seconds", "d", "5", "unknown key"),
+        ("control char in prompt", M, "CreateStream", "sa{sv}", "x19", "1", "prompt", "s", "w1\tw2", "control"),
+        ("empty name", M, "CreateStream", "sa{sv}", "", "0", "stream name"),
+        ("slash in name", M, "CreateStream", "sa{sv}", "a/b", "0", "not allowed"),
+        ("long name", M, "CreateStream", "sa{sv}", "n" * 65, "0", "1..64"),
+        ("dots and spaces", M, "CreateStream", "sa{sv}", "a b", "0", "not allowed"),
+        ("duplicate name", M, "CreateStream", "sa{sv}", "live", "0", "already exists"),
+        ("missing model", M, "CreateStream", "sa{sv}", "x20", "1", "model", "s", "", "model"),
+        ("remove unknown", M, "RemoveStream", "s", "nope", "no stream named"),
+        ("remove huge name", M, "RemoveStream", "s", "z" * 5000, "no stream named"),
+        ("job unknown key", M, "SubmitJob", "a{sv}", "1", "bogus", "s", "x", "unknown key"),
+        ("job bad seconds", M, "SubmitJob", "a{sv}", "1", "seconds", "d", "-5", "seconds"),
+        ("job bad format", M, "SubmitJob", "a{sv}", "1", "format", "s", "avi", "mp4 or mkv"),
+        ("prompt too long", (LIVE, S), "SetPrompt", "s", "a" * 3000, "3000 bytes"),
+        ("prompt unknown word", (LIVE, S), "SetPrompt", "s", "dragon", "dragon"),
+        ("prompt bad utf8-free control", (LIVE, S), "SetPrompt", "s", "w1\nw2", "control"),
+        ("set unknown key", (LIVE, S), "Set", "a{sv}", "1", "colour", "s", "red", "unknown key 'colour'"),
+        ("set steps huge", (LIVE, S), "Set", "a{sv}", "1", "steps", "u", "4000000000", "steps"),
+        ("set fps wrong type", (LIVE, S), "Set", "a{sv}", "1", "fps", "s", "fast", "number"),
+        ("set cache_threshold", (LIVE, S), "Set", "a{sv}", "1", "cache_threshold", "d", "-1", "0..100"),
+        ("set negative seed", (LIVE, S), "Set", "a{sv}", "1", "seed", "x", "-3", "negative"),
+        ("set width odd", (LIVE, S), "Set", "a{sv}", "1", "width", "u", "17", "odd"),
+        ("set many keys", (LIVE, S), "Set", "a{sv}", "65", *sum([["steps", "u", "1"]] * 65, []), "more than 64"),
+        ("start running stream", (LIVE, S), "Start", "", "running"),
+        ("wrong signature SetPrompt", (LIVE, S), "SetPrompt", "u", "5", ""),
+        ("wrong signature CreateStream", M, "CreateStream", "s", "x", ""),
+        ("unknown method", M, "Explode", "", ""),
+        ("unknown stream object", ("/org/drift1/stream/nope", S), "SetPrompt", "s", "w1", ""),
+        ("unknown job object", ("/org/drift1/job/nope", "org.drift1.Job"), "Cancel", "", ""),
+    ]
+    return calls
+
+
+def hostile(d):
+    """At least 40 malformed or hostile calls, each answered with a named error; driftd stays up."""
+    d.start()
+    calls = hostile_calls(d.model)
+    check(len(calls) >= 40, "fewer than 40 hostile calls")
+    for c in calls:
+        desc, target, method, sig = c[0], c[1], c[2], c[3]
+        args, needle = list(c[4:-1]), c[-1]
+        rc, err = d.call_error(target[0], target[1], method, sig, *args)
+        check(rc != 0, f"{desc}: accepted")
+        check(needle in err, f"{desc}: error '{err[:200]}' lacks '{needle}'")
+        check(d.alive(), f"{desc}: driftd died")
+    # Errors are named: check the D-Bus error names with gdbus, which prints them.
+    r = subprocess.run(["gdbus", "call", "--session", "--dest", "org.drift1", "--object-path", "/org/drift1",
+                        "--method", "org.drift1.Manager.RemoveStream", "nope"], env=d.env,
+                       capture_output=True, text=True)
+    check("org.drift1.Error.NotFound" in r.stderr, f"gdbus: {r.stderr}")
+    r = subprocess.run(["gdbus", "call", "--session", "--dest", "org.drift1", "--object-path", "/org/drift1",
+                        "--method", "org.drift1.Manager.CreateStream", "x", "{'width': <uint32 5>}"],
+                       env=d.env, capture_output=True, text=True)
+    check("org.drift1.Error.InvalidArgument" in r.stderr and "16..4096" in r.stderr, f"gdbus: {r.stderr}")
+    # max_streams: the ninth stream is refused with LimitExceeded.
+    for i in range(7):
+        d.call(*M, "CreateStream", "sa{sv}", f"s{i}", "5", "model", "s", d.model, "audio", "b", "false",
+               "fps", "d", "1", "width", "u", "32", "height", "u", "32")
+    r = subprocess.run(["gdbus", "call", "--session", "--dest", "org.drift1", "--object-path", "/org/drift1",
+                        "--method", "org.drift1.Manager.CreateStream", "s9", "{}"], env=d.env,
+                       capture_output=True, text=True)
+    check("org.drift1.Error.LimitExceeded" in r.stderr, f"ninth stream: {r.stderr}")
+    for i in range(7):
+        d.call(*M, "RemoveStream", "s", f"s{i}")
+    # Removing a stream while a client watches: the client is disconnected, driftd stays up.
+    v = Viewer(d.url(), os.path.join(d.tmp, "viewer.log"))
+    wait_until(lambda: d.stream_get("live", "Clients") == 1, 15, "a client on live")
+    wait_until(lambda: v.frames() > 5, 15, "the viewer to get frames")
+    t = time.monotonic()
+    d.call(*M, "RemoveStream", "s", "live")
+    wait_until(lambda: not v.alive(), 30, "the viewer to be disconnected")
+    print(f"viewer gone {time.monotonic() - t:.2f} s after RemoveStream")
+    v.close()
+    check(d.alive(), "driftd died after removing a watched stream")
+    d.call(*M, "CreateStream", "sa{sv}", "live", "2", "model", "s", d.model, "audio", "b", "false")
+    wait_until(lambda: d.stream_get("live", "Running"), 10, "live back")
+    print(f"{len(calls)} hostile calls + 3 named-error checks + limit + removal under a viewer: ok")
+
+
+def reload(d):
+    """SIGHUP and Reload() apply prompts and settings live; the viewer stays connected."""
+    d.start()
+    v = Viewer(d.url(), os.path.join(d.tmp, "viewer.log"))
+    try:
+        wait_until(lambda: d.stream_get("live", "Clients") == 1, 15, "a client")
+        wait_until(lambda: v.frames() > 10, 15, "the viewer to get frames")
+        with open(os.path.join(d.dropins, "50-prompt.conf"), "w") as f:
+            f.write("[stream.live]\nprompt = w7 w8\nsteps = 2\n")
+        t = time.monotonic()
+        d.proc.send_signal(signal.SIGHUP)
+        d.notify.wait_for("RELOADING", "1", timeout=5, after=t)
+        wait_until(lambda: d.stream_get("live", "Prompt") == "w7 w8", 5, "the prompt from the drop-in")
+        check(d.stream_get("live", "Steps") == 2, "steps from the drop-in")
+        with open(os.path.join(d.dropins, "60-later.conf"), "w") as f:
+            f.write("[stream.live]\nprompt = w9\n")
+        d.call(*M, "Reload")
+        wait_until(lambda: d.stream_get("live", "Prompt") == "w9", 5, "the later drop-in to win")
+        # A broken file: Reload fails naming file and line, nothing changes.
+        with open(os.path.join(d.dropins, "70-bad.conf"), "w") as f:
+            f.write("[stream.live]\n\nsteps = 2\ncolour = red\n")
+        rc, err = d.call_error(*M, "Reload")
+        check(rc != 0 and "70-bad.conf:4" in err and "colour" in err, f"bad reload: {err}")
+        check(d.stream_get("live", "Prompt") == "w9", "a failed reload changed something")
+        f0 = v.frames()
+        time.sleep(2)
+        check(v.alive() and v.frames() > f0, "the viewer stalled or was dropped by the reloads")
+        check(d.stream_get("live", "Clients") == 1, "client count changed")
+        print(f"viewer kept playing through 2 reloads ({v.frames()} frames)")
+    finally:
+        v.close()
+
+
+def sigterm(d):
+    """SIGTERM with a viewer connected: clean exit 0 within 5 s."""
+    d.start()
+    v = Viewer(d.url(), os.path.join(d.tmp, "viewer.log"))
+    try:
+        wait_until(lambda: d.stream_get("live", "Clients") == 1, 15, "a client")
+        rc, took = d.stop(signal.SIGTERM, timeout=10)
+        print(f"SIGTERM to exit: {took:.3f} s, status {rc}")
+        check(rc == 0, f"exit status {rc}")
+        check(took < 5, f"took {took:.1f} s")
+        d.notify.wait_for("STOPPING", "1", timeout=1)
+        check("stopped in" in d.log_text(), "no 'stopped in' line")
+    finally:
+        v.close()
+
+
+def watchdog(d):
+    """WATCHDOG=1 flows while generators progress and stops when one stalls (test switch)."""
+    d.start()
+    t0 = time.monotonic()
+    time.sleep(2)
+    pings = d.notify.count("WATCHDOG", "1", since=t0)
+    check(pings >= 3, f"only {pings} pings in 2 s with WATCHDOG_USEC=1 s")
+    # The stall switch makes the stream's generator hang after 3 frames: pings stop.
+    wait_until(lambda: "generator stalled" in d.log_text(), 10, "the stall to be noticed")
+    t1 = time.monotonic()
+    time.sleep(2.5)
+    late = d.notify.count("WATCHDOG", "1", since=t1)
+    check(late == 0, f"{late} pings after the stall")
+    check(d.alive(), "driftd exited on its own")
+    rc, took = d.stop()
+    check(took < 5, f"stalled daemon took {took:.1f} s to stop")
+    print(f"{pings} pings in 2 s before the stall, none after; stop took {took:.2f} s")
+
+
+def private_socket(d):
+    """No bus at all: driftctl reaches driftd over the private socket (0660)."""
+    d.start(bus_arg="--no-bus")
+    sock = os.path.join(d.tmp, "drift", "private")
+    check(os.path.exists(sock), f"no private socket at {sock}")
+    mode = os.stat(sock).st_mode & 0o777
+    check(mode == 0o660, f"private socket mode {oct(mode)}")
+    r = d.ctl("--socket", sock, "status")
+    check(r.returncode == 0 and "live" in r.stdout, f"driftctl status: {r.stdout}{r.stderr}")
+    r = d.ctl("--socket", sock, "prompt", "live", "w2", "w3")
+    check(r.returncode == 0, f"driftctl prompt: {r.stderr}")
+    r = d.ctl("--socket", sock, "--json", "show", "live")
+    check(json.loads(r.stdout)["Prompt"] == "w2 w3", "prompt over the private socket")
+    # The fallback: --user finds no bus name, tries $XDG_RUNTIME_DIR/drift/private.
+    env_bus = d.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    r = d.ctl("--user", "streams")
+    check(r.returncode == 0 and "live" in r.stdout, f"fallback: {r.stdout}{r.stderr}")
+    if env_bus:
+        d.env["DBUS_SESSION_BUS_ADDRESS"] = env_bus
+
+
+def driftctl(d):
+    """driftctl's output and exit codes: 0 ok, 1 failure, 2 usage."""
+    r = d.ctl("--user", "status")
+    check(r.returncode == 1 and "not running" in r.stderr, f"not running: {r.returncode} {r.stderr}")
+    d.start()
+    cases = [
+        (["status"], 0, "live"), (["streams"], 0, "rtsp://"), (["--json", "streams"], 0, '"Name"'),
+        (["show", "live"], 0, "FramesGenerated"), (["prompt", "live", "w4", "w5"], 0, ""),
+        (["prompt", "live", "dragon"], 1, "dragon"), (["prompt", "nope", "w1"], 1, ""),
+        (["prompt", "live"], 2, "usage"), (["set", "live", "steps=3", "cache=kv"], 0, ""),
+        (["set", "live", "steps=99"], 1, "0..50"), (["set", "live", "steps=abc"], 2, "not an unsigned"),
+        (["set", "live", "nokey"], 2, "KEY=VALUE"), (["set", "live", "colour=red"], 1, "unknown key"),
+        (["create", "extra", f"model={d.model}", "audio=false"], 0, "/org/drift1/stream/extra"),
+        (["create", "extra"], 1, "already exists"), (["remove", "extra"], 0, ""),
+        (["remove", "extra"], 1, "no stream"), (["stop", "live"], 0, ""), (["start", "live"], 0, ""),
+        (["reload"], 0, ""), (["jobs"], 0, "No jobs"), (["render", "seconds=2"], 1, "not implemented"),
+        (["render", "--at", "yesterday-ish", "seconds=2"], 2, "--at"), (["job", "nope"], 1, ""),
+        (["frobnicate"], 2, "unknown command"), ([], 2, "usage"), (["--help"], 0, "usage"),
+        (["show", "bad name"], 2, "not allowed"),
+    ]
+    for args, code, needle in cases:
+        r = d.ctl("--user", *args)
+        check(r.returncode == code, f"driftctl {' '.join(args)}: exit {r.returncode}, wanted {code}: {r.stderr}")
+        check(needle in r.stdout + r.stderr, f"driftctl {' '.join(args)}: no '{needle}' in {r.stdout}{r.stderr}")
+    streams = json.loads(d.ctl("--user", "--json", "streams").stdout)
+    check(streams[0]["Prompt"] == "w4 w5" and streams[0]["Steps"] == 3, "JSON after prompt/set")
+    print(f"{len(cases)} driftctl cases: ok")
+
+
+def config_errors(build, source):
+    """Bad configuration: exit 1 with a message naming file and line."""
+    d = Daemon(build, source, stream_extra="colour = red\n")
+    try:
+        d.start(wait_ready=False)
+        rc = d.proc.wait(timeout=20)
+        log = d.log_text()
+        check(rc == 1, f"exit {rc}")
+        check("driftd.conf:" in log and "unknown key 'colour'" in log, log)
+    finally:
+        d.close()
+    d = Daemon(build, source, env={})
+    try:
+        with open(os.path.join(d.dropins, "10-x.conf"), "w") as f:
+            f.write("[rtsp]\nport = 70000\n")
+        d.start(wait_ready=False)
+        rc = d.proc.wait(timeout=20)
+        check(rc == 1 and "10-x.conf:2" in d.log_text() and "0..65535" in d.log_text(), d.log_text())
+    finally:
+        d.close()
+
+
+def render(build, source):
+    """driftd --render: a one-shot clip, complete under its final name, right duration."""
+    d = Daemon(build, source, bus=False)
+    try:
+        out = os.path.join(d.tmp, "clip.mp4")
+        r = subprocess.run([d.driftd, "--render", f"model={d.model},prompt=w1 w2,seconds=2,fps=12,"
+                            f"width=64,height=64,audio=false,output={out}"], env=d.env,
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, f"render: {r.stderr}")
+        check(r.stdout.strip() == out, f"printed {r.stdout}")
+        p = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", out],
+                           capture_output=True, text=True)
+        dur = float(p.stdout.strip())
+        check(abs(dur - 2.0) < 0.2, f"duration {dur}")
+        check(not [f for f in os.listdir(d.tmp) if f.endswith(".part")], "temporary file left")
+        r = subprocess.run([d.driftd, "--render", "seconds=2,steps=999"], env=d.env, capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 2 and "steps" in r.stderr, f"bad spec: {r.returncode} {r.stderr}")
+        print(f"rendered {dur:.2f} s to {os.path.basename(out)}")
+    finally:
+        d.close()
+
+
+TESTS = {
+    "startup": with_daemon(startup),
+    "methods": with_daemon(methods),
+    "hostile": with_daemon(hostile),
+    "reload": with_daemon(reload),
+    "sigterm": with_daemon(sigterm),
+    "watchdog": with_daemon(watchdog, env={"WATCHDOG_USEC": "1000000", "DRIFT_TEST_STALL_STREAM": "live"}),
+    "private_socket": with_daemon(private_socket),
+    "driftctl": with_daemon(driftctl),
+    "config_errors": config_errors,
+    "render": render,
+}
+
+if __name__ == "__main__":
+    sys.exit(main(TESTS))

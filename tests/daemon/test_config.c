@@ -1,0 +1,198 @@
+/* driftd's configuration: defaults, drop-ins in order, and errors that name file and line. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "config.h"
+
+static struct driftd_config *parse(const char *text, int *ret, struct drift_error *err)
+{
+    struct driftd_config *cfg = driftd_config_new("/m/video.safetensors", "/m/audio.safetensors");
+    *err = (struct drift_error){ 0 };
+    *ret = driftd_config_apply_data(cfg, "/etc/drift/driftd.conf", text, strlen(text), err);
+    return cfg;
+}
+
+static void defaults_without_a_file(void **state)
+{
+    struct driftd_config *cfg = driftd_config_new("/m/v.safetensors", "/m/a.safetensors");
+    assert_string_equal(cfg->state_dir, "/var/lib/drift");
+    assert_string_equal(cfg->rtsp_address, "127.0.0.1");
+    assert_int_equal(cfg->rtsp_port, 8554);
+    assert_int_equal(cfg->max_streams, 8);
+    assert_int_equal(cfg->jobs_concurrency, 1);
+    assert_true(cfg->private_socket);
+    assert_int_equal(cfg->streams->len, 0);
+    driftd_config_free(cfg);
+}
+
+static void stream_section_gets_defaults_and_values(void **state)
+{
+    int r;
+    struct drift_error err;
+    struct driftd_config *cfg = parse("[stream.live]\nprompt = fast red flames\nwidth = 320\n"
+                                      "fps = 30\ncache = kv+step\n", &r, &err);
+    assert_int_equal(r, 0);
+    assert_int_equal(cfg->streams->len, 1);
+    const struct drift_stream_config *sc = driftd_config_stream(cfg, "live");
+    assert_non_null(sc);
+    assert_string_equal(sc->settings.prompt, "fast red flames");
+    assert_int_equal(sc->settings.width, 320);
+    assert_int_equal(sc->settings.height, 256);
+    assert_true(sc->settings.fps == 30);
+    assert_string_equal(sc->settings.model, "/m/video.safetensors");
+    assert_true(sc->settings.audio);
+    driftd_config_free(cfg);
+}
+
+static void relative_model_paths_are_relative_to_the_file(void **state)
+{
+    int r;
+    struct drift_error err;
+    struct driftd_config *cfg = parse("[stream.a]\nmodel = models/x.safetensors\n", &r, &err);
+    assert_int_equal(r, 0);
+    assert_string_equal(driftd_config_stream(cfg, "a")->settings.model,
+                        "/etc/drift/models/x.safetensors");
+    driftd_config_free(cfg);
+}
+
+static void unknown_key_names_file_and_line(void **state)
+{
+    int r;
+    struct drift_error err;
+    struct driftd_config *cfg = parse("# comment\n[rtsp]\nport = 9000\n\n[stream.live]\n"
+                                      "prompt = x\ncolour = red\n", &r, &err);
+    assert_int_equal(r, -ENOENT);
+    assert_non_null(strstr(err.message, "/etc/drift/driftd.conf:7"));
+    assert_non_null(strstr(err.message, "unknown key 'colour'"));
+    driftd_config_free(cfg);
+}
+
+static void unknown_section_names_its_line(void **state)
+{
+    int r;
+    struct drift_error err;
+    struct driftd_config *cfg = parse("[daemon]\nmax_streams = 2\n[streams]\nx = 1\n", &r, &err);
+    assert_int_equal(r, -ENOENT);
+    assert_non_null(strstr(err.message, "driftd.conf:3"));
+    assert_non_null(strstr(err.message, "unknown section [streams]"));
+    driftd_config_free(cfg);
+}
+
+static void out_of_range_values_name_key_and_range(void **state)
+{
+    static const struct { const char *text, *needle; } cases[] = {
+        { "[rtsp]\nport = 70000\n", "driftd.conf:2: port: '70000' is out of range; allowed: 0..65535" },
+        { "[rtsp]\naddress = example.org\n", "driftd.conf:2: address" },
+        { "[daemon]\nmax_streams = 0\n", "allowed: 1..64" },
+        { "[daemon]\nstate_dir = relative\n", "absolute path" },
+        { "[jobs]\nconcurrency = 99\n", "allowed: 1..16" },
+        { "[stream.live]\n\n\nwidth = 5000\n", "driftd.conf:4: width: 5000 is out of range" },
+        { "[stream.live]\nheight = 255\n", "odd" },
+        { "[stream.live]\nfps = fast\n", "fps: 'fast' is not a number" },
+        { "[stream.live]\nsteps = -1\n", "not an unsigned integer" },
+        { "[stream.live]\ncache = turbo\n", "not a cache policy" },
+        { "[stream.live]\naudio = maybe\n", "not a boolean" },
+        { "[stream.live]\nseconds = 5\n", "unknown key 'seconds'" },
+        { "[stream.bad name]\n", "driftd.conf:1: stream name" },
+        { "[stream.]\n", "stream name: 0 bytes" },
+        { "[stream.live]\nprompt[de] = x\n", "unknown key 'prompt[de]'" },
+        { "port = 1\n", "driftd.conf:1: key outside of any [section]" },
+        { "[rtsp]\njust words\n", "driftd.conf:2: expected KEY = VALUE" },
+        { "[rtsp\n", "driftd.conf:1: a section header" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int r;
+        struct drift_error err;
+        struct driftd_config *cfg = parse(cases[i].text, &r, &err);
+        if (r >= 0 || !strstr(err.message, cases[i].needle))
+            fail_msg("case %zu (%s): r=%d message '%s' lacks '%s'", i, cases[i].text, r,
+                     err.message, cases[i].needle);
+        driftd_config_free(cfg);
+    }
+}
+
+static void write_file(const char *path, const char *text)
+{
+    assert_true(g_file_set_contents(path, text, -1, NULL));
+}
+
+static void drop_ins_apply_in_lexical_order_later_wins(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("drift-config-XXXXXX", NULL);
+    g_autofree char *main_path = g_build_filename(dir, "driftd.conf", NULL);
+    g_autofree char *d = g_build_filename(dir, "driftd.conf.d", NULL);
+    g_autofree char *a = g_build_filename(d, "10-a.conf", NULL);
+    g_autofree char *b = g_build_filename(d, "20-b.conf", NULL);
+    g_autofree char *ignored = g_build_filename(d, "30-c.conf.disabled", NULL);
+    g_mkdir(d, 0755);
+    write_file(main_path, "[rtsp]\nport = 1000\n[stream.live]\nprompt = one\nsteps = 4\n");
+    write_file(b, "[stream.live]\nprompt = three\n[stream.extra]\nfps = 12\n");
+    write_file(a, "[rtsp]\nport = 2000\n[stream.live]\nprompt = two\n");
+    write_file(ignored, "[rtsp]\nport = 3000\n");
+    struct driftd_config *cfg = driftd_config_new("/v", "/a");
+    struct drift_error err = { 0 };
+    assert_int_equal(driftd_config_load(cfg, main_path, false, &err), 0);
+    assert_int_equal(cfg->rtsp_port, 2000);
+    const struct drift_stream_config *live = driftd_config_stream(cfg, "live");
+    assert_string_equal(live->settings.prompt, "three");
+    assert_int_equal(live->settings.steps, 4);
+    assert_true(driftd_config_stream(cfg, "extra")->settings.fps == 12);
+    assert_int_equal(cfg->streams->len, 2);
+    driftd_config_free(cfg);
+
+    /* An error in a drop-in names the drop-in. */
+    write_file(b, "[stream.live]\nprompt = three\nsteps = 51\n");
+    cfg = driftd_config_new("/v", "/a");
+    assert_int_equal(driftd_config_load(cfg, main_path, false, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "20-b.conf:3"));
+    assert_non_null(strstr(err.message, "0..50"));
+    driftd_config_free(cfg);
+    g_unlink(a), g_unlink(b), g_unlink(ignored), g_unlink(main_path), g_rmdir(d), g_rmdir(dir);
+}
+
+static void missing_file_is_an_error_unless_optional(void **state)
+{
+    struct driftd_config *cfg = driftd_config_new("/v", "/a");
+    struct drift_error err = { 0 };
+    assert_int_equal(driftd_config_load(cfg, "/nonexistent/driftd.conf", true, &err), 0);
+    assert_int_equal(driftd_config_load(cfg, "/nonexistent/driftd.conf", false, &err), -ENOENT);
+    assert_non_null(strstr(err.message, "/nonexistent/driftd.conf"));
+    driftd_config_free(cfg);
+}
+
+static void repo_config_parses(void **state)
+{
+    struct driftd_config *cfg = driftd_config_new("/v", "/a");
+    struct drift_error err = { 0 };
+    int r = driftd_config_load(cfg, DRIFT_SOURCE_ROOT "/conf/driftd.conf", false, &err);
+    if (r < 0)
+        fail_msg("%s", err.message);
+    assert_non_null(driftd_config_stream(cfg, "live"));
+    driftd_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_without_a_file),
+        cmocka_unit_test(stream_section_gets_defaults_and_values),
+        cmocka_unit_test(relative_model_paths_are_relative_to_the_file),
+        cmocka_unit_test(unknown_key_names_file_and_line),
+        cmocka_unit_test(unknown_section_names_its_line),
+        cmocka_unit_test(out_of_range_values_name_key_and_range),
+        cmocka_unit_test(drop_ins_apply_in_lexical_order_later_wins),
+        cmocka_unit_test(missing_file_is_an_error_unless_optional),
+        cmocka_unit_test(repo_config_parses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
