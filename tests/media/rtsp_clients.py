@@ -141,6 +141,39 @@ def test_four_clients(demo):
         d.stop()
 
 
+def test_late_joiners(demo):
+    """Clients joining a media that is already playing get a keyframe (with SPS/PPS) at once,
+    not up to a second later, and decode without a single error."""
+    d = Demo(demo)
+    anchor = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-i", d.url, "-t", "12",
+                               "-c", "copy", "-f", "null", "-"], stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        waits = []
+        for i in range(6):
+            transport = "tcp" if i % 2 else "udp"
+            r = run(["ffprobe", "-v", "error", "-rtsp_transport", transport, "-select_streams",
+                     "v:0", "-read_intervals", "%+1", "-show_entries", "packet=flags",
+                     "-of", "csv=p=0", d.url], 30)
+            flags = r.stdout.split()
+            check(any(f.startswith("K") for f in flags), f"joiner {i}: no keyframe in 1 s")
+            first_key = next(n for n, f in enumerate(flags) if f.startswith("K"))
+            # At most the one frame that was in flight when the client joined precedes it.
+            check(first_key <= 1, f"joiner {i}: first keyframe is packet {first_key}")
+            waits.append(first_key)
+            r = run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i",
+                     d.url, "-t", "1", "-f", "null", "-"], 30)
+            check(r.returncode == 0 and r.stderr.strip() == "",
+                  f"joiner {i} could not decode: {r.stderr[:300]}")
+            time.sleep(0.29)  # join at different points of the GOP
+        print(f"6 late joiners: first keyframe at video packet {waits} (0 = the very first), "
+              "all decode without errors")
+    finally:
+        anchor.kill()
+        anchor.wait()
+        d.stop()
+
+
 def test_churn(demo):
     """A client connects, reads about a second and leaves, 50 times; the server's memory must
     stay flat (a leak of one media per client would show as megabytes)."""
@@ -264,6 +297,7 @@ TESTS = {
     "probe": test_probe,
     "record": test_record,
     "four_clients": test_four_clients,
+    "late_joiners": test_late_joiners,
     "churn": test_churn,
     "av_sync": test_av_sync,
     "publish": test_publish,
