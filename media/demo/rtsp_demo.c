@@ -17,7 +17,7 @@
 
 struct demo {
     const char *address, *path, *publish;
-    int port, width, height, fps, audio_rate, audio_channels;
+    int port, width, height, fps, audio_rate, audio_channels, stats_interval;
     double seconds;
     struct drift_stream_output *out;
     GMainLoop *loop;
@@ -78,6 +78,7 @@ static int usage(FILE *f, int code)
     fprintf(f, "usage: drift-rtsp-demo [--address A] [--port P] [--path NAME] [--width W]\n"
                "         [--height H] [--fps N] [--seconds S] [--audio-rate R]\n"
                "         [--audio-channels C] [--publish rtsp://HOST:PORT/PATH]\n"
+               "         [--stats-interval S]\n"
                "serves a test pattern with a tone at rtsp://A:P/NAME (default\n"
                "rtsp://127.0.0.1:8554/live); --port 0 picks a free port; --seconds 0 = forever\n");
     return code;
@@ -89,7 +90,8 @@ static int parse_args(struct demo *d, int argc, char **argv)
         { "address", 1, 0, 'a' }, { "port", 1, 0, 'p' }, { "path", 1, 0, 'n' },
         { "width", 1, 0, 'w' }, { "height", 1, 0, 'h' }, { "fps", 1, 0, 'f' },
         { "seconds", 1, 0, 's' }, { "audio-rate", 1, 0, 'r' }, { "audio-channels", 1, 0, 'c' },
-        { "publish", 1, 0, 'P' }, { "help", 0, 0, '?' }, { 0 },
+        { "publish", 1, 0, 'P' }, { "stats-interval", 1, 0, 'i' }, { "help", 0, 0, '?' },
+        { 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -104,10 +106,11 @@ static int parse_args(struct demo *d, int argc, char **argv)
         case 'r': d->audio_rate = atoi(optarg); break;
         case 'c': d->audio_channels = atoi(optarg); break;
         case 'P': d->publish = optarg; break;
+        case 'i': d->stats_interval = atoi(optarg); break;
         default: return usage(c == '?' && !optopt ? stdout : stderr, 2);
         }
     }
-    if (optind != argc || d->fps < 1 || d->fps > 240 || d->seconds < 0)
+    if (optind != argc || d->fps < 1 || d->fps > 240 || d->seconds < 0 || d->stats_interval < 1)
         return usage(stderr, 2);
     return 0;
 }
@@ -143,7 +146,7 @@ static int serve(struct demo *d)
     d->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGINT, on_signal, d);
     g_unix_signal_add(SIGTERM, on_signal, d);
-    g_timeout_add_seconds(5, on_report, d);
+    g_timeout_add_seconds((guint)d->stats_interval, on_report, d);
     GThread *gen = g_thread_new("generate", generate, d);
     g_main_loop_run(d->loop);
     g_atomic_int_set(&d->stop, 1);
@@ -160,7 +163,7 @@ int main(int argc, char **argv)
 {
     struct demo d = {
         .address = "127.0.0.1", .port = 8554, .path = "live", .width = 320, .height = 240,
-        .fps = 24, .audio_rate = 44100, .audio_channels = 2,
+        .fps = 24, .audio_rate = 44100, .audio_channels = 2, .stats_interval = 5,
     };
     int r = parse_args(&d, argc, argv);
     if (r)

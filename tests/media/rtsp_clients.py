@@ -120,8 +120,9 @@ def test_record(demo):
 
 
 def test_four_clients(demo):
-    """Four clients at once, two over UDP and two over TCP, sharing one media."""
-    d = Demo(demo)
+    """Four clients at once, two over UDP and two over TCP, sharing one media; the stream's
+    client counter sees all four."""
+    d = Demo(demo, "--stats-interval", "1")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             procs = []
@@ -137,8 +138,13 @@ def test_four_clients(demo):
                 check(p.returncode == 0, f"{transport} client failed: {err}")
                 nv, na = check_recording(path, 5)
                 print(f"client over {transport}: {nv} frames, {na} audio packets")
+            time.sleep(2)  # the counter is refreshed twice a second
     finally:
-        d.stop()
+        log = d.stop()
+    counts = [int(line.rsplit(" ", 1)[1]) for line in log.splitlines() if ", clients " in line]
+    print(f"clients counter over time: {counts}")
+    check(max(counts, default=0) == 4, "the stream never counted 4 clients")
+    check(counts[-1] == 0, "clients still counted after they left")
 
 
 def test_late_joiners(demo):
