@@ -113,7 +113,7 @@ static int run_ln_modulate(struct op_case *c)
 }
 static int run_gated_add(struct op_case *c)
 {
-    return drift_gated_add(&c->y, &c->shift, &c->x, NULL);
+    return drift_gated_add(c->ctx, &c->y, &c->shift, &c->x, NULL);
 }
 static int run_softmax(struct op_case *c)
 {

@@ -12,6 +12,7 @@
 struct stream_result {
     double units_per_second, realtime, model_share, sampler_share, output_share;
     double evals_per_unit;
+    double op_share[DRIFT_OP_KINDS];
 };
 
 static int measure(const char *model, enum drift_precision precision, double seconds,
@@ -53,6 +54,8 @@ static int measure(const char *model, enum drift_precision precision, double sec
     res->sampler_share = (c1.seconds_sampler - c0.seconds_sampler) / wall;
     res->output_share = 1.0 - res->model_share - res->sampler_share;
     res->evals_per_unit = (double)(c1.evals_run - c0.evals_run) / n;
+    for (int k = 0; k < DRIFT_OP_KINDS; k++)
+        res->op_share[k] = (c1.seconds_by_op[k] - c0.seconds_by_op[k]) / wall;
     free(buf);
     drift_generator_free(g);
     return rc;
@@ -73,8 +76,8 @@ int drift_bench_stream(int argc, char **argv)
     }
     printf("drift-bench stream — default settings, KV cache, steady state (window full), %.0f s each\n\n",
            seconds);
-    printf("%-14s %-5s | %9s %9s %9s | %7s %8s %7s\n", "model", "prec", "units/s", "realtime",
-           "evals/u", "model", "sampler", "output");
+    printf("%-14s %-5s | %9s %9s %9s | %7s %8s %7s | %s\n", "model", "prec", "units/s", "realtime",
+           "evals/u", "model", "sampler", "output", "time by op kind");
     const enum drift_precision precisions[2] = { DRIFT_PRECISION_BF16, DRIFT_PRECISION_F32 };
     int failures = 0;
     for (int m = 0; m < 2; m++)
@@ -84,10 +87,14 @@ int drift_bench_stream(int argc, char **argv)
                 failures++;
                 continue;
             }
-            printf("%-14s %-5s | %9.2f %8.2fx %9.2f | %6.0f%% %7.0f%% %6.0f%%\n",
+            printf("%-14s %-5s | %9.2f %8.2fx %9.2f | %6.0f%% %7.0f%% %6.0f%% |",
                    m ? "audio chunks" : "video frames", p ? "f32" : "bf16", r.units_per_second,
                    r.realtime, r.evals_per_unit, 100 * r.model_share, 100 * r.sampler_share,
                    100 * r.output_share);
+            for (int k = 0; k < DRIFT_OP_KINDS; k++)
+                if (r.op_share[k] >= 0.005)
+                    printf(" %s %.0f%%", drift_op_kind_name(k), 100 * r.op_share[k]);
+            printf("\n");
         }
     printf("\nbars: video >= 24 frames/s where bf16 kernels exist (realtime >= 1.00x); audio >= 20x real time\n");
     return failures ? 1 : 0;

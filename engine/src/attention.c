@@ -188,7 +188,7 @@ static int check_args(const struct drift_attention_args *a, int64_t *ret_D, int6
     return 0;
 }
 
-int drift_attention(struct drift_context *ctx, const struct drift_attention_args *a,
+static int attention_impl(struct drift_context *ctx, const struct drift_attention_args *a,
                     struct drift_error *err)
 {
     int64_t D = 0, Lk = 0;
@@ -245,4 +245,13 @@ int drift_attention(struct drift_context *ctx, const struct drift_attention_args
         return r;
     scatter_heads(p->out, H, D, a->out);
     return 0;
+}
+
+int drift_attention(struct drift_context *ctx, const struct drift_attention_args *a,
+                    struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = attention_impl(ctx, a, err);
+    drift_op_end(ctx, DRIFT_OP_ATTENTION, started);
+    return r;
 }

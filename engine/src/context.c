@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -153,6 +154,31 @@ int drift_plan_store(struct drift_context *ctx, const void *key, size_t key_size
     p->data = data;
     p->destroy = destroy;
     return 0;
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double drift_op_begin(struct drift_context *ctx)
+{
+    return ctx->timing_depth++ == 0 ? monotonic_seconds() : 0.0;
+}
+
+void drift_op_end(struct drift_context *ctx, enum drift_op_kind kind, double started)
+{
+    if (--ctx->timing_depth == 0)
+        ctx->counters.seconds[kind] += monotonic_seconds() - started;
+}
+
+const char *drift_op_kind_name(enum drift_op_kind kind)
+{
+    static const char *const names[DRIFT_OP_KINDS] = { "linear", "matmul", "attention", "norm",
+                                                        "pointwise", "conv", "kv-cache" };
+    return (unsigned)kind < DRIFT_OP_KINDS ? names[kind] : "?";
 }
 
 void *drift_ctx_alloc(struct drift_context *ctx, size_t size)

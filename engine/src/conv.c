@@ -153,7 +153,7 @@ static int conv_plan_build(struct drift_context *ctx, struct drift_conv *c,
     return r;
 }
 
-int drift_conv_forward(struct drift_context *ctx, struct drift_conv *c,
+static int conv_forward_impl(struct drift_context *ctx, struct drift_conv *c,
                        const struct drift_tensor *x, struct drift_tensor *y,
                        struct drift_error *err)
 {
@@ -218,7 +218,7 @@ static void resize_plan_destroy(void *data)
     free(p);
 }
 
-int drift_resize_bilinear(struct drift_context *ctx, const struct drift_tensor *x,
+static int resize_bilinear_impl(struct drift_context *ctx, const struct drift_tensor *x,
                           struct drift_tensor *y, struct drift_error *err)
 {
     if (!x || !y || x->ndim != 4 || y->ndim != 4 || x->dtype != DRIFT_F32 ||
@@ -257,4 +257,23 @@ int drift_resize_bilinear(struct drift_context *ctx, const struct drift_tensor *
     dnnl_memory_set_data_handle(p->dst, y->data);
     dnnl_exec_arg_t args[] = { { DNNL_ARG_SRC, p->src }, { DNNL_ARG_DST, p->dst } };
     return drift_dnnl_run(ctx, p->prim, 2, args, err, "running a resize");
+}
+
+int drift_conv_forward(struct drift_context *ctx, struct drift_conv *c,
+                       const struct drift_tensor *x, struct drift_tensor *y,
+                       struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = conv_forward_impl(ctx, c, x, y, err);
+    drift_op_end(ctx, DRIFT_OP_CONV, started);
+    return r;
+}
+
+int drift_resize_bilinear(struct drift_context *ctx, const struct drift_tensor *x,
+                          struct drift_tensor *y, struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = resize_bilinear_impl(ctx, x, y, err);
+    drift_op_end(ctx, DRIFT_OP_CONV, started);
+    return r;
 }

@@ -118,12 +118,12 @@ static int block_finish(struct dit *d, int i, struct drift_tensor *h, int64_t po
         return r;
     struct drift_tensor gate1 = columns(&d->mods, 2 * D, D), shift2 = columns(&d->mods, 3 * D, D),
                         scale2 = columns(&d->mods, 4 * D, D), gate2 = columns(&d->mods, 5 * D, D);
-    if ((r = drift_gated_add(h, &gate1, &d->tmp, err)) < 0 ||
+    if ((r = drift_gated_add(d->ctx, h, &gate1, &d->tmp, err)) < 0 ||
         (r = drift_layer_norm_modulate(d->ctx, h, &shift2, &scale2, LN_EPS, &d->a, err)) < 0 ||
         (r = drift_linear_forward(d->ctx, blk->fc1, &d->a, &d->mlp, false, err)) < 0 ||
         (r = drift_linear_forward(d->ctx, blk->fc2, &d->mlp, &d->tmp, false, err)) < 0)
         return r;
-    return drift_gated_add(h, &gate2, &d->tmp, err);
+    return drift_gated_add(d->ctx, h, &gate2, &d->tmp, err);
 }
 
 static int embed(struct dit *d, const struct drift_tensor *x, struct drift_error *err)

@@ -465,4 +465,6 @@ void drift_generator_get_counters(const struct drift_generator *g,
     ret->flops = drift_context_counters(g->ctx)->flops;
     ret->allocations = drift_context_counters(g->ctx)->allocations;
     ret->primitives = drift_context_counters(g->ctx)->primitives_created;
+    for (int k = 0; k < DRIFT_OP_KINDS; k++)
+        ret->seconds_by_op[k] = drift_context_counters(g->ctx)->seconds[k];
 }

@@ -29,7 +29,13 @@ struct drift_context {
     struct drift_counters counters;
     struct drift_plan plans[DRIFT_MAX_PLANS];
     size_t plan_count;
+    int timing_depth;            /* ops nested inside the op being timed */
 };
+
+/* Op timing: t = drift_op_begin(ctx); ...; drift_op_end(ctx, kind, t). Only the outermost op
+ * records, so an attention's inner matmuls count as attention. */
+double drift_op_begin(struct drift_context *ctx);
+void drift_op_end(struct drift_context *ctx, enum drift_op_kind kind, double started);
 
 /* Returns the plan data stored under key, or NULL (counts a hit when found). */
 void *drift_plan_find(struct drift_context *ctx, const void *key, size_t key_size);

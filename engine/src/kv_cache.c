@@ -79,7 +79,7 @@ static void store_block(const struct drift_kv_cache *c, const struct drift_tenso
         }
 }
 
-int drift_kv_cache_write(struct drift_context *ctx, struct drift_kv_cache *c,
+static int kv_cache_write_impl(struct drift_context *ctx, struct drift_kv_cache *c,
                          const struct drift_tensor *k, const struct drift_tensor *v,
                          struct drift_error *err)
 {
@@ -129,4 +129,14 @@ size_t drift_kv_cache_bytes(const struct drift_kv_cache *c)
 {
     return 2 * (size_t)c->batch * c->heads * c->slots * c->block_tokens * c->head_dim *
            drift_dtype_size(c->dtype);
+}
+
+int drift_kv_cache_write(struct drift_context *ctx, struct drift_kv_cache *c,
+                         const struct drift_tensor *k, const struct drift_tensor *v,
+                         struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = kv_cache_write_impl(ctx, c, k, v, err);
+    drift_op_end(ctx, DRIFT_OP_KV_CACHE, started);
+    return r;
 }

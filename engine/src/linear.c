@@ -301,7 +301,7 @@ static int rows_of(const struct drift_tensor *t, int64_t cols, const char *name,
     return 0;
 }
 
-int drift_linear_forward(struct drift_context *ctx, struct drift_linear *l,
+static int linear_forward_impl(struct drift_context *ctx, struct drift_linear *l,
                          const struct drift_tensor *x, struct drift_tensor *y, bool accumulate,
                          struct drift_error *err)
 {
@@ -336,4 +336,14 @@ int drift_linear_forward(struct drift_context *ctx, struct drift_linear *l,
         args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, p->mem_b };
     ctx->counters.flops += 2.0 * (double)rows * l->in * l->out;
     return drift_dnnl_run(ctx, p->matmul, nargs, args, err, "running a linear matmul");
+}
+
+int drift_linear_forward(struct drift_context *ctx, struct drift_linear *l,
+                         const struct drift_tensor *x, struct drift_tensor *y, bool accumulate,
+                         struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = linear_forward_impl(ctx, l, x, y, accumulate, err);
+    drift_op_end(ctx, DRIFT_OP_LINEAR, started);
+    return r;
 }

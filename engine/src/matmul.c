@@ -115,7 +115,7 @@ static int check_matmul_args(const struct drift_tensor *a, const struct drift_te
     return 0;
 }
 
-int drift_matmul(struct drift_context *ctx, const struct drift_tensor *a,
+static int matmul_impl(struct drift_context *ctx, const struct drift_tensor *a,
                  const struct drift_tensor *b, struct drift_tensor *c, float alpha,
                  struct drift_error *err)
 {
@@ -159,4 +159,14 @@ int drift_matmul(struct drift_context *ctx, const struct drift_tensor *a,
     double batch = n == 3 ? (double)a->shape[0] : 1.0;
     ctx->counters.flops += 2.0 * batch * a->shape[n - 2] * a->shape[n - 1] * b->shape[n - 1];
     return drift_dnnl_run(ctx, p->matmul, 3, args, err, "running a matmul");
+}
+
+int drift_matmul(struct drift_context *ctx, const struct drift_tensor *a,
+                 const struct drift_tensor *b, struct drift_tensor *c, float alpha,
+                 struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = matmul_impl(ctx, a, b, c, alpha, err);
+    drift_op_end(ctx, DRIFT_OP_MATMUL, started);
+    return r;
 }

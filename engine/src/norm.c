@@ -62,7 +62,7 @@ static int run_norm(struct drift_context *ctx, struct norm_plan *p, const struct
     return drift_dnnl_run(ctx, p->prim, n, args, err, what);
 }
 
-int drift_softmax(struct drift_context *ctx, const struct drift_tensor *x, struct drift_tensor *y,
+static int softmax_impl(struct drift_context *ctx, const struct drift_tensor *x, struct drift_tensor *y,
                   struct drift_error *err)
 {
     int r = check_same("softmax", x, y, err);
@@ -94,7 +94,7 @@ int drift_softmax(struct drift_context *ctx, const struct drift_tensor *x, struc
     return run_norm(ctx, p, x, y, NULL, NULL, err, "running a softmax");
 }
 
-int drift_layer_norm(struct drift_context *ctx, const struct drift_tensor *x,
+static int layer_norm_impl(struct drift_context *ctx, const struct drift_tensor *x,
                      const struct drift_tensor *gamma, const struct drift_tensor *beta, float eps,
                      struct drift_tensor *y, struct drift_error *err)
 {
@@ -142,4 +142,23 @@ int drift_layer_norm(struct drift_context *ctx, const struct drift_tensor *x,
             return r;
     }
     return run_norm(ctx, p, x, y, gamma, beta, err, "running a layer norm");
+}
+
+int drift_softmax(struct drift_context *ctx, const struct drift_tensor *x, struct drift_tensor *y,
+                  struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = softmax_impl(ctx, x, y, err);
+    drift_op_end(ctx, DRIFT_OP_NORM, started);
+    return r;
+}
+
+int drift_layer_norm(struct drift_context *ctx, const struct drift_tensor *x,
+                     const struct drift_tensor *gamma, const struct drift_tensor *beta, float eps,
+                     struct drift_tensor *y, struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = layer_norm_impl(ctx, x, gamma, beta, eps, y, err);
+    drift_op_end(ctx, DRIFT_OP_NORM, started);
+    return r;
 }

@@ -41,7 +41,7 @@ static int broadcast_shape(const struct drift_tensor *a, const struct drift_tens
     return 0;
 }
 
-int drift_binary(struct drift_context *ctx, enum drift_binary_op op, const struct drift_tensor *a,
+static int binary_impl(struct drift_context *ctx, enum drift_binary_op op, const struct drift_tensor *a,
                  const struct drift_tensor *b, struct drift_tensor *c, struct drift_error *err)
 {
     if (!a || !b || !c || a->dtype != DRIFT_F32 || b->dtype != DRIFT_F32 || c->dtype != DRIFT_F32 ||
@@ -118,9 +118,9 @@ static int check_rows(const char *op, const struct drift_tensor *x, const struct
 #define ROW(t, b, l) ((float *)(t)->data + (b) * (t)->stride[0] + (l) * (t)->stride[1])
 #define VEC(t, b) ((const float *)(t)->data + (b) * (t)->stride[0])
 
-int drift_modulate(const struct drift_tensor *x, const struct drift_tensor *shift,
-                   const struct drift_tensor *scale, struct drift_tensor *y,
-                   struct drift_error *err)
+static int modulate_impl(const struct drift_tensor *x, const struct drift_tensor *shift,
+                         const struct drift_tensor *scale, struct drift_tensor *y,
+                         struct drift_error *err)
 {
     int r = check_rows("modulate", x, y, shift, scale, err);
     if (r < 0 || !shift || !scale)
@@ -138,9 +138,10 @@ int drift_modulate(const struct drift_tensor *x, const struct drift_tensor *shif
     return 0;
 }
 
-int drift_layer_norm_modulate(struct drift_context *ctx, const struct drift_tensor *x,
-                              const struct drift_tensor *shift, const struct drift_tensor *scale,
-                              float eps, struct drift_tensor *y, struct drift_error *err)
+static int layer_norm_modulate_impl(struct drift_context *ctx, const struct drift_tensor *x,
+                                    const struct drift_tensor *shift,
+                                    const struct drift_tensor *scale, float eps,
+                                    struct drift_tensor *y, struct drift_error *err)
 {
     int r = check_rows("layer_norm_modulate", x, y, shift, scale, err);
     if (r < 0 || !shift || !scale)
@@ -148,11 +149,11 @@ int drift_layer_norm_modulate(struct drift_context *ctx, const struct drift_tens
                                            "layer_norm_modulate: shift and scale are required");
     if ((r = drift_layer_norm(ctx, x, NULL, NULL, eps, y, err)) < 0)
         return r;
-    return drift_modulate(y, shift, scale, y, err);
+    return drift_modulate(ctx, y, shift, scale, y, err);
 }
 
-int drift_gated_add(struct drift_tensor *x, const struct drift_tensor *gate,
-                    const struct drift_tensor *y, struct drift_error *err)
+static int gated_add_impl(struct drift_tensor *x, const struct drift_tensor *gate,
+                          const struct drift_tensor *y, struct drift_error *err)
 {
     int r = check_rows("gated_add", x, y, gate, NULL, err);
     if (r < 0 || !gate)
@@ -168,4 +169,43 @@ int drift_gated_add(struct drift_tensor *x, const struct drift_tensor *gate,
         }
     }
     return 0;
+}
+
+int drift_binary(struct drift_context *ctx, enum drift_binary_op op, const struct drift_tensor *a,
+                 const struct drift_tensor *b, struct drift_tensor *c, struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = binary_impl(ctx, op, a, b, c, err);
+    drift_op_end(ctx, DRIFT_OP_POINTWISE, started);
+    return r;
+}
+
+int drift_modulate(struct drift_context *ctx, const struct drift_tensor *x,
+                   const struct drift_tensor *shift, const struct drift_tensor *scale,
+                   struct drift_tensor *y, struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = modulate_impl(x, shift, scale, y, err);
+    drift_op_end(ctx, DRIFT_OP_POINTWISE, started);
+    return r;
+}
+
+int drift_layer_norm_modulate(struct drift_context *ctx, const struct drift_tensor *x,
+                              const struct drift_tensor *shift, const struct drift_tensor *scale,
+                              float eps, struct drift_tensor *y, struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = layer_norm_modulate_impl(ctx, x, shift, scale, eps, y, err);
+    drift_op_end(ctx, DRIFT_OP_NORM, started);
+    return r;
+}
+
+int drift_gated_add(struct drift_context *ctx, struct drift_tensor *x,
+                    const struct drift_tensor *gate, const struct drift_tensor *y,
+                    struct drift_error *err)
+{
+    double started = drift_op_begin(ctx);
+    int r = gated_add_impl(x, gate, y, err);
+    drift_op_end(ctx, DRIFT_OP_POINTWISE, started);
+    return r;
 }

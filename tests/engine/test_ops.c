@@ -163,7 +163,7 @@ static void adaln_modulation_and_gated_residual_match_reference(void **state)
     struct drift_tensor x = fixture_tensor(st, "x"), sh = fixture_tensor(st, "shift"),
                         sc = fixture_tensor(st, "scale"), want = fixture_tensor(st, "y");
     struct drift_tensor y = tensor_like(&want);
-    OK(drift_modulate(&x, &sh, &sc, &y, E));
+    OK(drift_modulate(CTX, &x, &sh, &sc, &y, E));
     expect_close(state, &y, &want, "modulate");
     drift_safetensors_close(st);
 
@@ -182,7 +182,7 @@ static void adaln_modulation_and_gated_residual_match_reference(void **state)
     want = fixture_tensor(st, "y");
     drift_tensor_free(&y);
     y = tensor_copy(&x);
-    OK(drift_gated_add(&y, &gate, &r, E));
+    OK(drift_gated_add(CTX, &y, &gate, &r, E));
     expect_close(state, &y, &want, "gated_add");
     drift_tensor_free(&y);
     drift_safetensors_close(st);
@@ -309,6 +309,26 @@ static void attention_rejects_cache_that_does_not_fit(void **state)
     drift_kv_cache_free(args.cache);
 }
 
+static void op_time_counts_once_under_the_outermost_op(void **state)
+{
+    struct drift_safetensors *st = fixture_open("attention_full");
+    struct drift_tensor q = fixture_tensor(st, "q"), k = fixture_tensor(st, "k"),
+                        v = fixture_tensor(st, "v"), want = fixture_tensor(st, "y");
+    struct drift_tensor y = tensor_like(&want);
+    struct drift_counters before = *drift_context_counters(CTX);
+    struct drift_attention_args args = { .heads = 4, .q = &q, .k = &k, .v = &v, .out = &y };
+    OK(drift_attention(CTX, &args, E));
+    const struct drift_counters *after = drift_context_counters(CTX);
+    assert_true(after->seconds[DRIFT_OP_ATTENTION] > before.seconds[DRIFT_OP_ATTENTION]);
+    /* its two matmuls and softmax ran inside it: counted as attention only */
+    assert_true(after->seconds[DRIFT_OP_MATMUL] == before.seconds[DRIFT_OP_MATMUL]);
+    assert_true(after->seconds[DRIFT_OP_NORM] == before.seconds[DRIFT_OP_NORM]);
+    assert_true(after->flops > before.flops);
+    assert_string_equal(drift_op_kind_name(DRIFT_OP_KV_CACHE), "kv-cache");
+    drift_tensor_free(&y);
+    drift_safetensors_close(st);
+}
+
 static int setup_f32(void **state)
 {
     *state = context_for(DRIFT_PRECISION_F32);
@@ -349,7 +369,8 @@ static int teardown(void **state)
     cmocka_unit_test(attention_with_causal_mask_matches_reference),                              \
     cmocka_unit_test(attention_block_causal_with_age_bias_matches_reference),                    \
     cmocka_unit_test(kv_cache_streams_blocks_through_a_rolling_window),                          \
-    cmocka_unit_test(attention_rejects_cache_that_does_not_fit)
+    cmocka_unit_test(attention_rejects_cache_that_does_not_fit),                                 \
+    cmocka_unit_test(op_time_counts_once_under_the_outermost_op)
 
 int main(void)
 {

@@ -22,6 +22,21 @@ struct drift_context_options {
     enum drift_precision precision;
 };
 
+/* What the time of an op is counted under. Nested ops count once, under the outermost. */
+enum drift_op_kind {
+    DRIFT_OP_LINEAR = 0, /* linear layers (matmul + fused bias/activation/accumulate) */
+    DRIFT_OP_MATMUL,     /* batched matmul called directly */
+    DRIFT_OP_ATTENTION,  /* attention, including its matmuls and softmax */
+    DRIFT_OP_NORM,       /* layer norm (+ modulation), softmax */
+    DRIFT_OP_POINTWISE,  /* binary ops, modulation, gated residuals */
+    DRIFT_OP_CONV,       /* convolution, resize */
+    DRIFT_OP_KV_CACHE,   /* writing keys and values into the cache */
+    DRIFT_OP_KINDS
+};
+
+/* "linear", "matmul", "attention", "norm", "pointwise", "conv", "kv-cache". */
+const char *drift_op_kind_name(enum drift_op_kind kind);
+
 /* Counters, cumulative since the context was created. Ops never reset them. */
 struct drift_counters {
     uint64_t primitives_created; /* oneDNN primitives built (plans); flat in steady state */
@@ -30,6 +45,7 @@ struct drift_counters {
     uint64_t bytes_allocated;
     uint64_t op_calls;
     double flops;                /* floating-point operations issued by matrix ops */
+    double seconds[DRIFT_OP_KINDS]; /* wall time spent in each kind of op */
 };
 
 struct drift_context;

@@ -67,6 +67,7 @@ struct drift_generator_counters {
     double seconds_text, seconds_model, seconds_sampler, seconds_decode;
     uint64_t allocations;       /* engine allocations since creation: flat in steady state */
     uint64_t primitives;        /* oneDNN primitives created since creation: flat likewise */
+    double seconds_by_op[DRIFT_OP_KINDS]; /* engine time per kind of op (drift_op_kind_name) */
 };
 
 struct drift_generator;

@@ -74,9 +74,9 @@ int drift_binary(struct drift_context *ctx, enum drift_binary_op op, const struc
 
 /* adaLN modulation: y = x * (1 + scale) + shift, x (B,L,C), shift and scale (B,C) (any row
  * stride: views into a (B,6C) conditioning output work). y may alias x. */
-int drift_modulate(const struct drift_tensor *x, const struct drift_tensor *shift,
-                   const struct drift_tensor *scale, struct drift_tensor *y,
-                   struct drift_error *err);
+int drift_modulate(struct drift_context *ctx, const struct drift_tensor *x,
+                   const struct drift_tensor *shift, const struct drift_tensor *scale,
+                   struct drift_tensor *y, struct drift_error *err);
 
 /* Layer norm without affine followed by modulation: y = LN(x)*(1+scale)+shift (oneDNN's layer
  * norm, then one modulation pass over y). x and y dense (B,L,C). */
@@ -86,8 +86,9 @@ int drift_layer_norm_modulate(struct drift_context *ctx, const struct drift_tens
                               struct drift_error *err);
 
 /* Gated residual: x += gate * y, x and y (B,L,C), gate (B,C) (any row stride). */
-int drift_gated_add(struct drift_tensor *x, const struct drift_tensor *gate,
-                    const struct drift_tensor *y, struct drift_error *err);
+int drift_gated_add(struct drift_context *ctx, struct drift_tensor *x,
+                    const struct drift_tensor *gate, const struct drift_tensor *y,
+                    struct drift_error *err);
 
 /* ---- convolution and resize ---------------------------------------------------------------- */
 
