@@ -281,6 +281,37 @@ static void probe_reads_the_model_without_running_it(void **state)
     assert_non_null(strstr(err.message, "softmax.json"));
 }
 
+static void audio_generator_writes_bounded_reproducible_chunks(void **state)
+{
+    struct drift_generator_settings s = defaults();
+    struct drift_generator *g = NULL, *h = NULL;
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_generator_new(FIXTURES_DIR "/dit/tiny-audio", &s, &g, &err), 0);
+    assert_int_equal(drift_generator_new(FIXTURES_DIR "/dit/tiny-audio", &s, &h, &err), 0);
+    const struct drift_model_info *info = drift_generator_info(g);
+    assert_int_equal(info->kind, DRIFT_MODEL_AUDIO);
+    assert_int_equal(info->chunk_samples, 256);
+    assert_int_equal(info->sample_rate, 24000);
+    float a[4 * 256], b[4 * 256];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(drift_generator_next_audio(g, a + 256 * i, 256, &err), 0);
+        assert_int_equal(drift_generator_next_audio(h, b + 256 * i, 256, &err), 0);
+    }
+    assert_memory_equal(a, b, sizeof(a));
+    double energy = 0;
+    for (int i = 0; i < 4 * 256; i++) {
+        assert_true(a[i] >= -1.0f && a[i] <= 1.0f);
+        energy += (double)a[i] * a[i];
+    }
+    assert_true(energy > 0); /* not silence */
+    uint8_t rgb[16];
+    assert_int_equal(drift_generator_next_frame(g, rgb, sizeof(rgb), &err), -EINVAL);
+    assert_non_null(strstr(err.message, "audio model"));
+    assert_int_equal(drift_generator_next_audio(g, a, 100, &err), -EINVAL);
+    drift_generator_free(g);
+    drift_generator_free(h);
+}
+
 int main(void)
 {
     unsetenv("DRIFT_PRECISION");
@@ -295,6 +326,7 @@ int main(void)
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(two_generators_run_side_by_side),
         cmocka_unit_test(probe_reads_the_model_without_running_it),
+        cmocka_unit_test(audio_generator_writes_bounded_reproducible_chunks),
     };
     return cmocka_run_group_tests_name("generator", tests, NULL, NULL);
 }

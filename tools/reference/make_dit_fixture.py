@@ -56,6 +56,20 @@ def main():
             io.update({f"x{f}": x, f"t{f}": t, f"v{f}": v, f"clean{f}": clean, f"tctx{f}": t_ctx})
     safetensors_io.save(os.path.join(OUT, "tiny_io.safetensors"), io)
 
+    # A tiny audio model of the same family: 256-sample chunks of 32-sample patches.
+    torch.manual_seed(8)
+    acfg = M.audio_config(12, chunk=256, patch=32, hidden=32, depth=1, heads=2, window=2,
+                          text_dim=8)
+    anet = M.DriftDiT(acfg).eval()
+    with torch.no_grad():
+        for name, p in anet.named_parameters():
+            if p.abs().sum() == 0:
+                p.copy_(torch.randn_like(p) * 0.05)
+    safetensors_io.save(os.path.join(OUT, "tiny-audio.safetensors"), anet.state_dict())
+    with open(os.path.join(OUT, "tiny-audio.json"), "w") as f:
+        json.dump({"format": "drift-model", "architecture": "causal-dit", "arch": acfg,
+                   "vocab": ["w%d" % i for i in range(12)]}, f, indent=1, sort_keys=True)
+
 
 if __name__ == "__main__":
     main()
