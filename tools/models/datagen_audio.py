@@ -51,7 +51,7 @@ def _shaped_noise(g, n, gain_fn):
 def _impulses(g, n, rate, amp_fn):
     """sparse impulse train: Poisson with `rate` per second, amplitudes from amp_fn(k)."""
     k = max(1, int(rate * n / SR * 1.5) + 4)
-    pos = (_u(g, k) * n).long()
+    pos = (_u(g, k) * n).long().clamp(0, n - 1)
     keep = _u(g, k) < (rate * n / SR) / k
     x = torch.zeros(n)
     x.index_add_(0, pos, amp_fn(k) * keep.float())

@@ -1,0 +1,76 @@
+"""Export a training checkpoint to models/NAME.safetensors + models/NAME.json (the engine's format).
+
+  /usr/bin/python3 tools/models/export.py --ckpt out/run1/video/ckpt.pt --name drift-video --commit HASH
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model as M  # noqa: E402
+import safetensors_io  # noqa: E402
+from train import load_ckpt  # noqa: E402
+from vocab import DATA_VERSION, VOCAB  # noqa: E402
+
+SAMPLER_DEFAULTS = {
+    "video": {"default": "euler", "steps": 3, "shift": 1.0, "guidance": 1.0, "context_t": 0.05},
+    "audio": {"default": "euler", "steps": 3, "shift": 1.0, "guidance": 1.0, "context_t": 0.05},
+}
+
+
+def build_config(cfg, ck, commit, sampler):
+    kind = cfg["kind"]
+    arch = {k: cfg[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "tokens", "in_dim",
+                                "text_dim", "vocab_size", "alibi_slopes")}
+    arch.update(name="drift-dit", head_dim=cfg["hidden"] // cfg["heads"], freq_dim=M.FREQ_DIM, t_scale=M.T_SCALE,
+                ln_eps=M.LN_EPS, mlp_act="gelu_tanh")
+    out = {"format": "drift-model", "format_version": 1, "kind": kind, "arch": arch}
+    if kind == "video":
+        out["video"] = {"width": cfg["width"], "height": cfg["height"], "channels": cfg["channels"], "fps": cfg["fps"],
+                        "layout": "HWC", "pixel_scale": "x = 2*rgb - 1"}
+    else:
+        out["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
+                        "scale": cfg["audio_scale"], "pixel_scale": "pcm = x * scale"}
+    out["vocab"] = list(VOCAB)
+    out["sampler"] = dict(sampler, available=["euler", "dpmpp-2m", "heun"],
+                          schedule="t_i = shift*s/(1+(shift-1)*s), s = 1-i/steps")
+    out["noise"] = {"generator": "splitmix64-boxmuller-v1", "init_stream": 0, "context_stream": 1}
+    out["params"] = sum(v.numel() for v in ck["state"].values())
+    out["flops_per_eval"] = M.flops_per_eval(cfg, cfg["window"])
+    out["training"] = {"data_version": DATA_VERSION, "commit": commit, "steps": ck["steps"],
+                       "seconds": round(ck["seconds"], 1), "hardware": ck["hardware"], "torch": ck["torch"],
+                       "batch": ck["batch"], "clip_frames": ck["clip"], "lr": ck["args"]["lr"],
+                       "ema": ck["args"]["ema"], "p_uncond": ck["args"]["p_uncond"], "seed": ck["args"]["seed"]}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--outdir", default=os.path.join(os.path.dirname(__file__), "..", "..", "models"))
+    ap.add_argument("--commit", required=True)
+    ap.add_argument("--dtype", default="F32", choices=["F32", "BF16"])
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--shift", type=float)
+    ap.add_argument("--context-t", type=float)
+    a = ap.parse_args()
+    ck = load_ckpt(a.ckpt)
+    cfg = ck["cfg"]
+    sampler = dict(SAMPLER_DEFAULTS[cfg["kind"]])
+    for k, v in (("steps", a.steps), ("shift", a.shift), ("context_t", a.context_t)):
+        if v is not None:
+            sampler[k] = v
+    conf = build_config(cfg, ck, a.commit, sampler)
+    base = os.path.join(a.outdir, a.name)
+    safetensors_io.save(base + ".safetensors", ck["state"], a.dtype,
+                        {"format": "drift-model", "kind": cfg["kind"], "config": a.name + ".json"})
+    with open(base + ".json", "w") as f:
+        json.dump(conf, f, indent=1)
+        f.write("\n")
+    print(f"wrote {base}.safetensors ({os.path.getsize(base + '.safetensors')} bytes) and {base}.json")
+
+
+if __name__ == "__main__":
+    main()
