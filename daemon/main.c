@@ -111,8 +111,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     drift_log_init();
     if (render)
-        return drift_render_main(render, ctx.config_path, ctx.config_optional,
-                                 ctx.state_dir_option);
+        return drift_render_main(render, ctx.state_dir_option);
     ctx.started = g_get_monotonic_time();
     ctx.main_context = g_main_context_default();
     ctx.loop = g_main_loop_new(ctx.main_context, FALSE);

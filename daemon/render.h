@@ -1,20 +1,32 @@
-/* driftd --render SPEC: one clip rendered to a file without a daemon, so that any batch
- * scheduler can fan renders out. The file appears under its final name only when complete
- * (the media layer's file writer writes a temporary file and renames it). */
+/* Rendering one clip to a file: the generators into an offline media output and a file writer.
+ * The file appears under its final name only when complete (the media layer's writer writes a
+ * temporary file beside it and renames it); on cancel or failure nothing is left behind.
+ * Used by driftd --render (no daemon) and by jobs. */
 #ifndef DRIFT_DAEMON_RENDER_H
 #define DRIFT_DAEMON_RENDER_H
 
 #include <stdbool.h>
 
+#include <glib.h>
+
 #include "settings.h"
 
-/* Reads a spec: a file of KEY = VALUE lines (# comments), or KEY=VALUE[,KEY=VALUE…] inline.
- * Keys are the stream and job keys of DESIGN.md. Returns 0 or -EINVAL/-ENOENT with err set. */
-int drift_render_parse_spec(const char *spec, struct drift_settings *settings,
-                            struct drift_error *err);
+struct drift_render_hooks {
+    /* Called after every frame with the fraction done (0..1]. */
+    void (*progress)(void *userdata, double fraction);
+    /* Called before every frame; may sleep to give way to live streams. */
+    void (*throttle)(void *userdata);
+    void *userdata;
+    /* Set (g_atomic_int_set) to non-zero to cancel: the render stops within a frame. */
+    gint *cancel;
+};
+
+/* Renders settings (complete: seconds, output and format set; see drift_spec_complete).
+ * Returns 0, -ECANCELED, or a negative errno with err set (model, media, disk). */
+int drift_render_run(const struct drift_settings *settings, const struct drift_render_hooks *hooks,
+                     struct drift_error *err);
 
 /* The whole --render mode; returns the exit status (0 done, 1 failed, 2 bad spec). */
-int drift_render_main(const char *spec, const char *config_path, bool config_optional,
-                      const char *state_dir);
+int drift_render_main(const char *spec, const char *state_dir);
 
 #endif

@@ -102,6 +102,10 @@ static void set_state(struct drift_stream *s, enum drift_stream_state state, con
 
 int drift_stream_start(struct drift_stream *s)
 {
+    if (s->state == DRIFT_STREAM_STOPPING) {
+        s->restart_pending = true; /* starts again as soon as the thread ended */
+        return 0;
+    }
     if (drift_stream_active(s))
         return -EBUSY;
     g_atomic_int_set(&s->stop, 0);
@@ -135,6 +139,7 @@ int drift_stream_stop(struct drift_stream *s)
     if (s->state != DRIFT_STREAM_LOADING && s->state != DRIFT_STREAM_RUNNING)
         return -EALREADY;
     g_atomic_int_set(&s->stop, 1);
+    s->restart_pending = false;
     unserve(s); /* clients go now; the thread finishes its frame in the background */
     set_state(s, DRIFT_STREAM_STOPPING, NULL);
     log_stream(LOG_INFO, s->name, "stopping");

@@ -76,7 +76,8 @@ struct drift_stream *drift_stream_new(struct context *ctx, const char *name,
 struct drift_stream *drift_stream_ref(struct drift_stream *s);
 void drift_stream_unref(struct drift_stream *s);
 
-/* Starts the generation thread (stopped or failed streams). Returns 0 or -EBUSY. */
+/* Starts the generation thread (stopped or failed streams; a stopping one starts again once
+ * stopped). Returns 0 or -EBUSY (already loading or running). */
 int drift_stream_start(struct drift_stream *s);
 /* Asks the thread to stop and stops serving. Returns 0, or -EALREADY when not running. */
 int drift_stream_stop(struct drift_stream *s);
