@@ -13,6 +13,11 @@ static const char *const cache_names[] = { "none", "kv", "kv+teacache", "kv+fbca
 
 int drift_cache_policy_from_string(const char *name, enum drift_cache_policy *ret)
 {
+    /* DESIGN.md's "kv+step": the default step-level cache, TeaCache-style. */
+    if (name && strcmp(name, "kv+step") == 0) {
+        *ret = DRIFT_CACHE_KV_TEACACHE;
+        return 0;
+    }
     for (int i = 0; i < 5; i++)
         if (name && strcmp(name, cache_names[i]) == 0) {
             *ret = (enum drift_cache_policy)i;

@@ -265,6 +265,21 @@ static void two_generators_run_side_by_side(void **state)
     assert_memory_equal(alone, w[1].out, sizeof(alone));
 }
 
+static void cache_policy_names_round_trip(void **state)
+{
+    const char *names[] = { "none", "kv", "kv+teacache", "kv+fbcache", "kv+fora" };
+    for (int i = 0; i < 5; i++) {
+        enum drift_cache_policy p;
+        assert_int_equal(drift_cache_policy_from_string(names[i], &p), 0);
+        assert_string_equal(drift_cache_policy_name(p), names[i]);
+    }
+    enum drift_cache_policy p;
+    assert_int_equal(drift_cache_policy_from_string("kv+step", &p), 0);
+    assert_int_equal(p, DRIFT_CACHE_KV_TEACACHE);
+    assert_int_equal(drift_cache_policy_from_string("fast", &p), -EINVAL);
+    assert_int_equal(drift_cache_policy_from_string(NULL, &p), -EINVAL);
+}
+
 static void probe_reads_the_model_without_running_it(void **state)
 {
     struct drift_model_info info;
@@ -325,6 +340,7 @@ int main(void)
         cmocka_unit_test(out_of_range_settings_are_rejected_by_name),
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(two_generators_run_side_by_side),
+        cmocka_unit_test(cache_policy_names_round_trip),
         cmocka_unit_test(probe_reads_the_model_without_running_it),
         cmocka_unit_test(audio_generator_writes_bounded_reproducible_chunks),
     };

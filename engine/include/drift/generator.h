@@ -35,8 +35,9 @@ struct drift_model_info {
     const char *const *vocab;  /* the words a prompt may use */
 };
 
-/* Step-level cache policies (DESIGN.md `cache` key): "none" (recompute the window every frame),
- * "kv" (rolling KV cache), "kv+teacache", "kv+fbcache", "kv+fora". */
+/* Step-level cache policies (DESIGN.md `cache` key): "none" (recompute the window at every
+ * evaluation), "kv" (rolling KV cache), "kv+teacache" (also "kv+step"), "kv+fbcache",
+ * "kv+fora". */
 enum drift_cache_policy {
     DRIFT_CACHE_NONE = 0,
     DRIFT_CACHE_KV,
