@@ -163,9 +163,13 @@ static int run(struct drift_stream_output *out)
 /* End of stream: drain the encoders, then tell every destination. */
 static void finish_encoders(struct drift_stream_output *out)
 {
-    if (drift_video_encoder_flush(out->venc) < 0 || (out->aenc && drift_audio_encoder_flush(out->aenc) < 0) ||
-        drain(out) < 0)
+    bool ok = drift_video_encoder_flush(out->venc) == 0 &&
+              (!out->aenc || drift_audio_encoder_flush(out->aenc) == 0) && drain(out) == 0;
+    if (!ok) {
+        g_mutex_lock(&out->lock);
         snprintf(out->error, sizeof(out->error), "draining the encoders failed");
+        g_mutex_unlock(&out->lock);
+    }
     g_mutex_lock(&out->sinks_lock);
     for (guint i = 0; i < out->sinks->len; i++) {
         struct drift_media_sink *sink = g_ptr_array_index(out->sinks, i);
@@ -230,6 +234,8 @@ void drift_stream_output_set_clients(struct drift_stream_output *out, unsigned c
 void drift_stream_output_get_stats(struct drift_stream_output *out,
                                    struct drift_stream_stats *ret_stats)
 {
+    if (!out || !ret_stats)
+        return;
     g_mutex_lock(&out->lock);
     *ret_stats = out->stats;
     ret_stats->queued_frames = out->frames.count;
@@ -238,7 +244,12 @@ void drift_stream_output_get_stats(struct drift_stream_output *out,
 
 const char *drift_stream_output_last_error(struct drift_stream_output *out)
 {
-    return out->error;
+    if (!out)
+        return "";
+    g_mutex_lock(&out->lock); /* written by the encoder thread under the lock */
+    const char *error = out->error;
+    g_mutex_unlock(&out->lock);
+    return error;
 }
 
 const struct drift_video_encoder *drift_stream_output_video_encoder(struct drift_stream_output *out)

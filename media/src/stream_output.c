@@ -166,6 +166,8 @@ int drift_stream_output_push_video(struct drift_stream_output *out, const uint8_
     int r = 0;
     if (out->finishing || out->stopping || (out->have_last && frame_index <= out->last_index)) {
         r = -EINVAL;
+    } else if (out->finished) {
+        r = -EIO; /* the encoder thread stopped on an error: see last_error */
     } else if (!wait_for(out, frame_room)) {
         if (out->cfg.live) {
             drift_frame_ring_drop_oldest(&out->frames);
@@ -217,7 +219,7 @@ int drift_stream_output_push_audio(struct drift_stream_output *out, const float 
         return -EINVAL;
     size_t ch = (size_t)out->cfg.audio_channels;
     g_mutex_lock(&out->lock);
-    int r = (out->finishing || out->stopping) ? -EINVAL : 0;
+    int r = (out->finishing || out->stopping) ? -EINVAL : out->finished ? -EIO : 0;
     if (r == 0) {
         size_t skip = align_audio(out, n_frames, sample_index);
         pcm += skip * ch;
@@ -245,6 +247,8 @@ int drift_stream_output_push_audio(struct drift_stream_output *out, const float 
 
 void drift_stream_output_request_keyframe(struct drift_stream_output *out)
 {
+    if (!out)
+        return;
     g_mutex_lock(&out->lock);
     out->force_key = true;
     g_mutex_unlock(&out->lock);

@@ -95,7 +95,8 @@ void drift_stream_output_free(struct drift_stream_output *out);
  *               accepted and only shifts which audio belongs to the frame).
  * Thread-safe. Returns 0 (also when an old frame had to be dropped, see frames_dropped),
  * -EINVAL (NULL @rgb, index not increasing, after finish), -EAGAIN (offline output: still full
- * after push_timeout_ms).
+ * after push_timeout_ms; retry the same frame), -EIO (the encoder thread stopped on an error:
+ * drift_stream_output_last_error()).
  */
 int drift_stream_output_push_video(struct drift_stream_output *out, const uint8_t *rgb,
                                    int64_t frame_index);
@@ -107,7 +108,8 @@ int drift_stream_output_push_video(struct drift_stream_output *out, const uint8_
  *                (frame k starts at sample k * audio_rate / fps). A gap is filled with silence,
  *                an overlap is dropped.
  * Thread-safe. Returns 0, -EINVAL (NULL @pcm, no audio configured, after finish), -EAGAIN
- * (offline output: no room after push_timeout_ms).
+ * (offline output: no room after push_timeout_ms; what fitted was queued, so retrying the same
+ * chunk with the same @sample_index is right), -EIO (the encoder thread stopped on an error).
  */
 int drift_stream_output_push_audio(struct drift_stream_output *out, const float *pcm,
                                    size_t n_frames, int64_t sample_index);
