@@ -257,7 +257,11 @@ static int apply_jobs(struct ctx *c, const char *group, const char *key)
         return get_uint(c, group, key, 1, 16, &c->cfg->jobs_concurrency);
     if (!strcmp(key, "keep_days"))
         return get_uint(c, group, key, 0, 3650, &c->cfg->jobs_keep_days);
-    return unknown(c, group, key, "concurrency, keep_days");
+    if (!strcmp(key, "output_keep_days"))
+        return get_uint(c, group, key, 0, 3650, &c->cfg->jobs_output_keep_days);
+    if (!strcmp(key, "output_max_mb"))
+        return get_uint(c, group, key, 0, 100000000, &c->cfg->jobs_output_max_mb);
+    return unknown(c, group, key, "concurrency, keep_days, output_keep_days, output_max_mb");
 }
 
 static struct drift_stream_config *stream_get(struct driftd_config *cfg, const char *name)

@@ -26,7 +26,9 @@ struct driftd_config {
     char *rtsp_address;       /* [rtsp] address */
     unsigned rtsp_port;       /* [rtsp] port; 0 = any free port */
     unsigned jobs_concurrency; /* [jobs] concurrency */
-    unsigned jobs_keep_days;   /* [jobs] keep_days */
+    unsigned jobs_keep_days;   /* [jobs] keep_days: finished job records; 0 = forever */
+    unsigned jobs_output_keep_days; /* [jobs] output_keep_days: outputs of done jobs; 0 = forever */
+    unsigned jobs_output_max_mb;    /* [jobs] output_max_mb: all outputs together; 0 = no limit */
     GPtrArray *streams;       /* struct drift_stream_config *, in order of first appearance */
     char *default_model, *default_audio_model;
 };

@@ -84,7 +84,7 @@ void context_update_clients(struct context *ctx)
 
 static bool any_active(struct context *ctx)
 {
-    if (ctx->stopping->len)
+    if (ctx->stopping->len || drift_jobs_active(ctx))
         return true;
     for (guint i = 0; i < ctx->streams->len; i++)
         if (((struct drift_stream *)ctx->streams->pdata[i])->thread)
@@ -102,12 +102,17 @@ void context_stream_loaded(struct context *ctx, struct drift_stream *s)
     }
 }
 
+void context_check_stopped(struct context *ctx)
+{
+    if (ctx->shutting_down && !any_active(ctx))
+        g_main_loop_quit(ctx->loop);
+}
+
 void context_stream_stopped(struct context *ctx, struct drift_stream *s)
 {
     if (s->removed && g_ptr_array_remove(ctx->stopping, s))
         drift_stream_unref(s);
-    if (ctx->shutting_down && !any_active(ctx))
-        g_main_loop_quit(ctx->loop);
+    context_check_stopped(ctx);
 }
 
 /* Streams of the configuration that differ from what runs: new ones start, changed ones take
@@ -217,6 +222,7 @@ void context_shutdown(struct context *ctx)
     log_info("stopping");
     for (guint i = 0; i < ctx->streams->len; i++)
         drift_stream_stop(ctx->streams->pdata[i]);
+    drift_jobs_shutdown(ctx); /* interrupted renders run again at the next start */
     if (!any_active(ctx)) {
         g_main_loop_quit(ctx->loop);
         return;
@@ -262,6 +268,7 @@ int context_init(struct context *ctx, struct drift_error *err)
     if (r < 0)
         return r;
     prepare_state_dir(ctx);
+    drift_jobs_init(ctx);
     struct drift_media_error merr = { 0 };
     struct drift_rtsp_server_config rc = {
         .address = ctx->config->rtsp_address,
@@ -315,7 +322,7 @@ void context_done(struct context *ctx)
     if (!stuck && !ctx->stopping->len)
         drift_rtsp_server_free(ctx->rtsp);
     g_ptr_array_unref(ctx->stopping);
-    g_ptr_array_unref(ctx->jobs);
+    drift_jobs_free(ctx);
     driftd_config_free(ctx->config);
     g_free(ctx->last_status);
     g_free(ctx->private_path);

@@ -43,7 +43,9 @@ struct context {
     struct drift_rtsp_server *rtsp;
     GPtrArray *streams;        /* struct drift_stream *, in creation order */
     GPtrArray *stopping;       /* streams removed but whose thread has not finished yet */
-    GPtrArray *jobs;           /* struct drift_job * (jobs.h) */
+    GPtrArray *jobs;           /* struct drift_job * (jobs.h), oldest first */
+    guint jobs_timer, retention_timer;
+    gint live_behind;          /* a live stream is behind real time: renders wait (atomic) */
 
     bool ready;                /* READY=1 sent */
     int64_t started;           /* g_get_monotonic_time() at start, for the time to READY */
@@ -83,6 +85,9 @@ void context_stream_stopped(struct context *ctx, struct drift_stream *s);
 /* Re-reads the configuration and applies it. Returns 0 or a negative errno with err set;
  * on error nothing changes. */
 int context_reload(struct context *ctx, struct drift_error *err);
+
+/* During shutdown: quits the loop once no stream or job thread is left. */
+void context_check_stopped(struct context *ctx);
 
 /* Starts an orderly stop: streams end, the loop quits (at the latest after 4 s). */
 void context_shutdown(struct context *ctx);

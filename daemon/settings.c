@@ -171,6 +171,25 @@ static struct drift_setting_value value_of(const struct drift_settings *src,
     return v;
 }
 
+struct drift_setting_value drift_setting_get(const struct drift_settings *s,
+                                             enum drift_setting_key key)
+{
+    return value_of(s, key);
+}
+
+char *drift_setting_to_string(const struct drift_settings *s, enum drift_setting_key key)
+{
+    struct drift_setting_value v = value_of(s, key);
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    switch (v.type) {
+    case DRIFT_SETTING_STRING: return g_strdup(v.s ? v.s : "");
+    case DRIFT_SETTING_UINT: return g_strdup_printf("%" G_GUINT64_FORMAT, v.u);
+    case DRIFT_SETTING_DOUBLE: return g_strdup(g_ascii_dtostr(buf, sizeof buf, v.d));
+    case DRIFT_SETTING_BOOL: return g_strdup(v.b ? "true" : "false");
+    }
+    return g_strdup("");
+}
+
 void drift_settings_merge_mask(struct drift_settings *dst, const struct drift_settings *src,
                                uint32_t mask)
 {

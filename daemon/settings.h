@@ -119,6 +119,12 @@ int drift_settings_set_string(struct drift_settings *s, unsigned scope, const ch
 int drift_setting_parse(const struct drift_setting_desc *d, const char *text,
                         struct drift_setting_value *ret, struct drift_error *err);
 
+/* The value of key as text (as a configuration file or spec would write it); transfer full. */
+char *drift_setting_to_string(const struct drift_settings *s, enum drift_setting_key key);
+/* A typed view of key's value (strings point into s). */
+struct drift_setting_value drift_setting_get(const struct drift_settings *s,
+                                             enum drift_setting_key key);
+
 /* Checks a stream name: [A-Za-z0-9._-]{1,64}. */
 int drift_stream_name_check(const char *name, struct drift_error *err);
 

@@ -137,7 +137,27 @@ int ctl_call(struct ctl *c, const char *path, const char *iface, const char *mem
     return r;
 }
 
-/* One variant into JSON: basic types, arrays of strings or paths. Others are skipped (null). */
+static json_t *read_variant(sd_bus_message *m);
+
+/* An a{sv} into a JSON object. */
+static json_t *read_dict(sd_bus_message *m)
+{
+    json_t *obj = json_object();
+    if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+        return obj;
+    while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+        const char *name;
+        if (sd_bus_message_read_basic(m, 's', &name) < 0)
+            break;
+        json_object_set_new(obj, name, read_variant(m));
+        sd_bus_message_exit_container(m);
+    }
+    sd_bus_message_exit_container(m);
+    return obj;
+}
+
+/* One variant into JSON: basic types, arrays of strings or paths, a{sv}. Others are skipped
+ * (null). */
 static json_t *read_variant(sd_bus_message *m)
 {
     const char *contents;
@@ -172,6 +192,10 @@ static json_t *read_variant(sd_bus_message *m)
             g_strfreev(strv);
             break;
         }
+        if (!strcmp(contents, "a{sv}")) {
+            j = read_dict(m);
+            break;
+        }
         /* fall through */
     default:
         sd_bus_message_skip(m, contents);
@@ -186,15 +210,7 @@ json_t *ctl_get_all(struct ctl *c, const char *path, const char *iface)
     sd_bus_message *reply = NULL;
     if (ctl_call(c, path, "org.freedesktop.DBus.Properties", "GetAll", &reply, "s", iface) < 0)
         return NULL;
-    json_t *obj = json_object();
-    int r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-    while (r >= 0 && sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
-        const char *name;
-        if (sd_bus_message_read_basic(reply, 's', &name) < 0)
-            break;
-        json_object_set_new(obj, name, read_variant(reply));
-        sd_bus_message_exit_container(reply);
-    }
+    json_t *obj = read_dict(reply);
     sd_bus_message_unref(reply);
     return obj;
 }

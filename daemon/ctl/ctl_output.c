@@ -1,5 +1,7 @@
 /* driftctl's output: tables and property lists for people, JSON for scripts. */
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,6 +70,17 @@ void ctl_print_properties(json_t *obj)
             size_t i;
             json_t *e;
             json_array_foreach(v, i, e) printf("%s%s", i ? " " : "", json_string_value(e));
+            printf("\n");
+        } else if (json_is_object(v)) {
+            const char *k;
+            json_t *e;
+            bool first = true;
+            json_object_foreach(v, k, e) {
+                char *t = json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
+                printf("%s%s=%s", first ? "" : " ", k, t ? t : "?");
+                free(t);
+                first = false;
+            }
             printf("\n");
         } else
             printf("-\n");

@@ -1,6 +1,6 @@
 /* driftctl: controls driftd over D-Bus (org.drift1), like systemctl controls systemd.
  * Exit codes: 0 ok, 1 failure (the daemon said no or is not there), 2 usage. */
-#include <getopt.h>
+#include <glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,37 +46,56 @@ static void help(FILE *f)
 int main(int argc, char **argv)
 {
     struct ctl c = { 0 };
-    static const struct option opts[] = {
-        { "system", no_argument, NULL, 'S' }, { "user", no_argument, NULL, 'U' },
-        { "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { 0 },
-    };
-    int o;
-    /* Options may come anywhere (like systemctl); a prompt that starts with a dash goes after
-     * "--". */
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'S': c.bus_kind = CTL_BUS_SYSTEM; break;
-        case 'U': c.bus_kind = CTL_BUS_USER; break;
-        case 's': c.socket = optarg; break;
-        case 'j': c.json = true; break;
-        case 'h': help(stdout); return CTL_EXIT_OK;
-        case 'V': printf("driftctl %s\n", DRIFT_VERSION); return CTL_EXIT_OK;
-        default: help(stderr); return CTL_EXIT_USAGE;
+    /* Global options may come anywhere (like systemctl's); everything else, options of the
+     * command included (render --at), goes to the command in order. "--" ends options. */
+    char **args = g_new0(char *, argc + 1);
+    int n = 0;
+    bool options = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options && !strcmp(a, "--")) {
+            options = false;
+        } else if (options && !strcmp(a, "--system")) {
+            c.bus_kind = CTL_BUS_SYSTEM;
+        } else if (options && !strcmp(a, "--user")) {
+            c.bus_kind = CTL_BUS_USER;
+        } else if (options && !strcmp(a, "--json")) {
+            c.json = true;
+        } else if (options && !strcmp(a, "--socket")) {
+            if (++i >= argc) {
+                fprintf(stderr, "driftctl: --socket needs a PATH\n");
+                return CTL_EXIT_USAGE;
+            }
+            c.socket = argv[i];
+        } else if (options && g_str_has_prefix(a, "--socket=")) {
+            c.socket = a + strlen("--socket=");
+        } else if (options && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
+            help(stdout);
+            return CTL_EXIT_OK;
+        } else if (options && !strcmp(a, "--version")) {
+            printf("driftctl %s\n", DRIFT_VERSION);
+            return CTL_EXIT_OK;
+        } else if (options && n == 0 && a[0] == '-') {
+            fprintf(stderr, "driftctl: unknown option '%s'\n", a);
+            help(stderr);
+            return CTL_EXIT_USAGE;
+        } else {
+            args[n++] = argv[i];
         }
     }
-    if (optind >= argc) {
+    if (n == 0) {
         help(stderr);
         return CTL_EXIT_USAGE;
     }
-    const char *name = argv[optind];
+    const char *name = args[0];
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(commands[i].name, name))
             continue;
         if (commands[i].needs_bus && ctl_connect(&c) < 0)
             return CTL_EXIT_FAILURE;
-        int r = commands[i].run(&c, argc - optind - 1, argv + optind + 1);
+        int r = commands[i].run(&c, n - 1, args + 1);
         sd_bus_flush_close_unref(c.bus);
+        g_free(args);
         return r;
     }
     fprintf(stderr, "driftctl: unknown command '%s'\n", name);
