@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <drift/arena.h>
 #include <drift/context.h>
 #include <drift/model_file.h>
 #include <drift/ops.h>
@@ -57,7 +58,8 @@ struct dit {
     float *text_table;                 /* (V,E) */
     float *text_null;                  /* (D) */
     struct dit_block blocks[DIT_MAX_DEPTH];
-    /* scratch, allocated once for `batch` */
+    /* activations: views carved from one arena, allocated once per batch size */
+    struct drift_arena *arena;
     struct drift_tensor h, h0, h1, a, qkv, attn, tmp, mlp, mods, fmods, temb, t1, cond;
     struct drift_tensor residual_all, residual_rest; /* step-cache residuals (B,T,D) */
     struct drift_tensor signal_prev;                 /* (B,T,D): TeaCache / first-block signal */

@@ -162,12 +162,24 @@ static int alloc_scratch(struct dit *d, struct drift_error *err)
         { &d->residual_all, 3, B, T, D }, { &d->residual_rest, 3, B, T, D },
         { &d->signal_prev, 3, B, T, D },
     };
-    for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
-        drift_tensor_free(list[i].t);
+    size_t n = sizeof(list) / sizeof(list[0]), bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += (((size_t)list[i].s0 * list[i].s1 * (list[i].ndim == 3 ? list[i].s2 : 1)) *
+                  sizeof(float) + 63) & ~(size_t)63;
+    drift_arena_free(d->arena);
+    if (!(d->arena = drift_arena_new(bytes)))
+        return drift_error_set(err, -ENOMEM, "model: out of memory for %zu bytes of activations",
+                               bytes);
+    d->ctx->counters.allocations++;
+    d->ctx->counters.bytes_allocated += bytes;
+    for (size_t i = 0; i < n; i++) {
         int64_t shape[3] = { list[i].s0, list[i].s1, list[i].s2 };
-        if (drift_tensor_alloc(list[i].t, DRIFT_F32, list[i].ndim, shape) < 0)
-            return drift_error_set(err, -ENOMEM, "model: out of memory for scratch");
-        d->ctx->counters.allocations++;
+        size_t size = (size_t)list[i].s0 * list[i].s1 * (list[i].ndim == 3 ? list[i].s2 : 1) *
+                      sizeof(float);
+        void *data = drift_arena_alloc(d->arena, size);
+        if (!data || drift_tensor_view(list[i].t, DRIFT_F32, data, list[i].ndim, shape) < 0)
+            return drift_error_set(err, -ENOMEM, "model: activation arena too small");
+        memset(data, 0, size);
     }
     return 0;
 }
@@ -273,11 +285,7 @@ void dit_free(struct dit *d)
     free(d->pos_embed);
     free(d->text_table);
     free(d->text_null);
-    struct drift_tensor *ts[] = { &d->h, &d->h0, &d->h1, &d->a, &d->qkv, &d->attn, &d->tmp,
-                                  &d->mlp, &d->mods, &d->fmods, &d->temb, &d->t1, &d->cond,
-                                  &d->residual_all, &d->residual_rest, &d->signal_prev };
-    for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++)
-        drift_tensor_free(ts[i]);
+    drift_arena_free(d->arena); /* every activation tensor is a view into it */
     memset(d, 0, sizeof(*d));
 }
 
