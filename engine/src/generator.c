@@ -232,6 +232,9 @@ static int resolve_settings(const struct drift_generator *g, const struct drift_
     if (!(out->threshold >= 0 && out->threshold <= 10))
         return drift_error_set(err, -EINVAL, "cache_threshold: %g outside [0, 10]",
                                s->cache_threshold);
+    if (!(s->skip_threshold >= 0 && s->skip_threshold <= 2) || s->skip_max < 0 || s->skip_max > 100)
+        return drift_error_set(err, -EINVAL, "skip: threshold %g outside [0, 2] or max %d outside "
+                               "[0, 100]", s->skip_threshold, s->skip_max);
     if (s->prompt_blend_frames < 0 || s->prompt_blend_frames > 240)
         return drift_error_set(err, -EINVAL, "prompt_blend_frames: %d outside [0, 240]",
                                s->prompt_blend_frames);
@@ -252,7 +255,7 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     size_t D = (size_t)g->dit.cfg.hidden, W = (size_t)g->dit.cfg.window;
     g->frame_values = (size_t)g->dit.cfg.tokens * g->dit.cfg.in_dim;
     g->text_from = drift_ctx_alloc(g->ctx, 6 * D * sizeof(float));
-    g->x = drift_ctx_alloc(g->ctx, 5 * g->frame_values * sizeof(float));
+    g->x = drift_ctx_alloc(g->ctx, 6 * g->frame_values * sizeof(float));
     g->past = drift_ctx_alloc(g->ctx, (W ? W : 1) * g->frame_values * sizeof(float));
     g->past_position = drift_ctx_alloc(g->ctx, (W ? W : 1) * sizeof(int64_t));
     if (!g->text_from || !g->x || !g->past || !g->past_position)
@@ -262,6 +265,8 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     g->text_uncond = g->text_from + 3 * D;
     g->text_spare = g->text_from + 4 * D;
     g->scratch = g->x + g->frame_values;
+    g->x_prev = g->x + 5 * g->frame_values;
+    g->last_change = INFINITY;
     return 0;
 }
 
@@ -317,6 +322,10 @@ static int apply(struct drift_generator *g, const struct drift_generator_setting
     memcpy(g->text_to, to, D * sizeof(float));
     memcpy(g->text_uncond, uncond, D * sizeof(float));
     g->blend_frames = rs->blend;
+    g->skip_threshold = s->skip_threshold;
+    g->skip_max = s->skip_max;
+    g->frames_of_prompt = 0; /* new settings: the similarity filter starts over */
+    g->last_change = INFINITY;
     g->blend_left = first ? 0 : rs->blend;
     if (first)
         memcpy(g->text_now, to, D * sizeof(float));
@@ -452,6 +461,8 @@ int drift_generator_set_prompt(struct drift_generator *g, const char *prompt,
     memcpy(g->text_from, g->text_now, D * sizeof(float));
     memcpy(g->text_to, to, D * sizeof(float));
     g->blend_left = g->blend_frames;
+    g->frames_of_prompt = 0; /* the similarity filter waits for two frames of the new prompt */
+    g->last_change = INFINITY;
     return 0;
 }
 

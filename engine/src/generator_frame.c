@@ -1,6 +1,7 @@
 /* One frame of a generator: noise -> sampler steps (each a guided, possibly cached model
  * evaluation attending to the window) -> a commit pass that adds the clean frame to the window. */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -110,8 +111,35 @@ static int remember_past(struct drift_generator *g)
     return 0;
 }
 
+/* The similarity filter: serve the last frame again instead of denoising a new one. */
+static bool may_skip(struct drift_generator *g)
+{
+    if (g->skip_threshold <= 0 || g->blend_left > 0 || g->skips_in_a_row >= g->skip_max ||
+        !(g->last_change < g->skip_threshold))
+        return false;
+    g->skips_in_a_row++;
+    g->counters.frames_skipped++;
+    g->counters.frames++;
+    return true;
+}
+
+static void measure_change(struct drift_generator *g)
+{
+    double sum = 0;
+    for (size_t i = 0; i < g->frame_values; i++)
+        sum += fabsf(g->x[i] - g->x_prev[i]);
+    /* the first frame of a prompt has no predecessor of the same prompt to compare with */
+    g->last_change = g->frames_of_prompt++ > 0 ? sum / (double)g->frame_values : INFINITY;
+    memcpy(g->x_prev, g->x, g->frame_values * sizeof(float));
+    g->skips_in_a_row = 0;
+}
+
 int drift_generator_step(struct drift_generator *g, struct drift_error *err)
 {
+    if (may_skip(g)) {
+        memcpy(g->x, g->x_prev, g->frame_values * sizeof(float));
+        return 0;
+    }
     double t_start = now(), model_before = g->counters.seconds_model;
     advance_prompt_blend(g);
     drift_noise_fill(g->seed, (uint64_t)g->frame, 0, g->x, g->frame_values);
@@ -133,6 +161,7 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
         g->counters.seconds_model += now() - t0;
         g->counters.evals_run++;
     }
+    measure_change(g);
     g->frame++;
     g->counters.frames++;
     g->counters.seconds_sampler += now() - t_start - (g->counters.seconds_model - model_before);

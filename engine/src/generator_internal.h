@@ -26,6 +26,8 @@ struct drift_generator {
     enum drift_cache_policy cache;
     double cache_threshold;
     int blend_frames;
+    double skip_threshold;
+    int skip_max;
 
     /* conditioning: text vectors (D floats each) */
     float *text_from, *text_to, *text_now, *text_uncond;
@@ -35,6 +37,10 @@ struct drift_generator {
     /* per-frame buffers */
     size_t frame_values;        /* T * P */
     float *x, *scratch;         /* (T*P), 4 (T*P) */
+    float *x_prev;              /* (T*P): the frame before, for the similarity filter */
+    double last_change;         /* mean |x - x_prev| of the last generated frame */
+    int64_t frames_of_prompt;   /* frames generated since the prompt last changed */
+    int skips_in_a_row;
     struct drift_tensor xb, vb; /* (B,T,P) */
     float times[DRIFT_MAX_STEPS + 1];
     /* cache "none": the clean past frames, recomputed into the window at every evaluation */

@@ -265,6 +265,34 @@ static void two_generators_run_side_by_side(void **state)
     assert_memory_equal(alone, w[1].out, sizeof(alone));
 }
 
+static void similarity_filter_repeats_still_frames_up_to_its_cap(void **state)
+{
+    struct drift_generator_settings s = defaults();
+    s.skip_threshold = 2.0; /* the largest mean change of [-1, 1] values: everything is still */
+    s.skip_max = 2;
+    struct drift_generator *g = open_gen(&s);
+    uint8_t out[8 * FRAME_BYTES];
+    frames(g, 8, out);
+    struct drift_generator_counters c;
+    drift_generator_get_counters(g, &c);
+    /* frames 0, 1 generated; 2, 3 repeated; 4 generated; 5, 6 repeated; 7 generated */
+    assert_int_equal(c.frames, 8);
+    assert_int_equal(c.frames_skipped, 4);
+    assert_memory_equal(out + 2 * FRAME_BYTES, out + 1 * FRAME_BYTES, FRAME_BYTES);
+    assert_memory_equal(out + 3 * FRAME_BYTES, out + 1 * FRAME_BYTES, FRAME_BYTES);
+    assert_true(max_diff(out + 4 * FRAME_BYTES, out + 3 * FRAME_BYTES, FRAME_BYTES) > 0);
+    /* a new prompt is never skipped while it blends in */
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_generator_set_prompt(g, "w9", &err), 0);
+    frames(g, 2, out);
+    drift_generator_get_counters(g, &c);
+    assert_int_equal(c.frames_skipped, 4);
+    s.skip_threshold = 3.0;
+    assert_int_equal(drift_generator_update(g, &s, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "skip"));
+    drift_generator_free(g);
+}
+
 static void cache_policy_names_round_trip(void **state)
 {
     const char *names[] = { "none", "kv", "kv+teacache", "kv+fbcache", "kv+fora" };
@@ -340,6 +368,7 @@ int main(void)
         cmocka_unit_test(out_of_range_settings_are_rejected_by_name),
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(two_generators_run_side_by_side),
+        cmocka_unit_test(similarity_filter_repeats_still_frames_up_to_its_cap),
         cmocka_unit_test(cache_policy_names_round_trip),
         cmocka_unit_test(probe_reads_the_model_without_running_it),
         cmocka_unit_test(audio_generator_writes_bounded_reproducible_chunks),

@@ -56,6 +56,12 @@ struct drift_generator_settings {
     enum drift_cache_policy cache;
     double cache_threshold;      /* TeaCache / first-block threshold; FORA interval when >= 1 */
     int prompt_blend_frames;     /* frames over which a new prompt fades in; 0 = at once */
+    /* Similarity filter (StreamDiffusion's idea): while the prompt is unchanged and the last two
+     * frames differ by less than skip_threshold (mean absolute difference in model space, [-1,1]
+     * pixels), the last frame is served again instead of denoising a new one, at most skip_max
+     * times in a row. 0 = off. */
+    double skip_threshold;
+    int skip_max;
     enum drift_precision precision;
 };
 
