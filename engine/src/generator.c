@@ -51,13 +51,11 @@ static int model_paths(const char *path, char *weights, char *config, size_t siz
     return 0;
 }
 
-static int arch_int(const struct drift_config *c, const char *key, int64_t min, int64_t max,
-                    int *ret, struct drift_error *err)
+static int config_int(const struct drift_config *c, const char *key, int64_t min, int64_t max,
+                      int *ret, struct drift_error *err)
 {
-    char full[64];
-    snprintf(full, sizeof(full), "arch.%s", key);
     int64_t v;
-    int r = drift_config_get_int(c, full, min, max, &v, err);
+    int r = drift_config_get_int(c, key, min, max, &v, err);
     if (r == 0)
         *ret = (int)v;
     return r;
@@ -70,6 +68,8 @@ static int opt_double(const struct drift_config *c, const char *key, double min,
     return drift_config_has(c, key) ? drift_config_get_double(c, key, min, max, value, err) : 0;
 }
 
+/* "sampler": {"default": NAME, "steps": N, "guidance": G, "shift": S, "context_t": T}; each key
+ * optional (euler, 4, 1, 1, 0). */
 static int read_sampler_defaults(const struct drift_config *c, struct drift_model_info *info,
                                  double *shift, double *context_t, struct drift_error *err)
 {
@@ -81,13 +81,13 @@ static int read_sampler_defaults(const struct drift_config *c, struct drift_mode
     if (r == 0) r = opt_double(c, "sampler.guidance", 0, 20, &guidance, err);
     if (r == 0) r = opt_double(c, "sampler.shift", 0.05, 20, shift, err);
     if (r == 0) r = opt_double(c, "sampler.context_t", 0, 0.5, context_t, err);
-    if (r == 0 && drift_config_has(c, "sampler.name"))
-        r = drift_config_get_string(c, "sampler.name", &name, err);
+    if (r == 0 && drift_config_has(c, "sampler.default"))
+        r = drift_config_get_string(c, "sampler.default", &name, err);
     if (r < 0)
         return r;
     enum drift_sampler s;
     if (drift_sampler_from_string(name, &s) < 0)
-        return drift_error_set(err, -EINVAL, "%s: sampler.name '%s' is not one of euler, "
+        return drift_error_set(err, -EINVAL, "%s: sampler.default '%s' is not one of euler, "
                                "dpmpp-2m, heun", drift_config_label(c), name);
     info->default_steps = (int)steps;
     info->default_guidance = guidance;
@@ -95,37 +95,38 @@ static int read_sampler_defaults(const struct drift_config *c, struct drift_mode
     return 0;
 }
 
-/* The model's kind, sizes, rates and vocabulary from its config. */
+/* The model's kind, sizes, rates and vocabulary from its config (docs/MODELS.md): "kind", "arch",
+ * "video": {width, height, channels, fps} or "audio": {sample_rate, chunk, scale}, "vocab". */
 static int read_info(const struct drift_config *c, struct drift_model_info *info, int *patch,
                      int *channels, double *audio_scale, struct drift_error *err)
 {
     const char *kind;
-    int r = drift_config_get_string(c, "arch.kind", &kind, err);
+    int r = drift_config_get_string(c, "kind", &kind, err);
     if (r < 0)
         return r;
     memset(info, 0, sizeof(*info));
-    r = arch_int(c, "patch", 1, 1024, patch, err);
-    if (r == 0) r = arch_int(c, "window", 0, 64, &info->window, err);
+    r = config_int(c, "arch.patch", 1, 1024, patch, err);
+    if (r == 0) r = config_int(c, "arch.window", 0, 64, &info->window, err);
     if (strcmp(kind, "video") == 0) {
         info->kind = DRIFT_MODEL_VIDEO;
-        if (r == 0) r = arch_int(c, "width", 8, 4096, &info->width, err);
-        if (r == 0) r = arch_int(c, "height", 8, 4096, &info->height, err);
-        if (r == 0) r = arch_int(c, "channels", 3, 3, channels, err);
-        if (r == 0) r = drift_config_get_double(c, "arch.fps", 1, 240, &info->fps, err);
+        if (r == 0) r = config_int(c, "video.width", 8, 4096, &info->width, err);
+        if (r == 0) r = config_int(c, "video.height", 8, 4096, &info->height, err);
+        if (r == 0) r = config_int(c, "video.channels", 3, 3, channels, err);
+        if (r == 0) r = drift_config_get_double(c, "video.fps", 1, 240, &info->fps, err);
         if (r == 0 && (info->width % *patch || info->height % *patch))
             r = drift_error_set(err, -EINVAL, "%s: frame %dx%d is not a multiple of patch %d",
                                 drift_config_label(c), info->width, info->height, *patch);
     } else if (strcmp(kind, "audio") == 0) {
         info->kind = DRIFT_MODEL_AUDIO;
         *channels = 1;
-        if (r == 0) r = arch_int(c, "sample_rate", 8000, 192000, &info->sample_rate, err);
-        if (r == 0) r = arch_int(c, "chunk", 16, 1 << 20, &info->chunk_samples, err);
-        if (r == 0) r = drift_config_get_double(c, "arch.audio_scale", 1e-6, 100, audio_scale, err);
+        if (r == 0) r = config_int(c, "audio.sample_rate", 8000, 192000, &info->sample_rate, err);
+        if (r == 0) r = config_int(c, "audio.chunk", 16, 1 << 20, &info->chunk_samples, err);
+        if (r == 0) r = drift_config_get_double(c, "audio.scale", 1e-6, 100, audio_scale, err);
         if (r == 0 && info->chunk_samples % *patch)
             r = drift_error_set(err, -EINVAL, "%s: chunk %d is not a multiple of patch %d",
                                 drift_config_label(c), info->chunk_samples, *patch);
     } else {
-        return drift_error_set(err, -EINVAL, "%s: arch.kind '%s' is not video or audio",
+        return drift_error_set(err, -EINVAL, "%s: kind '%s' is not video or audio",
                                drift_config_label(c), kind);
     }
     if (r < 0)
@@ -146,6 +147,22 @@ void drift_model_info_free(struct drift_model_info *info)
     free((void *)info->vocab);
     info->vocab = NULL;
     info->vocab_size = 0;
+}
+
+/* The transformer's tokens must tile the frame: (W/p)(H/p) tokens of p*p*3 values, or chunk/p
+ * tokens of p samples. */
+static int check_layout(const struct drift_config *c, const struct drift_model_info *info,
+                        int patch, int channels, const struct dit_config *cfg,
+                        struct drift_error *err)
+{
+    bool video = info->kind == DRIFT_MODEL_VIDEO;
+    int tokens = video ? (info->width / patch) * (info->height / patch) : info->chunk_samples / patch;
+    int in_dim = video ? patch * patch * channels : patch;
+    if (cfg->tokens != tokens || cfg->in_dim != in_dim)
+        return drift_error_set(err, -EINVAL, "%s: arch.tokens %d and arch.in_dim %d do not tile the "
+                               "%s (%d tokens of %d values)", drift_config_label(c), cfg->tokens,
+                               cfg->in_dim, video ? "frame" : "chunk", tokens, in_dim);
+    return 0;
 }
 
 /* Replaces info->vocab (strings owned by a config) with one block holding the pointer array and
@@ -188,6 +205,7 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
     if (r == 0) {
         struct dit d;
         if ((r = dit_load(ctx, st, c, 1, &d, err)) == 0) {
+            r = check_layout(c, info, patch, channels, &d.cfg, err);
             info->flops_per_eval = dit_flops_per_eval(&d.cfg, d.cfg.window);
             dit_free(&d);
         }
@@ -300,6 +318,7 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     if (r == 0) r = read_sampler_defaults(g->config, &g->info, &g->shift, &g->context_t, err);
     if (r == 0) r = drift_safetensors_open(wpath, &g->weights, err);
     if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
+    if (r == 0) r = check_layout(g->config, &g->info, g->patch, g->channels, &g->dit.cfg, err);
     if (r == 0)
         g->info.flops_per_eval = dit_flops_per_eval(&g->dit.cfg, g->dit.cfg.window);
     return r;
@@ -393,6 +412,31 @@ const struct drift_model_info *drift_generator_info(const struct drift_generator
     return &g->info;
 }
 
+/* Value index inside the tokens of pixel (y, x), channel 0: token = raster index of the patch,
+ * then (dy, dx, c) inside it (tools/models/model.py patchify). */
+static size_t token_index(const struct drift_generator *g, int y, int x)
+{
+    int p = g->patch, cols = g->info.width / p;
+    size_t tok = (size_t)(y / p) * (size_t)cols + (size_t)(x / p);
+    return tok * (size_t)g->dit.cfg.in_dim + ((size_t)(y % p) * p + (size_t)(x % p)) * 3;
+}
+
+void drift_generator_patchify(const struct drift_generator *g, const float *hwc, float *tokens)
+{
+    for (int y = 0; y < g->info.height; y++)
+        for (int x = 0; x < g->info.width; x++)
+            memcpy(tokens + token_index(g, y, x), hwc + ((size_t)y * g->info.width + x) * 3,
+                   3 * sizeof(float));
+}
+
+void drift_generator_unpatchify(const struct drift_generator *g, const float *tokens, float *hwc)
+{
+    for (int y = 0; y < g->info.height; y++)
+        for (int x = 0; x < g->info.width; x++)
+            memcpy(hwc + ((size_t)y * g->info.width + x) * 3, tokens + token_index(g, y, x),
+                   3 * sizeof(float));
+}
+
 static uint8_t to_byte(float v)
 {
     float p = (v + 1.0f) * 127.5f; /* model space [-1, 1] -> [0, 255] */
@@ -411,12 +455,9 @@ int drift_generator_next_frame(struct drift_generator *g, uint8_t *rgb, size_t s
     int r = drift_generator_step(g, err);
     if (r < 0)
         return r;
-    /* Tokens in raster order over (py, px); values ordered (dy, dx, c). */
-    int p = g->patch, cols = in->width / p;
     for (int y = 0; y < in->height; y++)
         for (int x = 0; x < in->width; x++) {
-            size_t tok = (size_t)(y / p) * cols + (size_t)(x / p);
-            const float *v = g->x + tok * g->dit.cfg.in_dim + ((size_t)(y % p) * p + (size_t)(x % p)) * 3;
+            const float *v = g->x + token_index(g, y, x);
             uint8_t *o = rgb + ((size_t)y * in->width + x) * 3;
             o[0] = to_byte(v[0]);
             o[1] = to_byte(v[1]);
@@ -436,10 +477,8 @@ int drift_generator_next_audio(struct drift_generator *g, float *pcm, size_t sam
     int r = drift_generator_step(g, err);
     if (r < 0)
         return r;
-    for (int i = 0; i < g->info.chunk_samples; i++) {
-        float v = g->x[i] * (float)g->audio_scale;
-        pcm[i] = v < -1.0f ? -1.0f : v > 1.0f ? 1.0f : v;
-    }
+    for (int i = 0; i < g->info.chunk_samples; i++) /* x is already clamped to [-1, 1] */
+        pcm[i] = g->x[i] * (float)g->audio_scale;
     return 0;
 }
 

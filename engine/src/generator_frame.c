@@ -96,7 +96,7 @@ static void advance_prompt_blend(struct drift_generator *g)
     g->blend_left--;
 }
 
-static int remember_past(struct drift_generator *g)
+static int remember_past(struct drift_generator *g, const float *context)
 {
     int W = g->dit.cfg.window;
     if (W == 0)
@@ -106,7 +106,7 @@ static int remember_past(struct drift_generator *g)
         memmove(g->past_position, g->past_position + 1, (size_t)(W - 1) * sizeof(int64_t));
         g->past_count--;
     }
-    memcpy(g->past + (size_t)g->past_count * g->frame_values, g->x, g->frame_values * sizeof(float));
+    memcpy(g->past + (size_t)g->past_count * g->frame_values, context, g->frame_values * sizeof(float));
     g->past_position[g->past_count++] = g->frame;
     return 0;
 }
@@ -134,6 +134,19 @@ static void measure_change(struct drift_generator *g)
     g->skips_in_a_row = 0;
 }
 
+/* Noise for (frame, stream) in the frame's memory order (video H, W, RGB; audio samples), as the
+ * reference draws it, rearranged into the transformer's tokens in `out`. */
+static void frame_noise(struct drift_generator *g, uint64_t stream, float *out)
+{
+    if (g->info.kind == DRIFT_MODEL_AUDIO) { /* tokens are consecutive runs of samples */
+        drift_noise_fill(g->seed, (uint64_t)g->frame, stream, out, g->frame_values);
+        return;
+    }
+    float *hwc = g->scratch + 3 * g->frame_values;
+    drift_noise_fill(g->seed, (uint64_t)g->frame, stream, hwc, g->frame_values);
+    drift_generator_patchify(g, hwc, out);
+}
+
 int drift_generator_step(struct drift_generator *g, struct drift_error *err)
 {
     if (may_skip(g)) {
@@ -142,19 +155,27 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
     }
     double t_start = now(), model_before = g->counters.seconds_model;
     advance_prompt_blend(g);
-    drift_noise_fill(g->seed, (uint64_t)g->frame, 0, g->x, g->frame_values);
+    frame_noise(g, DRIFT_NOISE_INIT, g->x);
     dit_step_cache_reset(&g->dit, &g->step_cache);
     struct eval_args args = { g, err };
     int r = drift_sampler_run(g->sampler, g->times, g->steps, g->x, g->frame_values, g->scratch,
                               velocity, &args);
     if (r < 0)
         return r;
+    for (size_t i = 0; i < g->frame_values; i++) /* the frame's values live in [-1, 1] */
+        g->x[i] = g->x[i] < -1.0f ? -1.0f : g->x[i] > 1.0f ? 1.0f : g->x[i];
+    /* The window keeps the frame as training saw context: noised to context_t. */
+    float *context = g->scratch;
+    frame_noise(g, DRIFT_NOISE_CONTEXT, context);
+    float tc = (float)g->context_t;
+    for (size_t i = 0; i < g->frame_values; i++)
+        context[i] = (1.0f - tc) * g->x[i] + tc * context[i];
     if (g->cache == DRIFT_CACHE_NONE) {
-        remember_past(g);
+        remember_past(g, context);
     } else {
-        if ((r = condition(g, (float)g->context_t, err)) < 0)
+        if ((r = condition(g, tc, err)) < 0)
             return r;
-        broadcast_rows(g, g->x);
+        broadcast_rows(g, context);
         double t0 = now();
         if ((r = dit_commit(&g->dit, &g->xb, g->frame, err)) < 0)
             return r;

@@ -52,6 +52,11 @@ struct drift_generator {
     struct drift_generator_counters counters;
 };
 
+/* Rearranges a video frame (H, W, 3 floats) into tokens (raster over patches, each patch's values
+ * ordered (dy, dx, c)), and back. */
+void drift_generator_patchify(const struct drift_generator *gen, const float *hwc, float *tokens);
+void drift_generator_unpatchify(const struct drift_generator *gen, const float *tokens, float *hwc);
+
 /* Produces the next frame's clean values into gen->x (T*P floats, model space). */
 int drift_generator_step(struct drift_generator *gen, struct drift_error *err);
 

@@ -131,7 +131,7 @@ class Daemon:
         self.t_start = time.monotonic()
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.logf, stderr=subprocess.STDOUT)
         if wait_ready:
-            t, _ = self.notify.wait_for("READY", "1", timeout=60)
+            t, _ = self.notify.wait_for("READY", "1", timeout=60, after=self.t_start)
             self.t_ready = t - self.t_start
         return self
 

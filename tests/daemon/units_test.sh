@@ -14,6 +14,15 @@ mkdir -p "$tmp/units"
 sed "s|/usr/bin/driftd|$build/daemon/driftd|" "$src/units/driftd.service" > "$tmp/units/driftd.service"
 out=$(cd "$tmp/units" && systemd-analyze verify --man=no ./driftd.service 2>&1) || true
 if [[ -n $out ]]; then echo "systemd-analyze verify: $out"; exit 1; fi
+# The render timer template, instantiated.
+for u in drift-render@.service drift-render@.timer; do
+  sed "s|/usr/bin/driftctl|$build/daemon/driftctl|" "$src/units/$u" > "$tmp/units/$u"
+done
+ln -s drift-render@.service "$tmp/units/drift-render@nightly.service"
+ln -s drift-render@.timer "$tmp/units/drift-render@nightly.timer"
+out=$(cd "$tmp/units" && systemd-analyze verify --man=no ./drift-render@nightly.timer \
+      ./drift-render@nightly.service 2>&1) || true
+if [[ -n $out ]]; then echo "systemd-analyze verify (render timer): $out"; exit 1; fi
 echo "verify: clean"
 
 exposure=$(systemd-analyze security --offline=yes "$tmp/units/driftd.service" 2>&1 |

@@ -19,6 +19,23 @@ import safetensors_io  # noqa: E402
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "tests", "fixtures", "dit")
 
 
+def write_config(path, cfg):
+    """The engine's config format (tools/models/export.py, docs/MODELS.md), sampler defaults
+    left out so that the engine's own defaults are used."""
+    arch = {k: cfg[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "tokens",
+                                "in_dim", "text_dim", "vocab_size", "alibi_slopes")}
+    conf = {"format": "drift-model", "format_version": 1, "kind": cfg["kind"], "arch": arch,
+            "vocab": ["w%d" % i for i in range(cfg["vocab_size"])]}
+    if cfg["kind"] == "video":
+        conf["video"] = {"width": cfg["width"], "height": cfg["height"], "channels": cfg["channels"],
+                         "fps": cfg["fps"]}
+    else:
+        conf["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
+                         "scale": cfg["audio_scale"]}
+    with open(path, "w") as f:
+        json.dump(conf, f, indent=1, sort_keys=True)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(7)
@@ -31,9 +48,7 @@ def main():
                 p.copy_(torch.randn_like(p) * 0.05)
     weights = {k: v for k, v in net.state_dict().items()}
     safetensors_io.save(os.path.join(OUT, "tiny.safetensors"), weights)
-    with open(os.path.join(OUT, "tiny.json"), "w") as f:
-        json.dump({"format": "drift-model", "architecture": "causal-dit", "arch": cfg,
-                   "vocab": ["w%d" % i for i in range(12)]}, f, indent=1, sort_keys=True)
+    write_config(os.path.join(OUT, "tiny.json"), cfg)
 
     g = torch.Generator().manual_seed(11)
     T, P = cfg["tokens"], cfg["in_dim"]
@@ -66,9 +81,7 @@ def main():
             if p.abs().sum() == 0:
                 p.copy_(torch.randn_like(p) * 0.05)
     safetensors_io.save(os.path.join(OUT, "tiny-audio.safetensors"), anet.state_dict())
-    with open(os.path.join(OUT, "tiny-audio.json"), "w") as f:
-        json.dump({"format": "drift-model", "architecture": "causal-dit", "arch": acfg,
-                   "vocab": ["w%d" % i for i in range(12)]}, f, indent=1, sort_keys=True)
+    write_config(os.path.join(OUT, "tiny-audio.json"), acfg)
 
 
 if __name__ == "__main__":
