@@ -29,10 +29,12 @@ static int check_config(const struct drift_video_encoder_config *c, struct drift
     int h = c->out_height ? c->out_height : c->in_height;
     if (w < 16 || w > 8192 || (w & 1))
         return drift_media_error_set(err, -EINVAL,
-                                     "out_width: %d must be even and within 16..8192", w);
+                                     "out_width: %d must be even and within 16..8192%s", w,
+                                     c->out_width ? "" : " (it defaults to in_width)");
     if (h < 16 || h > 8192 || (h & 1))
         return drift_media_error_set(err, -EINVAL,
-                                     "out_height: %d must be even and within 16..8192", h);
+                                     "out_height: %d must be even and within 16..8192%s", h,
+                                     c->out_height ? "" : " (it defaults to in_height)");
     int den = c->fps_den ? c->fps_den : 1;
     if (c->fps_num <= 0 || den < 0 || (double)c->fps_num / den > 240.0 ||
         (double)c->fps_num / den < 1.0)

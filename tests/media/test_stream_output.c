@@ -246,6 +246,37 @@ static void offline_output_pushes_back_instead_of_dropping(void **state)
     drift_stream_output_free(out);
 }
 
+/* Audio is placed by its sample index, not by arrival: a gap becomes silence, an overlap is
+ * dropped, and the counters say how much of each. */
+static void audio_gaps_are_silence_and_overlaps_are_dropped(void **state)
+{
+    struct drift_stream_output *out;
+    struct drift_stream_output_config c = config(false, 25);
+    c.audio_channels = 1;
+    c.audio_rate = 48000;
+    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
+    static float pcm[4000];
+    uint8_t rgb[W * H * 3] = { 0 };
+    assert_int_equal(drift_stream_output_push_audio(out, pcm, 1000, 0), 0);
+    assert_int_equal(drift_stream_output_push_audio(out, pcm, 1000, 1500), 0); /* 500 missing */
+    assert_int_equal(drift_stream_output_push_audio(out, pcm, 1000, 2000), 0); /* 500 again */
+    struct drift_stream_stats st;
+    drift_stream_output_get_stats(out, &st);
+    assert_int_equal(st.audio_silence_samples, 500);
+    assert_int_equal(st.audio_dropped_samples, 500);
+    assert_int_equal(st.audio_samples_pushed, 2500);
+    /* Frames 0 and 1 own samples 0..3839 (1920 each at 25 fps): all there, nothing added. */
+    assert_int_equal(drift_stream_output_push_video(out, rgb, 0), 0);
+    assert_int_equal(drift_stream_output_push_video(out, rgb, 1), 0);
+    assert_int_equal(drift_stream_output_push_audio(out, pcm, 840, 3000), 0);
+    assert_int_equal(drift_stream_output_finish(out), 0);
+    drift_stream_output_get_stats(out, &st);
+    assert_int_equal(st.frames_encoded, 2);
+    assert_int_equal(st.audio_silence_samples, 500);
+    assert_int_equal(st.audio_dropped_samples, 500);
+    drift_stream_output_free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +286,7 @@ int main(void)
         cmocka_unit_test(slow_generator_gets_repeats_and_the_clock_holds),
         cmocka_unit_test(slow_consumer_never_blocks_generation),
         cmocka_unit_test(offline_output_pushes_back_instead_of_dropping),
+        cmocka_unit_test(audio_gaps_are_silence_and_overlaps_are_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
