@@ -1,0 +1,44 @@
+#!/usr/bin/python3
+"""A random-weight model of the default architecture (tools/models/model.py DriftDiT with
+video_config / audio_config), for benchmarking before (or without) the trained models.
+
+    make_random_model.py video|audio OUT_STEM      writes OUT_STEM.safetensors (bf16) + OUT_STEM.json
+
+Layers that DriftDiT initialises to zero (adaLN, final) get small random values so that every
+op does real work. Same seed, same bytes."""
+import json
+import os
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "models"))
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+import model as M  # noqa: E402
+import safetensors_io  # noqa: E402
+from vocab import VOCAB  # noqa: E402
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("video", "audio"):
+        sys.exit("usage: make_random_model.py video|audio OUT_STEM")
+    kind, stem = sys.argv[1], sys.argv[2]
+    torch.manual_seed(1234)
+    cfg = (M.video_config if kind == "video" else M.audio_config)(len(VOCAB))
+    net = M.DriftDiT(cfg).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            if p.abs().sum() == 0:
+                p.copy_(torch.randn_like(p) * 0.02)
+    weights = {k: v.to(torch.bfloat16) for k, v in net.state_dict().items()}
+    os.makedirs(os.path.dirname(os.path.abspath(stem)), exist_ok=True)
+    safetensors_io.save(stem + ".safetensors", weights)
+    with open(stem + ".json", "w") as f:
+        json.dump({"arch": cfg, "vocab": VOCAB,
+                   "sampler": {"name": "euler", "steps": 3, "guidance": 1.0},
+                   "note": "random weights (tools/peers/make_random_model.py)"}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+#!/usr/bin/python3
+"""The table of the peer benchmark (tools/peers/bench-peers.sh): merges what drift-bench peers,
+torch_peer.py and ort_peer.js measured for each model in one run, prints one table per model with
+the goals, writes OUT/peers.md and a plot per model (OUT/perf-<kind>.png, matplotlib).
+
+    report.py OUT [--docs DOCS_DIR]
+
+OUT holds run.json and one folder per model with drift.txt, torch.jsonl and ort.jsonl. With
+--docs, the plots are copied to DOCS_DIR/perf-<kind>.png and the tables replace the block between
+the markers in DOCS_DIR/PERFORMANCE.md."""
+import json
+import os
+import shutil
+import sys
+
+GOAL_PEER_X, GOAL_LIMIT_PCT, GOAL_F32_ORT_X = 4.0, 40.0, 1.5
+BEGIN, END = "<!-- peers-table: begin (tools/peers/bench-peers.sh --docs) -->", "<!-- peers-table: end -->"
+LABELS = {"drift bf16": "drift bf16", "drift f32": "drift fp32", "torch fp32": "PyTorch {torch} fp32",
+          "torch bf16": "PyTorch {torch} bf16 autocast", "ort fp32": "ONNX Runtime {ort} CPU fp32"}
+PEERS = ("torch fp32", "torch bf16", "ort fp32")
+
+
+def parse_drift(path):
+    """`word [word] key=value ...` lines -> {"model": {...}, "peak": {...}, "drift bf16": {...},
+    "ops bf16": {...}, "sweep": [{...}, ...]}"""
+    out = {"sweep": []}
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            words = line.split()
+            head = [w for w in words if "=" not in w]
+            kv = {}
+            for w in words:
+                if "=" in w:
+                    k, v = w.split("=", 1)
+                    try:
+                        kv[k] = float(v)
+                    except ValueError:
+                        kv[k] = v
+            key = " ".join(head)
+            if head[0] == "sweep":
+                kv["precision"] = head[1]
+                out["sweep"].append(kv)
+            else:
+                out.setdefault(key, {}).update(kv)
+    return out
+
+
+def parse_jsonl(path):
+    rows = []
+    if os.path.exists(path):
+        with open(path) as f:
+            rows = [json.loads(line) for line in f if line.startswith("{")]
+    return rows
+
+
+def load_model(folder):
+    drift = parse_drift(os.path.join(folder, "drift.txt"))
+    peers = parse_jsonl(os.path.join(folder, "torch.jsonl")) + parse_jsonl(os.path.join(folder, "ort.jsonl"))
+    meta = next((r for r in peers if r.get("kind") == "meta"), {})
+    rows = {}
+    for p in ("bf16", "f32"):
+        if f"drift {p}" in drift:
+            rows[f"drift {p}"] = drift[f"drift {p}"]
+    for r in peers:
+        if r.get("kind") == "peer":
+            rows[r["name"]] = r
+    versions = {"torch": meta.get("torch", "?").split("a")[0].split("+")[0],
+                "ort": next((r.get("version", "?") for r in peers if r.get("name") == "ort fp32"), "?")}
+    return drift, meta, rows, versions
+
+
+def fmt(v, spec, missing="n/a"):
+    return missing if v is None else format(v, spec)
+
+
+def why_lines(drift, meta, prec, peak_gflops):
+    """Where the step's time goes, from the engine's per-op counters."""
+    step, ops = drift.get(f"drift {prec}", {}), drift.get(f"ops {prec}", {})
+    mean = step.get("mean_ms") or step.get("step_ms")
+    if not ops or not mean:
+        return [f"  drift {prec}: per-op times not available (engine total only: "
+                f"{fmt(step.get('step_ms'), '.3f')} ms)"]
+    T, D, L, W = (meta.get(k) for k in ("tokens", "hidden", "depth", "window"))
+    flops = {}
+    if None not in (T, D, L, W):
+        flops["attention"] = L * 2 * 2 * T * (W + 1) * T * D          # q k^T and p v per block
+        flops["linear"] = max(0.0, step.get("flops", meta.get("flops", 0)) - flops["attention"])
+    parts = []
+    for name, ms in sorted(ops.items(), key=lambda kv: -kv[1]):
+        if ms <= 0.0005 * mean:
+            continue
+        s = f"{name} {ms:.3f} ms ({100 * ms / mean:.0f}%"
+        if flops.get(name) and ms > 0:
+            gf = flops[name] / (ms * 1e-3) * 1e-9
+            s += f", {gf:.0f} GFLOP/s = {100 * gf / peak_gflops:.0f}% of the {prec} peak"
+        parts.append(s + ")")
+    calls = step.get("op_calls")
+    lines = [f"  drift {prec} per step (mean {mean:.3f} ms, median {step['step_ms']:.3f} ms"
+             + (f", {calls:.0f} oneDNN primitive calls" if calls else "") + "):",
+             "    " + "; ".join(parts)]
+    if calls and mean / calls < 0.02:
+        lines.append(f"    -> {mean / calls * 1e3:.1f} us per primitive call: call overhead, not arithmetic, "
+                     "bounds a model this small")
+    return lines
+
+
+def model_table(folder, run):
+    drift, meta, rows, versions = load_model(folder)
+    model = drift.get("model", {})
+    peak = drift.get("peak", {})
+    peak_bf16, peak_f32 = peak.get("bf16_gflops"), peak.get("f32_gflops")
+    flops = model.get("flops") or meta.get("flops")
+    steps = int(model.get("steps", meta.get("steps", 0)))
+    limit_ms = flops / (peak_bf16 * 1e9) * 1e3 if flops and peak_bf16 else None
+    peer_ms = [rows[p]["step_ms"] for p in PEERS if p in rows]
+    fastest = min(peer_ms) if peer_ms else None
+    kind = model.get("kind", meta.get("model", "?"))
+    if not flops:
+        return f"### {os.path.basename(folder)}: neither drift nor the peers ran (see {folder})\n", kind, drift, rows, steps
+    weights = "random weights" if "random" in meta.get("note", "") else "trained weights"
+    out = [f"### {kind} model — {run['models'].get(os.path.basename(folder), '?')} ({weights})", "",
+           f"{flops / 1e9:.3f} GFLOP per step (one frame of {meta.get('tokens')} tokens attending to a full "
+           f"window of {meta.get('window')} frames, batch 1, no guidance); frames/s at the default setting: "
+           f"{steps} steps + the commit pass, guidance {model.get('guidance', meta.get('guidance'))}. "
+           f"2 threads each. Raw oneDNN matmul peak in this run: bf16 {fmt(peak_bf16, '.0f')} GFLOP/s, "
+           f"f32 {fmt(peak_f32, '.0f')} GFLOP/s.", "",
+           "| engine | ms / step | frames/s | vs fastest peer | % of limit | max rel err vs PyTorch fp32 |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for key in ("drift bf16", "drift f32") + PEERS:
+        r = rows.get(key)
+        label = LABELS[key].format(**versions)
+        if not r:
+            out.append(f"| {label} | failed | | | | |")
+            continue
+        ms = r.get("step_ms")
+        x = fastest / ms if fastest and ms else None
+        pct = 100 * limit_ms / ms if limit_ms and ms else None
+        err = r.get("err")
+        err_s = "reference" if key == "torch fp32" else fmt(err, ".1e")
+        out.append(f"| {label} | {fmt(ms, '.3f')} | {fmt(r.get('fps'), '.1f')} | {fmt(x, '.2f')}x | "
+                   f"{fmt(pct, '.1f')}% | {err_s} |")
+    if limit_ms:
+        out.append(f"| limit (FLOPs / bf16 peak) | {limit_ms:.3f} | {1e3 / ((steps + 1) * limit_ms):.1f} | "
+                   f"{fastest / limit_ms if fastest else 0:.1f}x | 100% | |")
+    out.append("")
+    out.append("Peers' frames/s = 1 / ((steps + 1) × their step time): the reference code has no cheaper "
+               "commit pass. drift's is measured through the generator API (KV cache, window full).")
+    out.append("")
+    # goals
+    b, f = rows.get("drift bf16"), rows.get("drift f32")
+    goals = []
+    if b and fastest:
+        x = fastest / b["step_ms"]
+        goals.append((f"drift bf16 ≥ {GOAL_PEER_X:g}× faster per step than the fastest peer", f"{x:.2f}×",
+                      x >= GOAL_PEER_X, "bf16"))
+    if b and limit_ms:
+        pct = 100 * limit_ms / b["step_ms"]
+        goals.append((f"drift bf16 ≥ {GOAL_LIMIT_PCT:g}% of the limit", f"{pct:.1f}%", pct >= GOAL_LIMIT_PCT,
+                      "bf16"))
+    if f and "ort fp32" in rows:
+        x = rows["ort fp32"]["step_ms"] / f["step_ms"]
+        goals.append((f"drift fp32 ≥ {GOAL_F32_ORT_X:g}× faster than ONNX Runtime fp32", f"{x:.2f}×",
+                      x >= GOAL_F32_ORT_X, "f32"))
+    out.append("Goals:")
+    out.append("")
+    for text, got, ok, _ in goals:
+        out.append(f"- {text}: {got} — {'met' if ok else '**missed**'}")
+    missed = sorted({prec for _, _, ok, prec in goals if not ok})
+    if missed:
+        out += ["", "Where the time goes (engine counters, per op kind):", "", "```"]
+        for prec in missed:
+            out += why_lines(drift, meta, prec, peak_bf16 if prec == "bf16" else peak_f32)
+        out.append("```")
+    out.append("")
+    return "\n".join(out), kind, drift, rows, steps
+
+
+def plot(kind, drift, rows, steps, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = drift.get("sweep", [])
+    by_steps = sorted((int(s["steps"]), s["fps"]) for s in sweep if s.get("cache") == "kv" and s["steps"] > 0)
+    by_cache = [(s["cache"], s["fps"]) for s in sweep if s["steps"] == 0]
+    if not by_steps and not by_cache:
+        return False
+    prec = sweep[0]["precision"] if sweep else "bf16"
+    unit = "frames/s" if kind == "video" else "chunks/s"
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    if by_steps:
+        xs = [s for s, _ in by_steps]
+        a1.plot(xs, [f for _, f in by_steps], "o-", label=f"drift {prec} (measured)")
+        for key, style in (("ort fp32", "s--"), ("torch bf16", "^--")):
+            if key in rows:
+                ms = rows[key]["step_ms"]
+                a1.plot(xs, [1e3 / ((s + 1) * ms) for s in xs], style, alpha=0.7,
+                        label=LABELS[key].split(" CPU")[0].format(torch="1.13", ort="1.30") + " (from its step time)")
+        a1.axvline(steps, color="grey", lw=0.8, ls=":")
+        a1.set_xlabel("denoising steps per frame (KV cache)")
+        a1.set_ylabel(unit)
+        a1.set_yscale("log")
+        a1.set_title(f"{kind}: {unit} against steps")
+        a1.grid(True, which="both", alpha=0.3)
+        a1.legend(fontsize=8)
+    if by_cache:
+        a2.bar([c for c, _ in by_cache], [f for _, f in by_cache], color="tab:blue")
+        for i, (_, f) in enumerate(by_cache):
+            a2.text(i, f, f"{f:.1f}", ha="center", va="bottom", fontsize=8)
+        a2.set_ylabel(unit)
+        a2.set_title(f"{kind}: {unit} against cache policy ({steps} steps, drift {prec})")
+        a2.grid(True, axis="y", alpha=0.3)
+    fig.suptitle(f"drift {kind} model at its native size (the model has one resolution), 2 threads", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def main():
+    if len(sys.argv) not in (2, 4) or (len(sys.argv) == 4 and sys.argv[2] != "--docs"):
+        sys.exit("usage: report.py OUT [--docs DOCS_DIR]")
+    out_dir = sys.argv[1]
+    docs = sys.argv[3] if len(sys.argv) == 4 else None
+    with open(os.path.join(out_dir, "run.json")) as f:
+        run = json.load(f)
+    head = (f"Run {run['started']} → {run['finished']} UTC on {run['cpu']} ({run['cores']} cores), "
+            f"ISA {run.get('isa', '?')}, threads 2; load average before/after: {run['load_before']} / "
+            f"{run['load_after']} ({'busy: other work shared the cores' if run['busy'] else 'quiet'}).")
+    parts, plots = [head, ""], []
+    for name in run["order"]:
+        folder = os.path.join(out_dir, name)
+        if not os.path.exists(os.path.join(folder, "drift.txt")):
+            parts.append(f"### {name}: no drift results (see {folder})\n")
+            continue
+        text, kind, drift, rows, steps = model_table(folder, run)
+        png = os.path.join(out_dir, f"perf-{kind}.png")
+        if plot(kind, drift, rows, steps, png):
+            plots.append((kind, png))
+            text += f"\n![{kind}: frames/s against steps and cache policy](perf-{kind}.png)\n"
+        parts.append(text)
+    md = "\n".join(parts)
+    with open(os.path.join(out_dir, "peers.md"), "w") as f:
+        f.write(md + "\n")
+    print(md)
+    if docs:
+        for kind, png in plots:
+            shutil.copyfile(png, os.path.join(docs, f"perf-{kind}.png"))
+        perf = os.path.join(docs, "PERFORMANCE.md")
+        with open(perf) as f:
+            text = f.read()
+        if BEGIN in text and END in text:
+            text = text[:text.index(BEGIN) + len(BEGIN)] + "\n" + md + "\n" + text[text.index(END):]
+            with open(perf, "w") as f:
+                f.write(text)
+            print(f"\nupdated {perf} and {len(plots)} plot(s) in {docs}", file=sys.stderr)
+        else:
+            print(f"\n{perf} has no peers-table markers; plots copied only", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
