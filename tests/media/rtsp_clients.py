@@ -188,8 +188,12 @@ def test_churn(demo):
         rss = []
         for i in range(50):
             transport = "tcp" if i % 2 else "udp"
-            r = run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i",
-                     d.url, "-t", "1", "-c", "copy", "-f", "null", "-"], 30)
+            try:
+                r = run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport,
+                         "-i", d.url, "-t", "1", "-c", "copy", "-f", "null", "-"], 30)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"client {i} ({transport}) got nothing for 30 s; server: "
+                                     f"{open(d.log.name).read()[-2000:]}")
             check(r.returncode == 0, f"client {i} failed: {r.stderr}")
             rss.append(d.rss_kib())
         check(d.proc.poll() is None, "server died")
