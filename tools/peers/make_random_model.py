@@ -15,6 +15,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "models"))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+import export  # noqa: E402  (the engine's config format, as the trained models are written)
 import model as M  # noqa: E402
 import safetensors_io  # noqa: E402
 from vocab import VOCAB  # noqa: E402
@@ -34,10 +35,12 @@ def main():
     weights = {k: v.to(torch.bfloat16) for k, v in net.state_dict().items()}
     os.makedirs(os.path.dirname(os.path.abspath(stem)), exist_ok=True)
     safetensors_io.save(stem + ".safetensors", weights)
+    ck = {"state": weights, "steps": 0, "seconds": 0.0, "hardware": "none", "torch": torch.__version__,
+          "batch": 0, "clip": 0, "args": {"lr": 0, "ema": 0, "p_uncond": 0, "seed": 1234}}
+    config = export.build_config(cfg, ck, "random", dict(export.SAMPLER_DEFAULTS[kind]))
+    config["note"] = "random weights (tools/peers/make_random_model.py)"
     with open(stem + ".json", "w") as f:
-        json.dump({"arch": cfg, "vocab": VOCAB,
-                   "sampler": {"name": "euler", "steps": 3, "guidance": 1.0},
-                   "note": "random weights (tools/peers/make_random_model.py)"}, f, indent=1)
+        json.dump(config, f, indent=1)
 
 
 if __name__ == "__main__":
