@@ -1,0 +1,317 @@
+"""drift reference sampler (fp32, CPU): the behaviour the C engine must reproduce.
+
+  /usr/bin/python3 tools/models/reference.py sample --model models/drift-video.json --prompt "slow violet aurora" \
+      --seed 7 --frames 48 --out out/aurora            # frame-000000.png ... (+ frames.f32 with --raw)
+  /usr/bin/python3 tools/models/reference.py sample --model models/drift-audio.json --prompt "rain" --frames 24 --out out/rain
+  /usr/bin/python3 tools/models/reference.py golden --out tests/fixtures/models [--case NAME]
+
+Streaming, per frame f (video frame or audio chunk):
+  x  = noise(seed, f, stream 0)                      (or the next frame of --noise-file)
+  for each sampler step: v = model(x, t, prompt, cache)   (CFG: v = vu + g (vc - vu), each branch its own cache)
+  x0 = clamp(x, -1, 1)                               -> output (video: rgb = (x0+1)/2; audio: pcm = x0*scale)
+  xc = (1 - tc) x0 + tc noise(seed, f, stream 1);  one more model pass at t = tc, its per-layer K/V appended
+  to the cache (at most `window` past frames; the oldest is dropped).
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+import wave
+import zlib
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model as M  # noqa: E402
+import noise as N  # noqa: E402
+import safetensors_io  # noqa: E402
+from vocab import tokenize  # noqa: E402
+
+torch.set_num_threads(1)  # fixed reduction order: same seed -> same bytes
+
+
+def load(path):
+    stem = path[:-5] if path.endswith(".json") else (path[:-12] if path.endswith(".safetensors") else path)
+    conf = json.load(open(stem + ".json"))
+    a = conf["arch"]
+    kw = {k: a[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "text_dim", "alibi_slopes")}
+    if conf["kind"] == "video":
+        v = conf["video"]
+        cfg = M.video_config(len(conf["vocab"]), width=v["width"], height=v["height"], fps=v["fps"], **kw)
+    else:
+        au = conf["audio"]
+        cfg = M.audio_config(len(conf["vocab"]), sample_rate=au["sample_rate"], chunk=au["chunk"],
+                             audio_scale=au["scale"], **kw)
+    net = M.DriftDiT(cfg)
+    sd, _ = safetensors_io.load(stem + ".safetensors")
+    net.load_state_dict(sd)
+    net.eval()
+    return net, conf
+
+
+def schedule(steps, shift):
+    """t_i = shift*s/(1+(shift-1)*s), s = 1 - i/steps, i = 0..steps (computed in double, used as float32)"""
+    out = []
+    for i in range(steps + 1):
+        s = 1.0 - i / steps
+        out.append(shift * s / (1.0 + (shift - 1.0) * s))
+    return out
+
+
+def sample_frame(f_eval, x, ts, sampler, trace=None):
+    """integrate the flow ODE from ts[0]=1 to ts[-1]=0. f_eval(x, t) -> v. Returns x at t = 0."""
+    def ev(xx, t):
+        v = f_eval(xx, t)
+        if trace is not None:
+            trace.append((t, xx.clone(), v.clone()))
+        return v
+    S = len(ts) - 1
+    if sampler == "euler":
+        for i in range(S):
+            x = x + (ts[i + 1] - ts[i]) * ev(x, ts[i])
+        return x
+    if sampler == "heun":
+        for i in range(S):
+            dt = ts[i + 1] - ts[i]
+            v1 = ev(x, ts[i])
+            xe = x + dt * v1
+            if ts[i + 1] == 0.0:
+                x = xe
+            else:
+                x = x + dt * 0.5 * (v1 + ev(xe, ts[i + 1]))
+        return x
+    if sampler == "dpmpp-2m":
+        # data prediction D = x - t v; alpha = 1 - t, sigma = t, lambda = log(alpha / sigma)
+        prev_x0, h_prev = None, None
+        for i in range(S):
+            tc, tn = ts[i], ts[i + 1]
+            x0 = x - tc * ev(x, tc)
+            if tn == 0.0:
+                x = x0
+                break
+            h = math.log((1 - tn) / tn) - (math.log((1 - tc) / tc) if tc < 1.0 else -math.inf)
+            if prev_x0 is None or not math.isfinite(h_prev):
+                D = x0
+            else:
+                r = h_prev / h
+                D = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * prev_x0
+            em = (tn * (1 - tc)) / (tc * (1 - tn))        # exp(-h), 0 when tc = 1
+            x = (tn / tc) * x + (1 - tn) * (1 - em) * D
+            prev_x0, h_prev = x0, h
+        return x
+    raise ValueError(f"unknown sampler {sampler!r} (euler, dpmpp-2m, heun)")
+
+
+class Stream:
+    def __init__(self, net, conf, prompt="", seed=0, sampler=None, steps=None, guidance=None, shift=None,
+                 context_t=None, negative_prompt="", noise_file=None):
+        self.net, self.conf, self.cfg = net, conf, net.cfg
+        sd = conf["sampler"]
+        self.sampler = sampler or sd["default"]
+        self.steps = steps or sd["steps"]
+        self.guidance = sd["guidance"] if guidance is None else guidance
+        self.shift = sd["shift"] if shift is None else shift
+        self.tc = sd["context_t"] if context_t is None else context_t
+        # a list of prompts (with a list of seeds) runs a batch of independent streams (evaluation)
+        self.batch = isinstance(prompt, list)
+        prompts = prompt if self.batch else [prompt]
+        self.seeds = (seed if isinstance(seed, list) else [seed] * len(prompts))
+        self.seed = self.seeds[0]
+        self.ts = schedule(self.steps, self.shift)
+        self.text = torch.cat([self.encode(p) for p in prompts])
+        neg = torch.cat([self.encode(negative_prompt)] * len(prompts))
+        self.branches = [self.text] + ([neg] if self.guidance != 1.0 else [])
+        self.caches = [[[] for _ in net.blocks] for _ in self.branches]
+        self.frame = 0
+        self.n = self.cfg["tokens"] * self.cfg["in_dim"]
+        self.noise_file = open(noise_file, "rb") if noise_file else None
+        self.evals = 0
+
+    def encode(self, prompt):
+        ids = tokenize(prompt)
+        with torch.no_grad():
+            return self.net.text_cond(torch.tensor([ids or [0]]), torch.tensor([len(ids)]))
+
+    def to_tokens(self, flat):
+        x = torch.from_numpy(np.ascontiguousarray(flat).copy())
+        if self.cfg["kind"] == "video":
+            img = x.reshape(-1, self.cfg["height"], self.cfg["width"], 3)
+            return M.patchify(img, self.cfg["patch"])
+        return x.reshape(-1, self.cfg["tokens"], self.cfg["in_dim"])
+
+    def from_tokens(self, tok, keep_batch=False):
+        if self.cfg["kind"] == "video":
+            c = self.cfg
+            out = M.unpatchify(tok, c["patch"], c["height"], c["width"], 3)
+        else:
+            out = tok.reshape(tok.shape[0], -1)
+        return out if keep_batch else out[0]
+
+    def noise(self, stream):
+        if self.noise_file:
+            raw = self.noise_file.read(4 * self.n)
+            if len(raw) != 4 * self.n:
+                raise ValueError("noise file too short")
+            return np.frombuffer(raw, dtype="<f4")
+        return np.stack([N.gaussian(s, self.frame, stream, self.n) for s in self.seeds])
+
+    def model(self, x, t, b):
+        tt = torch.full((x.shape[0],), float(t))
+        v, kv = self.net.forward_frame(x, tt, self.branches[b], self.caches[b])
+        self.evals += 1
+        return v, kv
+
+    def f_eval(self, x, t):
+        vc, _ = self.model(x, t, 0)
+        if len(self.branches) == 1:
+            return vc
+        vu, _ = self.model(x, t, 1)
+        return vu + self.guidance * (vc - vu)
+
+    def next(self, trace=None):
+        """-> model-space output of the next frame: video [H, W, 3], audio [chunk], float32 in [-1, 1]"""
+        with torch.no_grad():
+            x = self.to_tokens(self.noise(N.STREAM_INIT))
+            x0 = sample_frame(self.f_eval, x, self.ts, self.sampler, trace).clamp(-1, 1)
+            xc = (1 - self.tc) * x0 + self.tc * self.to_tokens(self.noise(N.STREAM_CONTEXT))
+            for b in range(len(self.branches)):
+                _, kv = self.model(xc, self.tc, b)
+                for li, c in enumerate(self.caches[b]):
+                    c.append(kv[li])
+                    if len(c) > self.cfg["window"]:
+                        c.pop(0)
+        self.frame += 1
+        return self.from_tokens(x0, self.batch)
+
+
+def to_rgb8(x0):
+    return np.floor(np.clip((x0.numpy().astype(np.float32) + 1) * 127.5, 0, 255) + 0.5).astype(np.uint8)
+
+
+def write_png(path, rgb):
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    open(path, "wb").write(png)
+
+
+def write_wav(path, pcm, sr):
+    pcm16 = np.round(np.clip(pcm, -1, 1) * 32767).astype("<i2")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm16.tobytes())
+
+
+def cmd_sample(a):
+    net, conf = load(a.model)
+    st = Stream(net, conf, a.prompt, a.seed, a.sampler, a.steps, a.guidance, a.shift, a.context_t,
+                a.negative_prompt, a.noise_file)
+    os.makedirs(a.out, exist_ok=True)
+    outs = []
+    for f in range(a.frames):
+        x0 = st.next()
+        outs.append(x0.numpy().astype("<f4"))
+        if conf["kind"] == "video" and not a.no_png:
+            write_png(os.path.join(a.out, f"frame-{f:06d}.png"), to_rgb8(x0))
+    if a.raw:
+        open(os.path.join(a.out, "frames.f32"), "wb").write(np.stack(outs).tobytes())
+    if conf["kind"] == "audio":
+        pcm = np.concatenate(outs) * conf["audio"]["scale"]
+        write_wav(os.path.join(a.out, "audio.wav"), pcm, conf["audio"]["sample_rate"])
+    print(f"{a.frames} frames, {st.evals} model evaluations -> {a.out}")
+
+
+GOLDEN_SEED = 7
+GOLDEN_CASES = {
+    # name: model, prompt, sampler, steps, guidance, negative prompt, frames, trace first frame
+    "video-euler": ("drift-video", "slow violet aurora", "euler", 3, 1.0, "", 6, True),
+    "video-dpmpp-2m": ("drift-video", "fast orange flames", "dpmpp-2m", 4, 1.0, "", 2, False),
+    "video-heun": ("drift-video", "water", "heun", 2, 1.0, "", 2, False),
+    "video-cfg": ("drift-video", "red lava", "euler", 2, 3.0, "blue", 2, False),
+    "video-empty": ("drift-video", "", "euler", 3, 1.0, "", 1, False),
+    "audio-euler": ("drift-audio", "soft rain", "euler", 3, 1.0, "", 8, True),
+    "audio-dpmpp-2m": ("drift-audio", "low drone", "dpmpp-2m", 4, 1.0, "", 3, False),
+    "audio-heun": ("drift-audio", "chimes", "heun", 2, 1.0, "", 3, False),
+    "audio-cfg": ("drift-audio", "loud engine", "euler", 3, 2.5, "", 3, False),
+}
+
+
+def f32(path, arr):
+    arr = np.ascontiguousarray(np.asarray(arr, dtype="<f4"))
+    open(path, "wb").write(arr.tobytes())
+    return {"file": os.path.basename(path), "shape": list(arr.shape), "dtype": "f32le"}
+
+
+def cmd_golden(a):
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    os.makedirs(a.out, exist_ok=True)
+    index = {"seed": GOLDEN_SEED, "note": "raw little-endian float32; frames in model space ([-1,1]); "
+             "video HWC, audio samples (pcm = x * audio.scale)", "cases": {}}
+    cases = [a.case] if a.case else list(GOLDEN_CASES)
+    for name in cases:
+        mname, prompt, sampler, steps, g, neg, frames, tr = GOLDEN_CASES[name]
+        net, conf = load(os.path.join(root, "models", mname + ".json"))
+        st = Stream(net, conf, prompt, GOLDEN_SEED, sampler, steps, g, None, None, neg)
+        trace = [] if tr else None
+        outs = [st.next(trace if f == 0 else None).numpy() for f in range(frames)]
+        e = {"model": f"models/{mname}.json", "prompt": prompt, "negative_prompt": neg, "seed": GOLDEN_SEED,
+             "sampler": sampler, "steps": steps, "guidance": g, "shift": st.shift, "context_t": st.tc,
+             "schedule": st.ts, "frames": frames, "evals": st.evals,
+             "output": f32(os.path.join(a.out, f"{name}.frames.f32"), np.stack(outs))}
+        if tr:
+            shp = list(outs[0].shape)
+            N0 = lambda s: N.gaussian(GOLDEN_SEED, 0, s, st.n).reshape(shp)  # noqa: E731
+            e["noise_frame0"] = f32(os.path.join(a.out, f"{name}.noise0.f32"), np.stack([N0(0), N0(1)]))
+            e["text_cond"] = f32(os.path.join(a.out, f"{name}.text.f32"), st.text[0].numpy())
+            e["trace_frame0"] = {"t": [float(t) for t, _, _ in trace],
+                                 "x_in": f32(os.path.join(a.out, f"{name}.trace-x.f32"),
+                                             np.stack([st.from_tokens(x).numpy() for _, x, _ in trace])),
+                                 "v": f32(os.path.join(a.out, f"{name}.trace-v.f32"),
+                                          np.stack([st.from_tokens(v).numpy() for _, _, v in trace]))}
+        index["cases"][name] = e
+        print(f"{name}: {frames} frames, {st.evals} evals", flush=True)
+    if not a.case:
+        with open(os.path.join(a.out, "index.json"), "w") as f:
+            json.dump(index, f, indent=1)
+            f.write("\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sample")
+    s.add_argument("--model", required=True)
+    s.add_argument("--prompt", default="")
+    s.add_argument("--negative-prompt", default="")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--frames", type=int, default=24)
+    s.add_argument("--sampler")
+    s.add_argument("--steps", type=int)
+    s.add_argument("--guidance", type=float)
+    s.add_argument("--shift", type=float)
+    s.add_argument("--context-t", type=float)
+    s.add_argument("--noise-file", help="raw f32: per frame the init noise then the context noise")
+    s.add_argument("--raw", action="store_true", help="also write frames.f32 (model space)")
+    s.add_argument("--no-png", action="store_true")
+    s.add_argument("--out", required=True)
+    gd = sub.add_parser("golden")
+    gd.add_argument("--out", required=True)
+    gd.add_argument("--case", choices=sorted(GOLDEN_CASES))
+    a = ap.parse_args()
+    try:
+        (cmd_sample if a.cmd == "sample" else cmd_golden)(a)
+    except ValueError as e:
+        print(f"reference.py: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
