@@ -11,7 +11,6 @@ import sys
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "models"))
 import model as M  # noqa: E402
 import safetensors_io  # noqa: E402
