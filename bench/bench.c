@@ -15,6 +15,7 @@ static const struct bench_command commands[] = {
     { "ops", "each op at the model shapes against the raw oneDNN matmul peaks", drift_bench_ops },
     { "cache", "cache policies: speed, evaluations, quality against the KV cache alone", drift_bench_cache },
     { "stream", "frames per second and real-time factor of the default models", drift_bench_stream },
+    { "peers", "drift's side of tools/peers/bench-peers.sh (vs PyTorch and ONNX Runtime)", drift_bench_peers },
 #ifdef DRIFT_BENCH_HAVE_MEDIA
     { "media", "encode + mux time per frame at several sizes", drift_bench_media },
 #endif

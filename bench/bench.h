@@ -6,5 +6,6 @@ int drift_bench_ops(int argc, char **argv);
 int drift_bench_media(int argc, char **argv);
 int drift_bench_cache(int argc, char **argv);
 int drift_bench_stream(int argc, char **argv);
+int drift_bench_peers(int argc, char **argv);
 
 #endif
