@@ -14,7 +14,6 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "models"))
-sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import export  # noqa: E402  (the engine's config format, as the trained models are written)
 import model as M  # noqa: E402
 import safetensors_io  # noqa: E402
@@ -32,9 +31,9 @@ def main():
         for p in net.parameters():
             if p.abs().sum() == 0:
                 p.copy_(torch.randn_like(p) * 0.02)
-    weights = {k: v.to(torch.bfloat16) for k, v in net.state_dict().items()}
+    weights = dict(net.state_dict())
     os.makedirs(os.path.dirname(os.path.abspath(stem)), exist_ok=True)
-    safetensors_io.save(stem + ".safetensors", weights)
+    safetensors_io.save(stem + ".safetensors", weights, "BF16")
     ck = {"state": weights, "steps": 0, "seconds": 0.0, "hardware": "none", "torch": torch.__version__,
           "batch": 0, "clip": 0, "args": {"lr": 0, "ema": 0, "p_uncond": 0, "seed": 1234}}
     config = export.build_config(cfg, ck, "random", dict(export.SAMPLER_DEFAULTS[kind]))

@@ -125,8 +125,8 @@ def model_table(folder, run):
         return f"### {os.path.basename(folder)}: neither drift nor the peers ran (see {folder})\n", kind, drift, rows, steps
     weights = "random weights" if "random" in meta.get("note", "") else "trained weights"
     out = [f"### {kind} model — {run['models'].get(os.path.basename(folder), '?')} ({weights})", "",
-           f"{flops / 1e9:.3f} GFLOP per step (one frame of {meta.get('tokens')} tokens attending to a full "
-           f"window of {meta.get('window')} frames, batch 1, no guidance); frames/s at the default setting: "
+           f"{flops / 1e9:.3f} GFLOP per step (one frame of {meta.get('tokens', '?')} tokens attending to a full "
+           f"window of {int(model.get('window', meta.get('window', 0)))} frames, batch 1, no guidance); frames/s at the default setting: "
            f"{steps} steps + the commit pass, guidance {model.get('guidance', meta.get('guidance'))}. "
            f"2 threads each. Raw oneDNN matmul peak in this run: bf16 {fmt(peak_bf16, '.0f')} GFLOP/s, "
            f"f32 {fmt(peak_f32, '.0f')} GFLOP/s.", "",
@@ -143,11 +143,11 @@ def model_table(folder, run):
         pct = 100 * limit_ms / ms if limit_ms and ms else None
         err = r.get("err")
         err_s = "reference" if key == "torch fp32" else fmt(err, ".1e")
-        out.append(f"| {label} | {fmt(ms, '.3f')} | {fmt(r.get('fps'), '.1f')} | {fmt(x, '.2f')}x | "
+        out.append(f"| {label} | {fmt(ms, '.3f')} | {fmt(r.get('fps'), '.1f')} | {fmt(x, '.2f')}{'x' if x else ''} | "
                    f"{fmt(pct, '.1f')}% | {err_s} |")
     if limit_ms:
         out.append(f"| limit (FLOPs / bf16 peak) | {limit_ms:.3f} | {1e3 / ((steps + 1) * limit_ms):.1f} | "
-                   f"{fastest / limit_ms if fastest else 0:.1f}x | 100% | |")
+                   f"{fmt(fastest / limit_ms if fastest else None, '.1f')}{'x' if fastest else ''} | 100% | |")
     out.append("")
     blas = meta.get("blas")
     if blas:

@@ -27,7 +27,6 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "models"))
-sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import model as M  # noqa: E402
 import safetensors_io  # noqa: E402
 
@@ -41,7 +40,8 @@ def load(stem):
     for k, v in config.get(kind, {}).items():
         cfg.setdefault(k, v)
     net = M.DriftDiT(cfg).eval()
-    weights = {k: v.float() for k, v in safetensors_io.load(stem + ".safetensors").items()}
+    weights, _ = safetensors_io.load(stem + ".safetensors")
+    weights = {k: v.float() for k, v in weights.items()}
     net.load_state_dict(weights, strict=True)
     return net, config, cfg
 
