@@ -99,7 +99,6 @@ static double best_peak(dnnl_data_type_t dt, double seconds)
 /* The window's clean frames, the noisy frame, the noise levels and the text vector one step
  * sees, and the velocity PyTorch fp32 computed for it (v_ref, NULL without --inputs). */
 struct step_inputs {
-    int window;
     float *past;     /* (W,T,P) */
     float *x;        /* (T,P) */
     float t, t_ctx;
@@ -142,7 +141,6 @@ static int load_inputs(const char *path, const struct dit_config *c, struct step
     if (r < 0)
         return r;
     float *t = NULL, *t_ctx = NULL;
-    in->window = c->window;
     if (!(in->past = read_f32(st, "past", c->window * frame, err)) ||
         !(in->x = read_f32(st, "x", frame, err)) || !(t = read_f32(st, "t", 1, err)) ||
         !(t_ctx = read_f32(st, "t_ctx", 1, err)) ||
@@ -177,7 +175,6 @@ static int make_inputs(const struct dit_config *c, struct step_inputs *in)
 {
     int64_t frame = (int64_t)c->tokens * c->in_dim;
     uint64_t state = 2026;
-    in->window = c->window;
     in->past = malloc((size_t)(c->window ? c->window : 1) * frame * sizeof(float));
     in->x = malloc((size_t)frame * sizeof(float));
     if (!in->past || !in->x) {
@@ -196,6 +193,7 @@ static int make_inputs(const struct dit_config *c, struct step_inputs *in)
 struct step_result {
     double step_ms, mean_ms, err, flops, calls;
     int runs;
+    uint64_t new_primitives, new_allocations; /* while timing: 0 in steady state */
     double op_ms[DRIFT_OP_KINDS];
 };
 
@@ -203,6 +201,17 @@ static int compare_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+/* max |v - ref| / max |ref|: relative to the output's scale, not per element. */
+static double max_rel_err(const float *v, const float *ref, int64_t n)
+{
+    double diff = 0, scale = 0;
+    for (int64_t i = 0; i < n; i++) {
+        diff = fmax(diff, fabs((double)v[i] - ref[i]));
+        scale = fmax(scale, fabs((double)ref[i]));
+    }
+    return diff / fmax(scale, 1e-30);
 }
 
 /* Fills the window: each past frame is conditioned at the context noise level and committed,
@@ -265,16 +274,9 @@ static int time_step(struct drift_context *ctx, struct dit *d, const struct step
         res->flops = (c1->flops - c0.flops) / n;
         for (int k = 0; k < DRIFT_OP_KINDS; k++)
             res->op_ms[k] = (c1->seconds[k] - c0.seconds[k]) / n * 1e3;
-        res->err = -1;
-        if (in->v_ref) { /* max |v - v_ref| / max |v_ref| */
-            const float *p = v.data;
-            double diff = 0, scale = 0;
-            for (int64_t i = 0; i < drift_tensor_numel(&v); i++) {
-                diff = fmax(diff, fabs((double)p[i] - in->v_ref[i]));
-                scale = fmax(scale, fabs((double)in->v_ref[i]));
-            }
-            res->err = diff / fmax(scale, 1e-30);
-        }
+        res->new_primitives = c1->primitives_created - c0.primitives_created;
+        res->new_allocations = c1->allocations - c0.allocations;
+        res->err = in->v_ref ? max_rel_err(v.data, in->v_ref, drift_tensor_numel(&v)) : -1;
     }
     drift_tensor_free(&x);
     drift_tensor_free(&v);
@@ -360,8 +362,10 @@ static int run_precision(const struct peers_options *o, const struct drift_confi
     if (r == 0)
         r = time_step(ctx, &d, &in, o->seconds, &res, err);
     if (r == 0) {
-        printf("drift %s step_ms=%.4f mean_ms=%.4f runs=%d flops=%.0f op_calls=%.0f", name,
-               res.step_ms, res.mean_ms, res.runs, res.flops, res.calls);
+        printf("drift %s step_ms=%.4f mean_ms=%.4f runs=%d flops=%.0f op_calls=%.0f "
+               "new_primitives=%llu new_allocations=%llu", name, res.step_ms, res.mean_ms,
+               res.runs, res.flops, res.calls, (unsigned long long)res.new_primitives,
+               (unsigned long long)res.new_allocations);
         if (res.err >= 0)
             printf(" err=%.3g", res.err);
         /* per op kind: mean ms per step (the rest, outside ops, is "other") */

@@ -152,6 +152,11 @@ def model_table(folder, run):
     blas = meta.get("blas")
     if blas:
         out.append(f"PyTorch fp32 products go through {blas}; bf16 autocast through oneDNN (mkldnn).")
+    steady = [(p, rows[f"drift {p}"]) for p in ("bf16", "f32") if "new_primitives" in rows.get(f"drift {p}", {})]
+    if steady:
+        out.append("drift while timing (engine counters): " + "; ".join(
+            f"{p}: {r['new_primitives']:.0f} oneDNN primitives created, {r['new_allocations']:.0f} allocations"
+            for p, r in steady) + ".")
     out.append("Peers' frames/s = 1 / ((steps + 1) × their step time): the reference code has no cheaper "
                "commit pass. drift's is measured through the generator API (KV cache, window full).")
     out.append("")
