@@ -11,11 +11,12 @@ struct drift_stream_output;
 
 struct drift_appsrc_sink {
     struct drift_media_sink base;
-    GstElement *pipeline; /* ref held; used for the running time of live pipelines */
     GstAppSrc *video, *audio; /* refs held; audio NULL for video-only streams */
     bool live;
+    GMutex lock;      /* offset: set by whichever streaming thread sees the first buffer */
     bool have_offset;
-    gint64 offset; /* added to stream times: the sink starts at its first keyframe */
+    gint64 offset;    /* added to stream times: the sink starts at its first keyframe */
+    gulong probes[2]; /* live: the rebasing probes on the appsrc pads */
 };
 
 /**
@@ -24,8 +25,7 @@ struct drift_appsrc_sink {
  * queue is bounded and drops the oldest data; file sinks block (backpressure to the generator).
  */
 void drift_appsrc_sink_init(struct drift_appsrc_sink *sink, struct drift_stream_output *out,
-                            GstElement *pipeline, GstElement *video, GstElement *audio,
-                            bool live);
+                            GstElement *video, GstElement *audio, bool live);
 void drift_appsrc_sink_clear(struct drift_appsrc_sink *sink);
 
 #endif

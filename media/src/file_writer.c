@@ -101,7 +101,7 @@ static int build_pipeline(struct drift_file_writer *w, enum drift_file_format fo
     gst_object_unref(file);
     GstElement *v = gst_bin_get_by_name(GST_BIN(w->pipeline), "video");
     GstElement *a = audio ? gst_bin_get_by_name(GST_BIN(w->pipeline), "audio") : NULL;
-    drift_appsrc_sink_init(&w->sink, w->out, w->pipeline, v, a, false);
+    drift_appsrc_sink_init(&w->sink, w->out, v, a, false);
     gst_object_unref(v);
     if (a)
         gst_object_unref(a);

@@ -56,7 +56,7 @@ static int build(struct drift_publisher *p, const struct drift_publisher_config 
     gst_object_unref(s);
     GstElement *v = gst_bin_get_by_name(GST_BIN(p->pipeline), "video");
     GstElement *a = audio ? gst_bin_get_by_name(GST_BIN(p->pipeline), "audio") : NULL;
-    drift_appsrc_sink_init(&p->sink, p->out, v, v, a, true);
+    drift_appsrc_sink_init(&p->sink, p->out, v, a, true);
     gst_object_unref(v);
     if (a)
         gst_object_unref(a);
