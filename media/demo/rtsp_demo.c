@@ -90,7 +90,7 @@ static int parse_args(struct demo *d, int argc, char **argv)
         { "address", 1, 0, 'a' }, { "port", 1, 0, 'p' }, { "path", 1, 0, 'n' },
         { "width", 1, 0, 'w' }, { "height", 1, 0, 'h' }, { "fps", 1, 0, 'f' },
         { "seconds", 1, 0, 's' }, { "audio-rate", 1, 0, 'r' }, { "audio-channels", 1, 0, 'c' },
-        { "publish", 1, 0, 'P' }, { "stats-interval", 1, 0, 'i' }, { "help", 0, 0, '?' },
+        { "publish", 1, 0, 'P' }, { "stats-interval", 1, 0, 'i' }, { "help", 0, 0, 'H' },
         { 0 },
     };
     int c;
@@ -107,7 +107,8 @@ static int parse_args(struct demo *d, int argc, char **argv)
         case 'c': d->audio_channels = atoi(optarg); break;
         case 'P': d->publish = optarg; break;
         case 'i': d->stats_interval = atoi(optarg); break;
-        default: return usage(c == '?' && !optopt ? stdout : stderr, 2);
+        case 'H': usage(stdout, 0); return -1; /* asked for: exit 0 */
+        default: return usage(stderr, 2);
         }
     }
     if (optind != argc || d->fps < 1 || d->fps > 240 || d->seconds < 0 || d->stats_interval < 1)
@@ -167,6 +168,6 @@ int main(int argc, char **argv)
     };
     int r = parse_args(&d, argc, argv);
     if (r)
-        return r;
+        return r < 0 ? 0 : r;
     return serve(&d);
 }

@@ -303,7 +303,29 @@ def test_publish(demo, record_server):
               "packets received and decodable")
 
 
+def test_demo_errors(demo):
+    """Bad settings end the demo with status 1 and a message naming what is wrong; bad usage
+    with status 2; a port already taken is reported as such."""
+    r = run([demo, "--port", "0", "--width", "3"])
+    check(r.returncode == 1 and "width" in r.stderr, f"odd width: {r.returncode} {r.stderr}")
+    r = run([demo, "--port", "0", "--path", "a/b"])
+    check(r.returncode == 1 and "name" in r.stderr, f"bad path: {r.returncode} {r.stderr}")
+    r = run([demo, "--port", "0", "--address", "not-an-ip"])
+    check(r.returncode == 1 and "address" in r.stderr, f"bad address: {r.stderr}")
+    r = run([demo, "--bogus"])
+    check(r.returncode == 2 and "usage" in r.stderr, f"bad option: {r.returncode}")
+    d = Demo(demo)
+    try:
+        port = d.url.split(":")[2].split("/")[0]
+        r = run([demo, "--port", port])
+        check(r.returncode == 1 and "in use" in r.stderr, f"taken port: {r.stderr}")
+    finally:
+        d.stop()
+    print("demo rejects an odd width, a bad path, a bad address, a bad option and a taken port")
+
+
 TESTS = {
+    "demo_errors": test_demo_errors,
     "probe": test_probe,
     "record": test_record,
     "four_clients": test_four_clients,
