@@ -231,16 +231,17 @@ def cmd_sample(a):
 
 GOLDEN_SEED = 7
 GOLDEN_CASES = {
-    # name: model, prompt, sampler, steps, guidance, negative prompt, frames, trace first frame
-    "video-euler": ("drift-video", "slow violet aurora", "euler", 3, 1.0, "", 6, True),
-    "video-dpmpp-2m": ("drift-video", "fast orange flames", "dpmpp-2m", 4, 1.0, "", 2, False),
-    "video-heun": ("drift-video", "water", "heun", 2, 1.0, "", 2, False),
-    "video-cfg": ("drift-video", "red lava", "euler", 2, 3.0, "blue", 2, False),
-    "video-empty": ("drift-video", "", "euler", 3, 1.0, "", 1, False),
-    "audio-euler": ("drift-audio", "soft rain", "euler", 3, 1.0, "", 8, True),
-    "audio-dpmpp-2m": ("drift-audio", "low drone", "dpmpp-2m", 4, 1.0, "", 3, False),
-    "audio-heun": ("drift-audio", "chimes", "heun", 2, 1.0, "", 3, False),
-    "audio-cfg": ("drift-audio", "loud engine", "euler", 3, 2.5, "", 3, False),
+    # name: model, prompt, sampler, steps, guidance, negative prompt, frames, trace frame 0, shift, context_t
+    # (explicit, so that changing a model's sampler defaults does not change the fixtures)
+    "video-euler": ("drift-video", "slow violet aurora", "euler", 3, 1.0, "", 6, True, 1.0, 0.05),
+    "video-dpmpp-2m": ("drift-video", "fast orange flames", "dpmpp-2m", 4, 1.0, "", 2, False, 2.0, 0.05),
+    "video-heun": ("drift-video", "water", "heun", 2, 1.0, "", 2, False, 1.0, 0.1),
+    "video-cfg": ("drift-video", "red lava", "euler", 2, 3.0, "blue", 2, False, 1.0, 0.05),
+    "video-empty": ("drift-video", "", "euler", 3, 1.0, "", 1, False, 1.0, 0.05),
+    "audio-euler": ("drift-audio", "soft rain", "euler", 3, 1.0, "", 8, True, 1.0, 0.05),
+    "audio-dpmpp-2m": ("drift-audio", "low drone", "dpmpp-2m", 4, 1.0, "", 3, False, 2.0, 0.05),
+    "audio-heun": ("drift-audio", "chimes", "heun", 2, 1.0, "", 3, False, 1.0, 0.1),
+    "audio-cfg": ("drift-audio", "loud engine", "euler", 3, 2.5, "", 3, False, 1.0, 0.05),
 }
 
 
@@ -257,9 +258,9 @@ def cmd_golden(a):
              "video HWC, audio samples (pcm = x * audio.scale)", "cases": {}}
     cases = [a.case] if a.case else list(GOLDEN_CASES)
     for name in cases:
-        mname, prompt, sampler, steps, g, neg, frames, tr = GOLDEN_CASES[name]
+        mname, prompt, sampler, steps, g, neg, frames, tr, shift, tc = GOLDEN_CASES[name]
         net, conf = load(os.path.join(root, "models", mname + ".json"))
-        st = Stream(net, conf, prompt, GOLDEN_SEED, sampler, steps, g, None, None, neg)
+        st = Stream(net, conf, prompt, GOLDEN_SEED, sampler, steps, g, shift, tc, neg)
         trace = [] if tr else None
         outs = [st.next(trace if f == 0 else None).numpy() for f in range(frames)]
         e = {"model": f"models/{mname}.json", "prompt": prompt, "negative_prompt": neg, "seed": GOLDEN_SEED,
