@@ -24,7 +24,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: drift-gen --model PATH [--prompt TEXT] [--seed N] [--frames N | --seconds S]\n"
                "                 [--steps N] [--sampler euler|dpmpp-2m|heun] [--guidance G]\n"
                "                 [--cache none|kv|kv+teacache|kv+fbcache|kv+fora] [--threshold X]\n"
-               "                 [--precision f32|bf16] --out DIR\n");
+               "                 [--precision f32|bf16|int8] --out DIR\n");
 }
 
 static int parse_number(const char *opt, const char *text, double min, double max, double *ret)
@@ -66,7 +66,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'P':
             if (strcmp(optarg, "f32") == 0) o->s.precision = DRIFT_PRECISION_F32;
             else if (strcmp(optarg, "bf16") == 0) o->s.precision = DRIFT_PRECISION_BF16;
-            else { fprintf(stderr, "drift-gen: --precision '%s': expected f32 or bf16\n", optarg); r = -1; }
+            else if (strcmp(optarg, "int8") == 0) o->s.precision = DRIFT_PRECISION_INT8;
+            else { fprintf(stderr, "drift-gen: --precision '%s': expected f32, bf16 or int8\n", optarg); r = -1; }
             break;
         case 'o': o->out = optarg; break;
         case 'h': usage(stdout); exit(0);

@@ -44,6 +44,7 @@ const char *drift_precision_name(enum drift_precision precision)
     switch (precision) {
     case DRIFT_PRECISION_F32: return "f32";
     case DRIFT_PRECISION_BF16: return "bf16";
+    case DRIFT_PRECISION_INT8: return "int8";
     default: return "auto";
     }
 }
@@ -57,9 +58,11 @@ static int choose_precision(enum drift_precision asked, enum drift_precision *re
             asked = DRIFT_PRECISION_F32;
         else if (strcmp(env, "bf16") == 0)
             asked = DRIFT_PRECISION_BF16;
+        else if (strcmp(env, "int8") == 0)
+            asked = DRIFT_PRECISION_INT8;
         else if (strcmp(env, "auto") != 0)
             return drift_error_set(err, -EINVAL,
-                                   "DRIFT_PRECISION=%s: expected f32, bf16 or auto", env);
+                                   "DRIFT_PRECISION=%s: expected f32, bf16, int8 or auto", env);
     }
     if (asked == DRIFT_PRECISION_AUTO)
         asked = cpu_has_native_bf16() ? DRIFT_PRECISION_BF16 : DRIFT_PRECISION_F32;
@@ -81,6 +84,9 @@ int drift_context_new(const struct drift_context_options *options, struct drift_
     if (!ctx)
         return drift_error_set(err, -ENOMEM, "context: out of memory");
     ctx->precision = precision;
+    ctx->compute_dtype = precision == DRIFT_PRECISION_BF16 ||
+                                 (precision == DRIFT_PRECISION_INT8 && cpu_has_native_bf16())
+                             ? DRIFT_BF16 : DRIFT_F32;
     if (dnnl_engine_create(&ctx->engine, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_default_flags) != dnnl_success) {
         drift_context_free(ctx);
@@ -110,7 +116,7 @@ enum drift_precision drift_context_precision(const struct drift_context *ctx)
 
 enum drift_dtype drift_context_compute_dtype(const struct drift_context *ctx)
 {
-    return ctx->precision == DRIFT_PRECISION_BF16 ? DRIFT_BF16 : DRIFT_F32;
+    return ctx->compute_dtype;
 }
 
 const char *drift_context_isa(const struct drift_context *ctx)

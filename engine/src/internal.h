@@ -24,6 +24,7 @@ struct drift_plan {
 
 struct drift_context {
     enum drift_precision precision;
+    enum drift_dtype compute_dtype; /* bf16 or f32: products other than int8 linear layers */
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     struct drift_counters counters;

@@ -2,7 +2,12 @@
  *
  * Weights are packed once at creation into the blocked layout the kernel picks for a typical
  * frame (256 rows); a plan for a row count that wants another layout gets its own copy, reordered
- * from the packed one, once. In bf16, x is converted into plan-owned scratch on the way in. */
+ * from the packed one, once. In bf16, x is converted into plan-owned scratch on the way in.
+ * In int8 (DRIFT_PRECISION_INT8), weights are quantised per output channel at creation and x per
+ * call. oneDNN's VNNI kernels want output scales fixed at creation (runtime scales fall back to a
+ * slower gemm), so the kernel applies the weight scales and writes plan-owned f32 scratch; one
+ * pass then applies the call's x scale, the bias and the accumulation into y, and an eltwise
+ * primitive applies the activation in place. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +15,7 @@
 #include <drift/ops.h>
 
 #include "internal.h"
+#include "quantize.h"
 
 #define LINEAR_MAX_PLANS 16
 #define LINEAR_PACK_ROWS 256
@@ -23,6 +29,9 @@ struct linear_plan {
     void *weights;               /* linear->packed, or owned when owns_weights */
     bool owns_weights;
     dnnl_memory_t mem_x_user, mem_x, mem_w, mem_b, mem_y;
+    float *int8_out;             /* int8: (rows,N) f32 from the kernel */
+    dnnl_primitive_t activation; /* int8: eltwise on y, or NULL */
+    dnnl_memory_t mem_act;
 };
 
 struct drift_linear {
@@ -32,6 +41,8 @@ struct drift_linear {
     dnnl_memory_desc_t packed_md;
     void *packed;
     float *bias;                  /* (N) or NULL */
+    bool int8;                    /* int8 weights and activations */
+    float *weight_scale;          /* int8: (N) */
     struct linear_plan plans[LINEAR_MAX_PLANS];
     int plan_count;
 };
@@ -40,10 +51,12 @@ static void plan_release(struct linear_plan *p)
 {
     if (p->matmul) dnnl_primitive_destroy(p->matmul);
     if (p->to_compute) dnnl_primitive_destroy(p->to_compute);
-    dnnl_memory_t mems[] = { p->mem_x_user, p->mem_x, p->mem_w, p->mem_b, p->mem_y };
+    if (p->activation) dnnl_primitive_destroy(p->activation);
+    dnnl_memory_t mems[] = { p->mem_x_user, p->mem_x, p->mem_w, p->mem_b, p->mem_y, p->mem_act };
     for (size_t i = 0; i < sizeof(mems) / sizeof(mems[0]); i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
     free(p->x_scratch);
+    free(p->int8_out);
     if (p->owns_weights) free(p->weights);
 }
 
@@ -55,6 +68,7 @@ void drift_linear_free(struct drift_linear *linear)
         plan_release(&linear->plans[i]);
     free(linear->packed);
     free(linear->bias);
+    free(linear->weight_scale);
     free(linear);
 }
 
@@ -69,25 +83,30 @@ static int matmul_desc(const struct drift_linear *l, int64_t rows, int64_t x_str
     dnnl_dims_t sd = { rows, l->in }, ss = { x_stride, 1 };
     dnnl_dims_t wd = { l->in, l->out }, dd = { rows, l->out }, ds = { y_stride, 1 };
     dnnl_dims_t bd = { 1, l->out };
-    dnnl_data_type_t cdt = drift_dnnl_dtype(l->dtype);
-    /* In bf16 the source is the converted dense scratch. */
-    if (l->dtype == DRIFT_BF16)
+    dnnl_data_type_t cdt = l->int8 ? dnnl_s8 : drift_dnnl_dtype(l->dtype);
+    /* In bf16 and int8 the source is the converted dense scratch. */
+    if (l->dtype == DRIFT_BF16 || l->int8)
         ss[0] = l->in;
     DNNL_TRY(err, dnnl_memory_desc_init_by_strides(&src, 2, sd, cdt, ss), "linear src");
     DNNL_TRY(err, dnnl_memory_desc_init_by_tag(&wei, 2, wd, cdt, dnnl_format_tag_any), "linear W");
     DNNL_TRY(err, dnnl_memory_desc_init_by_tag(&bias, 2, bd, dnnl_f32, dnnl_ab), "linear bias");
+    if (l->int8)
+        ds[0] = l->out; /* the kernel writes dense scratch; the epilogue writes y */
     DNNL_TRY(err, dnnl_memory_desc_init_by_strides(&dst, 2, dd, dnnl_f32, ds), "linear dst");
-    DNNL_TRY(err, dnnl_matmul_desc_init(desc, &src, &wei, l->bias ? &bias : NULL, &dst),
+    /* int8 adds the bias in its epilogue (linear_int8_epilogue). */
+    DNNL_TRY(err, dnnl_matmul_desc_init(desc, &src, &wei, l->bias && !l->int8 ? &bias : NULL, &dst),
              "describing a linear matmul");
     return 0;
 }
 
-static int make_attr(enum drift_activation act, bool accumulate, dnnl_primitive_attr_t *ret,
+static int make_attr(const struct drift_linear *l, bool accumulate, dnnl_primitive_attr_t *ret,
                      struct drift_error *err)
 {
+    /* int8: only the weight scales; accumulation, bias and activation come after (epilogue). */
+    enum drift_activation act = l->int8 ? DRIFT_ACT_NONE : l->act;
     dnnl_post_ops_t po;
     DNNL_TRY(err, dnnl_post_ops_create(&po), "post-ops");
-    if (accumulate)
+    if (accumulate && !l->int8)
         dnnl_post_ops_append_sum(po, 1.0f);
     if (act == DRIFT_ACT_GELU_TANH)
         dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_gelu_tanh, 0.f, 0.f);
@@ -97,6 +116,8 @@ static int make_attr(enum drift_activation act, bool accumulate, dnnl_primitive_
     dnnl_status_t s = dnnl_primitive_attr_create(&attr);
     if (s == dnnl_success)
         s = dnnl_primitive_attr_set_post_ops(attr, po);
+    if (s == dnnl_success && l->int8 && l->weight_scale) /* per output channel */
+        s = dnnl_primitive_attr_set_output_scales(attr, l->out, 1 << 1, l->weight_scale);
     dnnl_post_ops_destroy(po);
     if (s != dnnl_success)
         return drift_dnnl_fail(err, s, "linear attributes");
@@ -111,7 +132,7 @@ static int build_pd(struct drift_context *ctx, const struct drift_linear *l, int
     dnnl_matmul_desc_t desc;
     dnnl_primitive_attr_t attr = NULL;
     int r = matmul_desc(l, rows, xs, ys, &desc, err);
-    if (r < 0 || (r = make_attr(l->act, accumulate, &attr, err)) < 0)
+    if (r < 0 || (r = make_attr(l, accumulate, &attr, err)) < 0)
         return r;
     dnnl_status_t s = dnnl_primitive_desc_create(ret, &desc, attr, ctx->engine, NULL);
     dnnl_primitive_attr_destroy(attr);
@@ -175,6 +196,7 @@ int drift_linear_new(struct drift_context *ctx, const struct drift_tensor *weigh
     l->in = (int)weight->shape[1];
     l->act = act;
     l->dtype = drift_context_compute_dtype(ctx);
+    l->int8 = drift_context_precision(ctx) == DRIFT_PRECISION_INT8;
     if (bias) {
         l->bias = drift_ctx_alloc(ctx, (size_t)l->out * sizeof(float));
         if (!l->bias) {
@@ -191,9 +213,23 @@ int drift_linear_new(struct drift_context *ctx, const struct drift_tensor *weigh
         /* The caller's (N,K) weights seen as (K,N) with transposed strides. */
         dnnl_memory_desc_t user_md;
         dnnl_dims_t dims = { l->in, l->out }, strides = { 1, l->in };
-        dnnl_memory_desc_init_by_strides(&user_md, 2, dims, drift_dnnl_dtype(weight->dtype),
+        const void *source = weight->data;
+        int8_t *quantized = NULL;
+        if (l->int8) {
+            quantized = malloc((size_t)l->out * l->in);
+            l->weight_scale = drift_ctx_alloc(ctx, (size_t)l->out * sizeof(float));
+            if (!quantized || !l->weight_scale)
+                r = drift_error_set(err, -ENOMEM, "linear: out of memory");
+            else
+                drift_quantize_rows(weight, quantized, l->weight_scale);
+            source = quantized;
+        }
+        dnnl_memory_desc_init_by_strides(&user_md, 2, dims,
+                                         l->int8 ? dnnl_s8 : drift_dnnl_dtype(weight->dtype),
                                          strides);
-        r = reorder_into_new(ctx, &user_md, weight->data, &l->packed_md, &l->packed, err);
+        if (r == 0)
+            r = reorder_into_new(ctx, &user_md, source, &l->packed_md, &l->packed, err);
+        free(quantized);
     }
     if (r < 0) {
         drift_linear_free(l);
@@ -201,6 +237,52 @@ int drift_linear_new(struct drift_context *ctx, const struct drift_tensor *weigh
     }
     *ret = l;
     return 0;
+}
+
+/* int8 scratch (quantised x, the kernel's f32 output) and the activation primitive on y. */
+static int plan_build_int8(struct drift_context *ctx, struct drift_linear *l,
+                           struct linear_plan *p, const dnnl_memory_desc_t *x_md,
+                           struct drift_error *err)
+{
+    p->x_scratch = drift_ctx_alloc(ctx, dnnl_memory_desc_get_size(x_md));
+    p->int8_out = drift_ctx_alloc(ctx, (size_t)p->rows * l->out * sizeof(float));
+    if (!p->x_scratch || !p->int8_out)
+        return drift_error_set(err, -ENOMEM, "linear: out of memory for scratch");
+    dnnl_memory_set_data_handle(p->mem_x, p->x_scratch);
+    dnnl_memory_set_data_handle(p->mem_y, p->int8_out);
+    if (l->act == DRIFT_ACT_NONE)
+        return 0;
+    dnnl_memory_desc_t y_md;
+    dnnl_dims_t d = { p->rows, l->out }, s = { p->y_row_stride, 1 };
+    dnnl_memory_desc_init_by_strides(&y_md, 2, d, dnnl_f32, s);
+    dnnl_eltwise_desc_t desc;
+    bool gelu = l->act == DRIFT_ACT_GELU_TANH;
+    DNNL_TRY(err, dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference,
+                                                 gelu ? dnnl_eltwise_gelu_tanh : dnnl_eltwise_swish,
+                                                 &y_md, gelu ? 0.f : 1.f, 0.f),
+             "describing the int8 activation");
+    int r = drift_dnnl_build(ctx, &desc, NULL, &p->activation, NULL, err, "creating an activation");
+    return r < 0 ? r : drift_dnnl_memory(ctx, &y_md, NULL, &p->mem_act, err);
+}
+
+/* int8 epilogue: y (=|+=) x_scale * out + bias, then the activation in place. */
+static int linear_int8_epilogue(struct drift_context *ctx, const struct drift_linear *l,
+                                struct linear_plan *p, float x_scale, struct drift_tensor *y,
+                                struct drift_error *err)
+{
+    for (int64_t m = 0; m < p->rows; m++) {
+        float *restrict yr = (float *)y->data + m * p->y_row_stride;
+        const float *restrict o = p->int8_out + m * l->out;
+        for (int n = 0; n < l->out; n++) {
+            float v = x_scale * o[n] + (l->bias ? l->bias[n] : 0.0f);
+            yr[n] = p->accumulate ? yr[n] + v : v;
+        }
+    }
+    if (!p->activation)
+        return 0;
+    dnnl_memory_set_data_handle(p->mem_act, y->data);
+    dnnl_exec_arg_t args[] = { { DNNL_ARG_SRC, p->mem_act }, { DNNL_ARG_DST, p->mem_act } };
+    return drift_dnnl_run(ctx, p->activation, 2, args, err, "running the int8 activation");
 }
 
 static int plan_build(struct drift_context *ctx, struct drift_linear *l, struct linear_plan *p,
@@ -229,13 +311,15 @@ static int plan_build(struct drift_context *ctx, struct drift_linear *l, struct 
     if (r == 0) r = drift_dnnl_memory(ctx, x_md, NULL, &p->mem_x, err);
     if (r == 0) r = drift_dnnl_memory(ctx, w_md, p->weights, &p->mem_w, err);
     if (r == 0) r = drift_dnnl_memory(ctx, y_md, NULL, &p->mem_y, err);
-    if (r == 0 && l->bias) {
+    if (r == 0 && l->int8)
+        r = plan_build_int8(ctx, l, p, x_md, err);
+    if (r == 0 && l->bias && !l->int8) {
         dnnl_memory_desc_t b_md;
         dnnl_dims_t bd = { 1, l->out };
         dnnl_memory_desc_init_by_tag(&b_md, 2, bd, dnnl_f32, dnnl_ab);
         r = drift_dnnl_memory(ctx, &b_md, l->bias, &p->mem_b, err);
     }
-    if (r == 0 && l->dtype == DRIFT_BF16) {
+    if (r == 0 && l->dtype == DRIFT_BF16 && !l->int8) {
         /* f32 rows (any row stride) -> dense bf16 scratch. */
         dnnl_memory_desc_t user_md;
         dnnl_dims_t d = { p->rows, l->in }, s = { p->x_row_stride, 1 };
@@ -319,7 +403,10 @@ static int linear_forward_impl(struct drift_context *ctx, struct drift_linear *l
     struct linear_plan *p = plan_get(ctx, l, rows, xs, ys, accumulate, err, &r);
     if (!p)
         return r;
-    if (p->to_compute) {
+    float x_scale = 1.0f;
+    if (l->int8) {
+        x_scale = drift_quantize_activations(x->data, rows, l->in, xs, p->x_scratch);
+    } else if (p->to_compute) {
         dnnl_memory_set_data_handle(p->mem_x_user, x->data);
         dnnl_exec_arg_t conv[] = { { DNNL_ARG_FROM, p->mem_x_user }, { DNNL_ARG_TO, p->mem_x } };
         r = drift_dnnl_run(ctx, p->to_compute, 2, conv, err, "converting linear input");
@@ -328,14 +415,16 @@ static int linear_forward_impl(struct drift_context *ctx, struct drift_linear *l
     } else {
         dnnl_memory_set_data_handle(p->mem_x, x->data);
     }
-    dnnl_memory_set_data_handle(p->mem_y, y->data);
+    if (!l->int8)
+        dnnl_memory_set_data_handle(p->mem_y, y->data);
     dnnl_exec_arg_t args[4] = { { DNNL_ARG_SRC, p->mem_x }, { DNNL_ARG_WEIGHTS, p->mem_w },
                                 { DNNL_ARG_DST, p->mem_y } };
     int nargs = 3;
     if (p->mem_b)
         args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, p->mem_b };
     ctx->counters.flops += 2.0 * (double)rows * l->in * l->out;
-    return drift_dnnl_run(ctx, p->matmul, nargs, args, err, "running a linear matmul");
+    r = drift_dnnl_run(ctx, p->matmul, nargs, args, err, "running a linear matmul");
+    return r < 0 || !l->int8 ? r : linear_int8_epilogue(ctx, l, p, x_scale, y, err);
 }
 
 int drift_linear_forward(struct drift_context *ctx, struct drift_linear *l,

@@ -17,7 +17,8 @@ struct drift_tensor tensor_copy(const struct drift_tensor *src);
 /* max |got - want| / max |want|: the error relative to the output's scale. */
 double relative_error(const struct drift_tensor *got, const struct drift_tensor *want);
 
-/* The tolerance the tests state for each precision: f32 1e-4, bf16 2e-2 (of the output scale). */
+/* The tolerance the tests state for each precision (of the output scale): f32 1e-4, bf16 2e-2,
+ * int8 5e-2. */
 double tolerance_for(const struct drift_context *ctx);
 
 /* Creates a context of the given precision, or returns NULL when the CPU cannot run it (the test

@@ -1,5 +1,6 @@
-/* Every op, in f32 and bf16, against golden tensors from tools/reference/make_op_fixtures.py.
- * Tolerances (relative to the output's largest magnitude): f32 1e-4, bf16 2e-2. */
+/* Every op, in f32, bf16 and int8 (int8 linear layers, the rest as bf16), against golden tensors
+ * from tools/reference/make_op_fixtures.py. Tolerances (relative to the output's largest
+ * magnitude): f32 1e-4, bf16 2e-2, int8 5e-2. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,8 @@ static void expect_close(void **state, const struct drift_tensor *got,
                          const struct drift_tensor *want, const char *what)
 {
     double e = relative_error(got, want), tol = tolerance_for(CTX);
+    if (getenv("DRIFT_TEST_VERBOSE"))
+        print_message("%-28s %-5s %.2e\n", what, drift_precision_name(drift_context_precision(CTX)), e);
     if (!(e <= tol))
         fail_msg("%s (%s): relative error %.3g exceeds %.3g", what,
                  drift_precision_name(drift_context_precision(CTX)), e, tol);
@@ -345,6 +348,12 @@ static int setup_bf16(void **state)
     return 0;
 }
 
+static int setup_int8(void **state)
+{
+    *state = context_for(DRIFT_PRECISION_INT8);
+    return *state ? 0 : -1;
+}
+
 static int teardown(void **state)
 {
     drift_context_free(*state);
@@ -381,6 +390,7 @@ int main(void)
     if (probe) {
         drift_context_free(probe);
         failed += cmocka_run_group_tests_name("ops_bf16", tests, setup_bf16, teardown);
+        failed += cmocka_run_group_tests_name("ops_int8", tests, setup_int8, teardown);
     } else {
         print_message("bf16 unavailable on this CPU (%s): ops_bf16 not run\n", drift_cpu_isa());
     }

@@ -13,9 +13,11 @@
 
 enum drift_precision {
     DRIFT_PRECISION_AUTO = 0, /* bf16 where the CPU has AMX or AVX512-BF16, else f32;
-                                 DRIFT_PRECISION=f32|bf16 in the environment overrides */
+                                 DRIFT_PRECISION=f32|bf16|int8 in the environment overrides */
     DRIFT_PRECISION_F32,
     DRIFT_PRECISION_BF16,
+    DRIFT_PRECISION_INT8, /* linear layers with int8 weights (per output channel) and int8
+                             activations (per call); everything else as auto would run it */
 };
 
 struct drift_context_options {
@@ -58,14 +60,14 @@ int drift_context_new(const struct drift_context_options *options, struct drift_
                       struct drift_error *err);
 void drift_context_free(struct drift_context *ctx);
 
-/* The precision in use for matrix products: DRIFT_PRECISION_F32 or DRIFT_PRECISION_BF16. */
+/* The precision in use for matrix products: DRIFT_PRECISION_F32, _BF16 or _INT8. */
 enum drift_precision drift_context_precision(const struct drift_context *ctx);
-/* dtype matching the precision (DRIFT_F32 or DRIFT_BF16). */
+/* dtype of products other than int8 linear layers (DRIFT_F32 or DRIFT_BF16). */
 enum drift_dtype drift_context_compute_dtype(const struct drift_context *ctx);
 /* The widest instruction set oneDNN dispatches to, e.g. "avx512_core_amx", "avx512_core_bf16",
  * "avx2". Static string. */
 const char *drift_context_isa(const struct drift_context *ctx);
-/* "f32" or "bf16". */
+/* "f32", "bf16" or "int8". */
 const char *drift_precision_name(enum drift_precision precision);
 
 const struct drift_counters *drift_context_counters(const struct drift_context *ctx);
