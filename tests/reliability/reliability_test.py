@@ -121,7 +121,7 @@ def load(d):
     client gets frames, the real-time factor is reported and resident memory grows <= 5% after
     warm-up."""
     seconds = float(os.environ.get("DRIFT_LOAD_SECONDS", "30"))
-    n_cycles = int(os.environ.get("DRIFT_LOAD_CYCLES", "300"))
+    n_cycles = int(os.environ.get("DRIFT_LOAD_CYCLES", "500"))
     d.start()
     url = d.url()
     # Warm-up: the same mix, shorter, so that pools and caches reach their working size.
@@ -398,7 +398,7 @@ def kill9(d):
     """kill -9 at random moments (during start-up, while loading jobs, while rendering, right
     after a submit), each followed by a restart: every job is found again, ends done, and its
     output plays for the right duration; no partial file is left under a final name."""
-    kills = int(os.environ.get("DRIFT_KILLS", "8"))
+    kills = int(os.environ.get("DRIFT_KILLS", "6"))
     rng = random.Random(int(os.environ.get("DRIFT_KILL_SEED", "9")))
     d.start()
     renders = os.path.join(d.tmp, "state", "renders")
@@ -410,9 +410,9 @@ def kill9(d):
         check(r.returncode == 0, f"render: {r.stderr}")
         jobs[r.stdout.strip()] = (name, seconds)
 
-    submit(3, "k0.mp4")
-    submit(2, "k1.mkv")
-    points = []
+    submit(2, "k0.mp4")
+    submit(1, "k1.mkv")
+    points, restarts = [], []
     t_start = time.monotonic()
     for i in range(kills):
         what = rng.choice(["render", "render", "startup", "submit"])
@@ -420,7 +420,20 @@ def kill9(d):
             submit(rng.choice([1, 2]), f"k{len(jobs)}.{rng.choice(['mp4', 'mkv'])}")
             time.sleep(rng.uniform(0, 0.3))
         elif what == "render":
-            time.sleep(rng.uniform(0.1, 2.0))
+            # Somewhere inside a render: wait for a running job to pass a random point.
+            target = rng.uniform(0.05, 0.95)
+            end = time.monotonic() + 20
+            while time.monotonic() < end:
+                try:
+                    running = [job_get(d, j, "Progress") for j in jobs
+                               if job_get(d, j, "State") == "running"]
+                except Fail:
+                    running = []
+                if running and max(running) >= target:
+                    break
+                if all(job_get(d, j, "State") == "done" for j in jobs):
+                    submit(1, f"k{len(jobs)}.mp4")
+                time.sleep(0.05)
         progress = None
         if d.alive() and what != "startup":
             try:
@@ -440,10 +453,14 @@ def kill9(d):
             time.sleep(rng.uniform(0.05, 1.0))
             d.proc.send_signal(signal.SIGKILL)
             d.proc.wait()
+        t_restart = time.monotonic()
         d.start()
+        restarts.append(round(time.monotonic() - t_restart, 2))
         listed = {p.rsplit("/", 1)[1] for p in d.manager_get("Jobs")}
         check(set(jobs) <= listed, f"jobs lost after kill {i}: {set(jobs) - listed}")
+    t_last = time.monotonic()
     wait_until(lambda: all(job_get(d, j, "State") == "done" for j in jobs), 240, "every job done")
+    t_finish = time.monotonic() - t_last
     durations = {}
     for j, (name, seconds) in jobs.items():
         out = job_get(d, j, "Output")
@@ -454,7 +471,8 @@ def kill9(d):
         check(abs(durations[name] - seconds) < 0.2, f"{name}: {durations[name]} s, wanted {seconds}")
     left = [f for f in os.listdir(renders) if f.endswith(".part")]
     record("kill9", kills=kills, jobs=len(jobs), durations=durations, partial_files_left=len(left),
-           seconds=round(time.monotonic() - t_start, 1), points=points)
+           seconds=round(time.monotonic() - t_start, 1), restart_seconds=restarts,
+           finish_seconds=round(t_finish, 1), points=points)
     check(not left, f"partial files left: {left}")
 
 
