@@ -157,14 +157,17 @@ def load_judge(kind):
     return j.eval(), fams
 
 
-def generate(kind, prompts, seeds, frames, every=1, callback=None, **kw):
+def generate(kind, prompts, seeds, frames, every=1, callback=None, declick=True, **kw):
     net, conf = R.load(os.path.join(ROOT, "models", f"drift-{kind}.json"))
     st = R.Stream(net, conf, prompts, seeds, **kw)
-    outs = []
+    outs, prev = [], None
     for f in range(frames):
         x = st.next()
+        if kind == "audio":
+            x = R.declick(x * conf["audio"]["scale"], prev if declick else None)
+            prev = x[:, -1]
         if f % every == 0:
-            y = ((x + 1) / 2).clamp(0, 1) if kind == "video" else x * conf["audio"]["scale"]
+            y = ((x + 1) / 2).clamp(0, 1) if kind == "video" else x
             outs.append(y)
             if callback:
                 callback(f, y)
@@ -181,8 +184,14 @@ def cmd_adherence(a):
     j, fams = load_judge(kind)
     seeds = [EVAL_SEED + 100 + i for i in range(a.seeds)]
     prompts = [f for f in fams for _ in seeds]
+    extra = [p for p in a.extra.split(",") if p]
     t = time.time()
-    out, st = generate(kind, prompts, seeds * len(fams), a.frames)
+    out, st = generate(kind, prompts + extra, seeds * len(fams) + [EVAL_SEED + 300 + i for i in range(len(extra))],
+                       a.frames, declick=not a.no_declick)
+    if extra:
+        torch.save({"prompts": prompts + extra, "frames": out.clone()},
+                   os.path.join(CLS_DIR, f"adherence-{kind}-all.pt"))
+        out = out[:len(prompts)]
     el = time.time() - t
     r = results()
     with torch.no_grad():
@@ -217,18 +226,21 @@ def cmd_adherence(a):
               + ", ".join(f"{f} {v['ratio']:.2f}" for f, v in coh.items()) + f"; {inside}/{len(fams)} within 0.5x-2x")
         torch.save(out[:, :8].clone(), os.path.join(CLS_DIR, "adherence-video-frames.pt"))
     else:
-        # clicks: mean |x[n] - x[n-1]| across chunk boundaries vs inside chunks
+        # clicks: mean |x[n+1] - 2 x[n] + x[n-1]| (second difference: steps and kinks) at the chunk boundaries
+        # (n = first or last sample of a chunk) vs inside chunks
         pcm = out.reshape(out.shape[0], -1)
-        d = (pcm[:, 1:] - pcm[:, :-1]).abs()
-        pos = torch.arange(1, pcm.shape[1])
-        at_b = d[:, (pos % 2048) == 0].mean().item()
-        inside = d[:, (pos % 2048) != 0].mean().item()
-        res["boundary_step"] = round(at_b, 5)
-        res["inside_step"] = round(inside, 5)
-        print(f"chunk boundaries: mean |x[n]-x[n-1]| {at_b:.4f} at boundaries vs {inside:.4f} inside chunks "
-              f"(ratio {at_b / inside:.2f})")
+        d2 = (pcm[:, 2:] - 2 * pcm[:, 1:-1] + pcm[:, :-2]).abs()
+        pos = torch.arange(1, pcm.shape[1] - 1) % 2048
+        bmask = (pos == 0) | (pos == 2047)
+        at_b = d2[:, bmask].mean().item()
+        inside = d2[:, ~bmask].mean().item()
+        res["boundary_d2"] = round(at_b, 5)
+        res["inside_d2"] = round(inside, 5)
+        res["declick"] = not a.no_declick
+        print(f"chunk boundaries ({'with' if not a.no_declick else 'without'} the declick post-filter): mean second "
+              f"difference {at_b:.4f} at boundaries vs {inside:.4f} inside chunks (ratio {at_b / inside:.2f})")
         torch.save(out.clone(), os.path.join(CLS_DIR, "adherence-audio.pt"))
-    r[f"{kind}_adherence"] = res
+    r[f"{kind}_adherence" + ("_no_declick" if kind == "audio" and a.no_declick else "")] = res
     save_results(r)
 
 
@@ -289,6 +301,8 @@ def main():
     s.add_argument("--seeds", type=int, default=2)
     s.add_argument("--frames", type=int, default=8)
     s.add_argument("--threads", type=int, default=2)
+    s.add_argument("--no-declick", action="store_true")
+    s.add_argument("--extra", default="", help="comma-separated extra prompts generated alongside (for figures)")
     s = sub.add_parser("stability")
     s.add_argument("kind", choices=["video", "audio"])
     s.add_argument("--frames", type=int, default=3000)

@@ -21,6 +21,7 @@ import datagen_audio  # noqa: E402
 import datagen_video  # noqa: E402
 from vocab import AUDIO_FAMILIES, VIDEO_FAMILIES  # noqa: E402
 
+EXTRA = ["slow violet flames", "large red aurora"]
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CARD = os.path.join(ROOT, "models", "card")
 
@@ -41,15 +42,12 @@ def loss(dirs):
     fig.savefig(os.path.join(CARD, "loss.png"), dpi=80)
 
 
-def grid(prompts, frames_every=(0, 4, 8), steps=None):
-    import reference as R
-    net, conf = R.load(os.path.join(ROOT, "models", "drift-video.json"))
-    st = R.Stream(net, conf, prompts, [100 + i for i in range(len(prompts))], steps=steps)
-    keep = []
-    for f in range(max(frames_every) + 1):
-        x = st.next()
-        if f in frames_every:
-            keep.append(((x + 1) / 2).clamp(0, 1).numpy())
+def grid(prompts, frames_every=(0, 3, 7)):
+    """uses the frames that `evaluate.py adherence video --extra ...` generated and saved"""
+    d = torch.load(os.path.join(ROOT, "out", "eval", "adherence-video-all.pt"))
+    fr = d["frames"]
+    idx = [d["prompts"].index(p) for p in prompts]
+    keep = [fr[idx, f].numpy() for f in frames_every]
     fig, ax = plt.subplots(len(frames_every), len(prompts), figsize=(1.6 * len(prompts), 1.75 * len(frames_every)))
     for c, p in enumerate(prompts):
         for r, f in enumerate(frames_every):
@@ -68,7 +66,12 @@ def spectrograms(chunks=24):
     import reference as R
     net, conf = R.load(os.path.join(ROOT, "models", "drift-audio.json"))
     st = R.Stream(net, conf, list(AUDIO_FAMILIES), [200 + i for i in range(len(AUDIO_FAMILIES))])
-    pcm = torch.cat([st.next() for _ in range(chunks)], 1).numpy() * conf["audio"]["scale"]
+    prev, out = None, []
+    for _ in range(chunks):
+        y = R.declick(st.next() * conf["audio"]["scale"], prev)
+        prev = y[:, -1]
+        out.append(y)
+    pcm = torch.cat(out, 1).numpy()
     _spec(pcm, AUDIO_FAMILIES, "audio-spectrograms.png", "generated")
     os.makedirs(os.path.join(ROOT, "out", "card"), exist_ok=True)
     import reference
@@ -111,7 +114,7 @@ def main():
     if what == "loss":
         loss(sys.argv[2:])
     elif what == "grid":
-        grid(list(VIDEO_FAMILIES) + ["slow violet flames", "large red aurora"])
+        grid(list(VIDEO_FAMILIES) + EXTRA)
     elif what == "spectrograms":
         spectrograms()
     elif what == "data":

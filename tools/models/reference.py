@@ -187,6 +187,20 @@ class Stream:
         return self.from_tokens(x0, self.batch)
 
 
+DECLICK = 256
+
+
+def declick(y, prev):
+    """audio output post-filter (not fed back to the model): y [B, chunk] PCM of one chunk, prev [B] the last
+    output sample of the previous chunk (None for chunk 0). y[n] += (prev - y[0]) * (1 - n/K), n < K = 256."""
+    if prev is None:
+        return y
+    n = torch.arange(DECLICK, dtype=torch.float32)
+    y = y.clone()
+    y[:, :DECLICK] += (prev - y[:, 0])[:, None] * (1 - n / DECLICK)
+    return y
+
+
 def to_rgb8(x0):
     return np.floor(np.clip((x0.numpy().astype(np.float32) + 1) * 127.5, 0, 255) + 0.5).astype(np.uint8)
 
@@ -224,7 +238,12 @@ def cmd_sample(a):
     if a.raw:
         open(os.path.join(a.out, "frames.f32"), "wb").write(np.stack(outs).tobytes())
     if conf["kind"] == "audio":
-        pcm = np.concatenate(outs) * conf["audio"]["scale"]
+        prev, pcm = None, []
+        for o in outs:
+            y = declick(torch.from_numpy(o)[None] * conf["audio"]["scale"], prev)
+            prev = y[:, -1]
+            pcm.append(y[0].numpy())
+        pcm = np.concatenate(pcm)
         write_wav(os.path.join(a.out, "audio.wav"), pcm, conf["audio"]["sample_rate"])
     print(f"{a.frames} frames, {st.evals} model evaluations -> {a.out}")
 
