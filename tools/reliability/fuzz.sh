@@ -8,6 +8,7 @@
 #         fuzz-daemon_settings fuzz-daemon_job_file
 # Then, in the background:
 #   nohup tools/reliability/fuzz.sh /tmp/rel-asan 600 config spec settings job_file &
+# FUZZ_FLAGS adds libFuzzer flags, e.g. "-fork=1 -ignore_crashes=1" to go on after a finding.
 # Afterwards minimise a grown corpus with tools/reliability/fuzz-merge.sh.
 set -eu
 build=${1:?usage: fuzz.sh BUILD_DIR [SECONDS] [TARGET...]}
@@ -24,7 +25,8 @@ for t in $targets; do
     mkdir -p "$art"
     echo "$(date -u +%FT%TZ) start $t ${seconds}s" >> "$logdir/runs.log"
     rc=0
-    nice "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+    # shellcheck disable=SC2086
+    nice "$bin" ${FUZZ_FLAGS:-} -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
         -dict="$root/tools/reliability/daemon.dict" -artifact_prefix="$art" -print_final_stats=1 \
         "$corpus" > "$logdir/$t.log" 2>&1 || rc=$?
     echo "$(date -u +%FT%TZ) end $t rc=$rc" >> "$logdir/runs.log"
