@@ -467,7 +467,8 @@ int drift_bench_peers(int argc, char **argv)
     fflush(stdout);
     drift_model_info_free(&info);
 
-    static const enum drift_precision precisions[] = { DRIFT_PRECISION_BF16, DRIFT_PRECISION_F32 };
+    static const enum drift_precision precisions[] = { DRIFT_PRECISION_BF16, DRIFT_PRECISION_F32,
+                                                       DRIFT_PRECISION_INT8 };
     int failures = 0;
     for (size_t i = 0; i < sizeof(precisions) / sizeof(precisions[0]); i++) {
         memset(&err, 0, sizeof(err));

@@ -15,7 +15,8 @@ import sys
 
 GOAL_PEER_X, GOAL_LIMIT_PCT, GOAL_F32_ORT_X = 4.0, 40.0, 1.5
 BEGIN, END = "<!-- peers-table: begin (tools/peers/bench-peers.sh --docs) -->", "<!-- peers-table: end -->"
-LABELS = {"drift bf16": "drift bf16", "drift f32": "drift fp32", "torch fp32": "PyTorch {torch} fp32",
+LABELS = {"drift bf16": "drift bf16", "drift f32": "drift fp32", "drift int8": "drift int8 (option)",
+          "torch fp32": "PyTorch {torch} fp32",
           "torch bf16": "PyTorch {torch} bf16 autocast", "ort fp32": "ONNX Runtime {ort} CPU fp32"}
 PEERS = ("torch fp32", "torch bf16", "ort fp32")
 
@@ -60,7 +61,7 @@ def load_model(folder):
     peers = parse_jsonl(os.path.join(folder, "torch.jsonl")) + parse_jsonl(os.path.join(folder, "ort.jsonl"))
     meta = next((r for r in peers if r.get("kind") == "meta"), {})
     rows = {}
-    for p in ("bf16", "f32"):
+    for p in ("bf16", "f32", "int8"):
         if f"drift {p}" in drift:
             rows[f"drift {p}"] = drift[f"drift {p}"]
     for r in peers:
@@ -132,9 +133,11 @@ def model_table(folder, run):
            f"f32 {fmt(peak_f32, '.0f')} GFLOP/s.", "",
            "| engine | ms / step | frames/s | vs fastest peer | % of limit | max rel err vs PyTorch fp32 |",
            "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for key in ("drift bf16", "drift f32") + PEERS:
+    for key in ("drift bf16", "drift f32", "drift int8") + PEERS:
         r = rows.get(key)
         label = LABELS[key].format(**versions)
+        if not r and key == "drift int8":
+            continue  # an engine without the int8 option
         if not r:
             out.append(f"| {label} | failed | | | | |")
             continue
@@ -152,7 +155,7 @@ def model_table(folder, run):
     blas = meta.get("blas")
     if blas:
         out.append(f"PyTorch fp32 products go through {blas}; bf16 autocast through oneDNN (mkldnn).")
-    steady = [(p, rows[f"drift {p}"]) for p in ("bf16", "f32") if "new_primitives" in rows.get(f"drift {p}", {})]
+    steady = [(p, rows[f"drift {p}"]) for p in ("bf16", "f32", "int8") if "new_primitives" in rows.get(f"drift {p}", {})]
     if steady:
         out.append("drift while timing (engine counters): " + "; ".join(
             f"{p}: {r['new_primitives']:.0f} oneDNN primitives created, {r['new_allocations']:.0f} allocations"
