@@ -225,7 +225,7 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
 struct resolved {
     int steps;
     enum drift_sampler sampler;
-    double guidance, threshold;
+    double guidance, threshold, shift, context_t;
     enum drift_cache_policy cache;
     int blend;
 };
@@ -243,6 +243,12 @@ static int resolve_settings(const struct drift_generator *g, const struct drift_
     out->guidance = s->guidance < 0 ? g->info.default_guidance : s->guidance;
     if (!(out->guidance <= 20))
         return drift_error_set(err, -EINVAL, "guidance: %g outside [0, 20]", s->guidance);
+    out->shift = s->shift == 0 ? g->model_shift : s->shift;
+    if (!(out->shift >= 0.05 && out->shift <= 20))
+        return drift_error_set(err, -EINVAL, "shift: %g outside [0.05, 20]", s->shift);
+    out->context_t = s->context_t == 0 ? g->model_context_t : s->context_t;
+    if (!(out->context_t >= 0 && out->context_t <= 0.5))
+        return drift_error_set(err, -EINVAL, "context_t: %g outside [0, 0.5]", s->context_t);
     if ((unsigned)s->cache > DRIFT_CACHE_KV_FORA)
         return drift_error_set(err, -EINVAL, "cache: unknown policy %d", (int)s->cache);
     out->cache = s->cache;
@@ -315,7 +321,8 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     if (r == 0) r = drift_context_new(&opt, &g->ctx, err);
     if (r == 0) r = drift_config_open(cpath, &g->config, err);
     if (r == 0) r = read_info(g->config, &g->info, &g->patch, &g->channels, &g->audio_scale, err);
-    if (r == 0) r = read_sampler_defaults(g->config, &g->info, &g->shift, &g->context_t, err);
+    if (r == 0)
+        r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t, err);
     if (r == 0) r = drift_safetensors_open(wpath, &g->weights, err);
     if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
     if (r == 0) r = check_layout(g->config, &g->info, g->patch, g->channels, &g->dit.cfg, err);
@@ -351,6 +358,8 @@ static int apply(struct drift_generator *g, const struct drift_generator_setting
     g->seed = s->seed;
     g->steps = rs->steps;
     g->sampler = rs->sampler;
+    g->shift = rs->shift;
+    g->context_t = rs->context_t;
     g->guidance = rs->guidance;
     if (g->cache != rs->cache) {
         dit_clear_cache(&g->dit); /* the window's meaning changes with the policy */
@@ -479,6 +488,16 @@ int drift_generator_next_audio(struct drift_generator *g, float *pcm, size_t sam
         return r;
     for (int i = 0; i < g->info.chunk_samples; i++) /* x is already clamped to [-1, 1] */
         pcm[i] = g->x[i] * (float)g->audio_scale;
+    /* Declick (docs/MODELS.md): the chunk's start is pulled to where the last one ended, fading
+     * out over 256 samples, so that the joins do not click. Output only: the cache keeps x0. */
+    enum { DECLICK = 256 };
+    if (g->has_last_sample) {
+        float step = g->last_sample - pcm[0];
+        for (int n = 0; n < DECLICK && n < g->info.chunk_samples; n++)
+            pcm[n] += step * (1.0f - (float)n / DECLICK);
+    }
+    g->last_sample = pcm[g->info.chunk_samples - 1];
+    g->has_last_sample = true;
     return 0;
 }
 

@@ -16,7 +16,9 @@ struct drift_generator {
     struct drift_model_info info;
     struct dit dit;
     int patch, channels;
-    double audio_scale, shift, context_t;
+    double audio_scale;
+    double model_shift, model_context_t; /* the model's sampler defaults */
+    double shift, context_t;             /* in force */
 
     /* settings in force */
     uint64_t seed;
@@ -40,6 +42,8 @@ struct drift_generator {
     float *x_prev;              /* (T*P): the frame before, for the similarity filter */
     double last_change;         /* mean |x - x_prev| of the last generated frame */
     int64_t frames_of_prompt;   /* frames generated since the prompt last changed */
+    float last_sample;          /* audio: the last output sample, for the declick filter */
+    bool has_last_sample;
     int skips_in_a_row;
     struct drift_tensor xb, vb; /* (B,T,P) */
     float times[DRIFT_MAX_STEPS + 1];

@@ -53,6 +53,9 @@ struct drift_generator_settings {
     int steps;                   /* 0 = the model's default; 1..50 */
     const char *sampler;         /* NULL = the model's default; "euler", "dpmpp-2m", "heun" */
     double guidance;             /* < 0 = the model's default; 1 = no guidance; 0..20 */
+    double shift;                /* timestep shift; 0 = the model's default; 0.05..20 */
+    double context_t;            /* noise level of frames in the window, 0..0.5; 0 = the model's
+                                    default (a zeroed struct gets the defaults) */
     enum drift_cache_policy cache;
     double cache_threshold;      /* TeaCache / first-block threshold; FORA interval when >= 1 */
     int prompt_blend_frames;     /* frames over which a new prompt fades in; 0 = at once */
