@@ -191,7 +191,7 @@ static int make_inputs(const struct dit_config *c, struct step_inputs *in)
 /* ---- one step ------------------------------------------------------------------------------ */
 
 struct step_result {
-    double step_ms, mean_ms, err, flops, calls;
+    double step_ms, mean_ms, best_ms, err, flops, calls;
     int runs;
     uint64_t new_primitives, new_allocations; /* while timing: 0 in steady state */
     double op_ms[DRIFT_OP_KINDS];
@@ -269,6 +269,7 @@ static int time_step(struct drift_context *ctx, struct dit *d, const struct step
         qsort(samples, (size_t)n, sizeof(double), compare_double);
         res->step_ms = samples[n / 2] * 1e3;
         res->mean_ms = sum / n * 1e3;
+        res->best_ms = samples[0] * 1e3;
         res->calls = (double)(c1->op_calls - c0.op_calls) / n;
         res->runs = n;
         res->flops = (c1->flops - c0.flops) / n;
@@ -362,9 +363,9 @@ static int run_precision(const struct peers_options *o, const struct drift_confi
     if (r == 0)
         r = time_step(ctx, &d, &in, o->seconds, &res, err);
     if (r == 0) {
-        printf("drift %s step_ms=%.4f mean_ms=%.4f runs=%d flops=%.0f op_calls=%.0f "
+        printf("drift %s step_ms=%.4f mean_ms=%.4f best_ms=%.4f runs=%d flops=%.0f op_calls=%.0f "
                "new_primitives=%llu new_allocations=%llu", name, res.step_ms, res.mean_ms,
-               res.runs, res.flops, res.calls, (unsigned long long)res.new_primitives,
+               res.best_ms, res.runs, res.flops, res.calls, (unsigned long long)res.new_primitives,
                (unsigned long long)res.new_allocations);
         if (res.err >= 0)
             printf(" err=%.3g", res.err);
