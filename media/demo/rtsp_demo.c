@@ -63,7 +63,8 @@ static gboolean on_report(gpointer data)
     struct demo *d = data;
     struct drift_stream_stats st;
     drift_stream_output_get_stats(d->out, &st);
-    fprintf(stderr, "frames %llu encoded, %llu repeated, %llu dropped, queue %u/%u, clients %u\n",
+    fprintf(stderr, "frames %llu out, %llu encoded, %llu repeated, %llu dropped, queue %u/%u, "
+            "clients %u\n", (unsigned long long)st.frames_out,
             (unsigned long long)st.frames_encoded, (unsigned long long)st.frames_repeated,
             (unsigned long long)st.frames_dropped, st.queued_frames, st.queue_capacity,
             st.clients);

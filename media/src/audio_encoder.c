@@ -24,6 +24,7 @@ struct drift_audio_encoder {
     bool drained;  /* the codec returned EOF after the flush */
     int in_rate, in_channels;
     int64_t next_pts; /* samples at 48 kHz handed to the codec so far */
+    int64_t in_total; /* input frames sent or skipped: the input clock */
     float *silence;   /* zeros for gap filling, one chunk */
     size_t silence_frames;
     bool flushed;
@@ -228,6 +229,7 @@ int drift_audio_encoder_send(struct drift_audio_encoder *enc, const float *pcm, 
 {
     if (!enc || enc->flushed)
         return -EINVAL;
+    enc->in_total += (int64_t)n_frames;
     while (n_frames > 0) {
         size_t n = n_frames;
         const float *src = pcm;
@@ -247,6 +249,21 @@ int drift_audio_encoder_send(struct drift_audio_encoder *enc, const float *pcm, 
             pcm += n * (size_t)enc->in_channels;
         n_frames -= n;
     }
+    return 0;
+}
+
+int drift_audio_encoder_skip(struct drift_audio_encoder *enc, size_t n_frames)
+{
+    if (!enc || enc->flushed)
+        return -EINVAL;
+    /* Whatever waits for a full codec frame or sits in the resampler belongs to the skipped
+     * stretch; the next frame starts exactly where the input clock says. */
+    enc->in_total += (int64_t)n_frames;
+    av_audio_fifo_reset(enc->fifo);
+    swr_close(enc->swr);
+    if (swr_init(enc->swr) < 0)
+        return -EIO;
+    enc->next_pts = av_rescale(enc->in_total, DRIFT_AUDIO_OUT_RATE, enc->in_rate);
     return 0;
 }
 

@@ -113,10 +113,25 @@ static int next_frame(struct drift_stream_output *out, bool *ret_repeat, int64_t
     return 1;
 }
 
-static int encode_tick(struct drift_stream_output *out, bool key, size_t audio_frames)
+static bool watched(struct drift_stream_output *out)
+{
+    g_mutex_lock(&out->sinks_lock);
+    bool any = out->sinks->len > 0;
+    g_mutex_unlock(&out->sinks_lock);
+    return any || !out->cfg.live; /* an offline output encodes whatever happens */
+}
+
+/* Encodes the tick's frame and audio, or, with nobody attached, only moves the audio clock on
+ * (the video encoder accepts the jump in pts). Returns 0 or a negative errno. */
+static int encode_tick(struct drift_stream_output *out, bool key, size_t audio_frames,
+                       bool *ret_watched)
 {
     struct drift_media_error err = { 0 };
-    int r = drift_video_encoder_send(out->venc, out->frames.current, 0, out->tick, key, &err);
+    int r = 0;
+    *ret_watched = watched(out);
+    if (!*ret_watched)
+        return out->aenc ? drift_audio_encoder_skip(out->aenc, audio_frames) : 0;
+    r = drift_video_encoder_send(out->venc, out->frames.current, 0, out->tick, key, &err);
     if (r == 0 && out->aenc)
         r = drift_audio_encoder_send(out->aenc, out->audio_chunk, audio_frames);
     if (r == 0)
@@ -147,13 +162,18 @@ static int run(struct drift_stream_output *out)
         out->stats.frames_repeated += repeat;
         g_cond_broadcast(&out->cond); /* room for the generator */
         g_mutex_unlock(&out->lock);
-        int r = encode_tick(out, key, audio_frames);
+        bool encoded;
+        int r = encode_tick(out, key, audio_frames, &encoded);
         g_mutex_lock(&out->lock);
         if (r < 0) {
             g_mutex_unlock(&out->lock);
             return r;
         }
-        out->stats.frames_encoded++;
+        if (!encoded)
+            out->force_key |= key; /* keep a request for when someone is there */
+        out->stats.frames_unwatched += !encoded;
+        out->stats.frames_encoded += encoded;
+        out->stats.frames_out++;
         out->tick++;
     }
     g_mutex_unlock(&out->lock);

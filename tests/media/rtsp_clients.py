@@ -209,8 +209,8 @@ def test_churn(demo):
 def flash_times(path):
     """Times of the frames whose bottom quarter is white (first frame of every second)."""
     r = run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-             "frame=pts_time", "-of", "csv=p=0", path])
-    times = [float(t) for t in r.stdout.split()]
+             "frame=pts_time", "-of", "json", path])
+    times = [float(f["pts_time"]) for f in json.loads(r.stdout)["frames"]]
     raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0",
                           "-vf", "crop=iw:ih/4:0:ih*3/4,scale=4:1,format=gray",
                           "-f", "rawvideo", "-"], capture_output=True, timeout=120).stdout

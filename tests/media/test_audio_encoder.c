@@ -102,6 +102,38 @@ static void aac_from_48000_six_channels_downmixed(void **state)
     encode_and_check(DRIFT_AUDIO_AAC, 48000, 6);
 }
 
+/* Skipping (nobody listens) moves the timeline on exactly: after 1 s sent, 0.5 s skipped and
+ * 1 s sent, the packets end at 2.5 s plus priming and padding, and never go back. */
+static void skip_keeps_the_timeline(void **state)
+{
+    struct drift_audio_encoder *enc;
+    struct drift_audio_encoder_config c = { .codec = DRIFT_AUDIO_OPUS, .in_rate = 44100,
+                                            .in_channels = 1 };
+    assert_int_equal(drift_audio_encoder_init(&enc, &c, NULL), 0);
+    static float pcm[44100];
+    int64_t end = 0, last_pts = -1;
+    AVPacket *p;
+    for (int step = 0; step < 3; step++) {
+        if (step == 1)
+            assert_int_equal(drift_audio_encoder_skip(enc, 22050), 0);
+        else
+            assert_int_equal(drift_audio_encoder_send(enc, pcm, 44100), 0);
+        while (drift_audio_encoder_receive(enc, &p) == 0) {
+            assert_true(p->pts > last_pts);
+            last_pts = p->pts;
+            end = p->pts + p->duration;
+            av_packet_free(&p);
+        }
+    }
+    assert_int_equal(drift_audio_encoder_flush(enc), 0);
+    while (drift_audio_encoder_receive(enc, &p) == 0) {
+        end = p->pts + p->duration;
+        av_packet_free(&p);
+    }
+    assert_true(end >= 120000 && end <= 120000 + 312 + 960);
+    drift_audio_encoder_free(enc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +141,7 @@ int main(void)
         cmocka_unit_test(opus_from_44100_stereo),
         cmocka_unit_test(opus_from_16000_mono),
         cmocka_unit_test(aac_from_48000_six_channels_downmixed),
+        cmocka_unit_test(skip_keeps_the_timeline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,8 +179,10 @@ static void slow_generator_gets_repeats_and_the_clock_holds(void **state)
     drift_stream_output_get_stats(out, &st);
     gint64 elapsed = g_get_monotonic_time() - start;
     double expect = elapsed / 1e6 * fps;
-    assert_true(st.frames_encoded > expect * 0.8 && st.frames_encoded < expect * 1.2);
-    assert_true(st.frames_repeated > st.frames_encoded / 2);
+    assert_true(st.frames_out > expect * 0.8 && st.frames_out < expect * 1.2);
+    assert_true(st.frames_repeated > st.frames_out / 2);
+    assert_int_equal(st.frames_unwatched, st.frames_out); /* nobody attached: nothing encoded */
+    assert_int_equal(st.frames_encoded, 0);
     assert_true(st.audio_silence_samples > 0); /* repeated frames carry silence */
     assert_int_equal(st.frames_dropped, 0);
     drift_stream_output_free(out);
@@ -277,6 +279,39 @@ static void audio_gaps_are_silence_and_overlaps_are_dropped(void **state)
     drift_stream_output_free(out);
 }
 
+/* A live output nobody watches keeps its clock without encoding; the first destination gets a
+ * keyframe at once and audio still ends with the video. */
+static void unwatched_output_skips_encoding_and_stays_in_sync(void **state)
+{
+    int fps = 50;
+    struct drift_stream_output *out;
+    struct drift_stream_output_config c = config(true, fps);
+    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
+    struct record_sink sink = { .base.ops = &record_ops };
+    int r;
+    for (int k = 0; k < 50; k++) {
+        push_frame(out, k, fps, &r);
+        assert_int_equal(r, 0);
+        if (k == 24)
+            drift_stream_output_attach(out, &sink.base);
+    }
+    assert_int_equal(drift_stream_output_finish(out), 0);
+    struct drift_stream_stats st;
+    drift_stream_output_get_stats(out, &st);
+    drift_stream_output_detach(out, &sink.base);
+    assert_int_equal(st.frames_out, 50);
+    assert_true(st.frames_unwatched >= 10);
+    assert_int_equal(st.frames_encoded + st.frames_unwatched, 50);
+    assert_true(sink.first_key);
+    assert_int_equal(sink.video, (int)st.frames_encoded);
+    assert_int_equal(sink.bad_video_pts, 0);
+    assert_int_equal(sink.last_video_pts, 49 * GST_SECOND / 50);
+    GstClockTime video_end = GST_SECOND;
+    assert_true(sink.audio_end >= video_end);
+    assert_true(sink.audio_end <= video_end + 27 * GST_MSECOND);
+    drift_stream_output_free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +322,7 @@ int main(void)
         cmocka_unit_test(slow_consumer_never_blocks_generation),
         cmocka_unit_test(offline_output_pushes_back_instead_of_dropping),
         cmocka_unit_test(audio_gaps_are_silence_and_overlaps_are_dropped),
+        cmocka_unit_test(unwatched_output_skips_encoding_and_stays_in_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,14 @@ void drift_audio_encoder_free(struct drift_audio_encoder *enc);
 int drift_audio_encoder_send(struct drift_audio_encoder *enc, const float *pcm, size_t n_frames);
 
 /**
+ * drift_audio_encoder_skip() - advance the timeline by @n_frames input frames without encoding
+ * them (nobody is listening). Audio still waiting for a full codec frame is dropped; the next
+ * packet's pts continues exactly where the input clock is, so A/V sync survives the gap.
+ * Returns 0, -EINVAL after a flush, -EIO.
+ */
+int drift_audio_encoder_skip(struct drift_audio_encoder *enc, size_t n_frames);
+
+/**
  * drift_audio_encoder_flush() - pad the last partial codec frame with silence, encode it and
  * drain the encoder. Returns 0 or -EIO.
  */

@@ -14,6 +14,10 @@
  * queued frame (frames_dropped): generation is never blocked without bound and memory never
  * grows (all queue memory is allocated at init).
  *
+ * While a live output has no destination (no RTSP client, file or publisher) it keeps its
+ * clock but does not encode (frames_unwatched), which saves the encoder's share of a core; the
+ * first destination to attach gets an IDR frame at once.
+ *
  * Offline outputs (files) encode as fast as frames come and never drop or repeat: a push into a
  * full queue waits up to push_timeout_ms and then fails with -EAGAIN (retry or give up).
  * Push each frame's audio soon after it (within the queue length): the encoder thread waits for
@@ -56,9 +60,11 @@ struct drift_stream_output_config {
 /** Counters; all monotonic except queued_frames and clients. */
 struct drift_stream_stats {
     uint64_t frames_pushed;    /* accepted by drift_stream_output_push_video() */
-    uint64_t frames_encoded;   /* output frames, repeats included */
+    uint64_t frames_out;       /* output frames: the stream clock (repeats, unwatched included) */
+    uint64_t frames_encoded;   /* output frames that went through the encoder */
     uint64_t frames_dropped;   /* queued frames discarded because the queue was full */
     uint64_t frames_repeated;  /* output frames that repeat the last one (generation late) */
+    uint64_t frames_unwatched; /* output frames not encoded: no destination attached (live) */
     uint64_t audio_samples_pushed;
     uint64_t audio_silence_samples; /* input-rate samples of silence inserted (gaps, repeats) */
     uint64_t audio_dropped_samples; /* input-rate samples discarded (overlaps, full queue) */
