@@ -24,6 +24,7 @@ struct driftd_config *driftd_config_new(const char *default_model, const char *d
     cfg->rtsp_port = 8554;
     cfg->jobs_concurrency = 1;
     cfg->jobs_keep_days = 30;
+    cfg->jobs_nice = 10;
     cfg->streams = g_ptr_array_new();
     cfg->default_model = g_strdup(default_model);
     cfg->default_audio_model = g_strdup(default_audio_model);
@@ -257,11 +258,13 @@ static int apply_jobs(struct ctx *c, const char *group, const char *key)
         return get_uint(c, group, key, 1, 16, &c->cfg->jobs_concurrency);
     if (!strcmp(key, "keep_days"))
         return get_uint(c, group, key, 0, 3650, &c->cfg->jobs_keep_days);
+    if (!strcmp(key, "nice"))
+        return get_uint(c, group, key, 0, 19, &c->cfg->jobs_nice);
     if (!strcmp(key, "output_keep_days"))
         return get_uint(c, group, key, 0, 3650, &c->cfg->jobs_output_keep_days);
     if (!strcmp(key, "output_max_mb"))
         return get_uint(c, group, key, 0, 100000000, &c->cfg->jobs_output_max_mb);
-    return unknown(c, group, key, "concurrency, keep_days, output_keep_days, output_max_mb");
+    return unknown(c, group, key, "concurrency, nice, keep_days, output_keep_days, output_max_mb");
 }
 
 static struct drift_stream_config *stream_get(struct driftd_config *cfg, const char *name)

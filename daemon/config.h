@@ -28,6 +28,7 @@ struct driftd_config {
     unsigned jobs_concurrency; /* [jobs] concurrency */
     unsigned jobs_keep_days;   /* [jobs] keep_days: finished job records; 0 = forever */
     unsigned jobs_output_keep_days; /* [jobs] output_keep_days: outputs of done jobs; 0 = forever */
+    unsigned jobs_nice;        /* [jobs] nice: niceness of render threads */
     unsigned jobs_output_max_mb;    /* [jobs] output_max_mb: all outputs together; 0 = no limit */
     GPtrArray *streams;       /* struct drift_stream_config *, in order of first appearance */
     char *default_model, *default_audio_model;

@@ -268,7 +268,6 @@ int context_init(struct context *ctx, struct drift_error *err)
     if (r < 0)
         return r;
     prepare_state_dir(ctx);
-    drift_jobs_init(ctx);
     struct drift_media_error merr = { 0 };
     struct drift_rtsp_server_config rc = {
         .address = ctx->config->rtsp_address,
@@ -297,6 +296,9 @@ int context_init(struct context *ctx, struct drift_error *err)
         ctx->loads_pending++;
         drift_stream_start(context_add_stream(ctx, sc->name, &sc->settings, true));
     }
+    /* Jobs last: media is initialised by now (GStreamer once, from this thread) and live
+     * streams are on their way. */
+    drift_jobs_init(ctx);
     if (ctx->loads_pending == 0)
         drift_notify_ready(ctx);
     return 0;

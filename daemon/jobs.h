@@ -43,6 +43,7 @@ struct drift_job {
     struct drift_settings spec; /* complete */
 
     GThread *thread;
+    unsigned nice;            /* of the render thread */
     gint cancel;
     GMutex lock;
     double thread_progress;   /* under lock */

@@ -52,29 +52,65 @@ static int render_local(int argc, char **argv)
     return CTL_EXIT_FAILURE;
 }
 
+/* --spec FILE: its KEY = VALUE lines become arguments (before those on the command line). */
+static int read_spec_file(const char *path, GPtrArray *items)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        fprintf(stderr, "driftctl: --spec: cannot read %s\n", path);
+        return -1;
+    }
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (size_t i = 0; lines[i]; i++) {
+        char *l = g_strstrip(lines[i]);
+        char *eq = strchr(l, '=');
+        if (!l[0] || l[0] == '#' || l[0] == '[')
+            continue;
+        if (!eq) {
+            fprintf(stderr, "driftctl: %s:%zu: expected KEY = VALUE\n", path, i + 1);
+            return -1;
+        }
+        *eq = 0;
+        g_ptr_array_add(items, g_strdup_printf("%s=%s", g_strstrip(l), g_strstrip(eq + 1)));
+    }
+    return 0;
+}
+
 int ctl_render(struct ctl *c, int argc, char **argv)
 {
     uint64_t at = 0;
     bool local = false;
-    while (argc > 0 && g_str_has_prefix(argv[0], "--")) {
-        if (!strcmp(argv[0], "--local")) {
+    g_autoptr(GPtrArray) spec_items = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) given = g_ptr_array_new();
+    for (int i = 0; i < argc; i++) { /* options anywhere among the KEY=VALUE items */
+        if (!strcmp(argv[i], "--local")) {
             local = true;
-            argc--, argv++;
-        } else if (!strcmp(argv[0], "--at") && argc > 1) {
-            if (!(at = parse_time(argv[1]))) {
+        } else if (!strcmp(argv[i], "--spec") && i + 1 < argc) {
+            if (read_spec_file(argv[++i], spec_items) < 0)
+                return CTL_EXIT_USAGE;
+        } else if (!strcmp(argv[i], "--at") && i + 1 < argc) {
+            if (!(at = parse_time(argv[++i]))) {
                 fprintf(stderr, "driftctl: --at '%s': expected @EPOCH, +SECONDS, HH:MM or "
-                                "ISO 8601\n", argv[1]);
+                                "ISO 8601\n", argv[i]);
                 return CTL_EXIT_USAGE;
             }
-            argc -= 2, argv += 2;
+        } else if (g_str_has_prefix(argv[i], "--")) {
+            fprintf(stderr, "driftctl: render: unknown option '%s'\n", argv[i]);
+            return CTL_EXIT_USAGE;
         } else {
-            break;
+            g_ptr_array_add(given, argv[i]);
         }
     }
-    if (argc < 1) {
-        fprintf(stderr, "usage: driftctl render [--at TIME] [--local] KEY=VALUE…\n");
+    argc = (int)given->len;
+    argv = (char **)given->pdata;
+    for (int i = 0; i < argc; i++)
+        g_ptr_array_add(spec_items, g_strdup(argv[i]));
+    if (spec_items->len < 1) {
+        fprintf(stderr, "usage: driftctl render [--at TIME] [--spec FILE] [--local] KEY=VALUE…\n");
         return CTL_EXIT_USAGE;
     }
+    argc = (int)spec_items->len;
+    argv = (char **)spec_items->pdata;
     if (local)
         return render_local(argc, argv);
     if (!c->bus && ctl_connect(c) < 0)

@@ -25,7 +25,7 @@ static const struct command commands[] = {
     { "start", ctl_start, true, "start NAME                  start a stopped stream" },
     { "stop", ctl_stop, true, "stop NAME                   stop a stream" },
     { "reload", ctl_reload, true, "reload                      re-read the configuration" },
-    { "render", ctl_render, false, "render [--at TIME] [--local] KEY=VALUE…  submit a render job" },
+    { "render", ctl_render, false, "render [--at TIME] [--spec FILE] [--local] KEY=VALUE…\n                              submit a render job (--local: driftd --render)" },
     { "jobs", ctl_jobs, true, "jobs                        list jobs" },
     { "job", ctl_job, true, "job ID                      a job's properties" },
     { "cancel", ctl_cancel, true, "cancel ID                   cancel a job" },
