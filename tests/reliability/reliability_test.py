@@ -2,7 +2,8 @@
 """driftd under load and faults (issue 9), each test bounded in time, on loopback only:
 16 RTSP clients and hundreds of connect/disconnect cycles with resident memory watched; a D-Bus
 flood without a missed watchdog ping; a corrupt or missing model at start and at reload; the
-RTSP port already taken; a read-only state directory; kill -9 at random points of renders.
+RTSP port already taken; a read-only state directory; kill -9 at random points of renders; the
+D-Bus policy of units/org.drift1.conf for an unprivileged user.
 
 usage: reliability_test.py BUILD_DIR SOURCE_DIR TEST
 Figures go to stdout (RESULT {...}) and, when $DRIFT_RELIABILITY_OUT is set, to JSON files there.
@@ -388,6 +389,90 @@ def readonly_state(build, source):
         subprocess.run(["umount", state])
 
 
+# --- D-Bus policy --------------------------------------------------------------------------------
+
+SYSTEM_BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path={sock}</listen><auth>EXTERNAL</auth>
+<policy context="default">
+  <allow user="*"/><deny own="*"/><deny send_type="method_call"/>
+  <allow receive_type="method_call"/><allow receive_type="method_return"/>
+  <allow receive_type="error"/><allow receive_type="signal"/>
+  <allow send_type="signal"/><allow send_requested_reply="true" send_type="method_return"/>
+  <allow send_requested_reply="true" send_type="error"/>
+  <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+  <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+</policy>
+<include>{policy}</include>
+</busconfig>"""
+
+
+def dbus_policy(build, source):
+    """units/org.drift1.conf on a system-like bus: an unprivileged user (nobody) may read
+    properties and introspect, and is refused every method that changes something."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        print("needs root and setpriv to act as another user; skipping")
+        sys.exit(77)
+    d = Daemon(build, source, bus=False)
+    os.chmod(d.tmp, 0o755)
+    sock = os.path.join(d.tmp, "system_bus_socket")
+    conf = os.path.join(d.tmp, "system.conf")
+    with open(conf, "w") as f:
+        f.write(SYSTEM_BUS_CONF.format(sock=sock, policy=os.path.join(source, "units", "org.drift1.conf")))
+    bus = subprocess.Popen(["dbus-daemon", "--config-file", conf, "--nofork", "--print-address=1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    address = bus.stdout.readline().strip()
+    res = {}
+    try:
+        check(address.startswith("unix:"), f"dbus-daemon: {bus.stderr.read() if bus.poll() is not None else address}")
+        os.chmod(sock, 0o666)
+        d.env["DBUS_SYSTEM_BUS_ADDRESS"] = address
+        d.start(bus_arg="--system")
+
+        def as_nobody(*args):
+            return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                   "busctl", "--system", "--json=short"] + list(args),
+                                  env=d.env, capture_output=True, text=True, timeout=30)
+        reads = {
+            "get Prompt": as_nobody("get-property", "org.drift1", LIVE, S, "Prompt"),
+            "get Version": as_nobody("get-property", "org.drift1", "/org/drift1", M[1], "Version"),
+            "introspect": as_nobody("introspect", "org.drift1", "/org/drift1"),
+        }
+        writes = {
+            "SetPrompt": as_nobody("call", "org.drift1", LIVE, S, "SetPrompt", "s", "w3"),
+            "Set": as_nobody("call", "org.drift1", LIVE, S, "Set", "a{sv}", "1", "steps", "u", "1"),
+            "Stop": as_nobody("call", "org.drift1", LIVE, S, "Stop"),
+            "CreateStream": as_nobody("call", "org.drift1", "/org/drift1", M[1], "CreateStream", "sa{sv}", "x", "0"),
+            "RemoveStream": as_nobody("call", "org.drift1", "/org/drift1", M[1], "RemoveStream", "s", "live"),
+            "SubmitJob": as_nobody("call", "org.drift1", "/org/drift1", M[1], "SubmitJob", "a{sv}", "1", "seconds", "d", "1"),
+            "Reload": as_nobody("call", "org.drift1", "/org/drift1", M[1], "Reload"),
+            "Properties.Set": as_nobody("set-property", "org.drift1", LIVE, S, "Prompt", "s", "w3"),
+        }
+        res["reads"] = {k: r.returncode == 0 for k, r in reads.items()}
+        res["writes_refused"] = {k: r.returncode != 0 and "denied" in r.stderr.lower() for k, r in writes.items()}
+        res["write_errors"] = {k: r.stderr.strip()[:160] for k, r in writes.items()}
+        r = subprocess.run(["busctl", "--system", "--json=short", "get-property", "org.drift1", LIVE, S,
+                            "Prompt"], env=d.env, capture_output=True, text=True)
+        res["prompt_after"] = json.loads(r.stdout)["data"] if r.returncode == 0 else r.stderr
+        r = subprocess.run(["busctl", "--system", "call", "org.drift1", LIVE, S, "SetPrompt", "s", "w4"],
+                           env=d.env, capture_output=True, text=True)
+        res["root_may_set"] = r.returncode == 0
+        record("dbus_policy", **res)
+        for k, ok in res["reads"].items():
+            check(ok, f"nobody cannot {k}: {reads[k].stderr.strip()}")
+        for k, ok in res["writes_refused"].items():
+            check(ok, f"nobody's {k} was not refused by the bus: {writes[k].returncode} {writes[k].stderr.strip()}")
+        check(res["prompt_after"] == "w1 w2", f"the prompt changed to {res['prompt_after']}")
+        check(res["root_may_set"], "root cannot SetPrompt")
+    except Fail:
+        print(d.log_text()[-3000:] if os.path.exists(d.log) else "")
+        raise
+    finally:
+        d.close()
+        bus.terminate()
+        bus.wait()
+
+
 # --- kill -9 ----------------------------------------------------------------------------------------
 
 def job_get(d, jid, prop):
@@ -484,6 +569,7 @@ TESTS = {
     "port_in_use": port_in_use,
     "readonly_state": readonly_state,
     "kill9": with_daemon(kill9, streams=()),
+    "dbus_policy": dbus_policy,
 }
 
 if __name__ == "__main__":
