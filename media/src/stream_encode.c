@@ -62,16 +62,19 @@ static bool audio_ready(struct drift_stream_output *out, int64_t end)
     return drift_audio_ring_write_index(&out->audio) >= end || out->finishing || out->stopping;
 }
 
-/* Copies the audio of generator frame @gen into audio_chunk (lock held); a repeated frame gets
- * silence, so the generator's audio stays with its pictures. Returns the frame count. */
+/* Copies the audio for output frame `tick` into audio_chunk (lock held). Its length comes from
+ * the output clock, S(tick + 1) - S(tick), so the audio timeline is exactly the video's however
+ * frames are repeated or dropped; its content is generator frame @gen's audio, from S(gen) on
+ * (off by at most a sample where the two frames' lengths differ), or silence for a repeat.
+ * Returns the frame count. */
 static size_t take_audio(struct drift_stream_output *out, bool repeat, int64_t gen)
 {
     struct drift_audio_ring *ring = &out->audio;
     size_t ch = (size_t)out->cfg.audio_channels;
-    int64_t k = repeat ? out->tick : gen;
-    int64_t start = frame_start_sample(out, k), end = frame_start_sample(out, k + 1);
-    size_t n = (size_t)(end - start), got = 0;
+    size_t n = (size_t)(frame_start_sample(out, out->tick + 1) - frame_start_sample(out, out->tick));
+    size_t got = 0;
     if (!repeat) {
+        int64_t start = frame_start_sample(out, gen), end = start + (int64_t)n;
         /* Offline outputs wait for the frame's audio: nothing may be lost in a file. */
         gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
         while (!out->cfg.live && !audio_ready(out, end))
@@ -80,16 +83,16 @@ static size_t take_audio(struct drift_stream_output *out, bool repeat, int64_t g
         if (ring->read_index < start) { /* audio of frames that were dropped */
             size_t late = (size_t)MIN((int64_t)ring->count, start - ring->read_index);
             out->stats.audio_dropped_samples += drift_audio_ring_read(ring, NULL, late);
+            if (ring->read_index < start)
+                drift_audio_ring_reset(ring, start);
         }
-        if (ring->count == 0 && ring->read_index < start)
-            drift_audio_ring_reset(ring, start);
-        if (ring->read_index == start)
-            got = drift_audio_ring_read(ring, out->audio_chunk, n);
+        got = drift_audio_ring_read(ring, out->audio_chunk, n);
         if (got < n) /* generation's audio is late: it will be dropped as an overlap */
             drift_audio_ring_reset(ring, MAX(end, ring->read_index));
     }
     memset(out->audio_chunk + got * ch, 0, (n - got) * ch * sizeof(float));
     out->stats.audio_silence_samples += n - got;
+    out->stats.audio_samples_out += n;
     return n;
 }
 
@@ -160,6 +163,7 @@ static int run(struct drift_stream_output *out)
         out->force_key = false;
         size_t audio_frames = out->aenc ? take_audio(out, repeat, gen) : 0;
         out->stats.frames_repeated += repeat;
+        out->stats.frames_out++; /* with its audio, in one step: the two counts always agree */
         g_cond_broadcast(&out->cond); /* room for the generator */
         g_mutex_unlock(&out->lock);
         bool encoded;
@@ -173,7 +177,6 @@ static int run(struct drift_stream_output *out)
             out->force_key |= key; /* keep a request for when someone is there */
         out->stats.frames_unwatched += !encoded;
         out->stats.frames_encoded += encoded;
-        out->stats.frames_out++;
         out->tick++;
     }
     g_mutex_unlock(&out->lock);

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 #include <glib.h>
+#include <libavutil/mathematics.h>
 
 #include "stream_internal.h"
 #include "test_pattern.h"
@@ -164,7 +165,7 @@ static void fast_generator_is_paced_without_loss(void **state)
 /* A generator at a third of real time: the output keeps its clock by repeating frames. */
 static void slow_generator_gets_repeats_and_the_clock_holds(void **state)
 {
-    int fps = 50;
+    int fps = 48; /* 918.75 samples per frame: repeats must not round the audio clock off */
     struct drift_stream_output *out;
     struct drift_stream_output_config c = config(true, fps);
     assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
@@ -183,6 +184,8 @@ static void slow_generator_gets_repeats_and_the_clock_holds(void **state)
     assert_true(st.frames_repeated > st.frames_out / 2);
     assert_int_equal(st.frames_unwatched, st.frames_out); /* nobody attached: nothing encoded */
     assert_int_equal(st.frames_encoded, 0);
+    /* One clock: however frames were repeated, the audio is exactly as long as the video. */
+    assert_int_equal(st.audio_samples_out, av_rescale((int64_t)st.frames_out, 44100, fps));
     assert_true(st.audio_silence_samples > 0); /* repeated frames carry silence */
     assert_int_equal(st.frames_dropped, 0);
     drift_stream_output_free(out);

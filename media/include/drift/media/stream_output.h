@@ -66,6 +66,8 @@ struct drift_stream_stats {
     uint64_t frames_repeated;  /* output frames that repeat the last one (generation late) */
     uint64_t frames_unwatched; /* output frames not encoded: no destination attached (live) */
     uint64_t audio_samples_pushed;
+    uint64_t audio_samples_out;     /* input-rate samples given to the audio encoder: always
+                                       exactly frames_out * audio_rate / fps (one clock) */
     uint64_t audio_silence_samples; /* input-rate samples of silence inserted (gaps, repeats) */
     uint64_t audio_dropped_samples; /* input-rate samples discarded (overlaps, full queue) */
     uint64_t keyframes;        /* IDR frames encoded */
