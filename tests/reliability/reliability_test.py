@@ -106,7 +106,7 @@ def run_cycles(url, n, threads=4, seed=1):
 def viewers_for(d, n, seconds, tag):
     vs = [Viewer(d.url(), os.path.join(d.tmp, f"viewer-{tag}-{i}.log")) for i in range(n)]
     try:
-        wait_until(lambda: d.stream_get("live", "Clients") >= n, 30, f"{n} clients on live")
+        wait_until(lambda: d.stream_get("live", "Clients") >= n, 90, f"{n} clients on live")
         time.sleep(seconds)
         frames = [v.frames() for v in vs]
         alive = sum(v.alive() for v in vs)
