@@ -164,8 +164,9 @@ def test_late_joiners(demo):
             flags = r.stdout.split()
             check(any(f.startswith("K") for f in flags), f"joiner {i}: no keyframe in 1 s")
             first_key = next(n for n, f in enumerate(flags) if f.startswith("K"))
-            # At most the one frame that was in flight when the client joined precedes it.
-            check(first_key <= 1, f"joiner {i}: first keyframe is packet {first_key}")
+            # Only frames already in flight when the client joined precede it: one on an idle
+            # machine, a few on a loaded one; never the rest of a GOP (24 frames).
+            check(first_key <= 4, f"joiner {i}: first keyframe is packet {first_key}")
             waits.append(first_key)
             r = run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i",
                      d.url, "-t", "1", "-f", "null", "-"], 30)
