@@ -230,21 +230,19 @@ void context_shutdown(struct context *ctx)
     ctx->shutdown_timer = g_timeout_add(SHUTDOWN_GRACE_MS, on_shutdown_timeout, ctx);
 }
 
-static const char *pick_state_dir(struct context *ctx)
+/* The state directory stays what it was at start: jobs refer to files in it. */
+static char *pick_state_dir(struct context *ctx)
 {
-    static char *user_dir;
     if (ctx->state_dir_option)
-        return ctx->state_dir_option;
+        return g_strdup(ctx->state_dir_option);
     if (strcmp(ctx->config->state_dir, "/var/lib/drift"))
-        return ctx->config->state_dir; /* set in the configuration */
+        return g_strdup(ctx->config->state_dir); /* set in the configuration */
     const char *sd = g_getenv("STATE_DIRECTORY"); /* systemd's StateDirectory= */
     if (sd && sd[0] == '/')
-        return sd;
+        return g_strdup(sd);
     if (geteuid() == 0)
-        return ctx->config->state_dir;
-    if (!user_dir)
-        user_dir = g_build_filename(g_get_user_state_dir(), "drift", NULL);
-    return user_dir;
+        return g_strdup(ctx->config->state_dir);
+    return g_build_filename(g_get_user_state_dir(), "drift", NULL);
 }
 
 static void prepare_state_dir(struct context *ctx)
@@ -328,4 +326,5 @@ void context_done(struct context *ctx)
     driftd_config_free(ctx->config);
     g_free(ctx->last_status);
     g_free(ctx->private_path);
+    g_free(ctx->state_dir);
 }

@@ -31,7 +31,7 @@ struct context {
     char *state_dir_option;    /* --state-dir, wins over the configuration */
 
     struct driftd_config *config;
-    const char *state_dir;     /* the one in use */
+    char *state_dir;           /* the one in use (fixed until restart) */
 
     /* D-Bus: the bus connection (may be NULL) and private-socket peers, all serving the same
      * objects. struct drift_bus_conn *. */

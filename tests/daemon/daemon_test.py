@@ -36,16 +36,16 @@ def startup(d):
     d.start()
     print(f"time to READY=1: {d.t_ready:.3f} s")
     check(d.t_ready < 20, f"READY=1 after {d.t_ready:.1f} s")
-    _, m = d.notify.wait_for("STATUS")
-    check("1 of 1 stream running" in m["STATUS"], f"STATUS={m['STATUS']}")
+    _, m = d.notify.wait_for("READY", "1")
+    check("1 of 1 stream running" in m.get("STATUS", ""), f"READY=1 came with STATUS={m.get('STATUS')}")
     check(d.manager_get("Ready") is True, "Manager.Ready is false after READY=1")
     check(d.stream_get("live", "Running") is True, "stream live not running at READY=1")
     url = d.url()
     check(url.startswith("rtsp://127.0.0.1:") and url.endswith("/live"), f"Url {url}")
     probe = rtsp_probe(url)
     check(probe == ("h264", 64, 64), f"ffprobe saw {probe}")
-    _, m = d.notify.wait_for("STATUS", timeout=5, after=time.monotonic() + 1.5)
-    check("fps" in m["STATUS"] and "real time" in m["STATUS"], f"STATUS={m['STATUS']}")
+    _, m = d.notify.wait_for("STATUS", timeout=10, after=time.monotonic() + 1.2)
+    check("24 fps" in m["STATUS"] and "x real time" in m["STATUS"], f"STATUS={m['STATUS']}")
 
 
 def methods(d):
@@ -57,7 +57,7 @@ def methods(d):
     check(d.manager_get("Jobs") == [], "Jobs not empty")
     # SetPrompt: answered once the generator took it; PropertiesChanged goes out.
     mon = subprocess.Popen(["dbus-monitor", "--session", "type='signal',interface='org.freedesktop.DBus.Properties'"],
-                           env=d.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                           env=d.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace")
     time.sleep(0.5)
     d.call(LIVE, S, "SetPrompt", "s", "w3 w4 w5")
     check(d.stream_get("live", "Prompt") == "w3 w4 w5", "Prompt did not change")
@@ -70,10 +70,10 @@ def methods(d):
     check(d.stream_get("live", "Steps") == 2, "Steps did not change")
     check(d.stream_get("live", "Cache") == "none", "Cache did not change")
     check(d.stream_get("live", "Seed") == 7, "Seed did not change")
-    wait_until(lambda: d.stream_get("live", "EffectiveSteps") == 2, 5, "EffectiveSteps 2")
+    # 2, or fewer when a loaded machine makes the stream degrade.
+    wait_until(lambda: d.stream_get("live", "EffectiveSteps") in (1, 2), 20, "EffectiveSteps 2")
     f0 = d.stream_get("live", "FramesGenerated")
-    time.sleep(1)
-    check(d.stream_get("live", "FramesGenerated") > f0, "frames stopped after Set")
+    wait_until(lambda: d.stream_get("live", "FramesGenerated") > f0, 10, "frames after Set")
     # Set a size: the stream restarts with it.
     d.call(LIVE, S, "Set", "a{sv}", "2", "width", "u", "96", "height", "u", "80")
     wait_until(lambda: d.stream_get("live", "Running"), 10, "live running again")
@@ -96,8 +96,12 @@ def methods(d):
     wait_until(lambda: d.stream_get("live", "Running"), 10, "live running after Start")
     # Reload and SubmitJob.
     d.call(*M, "Reload")
-    rc, err = d.call_error(*M, "SubmitJob", "a{sv}", "1", "seconds", "d", "2")
-    check(rc != 0 and "not implemented" in err, f"SubmitJob: {err}")
+    r = d.call(*M, "SubmitJob", "a{sv}", "4", "seconds", "d", "1", "model", "s", d.model,
+               "audio", "b", "false", "output", "s", "one.mkv")
+    job = json.loads(r.stdout)["data"][0]
+    check(job.startswith("/org/drift1/job/j") and d.manager_get("Jobs") == [job], f"SubmitJob: {job}")
+    wait_until(lambda: d.get(job, "org.drift1.Job", "State") == "done", 60, "the job to finish")
+    check(d.get(job, "org.drift1.Job", "Output").endswith("/renders/one.mkv"), "job output")
     check(d.alive(), "driftd died")
 
 
@@ -258,11 +262,14 @@ def watchdog(d):
     pings = d.notify.count("WATCHDOG", "1", since=t0)
     check(pings >= 3, f"only {pings} pings in 2 s with WATCHDOG_USEC=1 s")
     # The stall switch makes the stream's generator hang after 3 frames: pings stop.
+    wait_until(lambda: d.stream_get("live", "FramesGenerated") >= 3, 20, "3 frames")
     wait_until(lambda: "generator stalled" in d.log_text(), 10, "the stall to be noticed")
+    time.sleep(1.5)
     t1 = time.monotonic()
     time.sleep(2.5)
     late = d.notify.count("WATCHDOG", "1", since=t1)
-    check(late == 0, f"{late} pings after the stall")
+    check(late == 0, f"{late} pings while the generator hangs")
+    check(d.stream_get("live", "FramesGenerated") == 3, "the stalled generator made frames")
     check(d.alive(), "driftd exited on its own")
     rc, took = d.stop()
     check(took < 5, f"stalled daemon took {took:.1f} s to stop")
@@ -305,7 +312,7 @@ def driftctl(d):
         (["create", "extra", f"model={d.model}", "audio=false"], 0, "/org/drift1/stream/extra"),
         (["create", "extra"], 1, "already exists"), (["remove", "extra"], 0, ""),
         (["remove", "extra"], 1, "no stream"), (["stop", "live"], 0, ""), (["start", "live"], 0, ""),
-        (["reload"], 0, ""), (["jobs"], 0, "No jobs"), (["render", "seconds=2"], 1, "not implemented"),
+        (["reload"], 0, ""), (["jobs"], 0, "No jobs"), (["render", "seconds=2"], 1, "drift-video.json"),
         (["render", "--at", "yesterday-ish", "seconds=2"], 2, "--at"), (["job", "nope"], 1, ""),
         (["frobnicate"], 2, "unknown command"), ([], 2, "usage"), (["--help"], 0, "usage"),
         (["show", "bad name"], 2, "not allowed"),

@@ -139,7 +139,7 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def log_text(self):
-        with open(self.log) as f:
+        with open(self.log, errors="replace") as f:
             return f.read()
 
     def busctl(self, *args, check_rc=True):

@@ -59,7 +59,7 @@ def basic(d):
     """Submit, list, watch, progress signals, JobFinished, cancel within 1 s."""
     d.start()
     mon = subprocess.Popen(["dbus-monitor", "--session", "type='signal',sender='org.drift1'"], env=d.env,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace")
     time.sleep(0.3)
     jid = submit(d, f"model={d.model}", "seconds=3", "fps=24", "width=64", "height=64", "audio=false",
                  "prompt=w1 w2")
