@@ -363,6 +363,26 @@ def render(build, source):
         dur = float(p.stdout.strip())
         check(abs(dur - 2.0) < 0.2, f"duration {dur}")
         check(not [f for f in os.listdir(d.tmp) if f.endswith(".part")], "temporary file left")
+        # The prompt shows in the frames: same seed, other prompt -> other pictures; same prompt
+        # -> the same pictures.
+        def last_frame(prompt, name):
+            path = os.path.join(d.tmp, name)
+            r = subprocess.run([d.driftd, "--render", f"model={d.model},prompt={prompt},seed=5,seconds=0.5,"
+                                f"fps=12,width=64,height=64,audio=false,output={path}"], env=d.env,
+                               capture_output=True, text=True, timeout=120)
+            check(r.returncode == 0, f"render {prompt}: {r.stderr}")
+            raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                                 capture_output=True, timeout=60).stdout
+            check(len(raw) >= 64 * 64, "no frames decoded")
+            return raw[-64 * 64:]
+
+        def diff(a, b):
+            return sum(abs(x - y) for x, y in zip(a, b)) / len(a)
+
+        a, a2, b = last_frame("w1 w2", "a.mp4"), last_frame("w1 w2", "a2.mp4"), last_frame("w9 w10", "b.mp4")
+        check(diff(a, a2) <= 0.5, f"same prompt and seed, different pictures ({diff(a, a2):.2f})")
+        check(diff(a, b) > 2 * diff(a, a2) + 1, f"another prompt, same pictures ({diff(a, b):.2f})")
+        print(f"prompt effect: mean |difference| {diff(a, b):.1f} (same prompt: {diff(a, a2):.1f})")
         r = subprocess.run([d.driftd, "--render", "seconds=2,steps=999"], env=d.env, capture_output=True,
                            text=True, timeout=30)
         check(r.returncode == 2 and "steps" in r.stderr, f"bad spec: {r.returncode} {r.stderr}")
