@@ -104,14 +104,25 @@ def run_cycles(url, n, threads=4, seed=1):
 
 
 def viewers_for(d, n, seconds, tag):
+    """n ffmpeg viewers for seconds. A viewer that gives up before it is counted as a client is
+    started again (real players retry too); how often that happened is returned."""
     vs = [Viewer(d.url(), os.path.join(d.tmp, f"viewer-{tag}-{i}.log")) for i in range(n)]
+    retries = 0
     try:
-        wait_until(lambda: d.stream_get("live", "Clients") >= n, 90, f"{n} clients on live")
+        end = time.monotonic() + 90
+        while d.stream_get("live", "Clients") < n:
+            check(time.monotonic() < end, f"{n} clients on live within 90 s (have "
+                                          f"{d.stream_get('live', 'Clients')}, {retries} retries)")
+            for i, v in enumerate(vs):
+                if not v.alive():
+                    retries += 1
+                    vs[i] = Viewer(d.url(), os.path.join(d.tmp, f"viewer-{tag}-{i}-{retries}.log"))
+            time.sleep(0.5)
         time.sleep(seconds)
         frames = [v.frames() for v in vs]
         alive = sum(v.alive() for v in vs)
         rtf = d.stream_get("live", "RealtimeFactor")
-        return frames, alive, rtf
+        return frames, alive, rtf, retries
     finally:
         for v in vs:
             v.close()
@@ -126,12 +137,12 @@ def load(d):
     d.start()
     url = d.url()
     # Warm-up: the same mix, shorter, so that pools and caches reach their working size.
-    frames, _, _ = viewers_for(d, 16, 5, "warm")
+    viewers_for(d, 16, 5, "warm")
     run_cycles(url, 50, seed=7)
     time.sleep(2)
     rss0 = rss_kib(d.proc.pid)
     t0 = time.monotonic()
-    frames, alive, rtf = viewers_for(d, 16, seconds, "load")
+    frames, alive, rtf, retries = viewers_for(d, 16, seconds, "load")
     check(d.alive(), "driftd died under 16 clients")
     check(alive == 16, f"only {alive} of 16 viewers still playing after {seconds:.0f} s")
     fps = d.stream_get("live", "Fps")
@@ -150,7 +161,7 @@ def load(d):
     f0 = d.stream_get("live", "FramesGenerated")
     time.sleep(1)
     check(d.stream_get("live", "FramesGenerated") > f0, "generation stopped after the load")
-    record("load", viewers=16, seconds=seconds, min_frames=min(frames), max_frames=max(frames),
+    record("load" if seconds <= 30 else f"load_{seconds:.0f}s", viewers=16, viewer_retries=retries, seconds=seconds, min_frames=min(frames), max_frames=max(frames),
            realtime_factor=rtf, cycles=n_cycles, cycle_kinds=counts, failed_cycles=len(failures),
            cycles_seconds=round(t_cycles, 1), rss_warm_kib=rss0, rss_after_viewers_kib=rss_mid,
            rss_end_kib=rss1, rss_growth_pct=round(growth, 2), load_seconds=round(time.monotonic() - t0, 1))
