@@ -61,6 +61,7 @@ static int open_all(struct render *rd, struct drift_error *err)
         .audio = ai != NULL, .audio_rate = ai ? ai->sample_rate : 0, .audio_channels = 1,
         .audio_codec = mkv ? DRIFT_AUDIO_OPUS : DRIFT_AUDIO_AAC,
         .live = false,
+        .push_timeout_ms = 2000, /* see push() */
     };
     struct drift_media_error me = { 0 };
     if (drift_stream_output_init(&rd->out, &oc, &me) < 0 ||
@@ -71,15 +72,27 @@ static int open_all(struct render *rd, struct drift_error *err)
     return 0;
 }
 
-/* An offline queue that stays full for push_timeout_ms answers -EAGAIN: try again. */
-static int push(struct render *rd, const float *pcm, size_t n, int64_t index)
+/* An offline queue that stays full for push_timeout_ms (2 s) answers -EAGAIN: try again, but
+ * not forever. When the file writer stopped taking data (a full disk, a muxer error), the
+ * queue never drains: after 10 s collect the writer's error and give up. */
+static int push(struct render *rd, const float *pcm, size_t n, int64_t index,
+                struct drift_error *err)
 {
-    int r;
+    int r, waits = 0;
     do
         r = pcm ? drift_stream_output_push_audio(rd->out, pcm, n, index)
                 : drift_stream_output_push_video(rd->out, rd->rgb, index);
-    while (r == -EAGAIN && !cancelled(rd));
-    return r;
+    while (r == -EAGAIN && !cancelled(rd) && ++waits < 5);
+    if (r == -EAGAIN && !cancelled(rd)) {
+        struct drift_media_error me = { 0 };
+        int fr = drift_file_writer_finish(rd->writer, 0, &me);
+        return drift_error_set(err, fr == -EIO ? -EIO : -ETIMEDOUT, "%s",
+                               fr == -EIO ? me.message
+                                          : "the file writer stopped taking data for 10 s");
+    }
+    if (r < 0 && !cancelled(rd))
+        return drift_error_set(err, r, "media: %s", drift_stream_output_last_error(rd->out));
+    return cancelled(rd) ? -ECANCELED : r;
 }
 
 static int one_frame(struct render *rd, int64_t k, int64_t *sample, struct drift_error *err)
@@ -88,9 +101,8 @@ static int one_frame(struct render *rd, int64_t k, int64_t *sample, struct drift
     int r = drift_generator_next_frame(rd->video, rd->rgb, (size_t)vi->width * vi->height * 3, err);
     if (r < 0)
         return r;
-    if ((r = push(rd, NULL, 0, k)) < 0)
-        return cancelled(rd) ? -ECANCELED
-                             : drift_error_set(err, r, "media: %s", drift_stream_output_last_error(rd->out));
+    if ((r = push(rd, NULL, 0, k, err)) < 0)
+        return r;
     if (!rd->audio)
         return 0;
     const struct drift_model_info *ai = drift_generator_info(rd->audio);
@@ -98,8 +110,8 @@ static int one_frame(struct render *rd, int64_t k, int64_t *sample, struct drift
     while (*sample < end) {
         if ((r = drift_generator_next_audio(rd->audio, rd->pcm, (size_t)ai->chunk_samples, err)) < 0)
             return r;
-        if ((r = push(rd, rd->pcm, (size_t)ai->chunk_samples, *sample)) < 0)
-            return cancelled(rd) ? -ECANCELED : drift_error_set(err, r, "media: audio");
+        if ((r = push(rd, rd->pcm, (size_t)ai->chunk_samples, *sample, err)) < 0)
+            return r;
         *sample += ai->chunk_samples;
     }
     return 0;
