@@ -163,12 +163,12 @@ def crash(d):
     job is found again; at the end every job is done, every output is complete and no partial
     file is left."""
     d.start()
-    a = submit(d, f"model={d.model}", "seconds=2", "fps=12", "width=64", "height=64", "audio=false",
+    a = submit(d, f"model={d.model}", "seconds=2", "fps=20", "width=64", "height=64", "audio=false",
                "output=a.mp4")
     b = submit(d, f"model={d.model}", "seconds=2", "width=64", "height=64", "audio=false", "output=b.mkv")
     points = []
     for i in range(20):
-        target = (i + 0.5) / 20
+        target = 0.02 + i * 0.045  # 2 % .. 88 % of the 40 frames
         try:
             wait_until(lambda: d.alive() and job_get(d, a, "Progress") >= target, 120, f"progress {target}")
         except Fail:
@@ -225,7 +225,7 @@ TESTS = {
     "jobs_schedule": with_daemon(schedule),
     "jobs_clients": with_daemon(clients),
     "jobs_malformed": with_daemon(malformed),
-    "jobs_crash": with_daemon(crash, streams=(), env={"DRIFT_TEST_RENDER_FRAME_MS": "40"}),
+    "jobs_crash": with_daemon(crash, streams=(), env={"DRIFT_TEST_RENDER_FRAME_MS": "50"}),
     "jobs_full_disk": with_daemon(full_disk),
 }
 
