@@ -196,10 +196,10 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
     int patch, channels, r = model_paths(path, wpath, cpath, sizeof(wpath), err);
     double scale = 1, shift, ctx_t;
     memset(info, 0, sizeof(*info));
+    if (r == 0) r = drift_safetensors_open(wpath, &st, err);
     if (r == 0) r = drift_config_open(cpath, &c, err);
     if (r == 0) r = read_info(c, info, &patch, &channels, &scale, err);
     if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, err);
-    if (r == 0) r = drift_safetensors_open(wpath, &st, err);
     /* Loading the weights into a throwaway f32 context checks every tensor and its shape. */
     if (r == 0) r = drift_context_new(&f32, &ctx, err);
     if (r == 0) {
@@ -318,12 +318,13 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     char wpath[4096], cpath[4096];
     struct drift_context_options opt = { .precision = precision };
     int r = model_paths(path, wpath, cpath, sizeof(wpath), err);
+    /* The weights first: a missing model is reported by the file the user named. */
+    if (r == 0) r = drift_safetensors_open(wpath, &g->weights, err);
     if (r == 0) r = drift_context_new(&opt, &g->ctx, err);
     if (r == 0) r = drift_config_open(cpath, &g->config, err);
     if (r == 0) r = read_info(g->config, &g->info, &g->patch, &g->channels, &g->audio_scale, err);
     if (r == 0)
         r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t, err);
-    if (r == 0) r = drift_safetensors_open(wpath, &g->weights, err);
     if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
     if (r == 0) r = check_layout(g->config, &g->info, g->patch, g->channels, &g->dit.cfg, err);
     if (r == 0)

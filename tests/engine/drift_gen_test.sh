@@ -23,7 +23,7 @@ expect_failure() { # expect_failure NEEDLE ARGS...
   grep -q -- "$needle" <<<"$msg" || { echo "message '$msg' lacks '$needle'"; exit 1; }
 }
 expect_failure "unknown word 'dragon'" --model "$model" --prompt "dragon" --out "$out/x"
-expect_failure "/nonexistent.json" --model /nonexistent --out "$out/x"
+expect_failure "/nonexistent.safetensors" --model /nonexistent --out "$out/x"
 expect_failure "--steps '99'" --model "$model" --steps 99 --out "$out/x"
 expect_failure "--cache 'fast'" --model "$model" --cache fast --out "$out/x"
 expect_failure "required" --model "$model"

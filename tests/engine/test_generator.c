@@ -195,7 +195,7 @@ static void out_of_range_settings_are_rejected_by_name(void **state)
     assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
     assert_non_null(strstr(err.message, "cache_threshold"));
     assert_int_equal(drift_generator_new("/nonexistent/model", &s, &g, &err), -ENOENT);
-    assert_non_null(strstr(err.message, "/nonexistent/model.json"));
+    assert_non_null(strstr(err.message, "/nonexistent/model.safetensors"));
     assert_null(g);
     s = defaults();
     g = open_gen(&s);
