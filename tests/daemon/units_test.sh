@@ -58,7 +58,7 @@ CONF
 dbus-daemon --config-file="$tmp/bus.conf" --print-address=1 --fork --print-pid=1 > "$tmp/bus.out" 2>"$tmp/bus.err" ||
   { echo "dbus-daemon rejected the policy: $(cat "$tmp/bus.err")"; exit 1; }
 buspid=$(sed -n 2p "$tmp/bus.out")
-trap 'kill $buspid 2>/dev/null; kill $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $buspid 2>/dev/null || true; kill $dpid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/bus
 if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
   cat > "$tmp/d.conf" <<CONF
