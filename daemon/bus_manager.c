@@ -76,9 +76,9 @@ static int method_create_stream(sd_bus_message *m, void *userdata, sd_bus_error 
     int r = sd_bus_message_read(m, "s", &name);
     if (r < 0)
         return r;
-    struct drift_error err = { 0 };
-    if (drift_stream_name_check(name, &err) < 0)
-        return sd_bus_error_set(error, DRIFT_ERROR_INVALID_ARGUMENT, err.message);
+    struct drift_error nerr = { 0 };
+    if (drift_stream_name_check(name, &nerr) < 0)
+        return sd_bus_error_set(error, DRIFT_ERROR_INVALID_ARGUMENT, nerr.message);
     if (context_find_stream(ctx, name))
         return sd_bus_error_setf(error, DRIFT_ERROR_EXISTS, "stream '%s' already exists", name);
     if (ctx->streams->len >= ctx->config->max_streams)
@@ -92,6 +92,9 @@ static int method_create_stream(sd_bus_message *m, void *userdata, sd_bus_error 
     if (r >= 0 && drift_settings_has(&settings, DRIFT_KEY_AUDIO_MODEL) &&
         !drift_settings_has(&settings, DRIFT_KEY_AUDIO))
         settings.audio = settings.audio_model[0] != 0;
+    struct drift_error err = { 0 };
+    if (r >= 0 && drift_stream_check_models(&settings, NULL, &err) < 0)
+        r = drift_bus_error(error, -ENOEXEC, err.message);
     struct drift_stream *s = r < 0 ? NULL : context_add_stream(ctx, name, &settings, false);
     drift_settings_done(&settings);
     if (r < 0)

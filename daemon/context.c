@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <systemd/sd-daemon.h>
 
 #include <drift/media/rtsp_server.h>
 
@@ -96,7 +97,16 @@ void context_stream_loaded(struct context *ctx, struct drift_stream *s)
 {
     if (ctx->ready || !s->from_config || ctx->loads_pending == 0)
         return;
-    if (--ctx->loads_pending == 0) {
+    if (s->state == DRIFT_STREAM_FAILED)
+        ctx->loads_failed++;
+    if (--ctx->loads_pending == 0 && ctx->loads_failed == ctx->streams->len) {
+        /* Nothing the configuration asked for can run: say so and fail, rather than report
+         * a ready daemon that serves nothing. */
+        log_error("no configured stream could start (%u failed); exiting", ctx->loads_failed);
+        sd_notifyf(0, "STATUS=failed: no configured stream could start: %s", s->error);
+        ctx->exit_code = 1;
+        context_shutdown(ctx);
+    } else if (ctx->loads_pending == 0) {
         drift_notify_ready(ctx);
         drift_bus_emit_changed_va(ctx, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Ready");
     }
@@ -185,6 +195,18 @@ int context_reload(struct context *ctx, struct drift_error *err)
     if (r < 0) {
         log_error("reload refused, nothing changed: %s", err->message);
         return r;
+    }
+    /* New models are checked first: a bad file refuses the whole reload and changes nothing. */
+    for (guint i = 0; i < next->streams->len; i++) {
+        const struct drift_stream_config *sc = next->streams->pdata[i];
+        struct drift_stream *s = context_find_stream(ctx, sc->name);
+        r = drift_stream_check_models(&sc->settings, s ? &s->settings : NULL, err);
+        if (r < 0) {
+            drift_error_prefix(err, "[stream.%s]", sc->name);
+            log_error("reload refused, nothing changed: %s", err->message);
+            driftd_config_free(next);
+            return r;
+        }
     }
     drift_notify_reloading(ctx);
     if (g_strcmp0(next->rtsp_address, ctx->config->rtsp_address) ||

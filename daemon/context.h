@@ -52,6 +52,8 @@ struct context {
     bool shutting_down;
     int64_t shutdown_started;  /* g_get_monotonic_time() at SIGTERM */
     unsigned loads_pending;    /* streams still loading before READY=1 */
+    unsigned loads_failed;     /* configured streams that failed to load at start */
+    int exit_code;
     guint status_timer, watchdog_timer, shutdown_timer;
     uint64_t watchdog_usec;
     bool watchdog_stalled;

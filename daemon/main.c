@@ -133,5 +133,5 @@ int main(int argc, char **argv)
     g_main_loop_unref(ctx.loop);
     g_free(ctx.config_path);
     g_free(ctx.state_dir_option);
-    return 0;
+    return ctx.exit_code;
 }

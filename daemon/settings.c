@@ -2,6 +2,7 @@
 #include "settings.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -322,6 +323,8 @@ int drift_setting_parse(const struct drift_setting_desc *d, const char *text,
     case DRIFT_SETTING_DOUBLE:
         errno = 0;
         v.d = g_ascii_strtod(text, &end);
+        if (errno == ERANGE && fabs(v.d) < DBL_MIN)
+            errno = 0; /* underflow: a subnormal that D-Bus accepted must read back */
         if (!text[0] || errno || *end || g_ascii_isspace(text[0]))
             return drift_error_set(err, -EINVAL, "%s: '%.64s' is not a number; allowed: %s",
                                    d->name, text, d->range);

@@ -309,15 +309,17 @@ gpointer drift_stream_thread(gpointer data)
     struct drift_stream_event *stopped = g_new0(struct drift_stream_event, 1);
     loaded->kind = DRIFT_EVENT_LOADED;
     stopped->kind = DRIFT_EVENT_STOPPED;
-    loaded->result = load(&g, &loaded->message);
-    if (loaded->result < 0) {
-        stopped->result = loaded->result;
+    /* The main thread frees the events it is given: keep what we need in locals. */
+    int result = load(&g, &loaded->message);
+    loaded->result = result;
+    if (result < 0) {
+        stopped->result = result;
         stopped->message = g_strdup(loaded->message);
         drift_stream_output_free(g.out);
         g.out = NULL;
     }
     loaded->out = g.out;
-    if (loaded->result >= 0)
+    if (result >= 0)
         publish(&g);
     drift_stream_post(s, loaded);
     if (g.audio_warning) {
@@ -326,7 +328,7 @@ gpointer drift_stream_thread(gpointer data)
         warn->message = g_steal_pointer(&g.audio_warning);
         drift_stream_post(s, warn);
     }
-    if (loaded->result >= 0)
+    if (result >= 0)
         run(&g, stopped);
     drift_generator_free(g.video);
     drift_generator_free(g.audio);

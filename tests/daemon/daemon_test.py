@@ -150,6 +150,10 @@ def hostile_calls(model):
         ("set width odd", (LIVE, S), "Set", "a{sv}", "1", "width", "u", "17", "odd"),
         ("set many keys", (LIVE, S), "Set", "a{sv}", "65", *sum([["steps", "u", "1"]] * 65, []), "more than 64"),
         ("start running stream", (LIVE, S), "Start", "", "running"),
+        ("set a missing model", (LIVE, S), "Set", "a{sv}", "1", "model", "s", "/nope.safetensors", "no such file"),
+        ("set a file that is no model", (LIVE, S), "Set", "a{sv}", "1", "model", "s", "/etc/passwd", "model"),
+        ("create with a missing model", M, "CreateStream", "sa{sv}", "x21", "1", "model", "s", "/nope.safetensors",
+         "no such file"),
         ("wrong signature SetPrompt", (LIVE, S), "SetPrompt", "u", "5", ""),
         ("wrong signature CreateStream", M, "CreateStream", "s", "x", ""),
         ("unknown method", M, "Explode", "", ""),
@@ -229,6 +233,14 @@ def reload(d):
         rc, err = d.call_error(*M, "Reload")
         check(rc != 0 and "70-bad.conf:4" in err and "colour" in err, f"bad reload: {err}")
         check(d.stream_get("live", "Prompt") == "w9", "a failed reload changed something")
+        # A model that cannot load: Reload fails naming it, the old model keeps serving.
+        with open(os.path.join(d.dropins, "70-bad.conf"), "w") as f:
+            f.write("[stream.live]\nprompt = w1\nmodel = /nope/x.safetensors\n")
+        rc, err = d.call_error(*M, "Reload")
+        check(rc != 0 and "/nope/x.safetensors" in err, f"reload with a bad model: {err}")
+        check(d.stream_get("live", "Running") and d.stream_get("live", "Prompt") == "w9",
+              "a reload with a bad model changed the stream")
+        os.unlink(os.path.join(d.dropins, "70-bad.conf"))
         f0 = v.frames()
         time.sleep(2)
         check(v.alive() and v.frames() > f0, "the viewer stalled or was dropped by the reloads")
@@ -335,6 +347,16 @@ def config_errors(build, source):
         log = d.log_text()
         check(rc == 1, f"exit {rc}")
         check("driftd.conf:" in log and "unknown key 'colour'" in log, log)
+    finally:
+        d.close()
+    # Every configured stream fails to load: exit 1 with the reason, no READY=1.
+    d = Daemon(build, source, stream_extra="model = /nope/x.safetensors\n")
+    try:
+        d.start(wait_ready=False)
+        rc = d.proc.wait(timeout=30)
+        log = d.log_text()
+        check(rc == 1 and "no configured stream could start" in log and "/nope/x" in log, f"exit {rc}: {log}")
+        check(d.notify.count("READY", "1") == 0, "READY=1 with nothing running")
     finally:
         d.close()
     d = Daemon(build, source, env={})

@@ -62,6 +62,20 @@ static void bad_values_are_refused_and_change_nothing(void **state)
     }
 }
 
+static void values_read_back_from_their_text(void **state)
+{
+    /* A subnormal that D-Bus delivered is written to a job file as text and must read back. */
+    struct drift_settings s = { 0 }, t = { 0 };
+    struct drift_error err = { 0 };
+    struct drift_setting_value v = { .type = DRIFT_SETTING_DOUBLE, .d = 5e-322 };
+    assert_int_equal(drift_settings_set(&s, DRIFT_SCOPE_STREAM, "guidance", &v, &err), 0);
+    char *text = drift_setting_to_string(&s, DRIFT_KEY_GUIDANCE);
+    assert_int_equal(drift_settings_set_string(&t, DRIFT_SCOPE_STREAM, "guidance", text, &err), 0);
+    assert_true(t.guidance == s.guidance);
+    g_free(text);
+    drift_settings_done(&s), drift_settings_done(&t);
+}
+
 static void long_prompts_are_refused(void **state)
 {
     struct drift_settings s = { 0 };
@@ -149,6 +163,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strings_parse_into_typed_values),
         cmocka_unit_test(bad_values_are_refused_and_change_nothing),
+        cmocka_unit_test(values_read_back_from_their_text),
         cmocka_unit_test(long_prompts_are_refused),
         cmocka_unit_test(keys_belong_to_scopes),
         cmocka_unit_test(typed_values_must_have_the_right_type),
