@@ -324,7 +324,7 @@ def driftctl(d):
         (["create", "extra", f"model={d.model}", "audio=false"], 0, "/org/drift1/stream/extra"),
         (["create", "extra"], 1, "already exists"), (["remove", "extra"], 0, ""),
         (["remove", "extra"], 1, "no stream"), (["stop", "live"], 0, ""), (["start", "live"], 0, ""),
-        (["reload"], 0, ""), (["jobs"], 0, "No jobs"), (["render", "seconds=2"], 1, "drift-video.json"),
+        (["reload"], 0, ""), (["jobs"], 0, "No jobs"), (["render", "seconds=2"], 1, "drift-video"),
         (["render", "--at", "yesterday-ish", "seconds=2"], 2, "--at"), (["job", "nope"], 1, ""),
         (["frobnicate"], 2, "unknown command"), ([], 2, "usage"), (["--help"], 0, "usage"),
         (["show", "bad name"], 2, "not allowed"),
