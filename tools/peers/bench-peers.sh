@@ -29,6 +29,7 @@ docs=0
 models=()
 ort_version=1.30.0
 
+command_line="tools/peers/bench-peers.sh $*"
 usage() { sed -n '6,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -135,7 +136,7 @@ isa=$(sed -n 's/.*ISA \([^,]*\),.*/\1/p' "$out"/*/drift.txt 2>/dev/null | head -
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 old_ifs=$IFS; IFS=,
 cat > "$out/run.json" <<EOF
-{"started": "$started", "finished": "$finished", "load_before": "$load_before", "load_after": "$load_after",
+{"command": "$command_line", "started": "$started", "finished": "$finished", "load_before": "$load_before", "load_after": "$load_after",
  "busy": $busy, "isa": "$isa", "cpu": "$cpu", "cores": $(nproc), "order": [${order[*]}], "models": {${names[*]}}}
 EOF
 IFS=$old_ifs

@@ -244,7 +244,7 @@ def main():
     docs = sys.argv[3] if len(sys.argv) == 4 else None
     with open(os.path.join(out_dir, "run.json")) as f:
         run = json.load(f)
-    head = (f"Run {run['started']} → {run['finished']} UTC on {run['cpu']} ({run['cores']} cores), "
+    head = (f"`{run.get('command', 'tools/peers/bench-peers.sh')}`: run {run['started']} → {run['finished']} UTC on {run['cpu']} ({run['cores']} cores), "
             f"ISA {run.get('isa', '?')}, threads 2; load average before/after: {run['load_before']} / "
             f"{run['load_after']} ({'busy: other work shared the cores' if run['busy'] else 'quiet'}).")
     parts, plots = [head, ""], []
