@@ -294,6 +294,23 @@ def write():
                            + ", ".join(ct["signal_deaths"]) + " (bug 1; it is a race, other runs "
                            "pass — the table's row shows the recorded run).")
     soak_fig = "![soak](../tools/reliability/results/soak.png)\n" if os.path.exists(os.path.join(RES, "soak.png")) else ""
+    soak_csv = os.path.join(RES, "soak.csv")
+    if os.path.exists(soak_csv):
+        import csv
+        rows_s = [r for r in csv.DictReader(open(soak_csv)) if r["media_vs_wall_ms"]]
+        jumps = sorted(((float(b["media_vs_wall_ms"]) - float(a["media_vs_wall_ms"]), a, b)
+                        for a, b in zip(rows_s, rows_s[1:])), key=lambda j: j[0])
+        big = [j for j in jumps if j[0] < -500]
+        if big:
+            soak_fig += ("\nMedia time against wall time (the client's packet timestamps): it does not drift "
+                         "slowly, it drops in steps, each where generation nearly stopped: "
+                         + "; ".join(f"{j[0] / 1000:+.1f} s between minute {float(j[1]['t_s']) / 60:.1f} and "
+                                     f"{float(j[2]['t_s']) / 60:.1f} (generated {j[1]['fps']}→{j[2]['fps']} fps, "
+                                     f"real-time factor {float(j[2]['rtf']):.2f})" for j in big[:4])
+                         + ". So during a long stall (the machine's other work starving driftd) the stream "
+                         "clock falls behind instead of repeating frames to keep real time — or the client "
+                         "itself was starved; to be checked on an idle machine (media helper: the "
+                         "frame-repeat path of the stream output when no frame arrives for seconds).\n")
     open_items = "\n".join(f"- {i}" for i in (sec or {}).get("open_items", []))
     page = TEMPLATE.format(table="\n".join(rows) + "\n\n" + ctest_text, fuzz=fuzz_table(fz), soak_fig=soak_fig, open_items=open_items,
                            systemd=(sec or {}).get("systemd", ""))
