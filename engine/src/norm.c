@@ -68,7 +68,7 @@ static int softmax_impl(struct drift_context *ctx, const struct drift_tensor *x,
     int r = check_same("softmax", x, y, err);
     if (r < 0)
         return r;
-    int64_t key[6];
+    int64_t key[6] = { 0 };
     shape_key(key, 0x736f66746d6178, x);
     struct norm_plan *p = drift_plan_find(ctx, key, sizeof(key));
     if (!p) {
@@ -110,7 +110,7 @@ static int layer_norm_impl(struct drift_context *ctx, const struct drift_tensor 
                                    i ? "beta" : "gamma", (long long)channels);
     if (!(eps > 0.0f))
         return drift_error_set(err, -EINVAL, "layer_norm: eps must be > 0");
-    int64_t key[9];
+    int64_t key[9] = { 0 }; /* zeroed: eps fills only half of key[8] */
     shape_key(key, 0x6c6e, x);
     key[6] = gamma != NULL;
     key[7] = beta != NULL;
