@@ -1,7 +1,9 @@
 /* Multi-head attention: out = softmax(q k^T / sqrt(D) + bias + mask) v.
  *
  * Heads and batch entries run as one batched oneDNN matmul for the scores and one for the
- * output; the softmax is oneDNN's, writing the probabilities directly in the compute dtype.
+ * output. Between them one fused pass per row (softmax_row.c, rows shared out over the threads)
+ * adds the age bias, cuts the mask, takes the softmax and writes the probabilities in the
+ * compute dtype.
  * Keys come from a rolling KV cache (the window plus the working block) or from explicit
  * tensors with a causal or block-causal mask. Scratch lives in per-shape plans. */
 #include <errno.h>
@@ -13,12 +15,11 @@
 
 #include "internal.h"
 #include "kv_cache_internal.h"
+#include "softmax_row.h"
 
 struct attention_plan {
     void *q, *k, *v, *probs;   /* compute dtype: (BH,Lq,D), k^T (BH,D,Lk), v (BH,Lk,D), (BH,Lq,Lk) */
     float *scores, *out, *bias; /* (BH,Lq,Lk), (BH,Lq,D), (H,Lk) */
-    dnnl_primitive_t softmax;
-    dnnl_memory_t mem_scores, mem_probs;
 };
 
 static void attention_plan_destroy(void *data)
@@ -26,9 +27,6 @@ static void attention_plan_destroy(void *data)
     struct attention_plan *p = data;
     free(p->q); free(p->k); free(p->v); free(p->probs);
     free(p->scores); free(p->out); free(p->bias);
-    if (p->softmax) dnnl_primitive_destroy(p->softmax);
-    if (p->mem_scores) dnnl_memory_destroy(p->mem_scores);
-    if (p->mem_probs) dnnl_memory_destroy(p->mem_probs);
     free(p);
 }
 
@@ -49,19 +47,7 @@ static int attention_plan_build(struct drift_context *ctx, int64_t BH, int64_t H
     }
     if (!p->q || !p->probs || !p->scores || !p->out || !p->bias || (own_kv && (!p->k || !p->v)))
         return drift_error_set(err, -ENOMEM, "attention: out of memory for scratch");
-    dnnl_memory_desc_t smd, pmd;
-    dnnl_dims_t dims = { BH, Lq, Lk };
-    DNNL_TRY(err, dnnl_memory_desc_init_by_tag(&smd, 3, dims, dnnl_f32, dnnl_abc), "scores");
-    DNNL_TRY(err, dnnl_memory_desc_init_by_tag(&pmd, 3, dims, drift_dnnl_dtype(cdt), dnnl_abc),
-             "probabilities");
-    dnnl_softmax_v2_desc_t desc;
-    DNNL_TRY(err, dnnl_softmax_v2_forward_desc_init(&desc, dnnl_forward_inference,
-                                                    dnnl_softmax_accurate, &smd, &pmd, 2),
-             "describing the attention softmax");
-    int r = drift_dnnl_build(ctx, &desc, NULL, &p->softmax, NULL, err, "creating a softmax");
-    if (r == 0) r = drift_dnnl_memory(ctx, &smd, p->scores, &p->mem_scores, err);
-    if (r == 0) r = drift_dnnl_memory(ctx, &pmd, p->probs, &p->mem_probs, err);
-    return r;
+    return 0;
 }
 
 /* Copies the heads of rows (B,L,H*D) f32 into dense (B*H, L, D) in the compute dtype, or into
@@ -70,6 +56,7 @@ static void gather_heads(const struct drift_tensor *src, int64_t H, int64_t D, v
                          enum drift_dtype dtype, bool transpose)
 {
     int64_t B = src->shape[0], L = src->shape[1];
+    DRIFT_OMP(omp parallel for collapse(2) if (B * L * H * D >= DRIFT_OMP_MIN_WORK))
     for (int64_t b = 0; b < B; b++)
         for (int64_t h = 0; h < H; h++)
             for (int64_t l = 0; l < L; l++) {
@@ -89,6 +76,7 @@ static void gather_heads(const struct drift_tensor *src, int64_t H, int64_t D, v
 static void scatter_heads(const float *src, int64_t H, int64_t D, struct drift_tensor *out)
 {
     int64_t B = out->shape[0], L = out->shape[1];
+    DRIFT_OMP(omp parallel for collapse(2) if (B * L * H * D >= DRIFT_OMP_MIN_WORK))
     for (int64_t b = 0; b < B; b++)
         for (int64_t h = 0; h < H; h++)
             for (int64_t l = 0; l < L; l++)
@@ -106,35 +94,31 @@ static int64_t key_block_position(const struct drift_attention_args *a, int64_t 
     return slot == c->working ? a->position : c->position[slot];
 }
 
-/* Adds the age bias and the mask to the scores, in place. The bias of key j for head h is
- * -slope[h] * (query block - key block); per row it is one vector added, so the loop vectorises. */
-static void apply_bias_and_mask(const struct drift_attention_args *a, struct attention_plan *p,
-                                int64_t BH, int64_t H, int64_t Lq, int64_t Lk)
+/* Softmax of every score row into the probabilities, with the age bias and the mask. The bias of
+ * key j for head h is -slope[h] * (query block - key block): one vector per head, plus (without a
+ * cache) a per-row term for the query's own block; with a cache every query is in the working
+ * block, whose age comes from `position`. */
+static void softmax_rows(const struct drift_attention_args *a, struct attention_plan *p,
+                         int64_t BH, int64_t H, int64_t Lq, int64_t Lk, enum drift_dtype cdt)
 {
     int64_t block = a->mask_block > 0 ? a->mask_block : Lq;
     if (a->age_slope)
         for (int64_t h = 0; h < H; h++)
             for (int64_t j = 0; j < Lk; j++) {
-                /* with a cache every query is in the working block (age from `position`) */
                 int64_t age = a->cache ? a->position - key_block_position(a, j, block)
                                        : -key_block_position(a, j, block);
                 p->bias[h * Lk + j] = -a->age_slope[h] * (float)age;
             }
-    for (int64_t bh = 0; bh < BH; bh++) {
-        const float *restrict bias = p->bias + (bh % H) * Lk;
-        for (int64_t i = 0; i < Lq; i++) {
-            float *restrict row = p->scores + (bh * Lq + i) * Lk;
-            if (a->age_slope) {
-                /* without a cache the query's own block adds -slope * qblock to every key */
-                float q_term = a->cache ? 0.f : -a->age_slope[bh % H] * (float)(i / block);
-                for (int64_t j = 0; j < Lk; j++)
-                    row[j] += bias[j] + q_term;
-            }
-            int64_t visible = a->mask == DRIFT_MASK_CAUSAL ? i + 1
-                            : a->mask == DRIFT_MASK_BLOCK_CAUSAL ? (i / block + 1) * block : Lk;
-            for (int64_t j = visible; j < Lk; j++)
-                row[j] = -INFINITY;
-        }
+    size_t es = drift_dtype_size(cdt);
+    DRIFT_OMP(omp parallel for schedule(static) if (BH * Lq * Lk >= DRIFT_OMP_MIN_WORK))
+    for (int64_t row = 0; row < BH * Lq; row++) {
+        int64_t h = (row / Lq) % H, i = row % Lq;
+        const float *bias = a->age_slope ? p->bias + h * Lk : NULL;
+        float offset = a->age_slope && !a->cache ? -a->age_slope[h] * (float)(i / block) : 0.0f;
+        int64_t visible = a->mask == DRIFT_MASK_CAUSAL ? i + 1
+                        : a->mask == DRIFT_MASK_BLOCK_CAUSAL ? (i / block + 1) * block : Lk;
+        drift_softmax_row(p->scores + row * Lk, bias, offset, visible, Lk,
+                          (char *)p->probs + (size_t)(row * Lk) * es, cdt);
     }
 }
 
@@ -236,11 +220,7 @@ static int attention_impl(struct drift_context *ctx, const struct drift_attentio
                                 .shape = { BH, Lq, D }, .stride = { Lq * D, D, 1 } };
     if ((r = drift_matmul(ctx, &q, &kt, &scores, 1.0f / sqrtf((float)D), err)) < 0)
         return r;
-    if (a->age_slope || a->mask != DRIFT_MASK_NONE)
-        apply_bias_and_mask(a, p, BH, H, Lq, Lk);
-    dnnl_exec_arg_t args[] = { { DNNL_ARG_SRC, p->mem_scores }, { DNNL_ARG_DST, p->mem_probs } };
-    if ((r = drift_dnnl_run(ctx, p->softmax, 2, args, err, "running the attention softmax")) < 0)
-        return r;
+    softmax_rows(a, p, BH, H, Lq, Lk, cdt);
     if ((r = drift_matmul(ctx, &probs, &v, &out, 1.0f, err)) < 0)
         return r;
     scatter_heads(p->out, H, D, a->out);

@@ -33,6 +33,26 @@ struct drift_context {
     int timing_depth;            /* ops nested inside the op being timed */
 };
 
+/* OpenMP work-sharing in the engine's own loops, on the runtime oneDNN uses (libgomp): only where
+ * the build enables OpenMP (GCC); elsewhere the loops run on the calling thread. */
+#ifdef _OPENMP
+#define DRIFT_OMP(directive) _Pragma(#directive)
+#else
+#define DRIFT_OMP(directive)
+#endif
+/* Loops smaller than this many elements are not worth waking the thread team for. */
+#define DRIFT_OMP_MIN_WORK 32768
+
+/* Hot loops compiled once per instruction set and picked by the CPU at load time (ifunc), so a
+ * baseline x86-64 build still runs them with AVX-512 where the machine has it. GCC only: clang 14
+ * emits the dispatcher only for callers in the same file (the sanitizer build uses clang). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DRIFT_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#ifndef DRIFT_CPU_CLONES
+#define DRIFT_CPU_CLONES
+#endif
+
 /* Op timing: t = drift_op_begin(ctx); ...; drift_op_end(ctx, kind, t). Only the outermost op
  * records, so an attention's inner matmuls count as attention. */
 double drift_op_begin(struct drift_context *ctx);
