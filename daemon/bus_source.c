@@ -9,6 +9,7 @@ struct bus_source {
     GSource source;
     sd_bus *bus;
     gpointer tag;
+    GIOCondition polled; /* what the fd is polled for now */
     drift_bus_closed_fn closed;
     void *userdata;
     bool closed_called;
@@ -25,7 +26,13 @@ static gboolean prepare(GSource *source, gint *timeout)
 {
     struct bus_source *s = (struct bus_source *)source;
     int events = sd_bus_get_events(s->bus);
-    g_source_modify_unix_fd(source, s->tag, events > 0 ? (GIOCondition)events : 0);
+    GIOCondition wanted = events > 0 ? (GIOCondition)events : 0;
+    /* Only on a change: g_source_modify_unix_fd wakes the main context up every time it is
+     * called, so calling it from every prepare() turns the main loop into a busy loop. */
+    if (wanted != s->polled) {
+        g_source_modify_unix_fd(source, s->tag, wanted);
+        s->polled = wanted;
+    }
     uint64_t until = 0;
     *timeout = -1;
     if (sd_bus_get_timeout(s->bus, &until) > 0 && until != UINT64_MAX) {
@@ -87,7 +94,8 @@ GSource *drift_bus_source_attach(sd_bus *bus, GMainContext *context, drift_bus_c
     s->bus = sd_bus_ref(bus);
     s->closed = closed;
     s->userdata = userdata;
-    s->tag = g_source_add_unix_fd(source, sd_bus_get_fd(bus), G_IO_IN);
+    s->polled = G_IO_IN;
+    s->tag = g_source_add_unix_fd(source, sd_bus_get_fd(bus), s->polled);
     g_source_set_name(source, "sd-bus");
     g_source_attach(source, context);
     return source;

@@ -288,6 +288,29 @@ def watchdog(d):
     print(f"{pings} pings in 2 s before the stall, none after; stop took {took:.2f} s")
 
 
+def main_thread_cpu_seconds(pid):
+    with open(f"/proc/{pid}/task/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_main_loop(d):
+    """The main loop sleeps between events: on the bus, with a stream running and a viewer, the
+    main thread takes a small share of a core (a source that wakes the loop on every iteration
+    once burned a whole core, half of a 2-core machine's generation time)."""
+    d.start()
+    viewer = Viewer(d.url(), os.path.join(d.tmp, "viewer.log"))
+    try:
+        wait_until(lambda: d.stream_get("live", "Clients") >= 1, 30, "the viewer")
+        t0, cpu0 = time.monotonic(), main_thread_cpu_seconds(d.proc.pid)
+        time.sleep(4)
+        share = (main_thread_cpu_seconds(d.proc.pid) - cpu0) / (time.monotonic() - t0)
+    finally:
+        viewer.close()
+    print(f"main thread: {100 * share:.1f}% of a core")
+    check(share < 0.25, f"the main thread used {100 * share:.0f}% of a core while idle")
+
+
 def private_socket(d):
     """No bus at all: driftctl reaches driftd over the private socket (0660)."""
     d.start(bus_arg="--no-bus")
@@ -420,6 +443,7 @@ TESTS = {
     "reload": with_daemon(reload),
     "sigterm": with_daemon(sigterm),
     "watchdog": with_daemon(watchdog, env={"WATCHDOG_USEC": "1000000", "DRIFT_TEST_STALL_STREAM": "live"}),
+    "idle_main_loop": with_daemon(idle_main_loop),
     "private_socket": with_daemon(private_socket),
     "driftctl": with_daemon(driftctl),
     "config_errors": config_errors,
