@@ -35,8 +35,8 @@ Words a prompt may use: see docs/MODELS.md. Ctrl-C stops driftd.
 
 MSG
 export DRIFT_MODELS_DIR=$root/models
-# OpenMP threads sleep rather than spin while the encoders share the cores (units/driftd.service).
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OpenMP threads spin only briefly before they sleep, as in units/driftd.service.
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000}
 state=$build/state
 mkdir -p "$state"
 # Root without a system bus (a container, a CI machine) is fine: driftd says so and serves
