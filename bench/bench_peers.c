@@ -34,6 +34,7 @@ struct peers_options {
     const char *inputs;  /* NULL: deterministic pseudo-random inputs */
     double seconds;      /* per measurement */
     bool sweep;          /* frames/s against steps and cache policy (the plot) */
+    bool fps_only;       /* frames/s at the default setting only (the resolution plot) */
 };
 
 /* ---- the raw oneDNN matmul peak ------------------------------------------------------------ */
@@ -337,7 +338,7 @@ static int model_paths(const char *path, struct peers_options *o)
 static int usage(void)
 {
     fprintf(stderr, "usage: drift-bench peers [--model PATH] [--inputs inputs.safetensors] "
-                    "[--seconds S] [--quick] [--sweep]\n");
+                    "[--seconds S] [--quick] [--sweep] [--fps-only]\n");
     return 2;
 }
 
@@ -429,6 +430,29 @@ static int run_sweep(const struct peers_options *o, struct drift_error *err)
     return 0;
 }
 
+/* Frames/s at the model's default setting in bf16 (where the CPU has it) and f32, one line each:
+ * a point of the frames/s-against-resolution plot (models of the same architecture at several
+ * sizes). */
+static int run_fps_only(const struct peers_options *o, const struct drift_model_info *info,
+                        struct drift_error *err)
+{
+    static const enum drift_precision precisions[] = { DRIFT_PRECISION_BF16, DRIFT_PRECISION_F32 };
+    for (size_t i = 0; i < sizeof(precisions) / sizeof(precisions[0]); i++) {
+        struct drift_generator_settings s = { .prompt = "", .seed = 7, .guidance = -1,
+                                              .cache = DRIFT_CACHE_KV, .precision = precisions[i] };
+        double fps = generator_fps(o->stem, &s, o->seconds, err);
+        if (fps < 0) {
+            if (err->code == -ENOTSUP) /* no bf16 kernels on this CPU: f32 only */
+                continue;
+            return err->code ? err->code : -EIO;
+        }
+        printf("resolution width=%d height=%d precision=%s flops=%.0f fps=%.3f\n", info->width,
+               info->height, drift_precision_name(precisions[i]), info->flops_per_eval, fps);
+        fflush(stdout);
+    }
+    return 0;
+}
+
 int drift_bench_peers(int argc, char **argv)
 {
     struct peers_options o = { .seconds = 2.0 };
@@ -439,6 +463,7 @@ int drift_bench_peers(int argc, char **argv)
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) o.seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) o.seconds = 0.5;
         else if (!strcmp(argv[i], "--sweep")) o.sweep = true;
+        else if (!strcmp(argv[i], "--fps-only")) o.fps_only = true;
         else return usage();
     }
     if (!(o.seconds > 0) || model_paths(model, &o) < 0)
@@ -463,6 +488,15 @@ int drift_bench_peers(int argc, char **argv)
            info.kind == DRIFT_MODEL_VIDEO ? "video" : "audio", info.window, info.default_steps,
            info.default_guidance, info.flops_per_eval);
     fflush(stdout);
+    if (o.fps_only) {
+        r = run_fps_only(&o, &info, &err);
+        if (r < 0)
+            fprintf(stderr, "drift-bench peers: %s\n", err.message);
+        drift_model_info_free(&info);
+        drift_safetensors_close(st);
+        drift_config_free(config);
+        return r < 0 ? 1 : 0;
+    }
     double peak_bf16 = best_peak(dnnl_bf16, o.seconds), peak_f32 = best_peak(dnnl_f32, o.seconds);
     printf("peak bf16_gflops=%.1f f32_gflops=%.1f\n", peak_bf16, peak_f32);
     fflush(stdout);

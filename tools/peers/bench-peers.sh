@@ -4,7 +4,8 @@
 # full, frames/s at the model's default setting, speed-up against the fastest peer, % of the limit
 # (FLOPs / raw oneDNN bf16 matmul peak), the goals, and where drift's time goes when one is missed.
 #
-#   tools/peers/bench-peers.sh [--model PATH]... [--quick] [--seconds S] [--build DIR] [--out DIR] [--docs]
+#   tools/peers/bench-peers.sh [--model PATH]... [--quick] [--seconds S] [--build DIR] [--out DIR]
+#                              [--sizes "64 96 ..."] [--docs]
 #
 #   --model PATH   a model stem (PATH.safetensors + PATH.json); repeatable. Default: models/drift-video
 #                  and models/drift-audio, or random-weight models of the same architecture
@@ -12,6 +13,8 @@
 #   --quick        0.5 s per measurement instead of 2 s.
 #   --build DIR    the CMake build folder (default build; configured and built when needed).
 #   --out DIR      where results go (default DIR/peers under the build folder).
+#   --sizes LIST   frame sizes of the frames/s-against-resolution plot (random-weight video models
+#                  of the default architecture; default "64 96 128 192 256"; "" skips it).
 #   --docs         also copy the plots to docs/perf-*.png and put the tables into docs/PERFORMANCE.md.
 #
 # Needs: /usr/bin/python3 with torch (Debian python3-torch) and matplotlib, node + npm (installs
@@ -27,10 +30,11 @@ build=build
 out=
 docs=0
 models=()
+sizes="64 96 128 192 256"
 ort_version=1.30.0
 
 command_line="tools/peers/bench-peers.sh $*"
-usage() { sed -n '6,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '6,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --model) models+=("$2"); shift 2 ;;
@@ -38,6 +42,7 @@ while [ $# -gt 0 ]; do
         --seconds) seconds=$2; shift 2 ;;
         --build) build=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
+        --sizes) sizes=$2; shift 2 ;;
         --docs) docs=1; shift ;;
         -h|--help) usage ;;
         *) echo "bench-peers: unknown argument '$1'" >&2; usage ;;
@@ -79,17 +84,7 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 fi
 log "building drift-bench in $build"
 cmake --build "$build" --target drift-bench -j "$(nproc)" >&2
-if "$build/bench/drift-bench" --help 2>/dev/null | grep -q '^  peers '; then
-    peers=("$build/bench/drift-bench" peers)
-else
-    # drift-bench does not register `peers` yet: build it alone against the engine library.
-    log "drift-bench has no 'peers' subcommand; building $build/peers-bin/drift-peers"
-    mkdir -p "$build/peers-bin"
-    cc -O2 -std=gnu11 -Iengine/include -Iengine/src -Ibench -DDRIFT_MODELS_DIR="\"$root/models\"" \
-        "$here/peers_main.c" bench/bench_peers.c bench/bench_util.c "$build/engine/libdrift-engine.a" \
-        -ldnnl $(pkg-config --libs jansson) -lm -lpthread -o "$build/peers-bin/drift-peers"
-    peers=("$build/peers-bin/drift-peers")
-fi
+peers=("$build/bench/drift-bench" peers)
 
 # ---- the models -----------------------------------------------------------------------------
 mkdir -p "$out"
@@ -129,6 +124,14 @@ for m in "${models[@]}"; do
     [ -f "$dir/inputs.safetensors" ] && inputs=(--inputs "$dir/inputs.safetensors")
     "${peers[@]}" --model "$stem" "${inputs[@]}" --seconds "$seconds" --sweep > "$dir/drift.txt" ||
         { log "drift-bench peers failed for $name"; }
+done
+rm -f "$out/resolution.txt"
+for size in $sizes; do
+    stem=$out/random/video-$size
+    [ -f "$stem.safetensors" ] || "$py" "$here/make_random_model.py" video "$stem" "$size"
+    log "frames/s at ${size}x$size (random weights)"
+    "${peers[@]}" --model "$stem" --seconds "$seconds" --fps-only >> "$out/resolution.txt" ||
+        log "drift-bench peers --fps-only failed at $size"
 done
 finished=$(date -u '+%H:%M'); load_after=$(load)
 busy=$(awk -v l="${load_before%% *}" 'BEGIN { print (l > 0.7) ? "true" : "false" }')

@@ -2,7 +2,10 @@
 """A random-weight model of the default architecture (tools/models/model.py DriftDiT with
 video_config / audio_config), for benchmarking before (or without) the trained models.
 
-    make_random_model.py video|audio OUT_STEM      writes OUT_STEM.safetensors (bf16) + OUT_STEM.json
+    make_random_model.py video|audio OUT_STEM [SIZE]
+        writes OUT_STEM.safetensors (bf16) + OUT_STEM.json; SIZE (video only) makes the frames
+        SIZE x SIZE pixels instead of the default model's (same patch, width, depth: the
+        frames/s-against-resolution plot of tools/peers/bench-peers.sh)
 
 Layers that DriftDiT initialises to zero (adaLN, final) get small random values so that every
 op does real work. Same seed, same bytes."""
@@ -21,11 +24,15 @@ from vocab import VOCAB  # noqa: E402
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("video", "audio"):
-        sys.exit("usage: make_random_model.py video|audio OUT_STEM")
+    if len(sys.argv) not in (3, 4) or sys.argv[1] not in ("video", "audio") or \
+            (len(sys.argv) == 4 and (sys.argv[1] != "video" or not sys.argv[3].isdigit())):
+        sys.exit("usage: make_random_model.py video|audio OUT_STEM [SIZE (video)]")
     kind, stem = sys.argv[1], sys.argv[2]
     torch.manual_seed(1234)
-    cfg = (M.video_config if kind == "video" else M.audio_config)(len(VOCAB))
+    size = {"width": int(sys.argv[3]), "height": int(sys.argv[3])} if len(sys.argv) == 4 else {}
+    cfg = (M.video_config(len(VOCAB), **size) if kind == "video" else M.audio_config(len(VOCAB)))
+    if cfg.get("width", 0) % cfg["patch"] or cfg.get("height", 0) % cfg["patch"]:
+        sys.exit(f"make_random_model.py: SIZE must be a multiple of the patch ({cfg['patch']})")
     net = M.DriftDiT(cfg).eval()
     with torch.no_grad():
         for p in net.parameters():
