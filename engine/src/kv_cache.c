@@ -51,30 +51,39 @@ void drift_kv_cache_free(struct drift_kv_cache *c)
     free(c);
 }
 
-static void store(const struct drift_kv_cache *c, void *base, size_t at, const float *v)
-{
-    if (c->dtype == DRIFT_BF16)
-        ((uint16_t *)base)[at] = drift_bf16_round(*v);
-    else
-        ((float *)base)[at] = *v;
-}
-
-/* values (B*H, slots*T, D); keys transposed (B*H, D, slots*T); the working slot's columns/rows. */
+/* values (B*H, slots*T, D); keys transposed (B*H, D, slots*T); the working slot's columns/rows.
+ * The keys are written one transposed row (d) at a time, tokens innermost, so the stores are
+ * contiguous and the strided reads stay within one head's T x D block (in cache); heads are
+ * shared out over the threads. */
 static void store_block(const struct drift_kv_cache *c, const struct drift_tensor *k,
                         const struct drift_tensor *v)
 {
-    size_t T = (size_t)c->block_tokens, D = (size_t)c->head_dim, rows = (size_t)c->slots * T;
-    size_t first = (size_t)c->working * T;
+    int64_t T = c->block_tokens, D = c->head_dim, rows = (int64_t)c->slots * T;
+    int64_t first = (int64_t)c->working * T;
+    bool bf16 = c->dtype == DRIFT_BF16;
+    DRIFT_OMP(omp parallel for collapse(2) if ((int64_t)c->batch * c->heads * T * D >= DRIFT_OMP_MIN_WORK))
     for (int b = 0; b < c->batch; b++)
         for (int h = 0; h < c->heads; h++) {
-            size_t bh = (size_t)b * c->heads + (size_t)h;
-            for (size_t t = 0; t < T; t++) {
-                const float *krow = (const float *)k->data + b * k->stride[0] + (int64_t)t * k->stride[1] + h * (int64_t)D;
-                const float *vrow = (const float *)v->data + b * v->stride[0] + (int64_t)t * v->stride[1] + h * (int64_t)D;
-                for (size_t d = 0; d < D; d++) {
-                    store(c, c->keys, (bh * D + d) * rows + first + t, &krow[d]);
-                    store(c, c->values, (bh * rows + first + t) * D + d, &vrow[d]);
-                }
+            int64_t bh = (int64_t)b * c->heads + h;
+            const float *kbase = (const float *)k->data + b * k->stride[0] + h * D;
+            const float *vbase = (const float *)v->data + b * v->stride[0] + h * D;
+            for (int64_t d = 0; d < D; d++) {
+                int64_t at = (bh * D + d) * rows + first;
+                if (bf16)
+                    for (int64_t t = 0; t < T; t++)
+                        ((uint16_t *)c->keys)[at + t] = drift_bf16_round(kbase[t * k->stride[1] + d]);
+                else
+                    for (int64_t t = 0; t < T; t++)
+                        ((float *)c->keys)[at + t] = kbase[t * k->stride[1] + d];
+            }
+            for (int64_t t = 0; t < T; t++) {
+                const float *vrow = vbase + t * v->stride[1];
+                int64_t at = (bh * rows + first + t) * D;
+                if (bf16)
+                    for (int64_t d = 0; d < D; d++)
+                        ((uint16_t *)c->values)[at + d] = drift_bf16_round(vrow[d]);
+                else
+                    memcpy((float *)c->values + at, vrow, (size_t)D * sizeof(float));
             }
         }
 }
