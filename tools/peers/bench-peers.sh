@@ -5,7 +5,7 @@
 # (FLOPs / raw oneDNN bf16 matmul peak), the goals, and where drift's time goes when one is missed.
 #
 #   tools/peers/bench-peers.sh [--model PATH]... [--quick] [--seconds S] [--build DIR] [--out DIR]
-#                              [--sizes "64 96 ..."] [--docs]
+#                              [--sizes "64 96 ..."] [--rounds N] [--docs]
 #
 #   --model PATH   a model stem (PATH.safetensors + PATH.json); repeatable. Default: models/drift-video
 #                  and models/drift-audio, or random-weight models of the same architecture
@@ -15,6 +15,8 @@
 #   --out DIR      where results go (default DIR/peers under the build folder).
 #   --sizes LIST   frame sizes of the frames/s-against-resolution plot (random-weight video models
 #                  of the default architecture; default "64 96 128 192 256"; "" skips it).
+#   --rounds N     measure every engine N times, round after round (default 2; 1 with --quick);
+#                  the table shows each engine's least disturbed round.
 #   --docs         also copy the plots to docs/perf-*.png and put the tables into docs/PERFORMANCE.md.
 #
 # Needs: /usr/bin/python3 with torch (Debian python3-torch) and matplotlib, node + npm (installs
@@ -31,10 +33,11 @@ out=
 docs=0
 models=()
 sizes="64 96 128 192 256"
+rounds=
 ort_version=1.30.0
 
 command_line="tools/peers/bench-peers.sh $*"
-usage() { sed -n '6,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '6,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --model) models+=("$2"); shift 2 ;;
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
         --build) build=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --sizes) sizes=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
         --docs) docs=1; shift ;;
         -h|--help) usage ;;
         *) echo "bench-peers: unknown argument '$1'" >&2; usage ;;
@@ -50,6 +54,8 @@ while [ $# -gt 0 ]; do
 done
 cd "$root"
 out=${out:-$build/peers}
+[ -n "$rounds" ] || { [ "$seconds" = 0.5 ] && rounds=1 || rounds=2; }
+[[ $rounds =~ ^[1-9][0-9]?$ ]] || { echo "bench-peers: --rounds must be 1..99" >&2; exit 2; }
 log() { echo "bench-peers: $*" >&2; }
 
 # ---- what it needs --------------------------------------------------------------------------
@@ -108,22 +114,35 @@ order=() names=()
 for m in "${models[@]}"; do
     stem=${m%.safetensors}; stem=${stem%.json}
     name=$(basename "$stem")
-    dir="$out/$name"
-    rm -rf "$dir"; mkdir -p "$dir"
+    rm -rf "${out:?}/$name"; mkdir -p "$out/$name"
     order+=("\"$name\""); names+=("\"$name\": \"$stem\"")
-    log "$name: PyTorch (fp32, bf16 autocast) and the ONNX export"
-    "${torch_env[@]}" "$py" "$here/torch_peer.py" --model "$stem" --out "$dir" --threads "$threads" --seconds "$seconds" \
-        > "$dir/torch.jsonl" 2> "$dir/torch.log" || { log "torch_peer failed: see $dir/torch.log"; tail -5 "$dir/torch.log" >&2; }
-    if [ -f "$dir/ort/manifest.json" ]; then
-        log "$name: ONNX Runtime"
-        node "$here/ort_peer.js" "$dir" --threads "$threads" --seconds "$seconds" \
-            > "$dir/ort.jsonl" 2> "$dir/ort.log" || { log "ort_peer failed: see $dir/ort.log"; tail -5 "$dir/ort.log" >&2; }
-    fi
-    log "$name: drift (bf16, f32, and the sweep for the plot)"
-    inputs=()
-    [ -f "$dir/inputs.safetensors" ] && inputs=(--inputs "$dir/inputs.safetensors")
-    "${peers[@]}" --model "$stem" "${inputs[@]}" --seconds "$seconds" --sweep > "$dir/drift.txt" ||
-        { log "drift-bench peers failed for $name"; }
+done
+# Rounds: every engine is measured once per round, the rounds one after the other, so that a
+# disturbance (other work, the host) that comes and goes hits all of them alike; the table takes
+# each engine's least disturbed round (report.py).
+for round in $(seq 1 "$rounds"); do
+    for m in "${models[@]}"; do
+        stem=${m%.safetensors}; stem=${stem%.json}
+        name=$(basename "$stem")
+        dir="$out/$name"
+        log "$name, round $round/$rounds: PyTorch (fp32, bf16 autocast)$([ "$round" = 1 ] && echo ' and the ONNX export')"
+        export_args=()
+        [ "$round" = 1 ] || export_args=(--skip-onnx)
+        "${torch_env[@]}" "$py" "$here/torch_peer.py" --model "$stem" --out "$dir" --threads "$threads" \
+            --seconds "$seconds" "${export_args[@]}" >> "$dir/torch.jsonl" 2>> "$dir/torch.log" ||
+            { log "torch_peer failed: see $dir/torch.log"; tail -5 "$dir/torch.log" >&2; }
+        if [ -f "$dir/ort/manifest.json" ]; then
+            log "$name, round $round/$rounds: ONNX Runtime"
+            node "$here/ort_peer.js" "$dir" --threads "$threads" --seconds "$seconds" \
+                >> "$dir/ort.jsonl" 2>> "$dir/ort.log" || { log "ort_peer failed: see $dir/ort.log"; tail -5 "$dir/ort.log" >&2; }
+        fi
+        log "$name, round $round/$rounds: drift (bf16, f32, int8$([ "$round" = 1 ] && echo ', and the sweep for the plot'))"
+        inputs=() sweep=()
+        [ -f "$dir/inputs.safetensors" ] && inputs=(--inputs "$dir/inputs.safetensors")
+        [ "$round" = 1 ] && sweep=(--sweep)
+        "${peers[@]}" --model "$stem" "${inputs[@]}" --seconds "$seconds" "${sweep[@]}" >> "$dir/drift.txt" ||
+            { log "drift-bench peers failed for $name"; }
+    done
 done
 rm -f "$out/resolution.txt"
 for size in $sizes; do
@@ -140,7 +159,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 old_ifs=$IFS; IFS=,
 cat > "$out/run.json" <<EOF
 {"command": "$command_line", "started": "$started", "finished": "$finished", "load_before": "$load_before", "load_after": "$load_after",
- "busy": $busy, "isa": "$isa", "cpu": "$cpu", "cores": $(nproc), "order": [${order[*]}], "models": {${names[*]}}}
+ "busy": $busy, "rounds": $rounds, "isa": "$isa", "cpu": "$cpu", "cores": $(nproc), "order": [${order[*]}], "models": {${names[*]}}}
 EOF
 IFS=$old_ifs
 
