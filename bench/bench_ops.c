@@ -268,7 +268,8 @@ int drift_bench_ops(int argc, char **argv)
            "bf16 %.1f GFLOP/s (bf16/f32 %.1fx)\n\n", peak[0], peak[1], peak[1] / peak[0]);
 
     struct drift_context *ctx[2] = { NULL, NULL };
-    struct drift_context_options opt[2] = { { DRIFT_PRECISION_F32 }, { DRIFT_PRECISION_BF16 } };
+    struct drift_context_options opt[2] = { { .precision = DRIFT_PRECISION_F32 },
+                                            { .precision = DRIFT_PRECISION_BF16 } };
     for (int p = 0; p < 2; p++)
         if (drift_context_new(&opt[p], &ctx[p], NULL) < 0)
             ctx[p] = NULL;

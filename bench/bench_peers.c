@@ -347,14 +347,19 @@ static int run_precision(const struct peers_options *o, const struct drift_confi
                          const struct drift_safetensors *st, enum drift_precision precision,
                          struct drift_error *err)
 {
-    struct drift_context_options opt = { .precision = precision };
+    struct dit_config arch;
     struct drift_context *ctx = NULL;
     struct dit d;
     struct step_inputs in = { 0 };
     struct step_result res = { 0 };
     const char *name = drift_precision_name(precision);
-    int r = drift_context_new(&opt, &ctx, err);
+    int r = dit_read_config(config, &arch, err);
     if (r < 0)
+        return r;
+    /* the generator's own choice of threads for this model (one for a tiny model) */
+    struct drift_context_options opt = {
+        .precision = precision, .threads = drift_model_threads(dit_flops_per_eval(&arch, arch.window)) };
+    if ((r = drift_context_new(&opt, &ctx, err)) < 0)
         return r;
     if ((r = dit_load(ctx, st, config, 1, &d, err)) < 0) {
         drift_context_free(ctx);

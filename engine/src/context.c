@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "internal.h"
 
@@ -80,10 +83,14 @@ int drift_context_new(const struct drift_context_options *options, struct drift_
     int r = choose_precision(options ? options->precision : DRIFT_PRECISION_AUTO, &precision, err);
     if (r < 0)
         return r;
+    int threads = options ? options->threads : 0;
+    if (threads < 0 || threads > 256)
+        return drift_error_set(err, -EINVAL, "context: threads %d outside [0, 256]", threads);
     struct drift_context *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return drift_error_set(err, -ENOMEM, "context: out of memory");
     ctx->precision = precision;
+    ctx->threads = threads;
     ctx->compute_dtype = precision == DRIFT_PRECISION_BF16 ||
                                  (precision == DRIFT_PRECISION_INT8 && cpu_has_native_bf16())
                              ? DRIFT_BF16 : DRIFT_F32;
@@ -169,8 +176,31 @@ static double monotonic_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+void drift_threads_enter(struct drift_context *ctx)
+{
+#ifdef _OPENMP
+    if (ctx->threads > 0 && ctx->threads_depth++ == 0) {
+        ctx->threads_saved = omp_get_max_threads();
+        omp_set_num_threads(ctx->threads);
+    }
+#else
+    (void)ctx;
+#endif
+}
+
+void drift_threads_leave(struct drift_context *ctx)
+{
+#ifdef _OPENMP
+    if (ctx->threads > 0 && --ctx->threads_depth == 0)
+        omp_set_num_threads(ctx->threads_saved);
+#else
+    (void)ctx;
+#endif
+}
+
 double drift_op_begin(struct drift_context *ctx)
 {
+    drift_threads_enter(ctx);
     return ctx->timing_depth++ == 0 ? monotonic_seconds() : 0.0;
 }
 
@@ -178,6 +208,7 @@ void drift_op_end(struct drift_context *ctx, enum drift_op_kind kind, double sta
 {
     if (--ctx->timing_depth == 0)
         ctx->counters.seconds[kind] += monotonic_seconds() - started;
+    drift_threads_leave(ctx);
 }
 
 const char *drift_op_kind_name(enum drift_op_kind kind)

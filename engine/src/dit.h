@@ -69,6 +69,9 @@ struct dit {
 /* Reads the architecture from the config and the weights from the file, validates every tensor's
  * presence and shape, and packs the weights. Returns 0 or a negative errno with err naming the
  * key or tensor. */
+/* The architecture from the model's configuration (the "arch" keys), checked and ranged. */
+int dit_read_config(const struct drift_config *config, struct dit_config *cfg,
+                    struct drift_error *err);
 int dit_load(struct drift_context *ctx, const struct drift_safetensors *st,
              const struct drift_config *config, int batch, struct dit *ret,
              struct drift_error *err);

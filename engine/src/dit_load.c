@@ -21,8 +21,8 @@ static int arch_int(const struct drift_config *c, const char *key, int64_t min, 
     return r;
 }
 
-static int read_config(const struct drift_config *c, struct dit_config *cfg,
-                       struct drift_error *err)
+int dit_read_config(const struct drift_config *c, struct dit_config *cfg,
+                    struct drift_error *err)
 {
     int r = 0;
     if (r == 0) r = arch_int(c, "hidden", 16, 4096, &cfg->hidden, err);
@@ -232,7 +232,7 @@ int dit_load(struct drift_context *ctx, const struct drift_safetensors *st,
 {
     memset(d, 0, sizeof(*d));
     d->ctx = ctx;
-    int r = read_config(config, &d->cfg, err);
+    int r = dit_read_config(config, &d->cfg, err);
     if (r < 0)
         return r;
     struct drift_tensor_spec *specs = calloc(20 + 10 * (size_t)d->cfg.depth, sizeof(*specs));

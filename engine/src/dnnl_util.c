@@ -27,9 +27,9 @@ int drift_dnnl_md_of(const struct drift_tensor *t, dnnl_memory_desc_t *md,
     return 0;
 }
 
-int drift_dnnl_build(struct drift_context *ctx, const void *op_desc,
-                     const_dnnl_primitive_attr_t attr, dnnl_primitive_t *ret_prim,
-                     dnnl_primitive_desc_t *ret_pd, struct drift_error *err, const char *what)
+static int build_impl(struct drift_context *ctx, const void *op_desc,
+                      const_dnnl_primitive_attr_t attr, dnnl_primitive_t *ret_prim,
+                      dnnl_primitive_desc_t *ret_pd, struct drift_error *err, const char *what)
 {
     dnnl_primitive_desc_t pd;
     DNNL_TRY(err, dnnl_primitive_desc_create(&pd, op_desc, attr, ctx->engine, NULL), what);
@@ -46,9 +46,20 @@ int drift_dnnl_build(struct drift_context *ctx, const void *op_desc,
     return 0;
 }
 
-int drift_dnnl_build_reorder(struct drift_context *ctx, const dnnl_memory_desc_t *src,
-                             const dnnl_memory_desc_t *dst, dnnl_primitive_t *ret,
-                             struct drift_error *err)
+/* Kernels are built and run with the context's thread count (drift_threads_enter). */
+int drift_dnnl_build(struct drift_context *ctx, const void *op_desc,
+                     const_dnnl_primitive_attr_t attr, dnnl_primitive_t *ret_prim,
+                     dnnl_primitive_desc_t *ret_pd, struct drift_error *err, const char *what)
+{
+    drift_threads_enter(ctx);
+    int r = build_impl(ctx, op_desc, attr, ret_prim, ret_pd, err, what);
+    drift_threads_leave(ctx);
+    return r;
+}
+
+static int build_reorder_impl(struct drift_context *ctx, const dnnl_memory_desc_t *src,
+                              const dnnl_memory_desc_t *dst, dnnl_primitive_t *ret,
+                              struct drift_error *err)
 {
     dnnl_primitive_desc_t pd;
     DNNL_TRY(err, dnnl_reorder_primitive_desc_create(&pd, src, ctx->engine, dst, ctx->engine, NULL),
@@ -61,13 +72,32 @@ int drift_dnnl_build_reorder(struct drift_context *ctx, const dnnl_memory_desc_t
     return 0;
 }
 
-int drift_dnnl_run(struct drift_context *ctx, dnnl_primitive_t prim, int nargs,
-                   const dnnl_exec_arg_t *args, struct drift_error *err, const char *what)
+int drift_dnnl_build_reorder(struct drift_context *ctx, const dnnl_memory_desc_t *src,
+                             const dnnl_memory_desc_t *dst, dnnl_primitive_t *ret,
+                             struct drift_error *err)
+{
+    drift_threads_enter(ctx);
+    int r = build_reorder_impl(ctx, src, dst, ret, err);
+    drift_threads_leave(ctx);
+    return r;
+}
+
+static int run_impl(struct drift_context *ctx, dnnl_primitive_t prim, int nargs,
+                    const dnnl_exec_arg_t *args, struct drift_error *err, const char *what)
 {
     DNNL_TRY(err, dnnl_primitive_execute(prim, ctx->stream, nargs, args), what);
     DNNL_TRY(err, dnnl_stream_wait(ctx->stream), what);
     ctx->counters.op_calls++;
     return 0;
+}
+
+int drift_dnnl_run(struct drift_context *ctx, dnnl_primitive_t prim, int nargs,
+                   const dnnl_exec_arg_t *args, struct drift_error *err, const char *what)
+{
+    drift_threads_enter(ctx);
+    int r = run_impl(ctx, prim, nargs, args, err, what);
+    drift_threads_leave(ctx);
+    return r;
 }
 
 int drift_dnnl_memory(struct drift_context *ctx, const dnnl_memory_desc_t *md, void *handle,

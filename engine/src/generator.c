@@ -312,19 +312,30 @@ static int set_batch(struct drift_generator *g, int batch, struct drift_error *e
     return 0;
 }
 
+int drift_model_threads(double flops_per_eval)
+{
+    return flops_per_eval < DRIFT_SMALL_MODEL_FLOPS ? 1 : 0;
+}
+
 static int load_model(struct drift_generator *g, const char *path, enum drift_precision precision,
-                      struct drift_error *err)
+                      int threads, struct drift_error *err)
 {
     char wpath[4096], cpath[4096];
-    struct drift_context_options opt = { .precision = precision };
+    struct dit_config arch;
     int r = model_paths(path, wpath, cpath, sizeof(wpath), err);
     /* The weights first: a missing model is reported by the file the user named. */
     if (r == 0) r = drift_safetensors_open(wpath, &g->weights, err);
-    if (r == 0) r = drift_context_new(&opt, &g->ctx, err);
     if (r == 0) r = drift_config_open(cpath, &g->config, err);
     if (r == 0) r = read_info(g->config, &g->info, &g->patch, &g->channels, &g->audio_scale, err);
     if (r == 0)
         r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t, err);
+    /* The thread count before the context: kernels are built for the team that runs them. */
+    if (r == 0) r = dit_read_config(g->config, &arch, err);
+    struct drift_context_options opt = {
+        .precision = precision,
+        .threads = threads ? threads : drift_model_threads(dit_flops_per_eval(&arch, arch.window)),
+    };
+    if (r == 0) r = drift_context_new(&opt, &g->ctx, err);
     if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
     if (r == 0) r = check_layout(g->config, &g->info, g->patch, g->channels, &g->dit.cfg, err);
     if (r == 0)
@@ -380,11 +391,14 @@ int drift_generator_new(const char *model_path, const struct drift_generator_set
 {
     if (!settings)
         return drift_error_set(err, -EINVAL, "generator: settings are required");
+    if (settings->threads < 0 || settings->threads > 256)
+        return drift_error_set(err, -EINVAL, "threads: %d outside [0, 256] (0 = automatic)",
+                               settings->threads);
     struct drift_generator *g = calloc(1, sizeof(*g));
     if (!g)
         return drift_error_set(err, -ENOMEM, "generator: out of memory");
     struct resolved rs;
-    int r = load_model(g, model_path, settings->precision, err);
+    int r = load_model(g, model_path, settings->precision, settings->threads, err);
     if (r == 0) r = alloc_buffers(g, err);
     if (r == 0) r = resolve_settings(g, settings, &rs, err);
     if (r == 0) {

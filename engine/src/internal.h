@@ -31,7 +31,17 @@ struct drift_context {
     struct drift_plan plans[DRIFT_MAX_PLANS];
     size_t plan_count;
     int timing_depth;            /* ops nested inside the op being timed */
+    int threads;                 /* OpenMP threads for ops, 0 = the OpenMP default */
+    int threads_depth;           /* drift_threads_enter nesting */
+    int threads_saved;           /* the calling thread's setting before the outermost enter */
 };
+
+/* Runs the calling thread's OpenMP work (oneDNN's kernels, built and executed, and the engine's
+ * loops) with the context's thread count until the matching drift_threads_leave; nests. Every op
+ * does it (drift_op_begin/end), and so does anything that builds primitives outside an op (weight
+ * packing at load), so that a kernel is built and run with the same team size. */
+void drift_threads_enter(struct drift_context *ctx);
+void drift_threads_leave(struct drift_context *ctx);
 
 /* OpenMP work-sharing in the engine's own loops, on the runtime oneDNN uses (libgomp): only where
  * the build enables OpenMP (GCC); elsewhere the loops run on the calling thread. */

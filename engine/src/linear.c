@@ -134,7 +134,9 @@ static int build_pd(struct drift_context *ctx, const struct drift_linear *l, int
     int r = matmul_desc(l, rows, xs, ys, &desc, err);
     if (r < 0 || (r = make_attr(l, accumulate, &attr, err)) < 0)
         return r;
+    drift_threads_enter(ctx); /* the kernel (and so the packed weight layout) fits the team size */
     dnnl_status_t s = dnnl_primitive_desc_create(ret, &desc, attr, ctx->engine, NULL);
+    drift_threads_leave(ctx);
     dnnl_primitive_attr_destroy(attr);
     if (s != dnnl_success)
         return drift_dnnl_fail(err, s, "creating a linear matmul");

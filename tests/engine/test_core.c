@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <drift/drift.h>
 
@@ -131,6 +134,44 @@ static void two_contexts_are_independent(void **state)
     drift_context_free(b);
 }
 
+/* A context's thread count applies inside its ops only: the caller's OpenMP setting is back
+ * afterwards, results agree with the default team, and a count out of range is refused. */
+static void context_threads_apply_inside_ops_only(void **state)
+{
+    struct drift_context *one = NULL, *dflt = NULL;
+    struct drift_error err = { 0 };
+    struct drift_context_options bad = { .precision = DRIFT_PRECISION_F32, .threads = 300 };
+    assert_int_equal(drift_context_new(&bad, &one, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "threads 300 outside [0, 256]"));
+    struct drift_context_options o1 = { .precision = DRIFT_PRECISION_F32, .threads = 1 };
+    struct drift_context_options o0 = { .precision = DRIFT_PRECISION_F32 };
+    assert_int_equal(drift_context_new(&o1, &one, NULL), 0);
+    assert_int_equal(drift_context_new(&o0, &dflt, NULL), 0);
+    enum { N = 192 };
+    static float ad[N * N], bd[N * N], c1[N * N], c0[N * N];
+    for (int i = 0; i < N * N; i++) {
+        ad[i] = (float)((i * 7) % 13) - 6.0f;
+        bd[i] = (float)((i * 5) % 11) - 5.0f;
+    }
+    struct drift_tensor a, b, c;
+    drift_tensor_view(&a, DRIFT_F32, ad, 2, (int64_t[]){ N, N });
+    drift_tensor_view(&b, DRIFT_F32, bd, 2, (int64_t[]){ N, N });
+#ifdef _OPENMP
+    int before = omp_get_max_threads();
+#endif
+    drift_tensor_view(&c, DRIFT_F32, c1, 2, (int64_t[]){ N, N });
+    assert_int_equal(drift_matmul(one, &a, &b, &c, 1.0f, NULL), 0);
+#ifdef _OPENMP
+    assert_int_equal(omp_get_max_threads(), before);
+#endif
+    drift_tensor_view(&c, DRIFT_F32, c0, 2, (int64_t[]){ N, N });
+    assert_int_equal(drift_matmul(dflt, &a, &b, &c, 1.0f, NULL), 0);
+    for (int i = 0; i < N * N; i++) /* small integers: every order of summation is exact */
+        assert_true(c1[i] == c0[i]);
+    drift_context_free(one);
+    drift_context_free(dflt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +182,7 @@ int main(void)
         cmocka_unit_test(arena_bumps_aligned_and_never_grows),
         cmocka_unit_test(context_reports_isa_and_honours_precision_override),
         cmocka_unit_test(two_contexts_are_independent),
+        cmocka_unit_test(context_threads_apply_inside_ops_only),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

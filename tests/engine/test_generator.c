@@ -194,6 +194,13 @@ static void out_of_range_settings_are_rejected_by_name(void **state)
     s = defaults(); s.cache_threshold = -1;
     assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
     assert_non_null(strstr(err.message, "cache_threshold"));
+    s = defaults(); s.threads = 257;
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "threads: 257 outside [0, 256]"));
+    s = defaults(); s.threads = -1;
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "threads"));
+    s = defaults();
     assert_int_equal(drift_generator_new("/nonexistent/model", &s, &g, &err), -ENOENT);
     assert_non_null(strstr(err.message, "/nonexistent/model.safetensors"));
     assert_null(g);
@@ -206,6 +213,29 @@ static void out_of_range_settings_are_rejected_by_name(void **state)
     s.steps = 0; s.sampler = "nope";
     assert_int_equal(drift_generator_update(g, &s, &err), -EINVAL);
     drift_generator_free(g);
+}
+
+/* The thread count changes how the kernels split the work, not what a frame is. */
+static void thread_count_does_not_change_the_frames(void **state)
+{
+    assert_int_equal(drift_model_threads(3e7), 1);  /* the audio model's size: one thread */
+    assert_int_equal(drift_model_threads(4.5e9), 0); /* the video model's: the OpenMP default */
+    struct drift_generator_settings s = defaults();
+    uint8_t one[3 * FRAME_BYTES], two[3 * FRAME_BYTES];
+    s.threads = 1;
+    struct drift_generator *g = open_gen(&s);
+    frames(g, 3, one);
+    drift_generator_free(g);
+    s.threads = 2;
+    g = open_gen(&s);
+    frames(g, 3, two);
+    drift_generator_free(g);
+    int worst = 0;
+    for (size_t i = 0; i < sizeof(one); i++) {
+        int d = abs((int)one[i] - (int)two[i]);
+        worst = d > worst ? d : worst;
+    }
+    assert_true(worst <= 1); /* f32 sums in another order: at most one 8-bit step */
 }
 
 static void steady_state_allocates_nothing(void **state)
@@ -366,6 +396,7 @@ int main(void)
         cmocka_unit_test(unknown_words_are_named_and_change_nothing),
         cmocka_unit_test(prompt_change_blends_over_frames),
         cmocka_unit_test(out_of_range_settings_are_rejected_by_name),
+        cmocka_unit_test(thread_count_does_not_change_the_frames),
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(two_generators_run_side_by_side),
         cmocka_unit_test(similarity_filter_repeats_still_frames_up_to_its_cap),

@@ -22,6 +22,10 @@ enum drift_precision {
 
 struct drift_context_options {
     enum drift_precision precision;
+    /* OpenMP threads of the context's ops (kernels and the engine's own loops), 0..256; 0 = the
+     * OpenMP default (OMP_NUM_THREADS, else every core). Applied around each op on the calling
+     * thread only; builds without OpenMP in the engine (clang) ignore it. */
+    int threads;
 };
 
 /* What the time of an op is counted under. Nested ops count once, under the outermost. */

@@ -66,6 +66,9 @@ struct drift_generator_settings {
     double skip_threshold;
     int skip_max;
     enum drift_precision precision;
+    /* OpenMP threads for this generator's work, 0..256; 0 = chosen from the model's size
+     * (drift_model_threads). */
+    int threads;
 };
 
 struct drift_generator_counters {
@@ -87,6 +90,13 @@ struct drift_generator;
  * Errors name the file and the fault. */
 int drift_model_probe(const char *path, struct drift_model_info *info, struct drift_error *err);
 void drift_model_info_free(struct drift_model_info *info);
+
+/* Threads a generator uses for a model when its settings say 0: one for a model whose
+ * evaluation is under DRIFT_SMALL_MODEL_FLOPS (the audio model: its kernels are microseconds
+ * long, a second thread adds a synchronisation per kernel and gains nothing), otherwise 0 (the
+ * OpenMP default: OMP_NUM_THREADS, else every core). */
+#define DRIFT_SMALL_MODEL_FLOPS 2.5e8
+int drift_model_threads(double flops_per_eval);
 
 /* Loads the model, validates settings (unknown prompt words, out-of-range values: -EINVAL with
  * the word or key named) and prepares the first frame. The caller owns *ret. */
@@ -112,7 +122,7 @@ int drift_generator_check_prompt(const struct drift_generator *gen, const char *
 int drift_generator_set_prompt(struct drift_generator *gen, const char *prompt,
                                struct drift_error *err);
 /* Changes steps, sampler, guidance, cache policy and threshold between frames (prompt and seed
- * too). On error nothing changes. */
+ * too; precision and threads stay as created). On error nothing changes. */
 int drift_generator_update(struct drift_generator *gen,
                            const struct drift_generator_settings *settings,
                            struct drift_error *err);
