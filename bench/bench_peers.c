@@ -22,6 +22,7 @@
 #include "bench.h"
 #include "bench_util.h"
 #include "dit.h"
+#include "internal.h"
 
 #ifndef DRIFT_MODELS_DIR
 #define DRIFT_MODELS_DIR "models"
@@ -356,11 +357,12 @@ static int run_precision(const struct peers_options *o, const struct drift_confi
     int r = dit_read_config(config, &arch, err);
     if (r < 0)
         return r;
-    /* the generator's own choice of threads for this model (one for a tiny model) */
-    struct drift_context_options opt = {
-        .precision = precision, .threads = drift_model_threads(dit_flops_per_eval(&arch, arch.window)) };
+    struct drift_context_options opt = { .precision = precision };
     if ((r = drift_context_new(&opt, &ctx, err)) < 0)
         return r;
+    /* the generator's own choice of threads for this model (one for a tiny model in bf16) */
+    drift_context_set_threads(ctx, drift_model_threads(dit_flops_per_eval(&arch, arch.window),
+                                                       drift_context_compute_dtype(ctx) == DRIFT_BF16));
     if ((r = dit_load(ctx, st, config, 1, &d, err)) < 0) {
         drift_context_free(ctx);
         return r;

@@ -176,6 +176,11 @@ static double monotonic_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+void drift_context_set_threads(struct drift_context *ctx, int threads)
+{
+    ctx->threads = threads;
+}
+
 void drift_threads_enter(struct drift_context *ctx)
 {
 #ifdef _OPENMP

@@ -312,9 +312,10 @@ static int set_batch(struct drift_generator *g, int batch, struct drift_error *e
     return 0;
 }
 
-int drift_model_threads(double flops_per_eval)
+int drift_model_threads(double flops_per_eval, bool bf16)
 {
-    return flops_per_eval < DRIFT_SMALL_MODEL_FLOPS ? 1 : 0;
+    double core_flops_per_second = bf16 ? 2e11 : 1e11;
+    return flops_per_eval / core_flops_per_second < 2.5e-4 ? 1 : 0;
 }
 
 static int load_model(struct drift_generator *g, const char *path, enum drift_precision precision,
@@ -329,13 +330,13 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     if (r == 0) r = read_info(g->config, &g->info, &g->patch, &g->channels, &g->audio_scale, err);
     if (r == 0)
         r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t, err);
-    /* The thread count before the context: kernels are built for the team that runs them. */
     if (r == 0) r = dit_read_config(g->config, &arch, err);
-    struct drift_context_options opt = {
-        .precision = precision,
-        .threads = threads ? threads : drift_model_threads(dit_flops_per_eval(&arch, arch.window)),
-    };
+    struct drift_context_options opt = { .precision = precision, .threads = threads };
     if (r == 0) r = drift_context_new(&opt, &g->ctx, err);
+    /* Before anything is built: kernels are built for the team that runs them. */
+    if (r == 0 && threads == 0)
+        drift_context_set_threads(g->ctx, drift_model_threads(dit_flops_per_eval(&arch, arch.window),
+                                                              drift_context_compute_dtype(g->ctx) == DRIFT_BF16));
     if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
     if (r == 0) r = check_layout(g->config, &g->info, g->patch, g->channels, &g->dit.cfg, err);
     if (r == 0)

@@ -41,6 +41,8 @@ struct drift_context {
  * does it (drift_op_begin/end), and so does anything that builds primitives outside an op (weight
  * packing at load), so that a kernel is built and run with the same team size. */
 void drift_threads_enter(struct drift_context *ctx);
+/* Changes the context's thread count; only before the context built anything (0..256). */
+void drift_context_set_threads(struct drift_context *ctx, int threads);
 void drift_threads_leave(struct drift_context *ctx);
 
 /* OpenMP work-sharing in the engine's own loops, on the runtime oneDNN uses (libgomp): only where

@@ -218,8 +218,9 @@ static void out_of_range_settings_are_rejected_by_name(void **state)
 /* The thread count changes how the kernels split the work, not what a frame is. */
 static void thread_count_does_not_change_the_frames(void **state)
 {
-    assert_int_equal(drift_model_threads(3e7), 1);  /* the audio model's size: one thread */
-    assert_int_equal(drift_model_threads(4.5e9), 0); /* the video model's: the OpenMP default */
+    assert_int_equal(drift_model_threads(3e7, true), 1);  /* the audio model in bf16: one thread */
+    assert_int_equal(drift_model_threads(3e7, false), 0); /* in f32: the OpenMP default */
+    assert_int_equal(drift_model_threads(4.5e9, true), 0); /* the video model */
     struct drift_generator_settings s = defaults();
     uint8_t one[3 * FRAME_BYTES], two[3 * FRAME_BYTES];
     s.threads = 1;

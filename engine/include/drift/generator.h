@@ -8,6 +8,7 @@
 #define DRIFT_GENERATOR_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <drift/context.h>
@@ -91,12 +92,12 @@ struct drift_generator;
 int drift_model_probe(const char *path, struct drift_model_info *info, struct drift_error *err);
 void drift_model_info_free(struct drift_model_info *info);
 
-/* Threads a generator uses for a model when its settings say 0: one for a model whose
- * evaluation is under DRIFT_SMALL_MODEL_FLOPS (the audio model: its kernels are microseconds
- * long, a second thread adds a synchronisation per kernel and gains nothing), otherwise 0 (the
- * OpenMP default: OMP_NUM_THREADS, else every core). */
-#define DRIFT_SMALL_MODEL_FLOPS 2.5e8
-int drift_model_threads(double flops_per_eval);
+/* Threads a generator uses for a model when its settings say 0: one where a single core runs an
+ * evaluation in under a quarter of a millisecond (estimated from its FLOPs at ~200 GFLOP/s per
+ * core in bf16, ~100 in f32: the audio model in bf16) — its kernels are microseconds long, a
+ * second thread adds a synchronisation per kernel and gains nothing — otherwise 0 (the OpenMP
+ * default: OMP_NUM_THREADS, else every core). `bf16`: the products run in bf16. */
+int drift_model_threads(double flops_per_eval, bool bf16);
 
 /* Loads the model, validates settings (unknown prompt words, out-of-range values: -EINVAL with
  * the word or key named) and prepares the first frame. The caller owns *ret. */
