@@ -175,6 +175,7 @@ def summarise(run, args):
     return {
         "elapsed_s": elapsed, "fps": fps, "size": run["size"], "env": run["env"],
         "generated_fps": generated / elapsed, "repeated_share": repeated / max(1, elapsed * fps),
+        "repeated": repeated, "sent": round(elapsed * fps),
         "delivered_rtf": received / (elapsed * fps), "daemon_rtf_mean": sum(rtf) / len(rtf),
         "daemon_rtf_min": min(rtf), "daemon_rtf_max": max(rtf),
         "steps_asked": s1["Steps"], "steps_ran": dict(sorted(steps.items())),
@@ -203,7 +204,8 @@ def table(f, args, cpu):
         f"| real-time factor, driftd's own (mean, min-max of 10 s samples) | {f['daemon_rtf_mean']:.2f} "
         f"({f['daemon_rtf_min']:.2f}-{f['daemon_rtf_max']:.2f}) | >= 1 at the steps run |",
         f"| frames generated per second | {f['generated_fps']:.1f} | {f['fps']:g} |",
-        f"| frames repeated (share of the frames sent) | {100 * f['repeated_share']:.1f}% | |",
+        f"| frames repeated (share of the frames sent) | {f['repeated']} of ~{f['sent']} "
+        f"({100 * f['repeated_share']:.2f}%) | |",
         f"| steps per frame: asked (0 = model default), ran (samples per value) | "
         f"{f['steps_asked']}, {', '.join(f'{k}: {v}' for k, v in f['steps_ran'].items())} | |",
         f"| CPU, whole process | {f['cpu_cores']:.2f} cores ({100 * f['cpu_cores'] / os.cpu_count():.0f}% of the machine) | |",
