@@ -50,38 +50,58 @@ static int attention_plan_build(struct drift_context *ctx, int64_t BH, int64_t H
     return 0;
 }
 
+struct heads_job {
+    const struct drift_tensor *rows; /* (B,L,H*D) f32 */
+    int64_t H, D;
+    void *dense;                      /* (B*H, L, D) or keys (B*H, D, L) */
+    enum drift_dtype dtype;
+    bool transpose;
+};
+
+/* One (batch, head): its rows' slice into the dense buffer, converted to the compute dtype. */
+static void gather_head(void *arg, int64_t bh)
+{
+    const struct heads_job *j = arg;
+    const struct drift_tensor *src = j->rows;
+    int64_t H = j->H, D = j->D, L = src->shape[1], b = bh / H, h = bh % H;
+    for (int64_t l = 0; l < L; l++) {
+        const float *row = (const float *)src->data + b * src->stride[0] + l * src->stride[1] + h * D;
+        for (int64_t d = 0; d < D; d++) {
+            size_t at = (size_t)(j->transpose ? (bh * D + d) * L + l : (bh * L + l) * D + d);
+            if (j->dtype == DRIFT_BF16)
+                ((uint16_t *)j->dense)[at] = drift_bf16_round(row[d]);
+            else
+                ((float *)j->dense)[at] = row[d];
+        }
+    }
+}
+
 /* Copies the heads of rows (B,L,H*D) f32 into dense (B*H, L, D) in the compute dtype, or into
  * (B*H, D, L) when `transpose` (keys). */
 static void gather_heads(const struct drift_tensor *src, int64_t H, int64_t D, void *dst,
                          enum drift_dtype dtype, bool transpose)
 {
+    struct heads_job job = { src, H, D, dst, dtype, transpose };
     int64_t B = src->shape[0], L = src->shape[1];
-    DRIFT_OMP(omp parallel for collapse(2) if (B * L * H * D >= DRIFT_OMP_MIN_WORK))
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t h = 0; h < H; h++)
-            for (int64_t l = 0; l < L; l++) {
-                const float *row = (const float *)src->data + b * src->stride[0] +
-                                   l * src->stride[1] + h * D;
-                size_t bh = (size_t)(b * H + h);
-                for (int64_t d = 0; d < D; d++) {
-                    size_t at = transpose ? (bh * D + d) * L + l : (bh * L + l) * D + d;
-                    if (dtype == DRIFT_BF16)
-                        ((uint16_t *)dst)[at] = drift_bf16_round(row[d]);
-                    else
-                        ((float *)dst)[at] = row[d];
-                }
-            }
+    drift_parallel_for(B * H, B * L * H * D, gather_head, &job);
 }
 
+static void scatter_head(void *arg, int64_t bh)
+{
+    const struct heads_job *j = arg;
+    struct drift_tensor *out = (struct drift_tensor *)j->rows;
+    int64_t H = j->H, D = j->D, L = out->shape[1], b = bh / H, h = bh % H;
+    for (int64_t l = 0; l < L; l++)
+        memcpy((float *)out->data + b * out->stride[0] + l * out->stride[1] + h * D,
+               (const float *)j->dense + (bh * L + l) * D, (size_t)D * sizeof(float));
+}
+
+/* The inverse for the output: dense f32 (B*H, L, D) into rows (B,L,H*D). */
 static void scatter_heads(const float *src, int64_t H, int64_t D, struct drift_tensor *out)
 {
+    struct heads_job job = { out, H, D, (void *)src, DRIFT_F32, false };
     int64_t B = out->shape[0], L = out->shape[1];
-    DRIFT_OMP(omp parallel for collapse(2) if (B * L * H * D >= DRIFT_OMP_MIN_WORK))
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t h = 0; h < H; h++)
-            for (int64_t l = 0; l < L; l++)
-                memcpy((float *)out->data + b * out->stride[0] + l * out->stride[1] + h * D,
-                       src + ((b * H + h) * L + l) * D, (size_t)D * sizeof(float));
+    drift_parallel_for(B * H, B * L * H * D, scatter_head, &job);
 }
 
 /* Position (block index) of key j: from the cache's slots, or j / block without a cache. */
@@ -92,6 +112,26 @@ static int64_t key_block_position(const struct drift_attention_args *a, int64_t 
         return j / block;
     int slot = (int)(j / c->block_tokens);
     return slot == c->working ? a->position : c->position[slot];
+}
+
+struct softmax_job {
+    const struct drift_attention_args *a;
+    struct attention_plan *p;
+    int64_t H, Lq, Lk, block;
+    enum drift_dtype cdt;
+};
+
+static void softmax_one_row(void *arg, int64_t row)
+{
+    const struct softmax_job *j = arg;
+    const struct drift_attention_args *a = j->a;
+    int64_t h = (row / j->Lq) % j->H, i = row % j->Lq, Lk = j->Lk;
+    const float *bias = a->age_slope ? j->p->bias + h * Lk : NULL;
+    float offset = a->age_slope && !a->cache ? -a->age_slope[h] * (float)(i / j->block) : 0.0f;
+    int64_t visible = a->mask == DRIFT_MASK_CAUSAL ? i + 1
+                    : a->mask == DRIFT_MASK_BLOCK_CAUSAL ? (i / j->block + 1) * j->block : Lk;
+    drift_softmax_row(j->p->scores + row * Lk, bias, offset, visible, Lk,
+                      (char *)j->p->probs + (size_t)(row * Lk) * drift_dtype_size(j->cdt), j->cdt);
 }
 
 /* Softmax of every score row into the probabilities, with the age bias and the mask. The bias of
@@ -109,17 +149,8 @@ static void softmax_rows(const struct drift_attention_args *a, struct attention_
                                        : -key_block_position(a, j, block);
                 p->bias[h * Lk + j] = -a->age_slope[h] * (float)age;
             }
-    size_t es = drift_dtype_size(cdt);
-    DRIFT_OMP(omp parallel for schedule(static) if (BH * Lq * Lk >= DRIFT_OMP_MIN_WORK))
-    for (int64_t row = 0; row < BH * Lq; row++) {
-        int64_t h = (row / Lq) % H, i = row % Lq;
-        const float *bias = a->age_slope ? p->bias + h * Lk : NULL;
-        float offset = a->age_slope && !a->cache ? -a->age_slope[h] * (float)(i / block) : 0.0f;
-        int64_t visible = a->mask == DRIFT_MASK_CAUSAL ? i + 1
-                        : a->mask == DRIFT_MASK_BLOCK_CAUSAL ? (i / block + 1) * block : Lk;
-        drift_softmax_row(p->scores + row * Lk, bias, offset, visible, Lk,
-                          (char *)p->probs + (size_t)(row * Lk) * es, cdt);
-    }
+    struct softmax_job job = { a, p, H, Lq, Lk, block, cdt };
+    drift_parallel_for(BH * Lq, BH * Lq * Lk, softmax_one_row, &job);
 }
 
 static int check_rows(const struct drift_tensor *t, const char *name, int64_t B, int64_t L,

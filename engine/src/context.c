@@ -176,6 +176,18 @@ static double monotonic_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+void drift_parallel_for(int64_t n, int64_t work, void (*body)(void *arg, int64_t i), void *arg)
+{
+    if (work >= DRIFT_OMP_MIN_WORK) {
+        DRIFT_OMP(omp parallel for schedule(static))
+        for (int64_t i = 0; i < n; i++)
+            body(arg, i);
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            body(arg, i);
+    }
+}
+
 void drift_context_set_threads(struct drift_context *ctx, int threads)
 {
     ctx->threads = threads;

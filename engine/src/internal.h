@@ -55,6 +55,12 @@ void drift_threads_leave(struct drift_context *ctx);
 /* Loops smaller than this many elements are not worth waking the thread team for. */
 #define DRIFT_OMP_MIN_WORK 32768
 
+/* body(arg, i) for i in [0, n): shared over the calling thread's OpenMP team when `work` (the
+ * elements the loop touches) reaches DRIFT_OMP_MIN_WORK, on the calling thread otherwise. The
+ * branch matters: a parallel region with a false `if` clause still costs a team set-up, which is
+ * most of the time of a small model's loop. */
+void drift_parallel_for(int64_t n, int64_t work, void (*body)(void *arg, int64_t i), void *arg);
+
 /* Hot loops compiled once per instruction set and picked by the CPU at load time (ifunc), so a
  * baseline x86-64 build still runs them with AVX-512 where the machine has it. GCC only: clang 14
  * emits the dispatcher only for callers in the same file (the sanitizer build uses clang). */
@@ -117,6 +123,23 @@ static inline uint16_t drift_bf16_round(float f)
         return (uint16_t)((u >> 16) | 0x40);
     return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
+
+/* drift_bf16_round written with a select instead of a branch, so that loops over it vectorise. */
+static inline uint16_t drift_bf16_round_select(float f)
+{
+    uint32_t u;
+    __builtin_memcpy(&u, &f, sizeof(u));
+    uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    uint32_t nan = (u >> 16) | 0x40u;
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+}
+
+/* f32 rows (row stride `stride` floats) -> dense bf16 (rows, cols), rounding to nearest even;
+ * vectorised per CPU, rows shared over the context's threads (convert.c). Replaces a oneDNN
+ * reorder call before each bf16 product: for the audio model those calls were a third of the
+ * per-call overhead that bounds its step. */
+void drift_f32_rows_to_bf16(const float *src, int64_t rows, int64_t cols, int64_t stride,
+                            uint16_t *dst);
 
 /* Shape description used in messages, e.g. "(2,256,384)". buf must hold 96 bytes. */
 const char *drift_shape_str(const struct drift_tensor *t, char *buf, size_t size);

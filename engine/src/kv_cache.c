@@ -55,37 +55,47 @@ void drift_kv_cache_free(struct drift_kv_cache *c)
  * The keys are written one transposed row (d) at a time, tokens innermost, so the stores are
  * contiguous and the strided reads stay within one head's T x D block (in cache); heads are
  * shared out over the threads. */
+struct store_job {
+    const struct drift_kv_cache *c;
+    const struct drift_tensor *k, *v;
+};
+
+static void store_head(void *arg, int64_t bh)
+{
+    const struct store_job *j = arg;
+    const struct drift_kv_cache *c = j->c;
+    const struct drift_tensor *k = j->k, *v = j->v;
+    int64_t T = c->block_tokens, D = c->head_dim, rows = (int64_t)c->slots * T;
+    int64_t first = (int64_t)c->working * T, b = bh / c->heads, h = bh % c->heads;
+    bool bf16 = c->dtype == DRIFT_BF16;
+    const float *kbase = (const float *)k->data + b * k->stride[0] + h * D;
+    const float *vbase = (const float *)v->data + b * v->stride[0] + h * D;
+    for (int64_t d = 0; d < D; d++) {
+        int64_t at = (bh * D + d) * rows + first;
+        if (bf16)
+            for (int64_t t = 0; t < T; t++)
+                ((uint16_t *)c->keys)[at + t] = drift_bf16_round(kbase[t * k->stride[1] + d]);
+        else
+            for (int64_t t = 0; t < T; t++)
+                ((float *)c->keys)[at + t] = kbase[t * k->stride[1] + d];
+    }
+    for (int64_t t = 0; t < T; t++) {
+        const float *vrow = vbase + t * v->stride[1];
+        int64_t at = (bh * rows + first + t) * D;
+        if (bf16)
+            for (int64_t d = 0; d < D; d++)
+                ((uint16_t *)c->values)[at + d] = drift_bf16_round(vrow[d]);
+        else
+            memcpy((float *)c->values + at, vrow, (size_t)D * sizeof(float));
+    }
+}
+
 static void store_block(const struct drift_kv_cache *c, const struct drift_tensor *k,
                         const struct drift_tensor *v)
 {
-    int64_t T = c->block_tokens, D = c->head_dim, rows = (int64_t)c->slots * T;
-    int64_t first = (int64_t)c->working * T;
-    bool bf16 = c->dtype == DRIFT_BF16;
-    DRIFT_OMP(omp parallel for collapse(2) if ((int64_t)c->batch * c->heads * T * D >= DRIFT_OMP_MIN_WORK))
-    for (int b = 0; b < c->batch; b++)
-        for (int h = 0; h < c->heads; h++) {
-            int64_t bh = (int64_t)b * c->heads + h;
-            const float *kbase = (const float *)k->data + b * k->stride[0] + h * D;
-            const float *vbase = (const float *)v->data + b * v->stride[0] + h * D;
-            for (int64_t d = 0; d < D; d++) {
-                int64_t at = (bh * D + d) * rows + first;
-                if (bf16)
-                    for (int64_t t = 0; t < T; t++)
-                        ((uint16_t *)c->keys)[at + t] = drift_bf16_round(kbase[t * k->stride[1] + d]);
-                else
-                    for (int64_t t = 0; t < T; t++)
-                        ((float *)c->keys)[at + t] = kbase[t * k->stride[1] + d];
-            }
-            for (int64_t t = 0; t < T; t++) {
-                const float *vrow = vbase + t * v->stride[1];
-                int64_t at = (bh * rows + first + t) * D;
-                if (bf16)
-                    for (int64_t d = 0; d < D; d++)
-                        ((uint16_t *)c->values)[at + d] = drift_bf16_round(vrow[d]);
-                else
-                    memcpy((float *)c->values + at, vrow, (size_t)D * sizeof(float));
-            }
-        }
+    struct store_job job = { c, k, v };
+    int64_t heads = (int64_t)c->batch * c->heads;
+    drift_parallel_for(heads, heads * c->block_tokens * c->head_dim, store_head, &job);
 }
 
 static int kv_cache_write_impl(struct drift_context *ctx, struct drift_kv_cache *c,

@@ -24,11 +24,11 @@ struct linear_plan {
     int64_t rows, x_row_stride, y_row_stride;
     bool accumulate;
     dnnl_primitive_t matmul;
-    dnnl_primitive_t to_compute; /* f32 x -> compute dtype scratch, or NULL in f32 */
+    bool to_bf16;                /* f32 x -> bf16 scratch before the product (bf16 layers) */
     void *x_scratch;
     void *weights;               /* linear->packed, or owned when owns_weights */
     bool owns_weights;
-    dnnl_memory_t mem_x_user, mem_x, mem_w, mem_b, mem_y;
+    dnnl_memory_t mem_x, mem_w, mem_b, mem_y;
     float *int8_out;             /* int8: (rows,N) f32 from the kernel */
     dnnl_primitive_t activation; /* int8: eltwise on y, or NULL */
     dnnl_memory_t mem_act;
@@ -50,9 +50,8 @@ struct drift_linear {
 static void plan_release(struct linear_plan *p)
 {
     if (p->matmul) dnnl_primitive_destroy(p->matmul);
-    if (p->to_compute) dnnl_primitive_destroy(p->to_compute);
     if (p->activation) dnnl_primitive_destroy(p->activation);
-    dnnl_memory_t mems[] = { p->mem_x_user, p->mem_x, p->mem_w, p->mem_b, p->mem_y, p->mem_act };
+    dnnl_memory_t mems[] = { p->mem_x, p->mem_w, p->mem_b, p->mem_y, p->mem_act };
     for (size_t i = 0; i < sizeof(mems) / sizeof(mems[0]); i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
     free(p->x_scratch);
@@ -322,15 +321,11 @@ static int plan_build(struct drift_context *ctx, struct drift_linear *l, struct 
         r = drift_dnnl_memory(ctx, &b_md, l->bias, &p->mem_b, err);
     }
     if (r == 0 && l->dtype == DRIFT_BF16 && !l->int8) {
-        /* f32 rows (any row stride) -> dense bf16 scratch. */
-        dnnl_memory_desc_t user_md;
-        dnnl_dims_t d = { p->rows, l->in }, s = { p->x_row_stride, 1 };
-        dnnl_memory_desc_init_by_strides(&user_md, 2, d, dnnl_f32, s);
+        /* f32 rows (any row stride) -> dense bf16 scratch (drift_f32_rows_to_bf16). */
         p->x_scratch = drift_ctx_alloc(ctx, dnnl_memory_desc_get_size(x_md));
         if (!p->x_scratch)
             r = drift_error_set(err, -ENOMEM, "linear: out of memory for scratch");
-        if (r == 0) r = drift_dnnl_build_reorder(ctx, &user_md, x_md, &p->to_compute, err);
-        if (r == 0) r = drift_dnnl_memory(ctx, &user_md, NULL, &p->mem_x_user, err);
+        p->to_bf16 = true;
         if (r == 0) dnnl_memory_set_data_handle(p->mem_x, p->x_scratch);
     }
     dnnl_primitive_desc_destroy(pd);
@@ -408,12 +403,8 @@ static int linear_forward_impl(struct drift_context *ctx, struct drift_linear *l
     float x_scale = 1.0f;
     if (l->int8) {
         x_scale = drift_quantize_activations(x->data, rows, l->in, xs, p->x_scratch);
-    } else if (p->to_compute) {
-        dnnl_memory_set_data_handle(p->mem_x_user, x->data);
-        dnnl_exec_arg_t conv[] = { { DNNL_ARG_FROM, p->mem_x_user }, { DNNL_ARG_TO, p->mem_x } };
-        r = drift_dnnl_run(ctx, p->to_compute, 2, conv, err, "converting linear input");
-        if (r < 0)
-            return r;
+    } else if (p->to_bf16) {
+        drift_f32_rows_to_bf16(x->data, rows, l->in, xs, p->x_scratch);
     } else {
         dnnl_memory_set_data_handle(p->mem_x, x->data);
     }

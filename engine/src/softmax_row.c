@@ -38,16 +38,6 @@ float drift_softmax_exp(float x)
     return exp_nonpositive(x);
 }
 
-/* Round to nearest even; quiet NaN stays NaN (drift_bf16_round, written branch-free). */
-static inline uint16_t to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof(u));
-    uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    uint32_t nan = (u >> 16) | 0x40u;
-    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
-}
-
 DRIFT_CPU_CLONES
 void drift_softmax_row(float *restrict scores, const float *restrict bias, float offset,
                        int64_t visible, int64_t n, void *restrict probs, enum drift_dtype dtype)
@@ -80,7 +70,7 @@ void drift_softmax_row(float *restrict scores, const float *restrict bias, float
         uint16_t *restrict out = probs;
 #pragma omp simd
         for (int64_t j = 0; j < visible; j++)
-            out[j] = to_bf16(scores[j] * inv);
+            out[j] = drift_bf16_round_select(scores[j] * inv);
         for (int64_t j = visible; j < n; j++)
             out[j] = 0;
     } else {

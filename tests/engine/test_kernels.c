@@ -1,7 +1,7 @@
-/* The engine's own vectorised kernels against double-precision references: the fused attention
- * softmax row (its exp, bias, cut-off, f32 and bf16 outputs) and the int8 activation
- * quantiser (rounding, clamping of non-finite input). Whichever CPU clone the loader picked is
- * the one tested. */
+/* The engine's own vectorised kernels against references: the fused attention softmax row (its
+ * exp, bias, cut-off, f32 and bf16 outputs), the int8 activation quantiser (rounding, clamping of
+ * non-finite input), the bf16 row conversion and the parallel loop helper. Whichever CPU clone
+ * the loader picked is the one tested. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 
 #include <drift/drift.h>
 
+#include "internal.h"
 #include "quantize.h"
 #include "softmax_row.h"
 
@@ -141,6 +142,51 @@ static void quantized_activations_survive_zeros_and_non_finite_input(void **stat
         assert_true(q[i] >= -127 && q[i] <= 127);
 }
 
+/* The bf16 products' input conversion matches the scalar reference bit for bit, strided rows and
+ * special values included, whether it runs on one thread or shares rows out. */
+static void rows_convert_to_bf16_like_the_scalar_reference(void **state)
+{
+    enum { STRIDE = 300, COLS = 259 };
+    static float src[600 * STRIDE];
+    static uint16_t dst[600 * COLS + 1];
+    const int64_t rows_cases[] = { 3, 600 }; /* below and above DRIFT_OMP_MIN_WORK elements */
+    for (int i = 0; i < 600 * STRIDE; i++)
+        src[i] = (float)((i * 2654435761u) % 100003u) * 1.37e-3f - 70.0f;
+    src[1] = NAN; src[2] = INFINITY; src[3] = -INFINITY; src[4] = 1.00390625f; /* a tie */
+    src[5] = 3.4e38f; src[6] = -0.0f; src[7] = 1e-40f;
+    for (size_t t = 0; t < 2; t++) {
+        int64_t rows = rows_cases[t];
+        memset(dst, 0xab, sizeof(dst));
+        drift_f32_rows_to_bf16(src, rows, COLS, STRIDE, dst);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < COLS; c++)
+                assert_int_equal(dst[r * COLS + c], drift_f32_to_bf16(src[r * STRIDE + c]));
+        assert_int_equal(dst[rows * COLS], 0xabab); /* nothing written past the rows */
+    }
+}
+
+struct visits {
+    int count[1000];
+};
+
+static void visit(void *arg, int64_t i)
+{
+    struct visits *v = arg;
+    __atomic_add_fetch(&v->count[i], 1, __ATOMIC_RELAXED);
+}
+
+static void parallel_for_visits_every_index_once(void **state)
+{
+    static struct visits v;
+    for (int t = 0; t < 2; t++) {
+        memset(&v, 0, sizeof(v));
+        drift_parallel_for(1000, t ? 1 << 20 : 10, visit, &v); /* shared out, then not */
+        for (int i = 0; i < 1000; i++)
+            assert_int_equal(v.count[i], 1);
+    }
+    drift_parallel_for(0, 1 << 20, visit, &v); /* nothing to do */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +195,8 @@ int main(void)
         cmocka_unit_test(softmax_row_is_stable_for_large_scores_and_no_bias),
         cmocka_unit_test(quantized_activations_round_to_nearest_even),
         cmocka_unit_test(quantized_activations_survive_zeros_and_non_finite_input),
+        cmocka_unit_test(rows_convert_to_bf16_like_the_scalar_reference),
+        cmocka_unit_test(parallel_for_visits_every_index_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
