@@ -11,24 +11,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, Fail, Viewer, check, main, rtsp_probe, wait_until  # noqa: E402
+from harness import Daemon, Viewer, check, main, rtsp_probe, wait_until, with_daemon  # noqa: E402
 
 M = ("/org/drift1", "org.drift1.Manager")
 LIVE = "/org/drift1/stream/live"
 S = "org.drift1.Stream"
-
-
-def with_daemon(fn, **kw):
-    def run(build, source):
-        d = Daemon(build, source, **kw)
-        try:
-            fn(d)
-        except Fail:
-            print(d.log_text()[-4000:])
-            raise
-        finally:
-            d.close()
-    return run
 
 
 def startup(d):

@@ -250,6 +250,21 @@ class Viewer:
                 self.proc.kill()
 
 
+def with_daemon(fn, **kw):
+    """A test (build, source) that runs fn(d) on its own driftd (Daemon(build, source, **kw)),
+    prints the end of driftd's log when it fails, and always cleans up."""
+    def run(build, source):
+        d = Daemon(build, source, **kw)
+        try:
+            fn(d)
+        except Fail:
+            print(d.log_text()[-4000:])
+            raise
+        finally:
+            d.close()
+    return run
+
+
 def wait_until(fn, timeout, what):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -13,7 +13,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, Fail, check, main, wait_until  # noqa: E402
+from harness import Fail, check, main, wait_until  # noqa: E402
+from harness import with_daemon as harness_with_daemon  # noqa: E402
 
 M = ("/org/drift1", "org.drift1.Manager")
 J = "org.drift1.Job"
@@ -42,17 +43,8 @@ def partials(d):
 
 
 def with_daemon(fn, **kw):
-    def run(build, source):
-        # Renders at normal priority: on a shared, loaded test machine nice 10 starves them.
-        d = Daemon(build, source, config_extra="[jobs]\nnice = 0\n", **kw)
-        try:
-            fn(d)
-        except Fail:
-            print(d.log_text()[-4000:])
-            raise
-        finally:
-            d.close()
-    return run
+    # Renders at normal priority: on a shared, loaded test machine nice 10 starves them.
+    return harness_with_daemon(fn, config_extra="[jobs]\nnice = 0\n", **kw)
 
 
 def basic(d):

@@ -8,7 +8,6 @@ D-Bus policy of units/org.drift1.conf for an unprivileged user.
 usage: reliability_test.py BUILD_DIR SOURCE_DIR TEST
 Figures go to stdout (RESULT {...}) and, when $DRIFT_RELIABILITY_OUT is set, to JSON files there.
 $DRIFT_LOAD_SECONDS, $DRIFT_LOAD_CYCLES, $DRIFT_KILLS scale the tests up for longer runs."""
-import glob
 import json
 import os
 import random
@@ -22,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Daemon, Fail, RawRtsp, Viewer, check, main, record,  # noqa: E402
-                     rss_kib, wait_until)
+                     rss_kib, wait_until, with_daemon)
 
 M = ("/org/drift1", "org.drift1.Manager")
 LIVE = "/org/drift1/stream/live"
@@ -30,19 +29,6 @@ S = "org.drift1.Stream"
 J = "org.drift1.Job"
 HERE = os.path.dirname(os.path.abspath(__file__))
 GI_PYTHON = "/usr/bin/python3"  # Debian's, with python3-gi (Gio) for the D-Bus flood
-
-
-def with_daemon(fn, **kw):
-    def run(build, source):
-        d = Daemon(build, source, **kw)
-        try:
-            fn(d)
-        except Fail:
-            print(d.log_text()[-4000:])
-            raise
-        finally:
-            d.close()
-    return run
 
 
 def dropin(d, name, text):
