@@ -361,8 +361,7 @@ static int run_precision(const struct peers_options *o, const struct drift_confi
     if ((r = drift_context_new(&opt, &ctx, err)) < 0)
         return r;
     /* the generator's own choice of threads for this model (one for a tiny model in bf16) */
-    drift_context_set_threads(ctx, drift_model_threads(dit_flops_per_eval(&arch, arch.window),
-                                                       drift_context_compute_dtype(ctx) == DRIFT_BF16));
+    drift_context_fit_threads(ctx, dit_flops_per_eval(&arch, arch.window));
     if ((r = dit_load(ctx, st, config, 1, &d, err)) < 0) {
         drift_context_free(ctx);
         return r;

@@ -188,11 +188,6 @@ void drift_parallel_for(int64_t n, int64_t work, void (*body)(void *arg, int64_t
     }
 }
 
-void drift_context_set_threads(struct drift_context *ctx, int threads)
-{
-    ctx->threads = threads;
-}
-
 void drift_threads_enter(struct drift_context *ctx)
 {
 #ifdef _OPENMP

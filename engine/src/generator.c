@@ -318,6 +318,11 @@ int drift_model_threads(double flops_per_eval, bool bf16)
     return flops_per_eval / core_flops_per_second < 2.5e-4 ? 1 : 0;
 }
 
+void drift_context_fit_threads(struct drift_context *ctx, double flops_per_eval)
+{
+    ctx->threads = drift_model_threads(flops_per_eval, ctx->compute_dtype == DRIFT_BF16);
+}
+
 static int load_model(struct drift_generator *g, const char *path, enum drift_precision precision,
                       int threads, struct drift_error *err)
 {
@@ -331,16 +336,15 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     if (r == 0)
         r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t, err);
     if (r == 0) r = dit_read_config(g->config, &arch, err);
+    if (r == 0)
+        g->info.flops_per_eval = dit_flops_per_eval(&arch, arch.window);
     struct drift_context_options opt = { .precision = precision, .threads = threads };
     if (r == 0) r = drift_context_new(&opt, &g->ctx, err);
     /* Before anything is built: kernels are built for the team that runs them. */
     if (r == 0 && threads == 0)
-        drift_context_set_threads(g->ctx, drift_model_threads(dit_flops_per_eval(&arch, arch.window),
-                                                              drift_context_compute_dtype(g->ctx) == DRIFT_BF16));
+        drift_context_fit_threads(g->ctx, g->info.flops_per_eval);
     if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
     if (r == 0) r = check_layout(g->config, &g->info, g->patch, g->channels, &g->dit.cfg, err);
-    if (r == 0)
-        g->info.flops_per_eval = dit_flops_per_eval(&g->dit.cfg, g->dit.cfg.window);
     return r;
 }
 

@@ -41,8 +41,9 @@ struct drift_context {
  * does it (drift_op_begin/end), and so does anything that builds primitives outside an op (weight
  * packing at load), so that a kernel is built and run with the same team size. */
 void drift_threads_enter(struct drift_context *ctx);
-/* Changes the context's thread count; only before the context built anything (0..256). */
-void drift_context_set_threads(struct drift_context *ctx, int threads);
+/* Gives the context the thread count a generator picks by itself for a model of this size in the
+ * context's precision (drift_model_threads); only before the context built anything. */
+void drift_context_fit_threads(struct drift_context *ctx, double flops_per_eval);
 void drift_threads_leave(struct drift_context *ctx);
 
 /* OpenMP work-sharing in the engine's own loops, on the runtime oneDNN uses (libgomp): only where
