@@ -66,7 +66,7 @@ int drift_job_from_text(struct drift_job *job, const char *file, const char *tex
     int st = drift_job_state_from_name(state);
     if (st < 0)
         return drift_error_set(err, -EINVAL, "%s: [job] state: unknown state '%.32s'", file, state);
-    uint64_t created, finished;
+    uint64_t created = 0, finished = 0;
     int r;
     if ((r = get_u64(kf, file, "created", &created, err)) < 0 ||
         (r = get_u64(kf, file, "finished", &finished, err)) < 0)

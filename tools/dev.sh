@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The two set-up commands of README.md.
 #   tools/dev.sh run   install what is missing, build (Release), stream the default model live
-#   tools/dev.sh test  install, build with -Werror, run every test; then ASan+UBSan build, unit tests
+#   tools/dev.sh test  install, build the run command's Release and a test build with -Werror, run every
+#                      test (the run command among them); then ASan+UBSan build, unit tests
 # Idempotent; runs as root or through sudo (only apt-get needs it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,11 +18,14 @@ build() { # build DIR [cmake args...]
 case "${1:-}" in
   run)
     tools/install-deps.sh
-    build build-release -DCMAKE_BUILD_TYPE=Release
+    build build-release -DCMAKE_BUILD_TYPE=Release -DDRIFT_WERROR=ON
     exec tools/run-live.sh build-release
     ;;
   test)
     tools/install-deps.sh
+    # The run command's own build (Release, -O3, warnings as errors): gcc warns at -O3 about things
+    # it does not see at -O2, and the run_command test streams from this build.
+    build build-release -DCMAKE_BUILD_TYPE=Release -DDRIFT_WERROR=ON
     build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDRIFT_WERROR=ON
     (cd build && ctest --output-on-failure -j "$jobs" --timeout 600)
     # Second pass: clang with ASan+UBSan, unit tests and the fuzz corpora replayed.

@@ -13,7 +13,7 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libx264-dev
   ffmpeg
   clang libclang-rt-14-dev
-  python3 python3-torch python3-numpy python3-matplotlib
+  python3 python3-torch python3-numpy python3-matplotlib python3-gi gir1.2-glib-2.0
 )
 
 sudo_cmd=()
