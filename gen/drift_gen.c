@@ -19,12 +19,33 @@ struct options {
     double seconds;
 };
 
+/* The ranges are the engine's (drift/generator.h), so that drift-gen accepts what the engine
+ * and the daemon accept. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: drift-gen --model PATH [--prompt TEXT] [--seed N] [--frames N | --seconds S]\n"
-               "                 [--steps N] [--sampler euler|dpmpp-2m|heun] [--guidance G]\n"
-               "                 [--cache none|kv|kv+teacache|kv+fbcache|kv+fora] [--threshold X]\n"
-               "                 [--precision f32|bf16|int8] --out DIR\n");
+               "                 [--steps 1.." STR(DRIFT_STEPS_MAX) "] [--sampler euler|dpmpp-2m|heun]"
+               " [--guidance 0.." STR(DRIFT_GUIDANCE_MAX) "]\n"
+               "                 [--cache POLICY] [--threshold 0.." STR(DRIFT_CACHE_THRESHOLD_MAX) "]"
+               " [--precision f32|bf16|int8] --out DIR\n"
+               "POLICY: " DRIFT_CACHE_POLICY_NAMES " (default kv)\n");
+}
+
+static int parse_seed(const char *text, uint64_t *ret)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || text[0] < '0' || text[0] > '9') {
+        fprintf(stderr, "drift-gen: --seed '%s': expected an integer in [0, %llu]\n", text,
+                (unsigned long long)UINT64_MAX);
+        return -1;
+    }
+    *ret = v;
+    return 0;
 }
 
 static int parse_number(const char *opt, const char *text, double min, double max, double *ret)
@@ -55,14 +76,16 @@ static int parse_args(int argc, char **argv, struct options *o)
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'p': o->s.prompt = optarg; break;
-        case 's': r = parse_number("--seed", optarg, 0, 9007199254740992.0, &v); o->s.seed = (uint64_t)v; break;
+        case 's': r = parse_seed(optarg, &o->s.seed); break;
         case 'f': r = parse_number("--frames", optarg, 1, 1e6, &v); o->frames = (long)v; break;
         case 'S': r = parse_number("--seconds", optarg, 0.001, 86400, &o->seconds); break;
-        case 'n': r = parse_number("--steps", optarg, 1, 50, &v); o->s.steps = (int)v; break;
+        case 'n': r = parse_number("--steps", optarg, 1, DRIFT_STEPS_MAX, &v); o->s.steps = (int)v; break;
         case 'a': o->s.sampler = optarg; break;
-        case 'g': r = parse_number("--guidance", optarg, 0, 20, &o->s.guidance); break;
+        case 'g': r = parse_number("--guidance", optarg, 0, DRIFT_GUIDANCE_MAX, &o->s.guidance); break;
         case 'c': o->cache = optarg; break;
-        case 't': r = parse_number("--threshold", optarg, 0, 10, &o->s.cache_threshold); break;
+        case 't':
+            r = parse_number("--threshold", optarg, 0, DRIFT_CACHE_THRESHOLD_MAX, &o->s.cache_threshold);
+            break;
         case 'P':
             if (strcmp(optarg, "f32") == 0) o->s.precision = DRIFT_PRECISION_F32;
             else if (strcmp(optarg, "bf16") == 0) o->s.precision = DRIFT_PRECISION_BF16;
@@ -81,7 +104,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         return -1;
     }
     if (o->cache && drift_cache_policy_from_string(o->cache, &o->s.cache) < 0) {
-        fprintf(stderr, "drift-gen: --cache '%s': expected none, kv, kv+teacache, kv+fbcache or kv+fora\n", o->cache);
+        fprintf(stderr, "drift-gen: --cache '%s': expected " DRIFT_CACHE_POLICY_NAMES "\n", o->cache);
         return -1;
     }
     return 0;

@@ -9,28 +9,6 @@
 #include "internal.h"
 #include "prompt.h"
 
-static const char *const cache_names[] = { "none", "kv", "kv+teacache", "kv+fbcache", "kv+fora" };
-
-int drift_cache_policy_from_string(const char *name, enum drift_cache_policy *ret)
-{
-    /* DESIGN.md's "kv+step": the default step-level cache, TeaCache-style. */
-    if (name && strcmp(name, "kv+step") == 0) {
-        *ret = DRIFT_CACHE_KV_TEACACHE;
-        return 0;
-    }
-    for (int i = 0; i < 5; i++)
-        if (name && strcmp(name, cache_names[i]) == 0) {
-            *ret = (enum drift_cache_policy)i;
-            return 0;
-        }
-    return -EINVAL;
-}
-
-const char *drift_cache_policy_name(enum drift_cache_policy policy)
-{
-    return (unsigned)policy < 5 ? cache_names[policy] : "?";
-}
-
 /* NAME.safetensors and NAME.json from a path naming either or the stem. */
 static int model_paths(const char *path, char *weights, char *config, size_t size,
                        struct drift_error *err)
@@ -78,7 +56,7 @@ static int read_sampler_defaults(const struct drift_config *c, struct drift_mode
     *shift = 1.0;
     *context_t = 0.0;
     int r = opt_double(c, "sampler.steps", 1, DRIFT_MAX_STEPS, &steps, err);
-    if (r == 0) r = opt_double(c, "sampler.guidance", 0, 20, &guidance, err);
+    if (r == 0) r = opt_double(c, "sampler.guidance", 0, DRIFT_GUIDANCE_MAX, &guidance, err);
     if (r == 0) r = opt_double(c, "sampler.shift", 0.05, 20, shift, err);
     if (r == 0) r = opt_double(c, "sampler.context_t", 0, 0.5, context_t, err);
     if (r == 0 && drift_config_has(c, "sampler.default"))
@@ -241,21 +219,22 @@ static int resolve_settings(const struct drift_generator *g, const struct drift_
         return drift_error_set(err, -EINVAL, "sampler: '%.32s' is not one of euler, dpmpp-2m, heun",
                                sampler);
     out->guidance = s->guidance < 0 ? g->info.default_guidance : s->guidance;
-    if (!(out->guidance <= 20))
-        return drift_error_set(err, -EINVAL, "guidance: %g outside [0, 20]", s->guidance);
+    if (!(out->guidance <= DRIFT_GUIDANCE_MAX))
+        return drift_error_set(err, -EINVAL, "guidance: %g outside [0, %d]", s->guidance,
+                               DRIFT_GUIDANCE_MAX);
     out->shift = s->shift == 0 ? g->model_shift : s->shift;
     if (!(out->shift >= 0.05 && out->shift <= 20))
         return drift_error_set(err, -EINVAL, "shift: %g outside [0.05, 20]", s->shift);
     out->context_t = s->context_t == 0 ? g->model_context_t : s->context_t;
     if (!(out->context_t >= 0 && out->context_t <= 0.5))
         return drift_error_set(err, -EINVAL, "context_t: %g outside [0, 0.5]", s->context_t);
-    if ((unsigned)s->cache > DRIFT_CACHE_KV_FORA)
+    if ((unsigned)s->cache >= DRIFT_CACHE_POLICIES)
         return drift_error_set(err, -EINVAL, "cache: unknown policy %d", (int)s->cache);
     out->cache = s->cache;
     out->threshold = s->cache_threshold;
-    if (!(out->threshold >= 0 && out->threshold <= 10))
-        return drift_error_set(err, -EINVAL, "cache_threshold: %g outside [0, 10]",
-                               s->cache_threshold);
+    if (!(out->threshold >= 0 && out->threshold <= DRIFT_CACHE_THRESHOLD_MAX))
+        return drift_error_set(err, -EINVAL, "cache_threshold: %g outside [0, %d]",
+                               s->cache_threshold, DRIFT_CACHE_THRESHOLD_MAX);
     if (!(s->skip_threshold >= 0 && s->skip_threshold <= 2) || s->skip_max < 0 || s->skip_max > 100)
         return drift_error_set(err, -EINVAL, "skip: threshold %g outside [0, 2] or max %d outside "
                                "[0, 100]", s->skip_threshold, s->skip_max);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include <drift/error.h>
+#include <drift/generator.h>
 
 enum drift_sampler {
     DRIFT_SAMPLER_EULER = 0, /* first order, one evaluation per step */
@@ -13,7 +14,7 @@ enum drift_sampler {
     DRIFT_SAMPLER_HEUN,      /* second order, two evaluations per step (one on the last) */
 };
 
-#define DRIFT_MAX_STEPS 50
+#define DRIFT_MAX_STEPS DRIFT_STEPS_MAX /* public: generator.h */
 
 /* Parses "euler", "dpmpp-2m", "heun"; -EINVAL for anything else. */
 int drift_sampler_from_string(const char *name, enum drift_sampler *ret);

@@ -26,5 +26,9 @@ expect_failure "unknown word 'dragon'" --model "$model" --prompt "dragon" --out 
 expect_failure "/nonexistent.safetensors" --model /nonexistent --out "$out/x"
 expect_failure "--steps '99'" --model "$model" --steps 99 --out "$out/x"
 expect_failure "--cache 'fast'" --model "$model" --cache fast --out "$out/x"
+expect_failure "--threshold '10.5'" --model "$model" --threshold 10.5 --out "$out/x"
+expect_failure "--seed '-1'" --model "$model" --seed -1 --out "$out/x"
+"$gen" --model "$model" --seed 18446744073709551615 --cache kv+step --threshold 10 --frames 1 \
+  --out "$out/d" 2>/dev/null || { echo "the largest seed, kv+step, threshold 10 refused"; exit 1; }
 expect_failure "required" --model "$model"
 echo "drift-gen: ok"

@@ -328,7 +328,7 @@ static void cache_policy_names_round_trip(void **state)
 {
     const char *names[] = { "none", "kv", "kv+teacache", "kv+fbcache", "kv+fora" };
     for (int i = 0; i < 5; i++) {
-        enum drift_cache_policy p;
+        enum drift_cache_policy p = (enum drift_cache_policy)-1;
         assert_int_equal(drift_cache_policy_from_string(names[i], &p), 0);
         assert_string_equal(drift_cache_policy_name(p), names[i]);
     }
@@ -337,6 +337,31 @@ static void cache_policy_names_round_trip(void **state)
     assert_int_equal(p, DRIFT_CACHE_KV_TEACACHE);
     assert_int_equal(drift_cache_policy_from_string("fast", &p), -EINVAL);
     assert_int_equal(drift_cache_policy_from_string(NULL, &p), -EINVAL);
+    /* Every policy has a name, and the text users read lists each one. */
+    assert_int_equal(DRIFT_CACHE_POLICIES, 5);
+    assert_string_equal(drift_cache_policy_name(DRIFT_CACHE_POLICIES), "?");
+    for (int i = 0; i < 5; i++)
+        assert_non_null(strstr(DRIFT_CACHE_POLICY_NAMES, names[i]));
+    assert_non_null(strstr(DRIFT_CACHE_POLICY_NAMES, "kv+step"));
+}
+
+static void the_public_ranges_are_the_ones_checked(void **state)
+{
+    struct drift_generator *g = NULL;
+    struct drift_error err = { 0 };
+    struct drift_generator_settings s = defaults();
+    s.steps = DRIFT_STEPS_MAX;
+    s.guidance = DRIFT_GUIDANCE_MAX;
+    s.cache_threshold = DRIFT_CACHE_THRESHOLD_MAX;
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), 0);
+    s.steps = DRIFT_STEPS_MAX + 1;
+    assert_int_equal(drift_generator_update(g, &s, &err), -EINVAL);
+    s = defaults(), s.guidance = DRIFT_GUIDANCE_MAX + 0.01;
+    assert_int_equal(drift_generator_update(g, &s, &err), -EINVAL);
+    s = defaults(), s.cache_threshold = DRIFT_CACHE_THRESHOLD_MAX + 0.01;
+    assert_int_equal(drift_generator_update(g, &s, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "cache_threshold"));
+    drift_generator_free(g);
 }
 
 static void probe_reads_the_model_without_running_it(void **state)
@@ -402,6 +427,7 @@ int main(void)
         cmocka_unit_test(two_generators_run_side_by_side),
         cmocka_unit_test(similarity_filter_repeats_still_frames_up_to_its_cap),
         cmocka_unit_test(cache_policy_names_round_trip),
+        cmocka_unit_test(the_public_ranges_are_the_ones_checked),
         cmocka_unit_test(probe_reads_the_model_without_running_it),
         cmocka_unit_test(audio_generator_writes_bounded_reproducible_chunks),
     };

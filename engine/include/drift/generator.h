@@ -7,9 +7,11 @@
 #ifndef DRIFT_GENERATOR_H
 #define DRIFT_GENERATOR_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <drift/context.h>
 #include <drift/error.h>
@@ -38,7 +40,7 @@ struct drift_model_info {
 
 /* Step-level cache policies (DESIGN.md `cache` key): "none" (recompute the window at every
  * evaluation), "kv" (rolling KV cache), "kv+teacache" (also "kv+step"), "kv+fbcache",
- * "kv+fora". */
+ * "kv+fora". Names and numbers: drift_cache_policy_name(), drift_cache_policy_from_string(). */
 enum drift_cache_policy {
     DRIFT_CACHE_NONE = 0,
     DRIFT_CACHE_KV,
@@ -47,18 +49,61 @@ enum drift_cache_policy {
     DRIFT_CACHE_KV_FORA,
 };
 
+/* The ranges drift_generator_new() and drift_generator_update() accept, for the layers above
+ * (the daemon's settings table, drift-gen) to take theirs from instead of repeating them:
+ *   steps            1..DRIFT_STEPS_MAX (0 = the model's default)
+ *   guidance         0..DRIFT_GUIDANCE_MAX (< 0 = the model's default; 1 = no guidance)
+ *   cache_threshold  0..DRIFT_CACHE_THRESHOLD_MAX (the FORA interval when >= 1)
+ *   cache            DRIFT_CACHE_POLICY_NAMES, as users read them */
+#define DRIFT_STEPS_MAX 50
+#define DRIFT_GUIDANCE_MAX 20
+#define DRIFT_CACHE_THRESHOLD_MAX 10
+#define DRIFT_CACHE_POLICY_NAMES "none, kv, kv+step, kv+teacache, kv+fbcache or kv+fora"
+
+#define DRIFT_CACHE_POLICIES 5 /* policies 0..DRIFT_CACHE_POLICIES-1 */
+
+/* The name of a cache policy ("none", "kv", "kv+teacache", "kv+fbcache", "kv+fora"); "?" for a
+ * number that is none. Header-only, so that programs that only check settings need not link
+ * the engine. */
+static inline const char *drift_cache_policy_name(enum drift_cache_policy policy)
+{
+    static const char *const names[DRIFT_CACHE_POLICIES] = { "none", "kv", "kv+teacache",
+                                                             "kv+fbcache", "kv+fora" };
+    return (unsigned)policy < DRIFT_CACHE_POLICIES ? names[policy] : "?";
+}
+
+/* Parses a cache policy name (a name above, or "kv+step", DESIGN.md's name of kv+teacache)
+ * into *ret: 0, or -EINVAL for NULL or an unknown name (*ret untouched). */
+static inline int drift_cache_policy_from_string(const char *name, enum drift_cache_policy *ret)
+{
+    if (!name)
+        return -EINVAL;
+    if (strcmp(name, "kv+step") == 0) {
+        *ret = DRIFT_CACHE_KV_TEACACHE;
+        return 0;
+    }
+    for (int p = 0; p < DRIFT_CACHE_POLICIES; p++)
+        if (strcmp(name, drift_cache_policy_name((enum drift_cache_policy)p)) == 0) {
+            *ret = (enum drift_cache_policy)p;
+            return 0;
+        }
+    return -EINVAL;
+}
+
 struct drift_generator_settings {
     const char *prompt;          /* words from the model's vocabulary; "" = unconditional */
     const char *negative_prompt; /* used as the unconditional branch of guidance; NULL = "" */
     uint64_t seed;
-    int steps;                   /* 0 = the model's default; 1..50 */
+    int steps;                   /* 0 = the model's default; 1..DRIFT_STEPS_MAX */
     const char *sampler;         /* NULL = the model's default; "euler", "dpmpp-2m", "heun" */
-    double guidance;             /* < 0 = the model's default; 1 = no guidance; 0..20 */
+    double guidance;             /* < 0 = the model's default; 1 = no guidance;
+                                    0..DRIFT_GUIDANCE_MAX */
     double shift;                /* timestep shift; 0 = the model's default; 0.05..20 */
     double context_t;            /* noise level of frames in the window, 0..0.5; 0 = the model's
                                     default (a zeroed struct gets the defaults) */
     enum drift_cache_policy cache;
-    double cache_threshold;      /* TeaCache / first-block threshold; FORA interval when >= 1 */
+    double cache_threshold;      /* TeaCache / first-block threshold; FORA interval when >= 1;
+                                    0..DRIFT_CACHE_THRESHOLD_MAX */
     int prompt_blend_frames;     /* frames over which a new prompt fades in; 0 = at once */
     /* Similarity filter (StreamDiffusion's idea): while the prompt is unchanged and the last two
      * frames differ by less than skip_threshold (mean absolute difference in model space, [-1,1]
@@ -130,9 +175,5 @@ int drift_generator_update(struct drift_generator *gen,
 
 void drift_generator_get_counters(const struct drift_generator *gen,
                                   struct drift_generator_counters *ret);
-
-/* Parses a cache policy name; -EINVAL for an unknown one. */
-int drift_cache_policy_from_string(const char *name, enum drift_cache_policy *ret);
-const char *drift_cache_policy_name(enum drift_cache_policy policy);
 
 #endif
