@@ -6,6 +6,7 @@
 
 #include "bus.h"
 #include "context.h"
+#include "generation.h"
 #include "jobs.h"
 #include "log.h"
 #include "stream.h"
@@ -93,7 +94,7 @@ static int method_create_stream(sd_bus_message *m, void *userdata, sd_bus_error 
         !drift_settings_has(&settings, DRIFT_KEY_AUDIO))
         settings.audio = settings.audio_model[0] != 0;
     struct drift_error err = { 0 };
-    if (r >= 0 && drift_stream_check_models(&settings, NULL, &err) < 0)
+    if (r >= 0 && drift_check_models(&settings, NULL, &err) < 0)
         r = drift_bus_error(error, -ENOEXEC, err.message);
     struct drift_stream *s = r < 0 ? NULL : context_add_stream(ctx, name, &settings, false);
     drift_settings_done(&settings);

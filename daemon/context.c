@@ -11,6 +11,7 @@
 #include <drift/media/rtsp_server.h>
 
 #include "bus.h"
+#include "generation.h"
 #include "jobs.h"
 #include "log.h"
 #include "notify.h"
@@ -200,7 +201,7 @@ int context_reload(struct context *ctx, struct drift_error *err)
     for (guint i = 0; i < next->streams->len; i++) {
         const struct drift_stream_config *sc = next->streams->pdata[i];
         struct drift_stream *s = context_find_stream(ctx, sc->name);
-        r = drift_stream_check_models(&sc->settings, s ? &s->settings : NULL, err);
+        r = drift_check_models(&sc->settings, s ? &s->settings : NULL, err);
         if (r < 0) {
             drift_error_prefix(err, "[stream.%s]", sc->name);
             log_error("reload refused, nothing changed: %s", err->message);

@@ -16,6 +16,7 @@
 #include "bus.h"
 #include "context.h"
 #include "fileio.h"
+#include "generation.h"
 #include "log.h"
 #include "render.h"
 #include "spec.h"
@@ -313,10 +314,9 @@ static int check_spec(struct context *ctx, struct drift_settings *spec, const ch
     if (output_taken(ctx, spec->output))
         return sd_bus_error_setf(error, DRIFT_ERROR_EXISTS,
                                  "output: %s is the output of another unfinished job", spec->output);
-    struct drift_model_info info;
-    if (drift_model_probe(spec->model, &info, &err) < 0)
-        return sd_bus_error_setf(error, DRIFT_ERROR_MODEL, "model: %s", err.message);
-    drift_model_info_free(&info);
+    /* Both models, as a stream checks them: a job fails here, not when it runs. */
+    if (drift_check_models(spec, NULL, &err) < 0)
+        return sd_bus_error_set(error, DRIFT_ERROR_MODEL, err.message);
     return 0;
 }
 

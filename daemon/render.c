@@ -12,13 +12,14 @@
 #include <drift/media/file_writer.h>
 #include <drift/media/stream_output.h>
 
+#include "generation.h"
 #include "log.h"
 #include "spec.h"
 
 struct render {
     const struct drift_settings *s;
     const struct drift_render_hooks *hooks;
-    struct drift_generator *video, *audio;
+    struct drift_generation gen;
     struct drift_stream_output *out;
     struct drift_file_writer *writer;
     uint8_t *rgb;
@@ -33,31 +34,17 @@ static bool cancelled(const struct render *rd)
 static int open_all(struct render *rd, struct drift_error *err)
 {
     const struct drift_settings *s = rd->s;
-    int cache = drift_cache_policy_parse(s->cache ? s->cache : "kv");
-    struct drift_generator_settings gs = {
-        .prompt = s->prompt, .negative_prompt = s->negative_prompt, .seed = s->seed,
-        .steps = (int)s->steps, .guidance = s->guidance,
-        .cache = cache < 0 ? DRIFT_CACHE_KV : (enum drift_cache_policy)cache,
-        .cache_threshold = s->cache_threshold,
-    };
-    int r = drift_generator_new(s->model, &gs, &rd->video, err);
+    int r = drift_generation_open(&rd->gen, s, NULL, err); /* a render's audio must work */
     if (r < 0)
         return r;
-    const struct drift_model_info *vi = drift_generator_info(rd->video), *ai = NULL;
-    if (s->audio) {
-        gs = (struct drift_generator_settings){ .prompt = s->prompt, .seed = s->seed, .guidance = -1 };
-        if ((r = drift_generator_new(s->audio_model, &gs, &rd->audio, err)) < 0) {
-            drift_error_prefix(err, "audio_model");
-            return r;
-        }
-        ai = drift_generator_info(rd->audio);
+    const struct drift_model_info *vi = rd->gen.vinfo, *ai = rd->gen.ainfo;
+    if (ai)
         rd->pcm = g_new(float, ai->chunk_samples);
-    }
     bool mkv = !strcmp(s->format, "mkv");
     struct drift_stream_output_config oc = {
         .width = vi->width, .height = vi->height,
         .out_width = (int)s->width, .out_height = (int)s->height,
-        .fps_num = (int)lround(s->fps * 1000), .fps_den = 1000,
+        .fps_num = rd->gen.fps_num, .fps_den = rd->gen.fps_den,
         .audio = ai != NULL, .audio_rate = ai ? ai->sample_rate : 0, .audio_channels = 1,
         .audio_codec = mkv ? DRIFT_AUDIO_OPUS : DRIFT_AUDIO_AAC,
         .live = false,
@@ -97,18 +84,19 @@ static int push(struct render *rd, const float *pcm, size_t n, int64_t index,
 
 static int one_frame(struct render *rd, int64_t k, int64_t *sample, struct drift_error *err)
 {
-    const struct drift_model_info *vi = drift_generator_info(rd->video);
-    int r = drift_generator_next_frame(rd->video, rd->rgb, (size_t)vi->width * vi->height * 3, err);
+    const struct drift_model_info *vi = rd->gen.vinfo, *ai = rd->gen.ainfo;
+    int r = drift_generator_next_frame(rd->gen.video, rd->rgb, (size_t)vi->width * vi->height * 3,
+                                       err);
     if (r < 0)
         return r;
     if ((r = push(rd, NULL, 0, k, err)) < 0)
         return r;
-    if (!rd->audio)
+    if (!ai)
         return 0;
-    const struct drift_model_info *ai = drift_generator_info(rd->audio);
-    int64_t end = (int64_t)llround((double)(k + 1) * ai->sample_rate / rd->s->fps);
+    int64_t end = drift_audio_samples_for(k + 1, ai->sample_rate, rd->gen.fps_num, rd->gen.fps_den);
     while (*sample < end) {
-        if ((r = drift_generator_next_audio(rd->audio, rd->pcm, (size_t)ai->chunk_samples, err)) < 0)
+        if ((r = drift_generator_next_audio(rd->gen.audio, rd->pcm, (size_t)ai->chunk_samples,
+                                            err)) < 0)
             return r;
         if ((r = push(rd, rd->pcm, (size_t)ai->chunk_samples, *sample, err)) < 0)
             return r;
@@ -151,8 +139,7 @@ int drift_render_run(const struct drift_settings *settings, const struct drift_r
         r = generate(&rd, err);
     drift_file_writer_free(rd.writer); /* unfinished: removes the temporary file */
     drift_stream_output_free(rd.out);
-    drift_generator_free(rd.video);
-    drift_generator_free(rd.audio);
+    drift_generation_close(&rd.gen);
     g_free(rd.rgb);
     g_free(rd.pcm);
     return r;

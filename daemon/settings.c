@@ -8,56 +8,65 @@
 
 #include <glib.h>
 
+#include <drift/generator.h> /* the engine's ranges and cache policy names (header-only) */
+
 #define S DRIFT_SCOPE_STREAM
 #define J DRIFT_SCOPE_JOB
 #define SJ (DRIFT_SCOPE_STREAM | DRIFT_SCOPE_JOB)
+#define STR_(x) #x
+#define STR(x) STR_(x) /* the engine's limits as text: STR(DRIFT_STEPS_MAX) is "50" */
 
+/* { name, type, scope, apply, min, max, range, def, def_text, help } */
 static const struct drift_setting_desc table[_DRIFT_KEY_MAX] = {
     [DRIFT_KEY_MODEL] = { "model", DRIFT_SETTING_STRING, SJ, DRIFT_APPLY_RESTART, 1, DRIFT_PATH_MAX,
-                          "a path of 1..1024 bytes", "video model (.safetensors, JSON beside it)" },
+                          "a path of 1..1024 bytes", NULL, "the installed drift-video model",
+                          "video model (NAME.safetensors, NAME.json beside it)" },
     [DRIFT_KEY_AUDIO_MODEL] = { "audio_model", DRIFT_SETTING_STRING, SJ, DRIFT_APPLY_RESTART, 0,
-                                DRIFT_PATH_MAX, "a path of 0..1024 bytes", "audio model" },
+                                DRIFT_PATH_MAX, "a path of 0..1024 bytes", NULL,
+                                "the installed drift-audio model",
+                                "audio model; it follows the prompt's words that it knows" },
     [DRIFT_KEY_PROMPT] = { "prompt", DRIFT_SETTING_STRING, SJ, DRIFT_APPLY_LIVE, 0,
                            DRIFT_PROMPT_MAX, "0..1024 bytes of words from the model's vocabulary",
-                           "what to generate" },
+                           "", NULL, "what to generate (\"\" = unconditional)" },
     [DRIFT_KEY_NEGATIVE_PROMPT] = { "negative_prompt", DRIFT_SETTING_STRING, SJ, DRIFT_APPLY_LIVE,
-                                    0, DRIFT_PROMPT_MAX, "0..1024 bytes", "what to steer away from" },
+                                    0, DRIFT_PROMPT_MAX, "0..1024 bytes", "", NULL,
+                                    "what to steer away from" },
     [DRIFT_KEY_SEED] = { "seed", DRIFT_SETTING_UINT, SJ, DRIFT_APPLY_LIVE, 0, 18446744073709551615.0,
-                         "0..18446744073709551615", "noise seed" },
+                         "0..18446744073709551615", "0", NULL, "noise seed" },
     [DRIFT_KEY_WIDTH] = { "width", DRIFT_SETTING_UINT, SJ, DRIFT_APPLY_RESTART, 16, 4096,
-                          "16..4096, even", "encoded width in pixels" },
+                          "16..4096, even", "256", NULL, "encoded width in pixels" },
     [DRIFT_KEY_HEIGHT] = { "height", DRIFT_SETTING_UINT, SJ, DRIFT_APPLY_RESTART, 16, 4096,
-                           "16..4096, even", "encoded height in pixels" },
-    [DRIFT_KEY_FPS] = { "fps", DRIFT_SETTING_DOUBLE, SJ, DRIFT_APPLY_RESTART, 1, 60, "1..60",
-                        "frames per second" },
-    [DRIFT_KEY_STEPS] = { "steps", DRIFT_SETTING_UINT, SJ, DRIFT_APPLY_LIVE, 0, 50,
-                          "0..50 (0 = the model's default)", "denoising steps per frame" },
-    [DRIFT_KEY_GUIDANCE] = { "guidance", DRIFT_SETTING_DOUBLE, SJ, DRIFT_APPLY_LIVE, 0, 20, "0..20",
+                           "16..4096, even", "256", NULL, "encoded height in pixels" },
+    [DRIFT_KEY_FPS] = { "fps", DRIFT_SETTING_DOUBLE, SJ, DRIFT_APPLY_RESTART, 1, 60, "1..60", "24",
+                        NULL, "frames per second" },
+    [DRIFT_KEY_STEPS] = { "steps", DRIFT_SETTING_UINT, SJ, DRIFT_APPLY_LIVE, 0, DRIFT_STEPS_MAX,
+                          "0.." STR(DRIFT_STEPS_MAX) " (0 = the model's default)", "0", NULL,
+                          "denoising steps per frame" },
+    [DRIFT_KEY_GUIDANCE] = { "guidance", DRIFT_SETTING_DOUBLE, SJ, DRIFT_APPLY_LIVE, 0,
+                             DRIFT_GUIDANCE_MAX, "0.." STR(DRIFT_GUIDANCE_MAX), NULL, "the model's",
                              "classifier-free guidance scale (1 = none)" },
     [DRIFT_KEY_CACHE] = { "cache", DRIFT_SETTING_STRING, SJ, DRIFT_APPLY_LIVE, 1, 32,
-                          "none, kv, kv+step, kv+teacache, kv+fbcache or kv+fora",
-                          "step-level cache policy" },
+                          DRIFT_CACHE_POLICY_NAMES, "kv", NULL, "step-level cache policy" },
     [DRIFT_KEY_CACHE_THRESHOLD] = { "cache_threshold", DRIFT_SETTING_DOUBLE, SJ, DRIFT_APPLY_LIVE,
-                                    0, 100, "0..100", "cache threshold (FORA: interval)" },
+                                    0, DRIFT_CACHE_THRESHOLD_MAX,
+                                    "0.." STR(DRIFT_CACHE_THRESHOLD_MAX), "0", NULL,
+                                    "TeaCache/first-block threshold; FORA interval when >= 1" },
     [DRIFT_KEY_AUDIO] = { "audio", DRIFT_SETTING_BOOL, SJ, DRIFT_APPLY_RESTART, 0, 1,
-                          "true or false", "generate audio with audio_model" },
+                          "true or false", NULL, "true when audio_model is set",
+                          "generate audio with audio_model" },
     [DRIFT_KEY_SECONDS] = { "seconds", DRIFT_SETTING_DOUBLE, J, DRIFT_APPLY_NONE, 0.1, 86400,
-                            "0.1..86400", "length of a render" },
+                            "0.1..86400", NULL, "none: required", "length of a render" },
     [DRIFT_KEY_OUTPUT] = { "output", DRIFT_SETTING_STRING, J, DRIFT_APPLY_NONE, 1, DRIFT_PATH_MAX,
-                           "a file name or path of 1..1024 bytes", "where a render goes" },
+                           "a file name or path of 1..1024 bytes", NULL, "STATE/renders/ID.FORMAT",
+                           "where a render goes (a file name goes under STATE/renders)" },
     [DRIFT_KEY_FORMAT] = { "format", DRIFT_SETTING_STRING, J, DRIFT_APPLY_NONE, 1, 8,
-                           "mp4 or mkv", "container of a render" },
+                           "mp4 or mkv", NULL, "output's extension, else mp4",
+                           "container of a render (mp4: H.264 + AAC, mkv: H.264 + Opus)" },
     [DRIFT_KEY_NOT_BEFORE] = { "not_before", DRIFT_SETTING_UINT, J, DRIFT_APPLY_NONE, 0,
-                               18446744073709551615.0, "µs since the epoch (0 = now)",
+                               18446744073709551615.0, "µs since the epoch (0 = now)", "0", NULL,
                                "earliest start of a render" },
     [DRIFT_KEY_PRIORITY] = { "priority", DRIFT_SETTING_UINT, J, DRIFT_APPLY_NONE, 0, 100,
-                             "0..100 (higher first)", "order among queued renders" },
-};
-
-static const struct { const char *name; int policy; } cache_policies[] = {
-    /* Values of the engine's enum drift_cache_policy (generator.h). */
-    { "none", 0 }, { "kv", 1 }, { "kv+teacache", 2 }, { "kv+step", 2 }, { "kv+fbcache", 3 },
-    { "kv+fora", 4 },
+                             "0..100 (higher first)", "0", NULL, "order among queued renders" },
 };
 
 const struct drift_setting_desc *drift_setting_desc(enum drift_setting_key key)
@@ -71,25 +80,6 @@ int drift_setting_lookup(const char *name)
         if (strcmp(table[k].name, name) == 0)
             return k;
     return -ENOENT;
-}
-
-int drift_cache_policy_parse(const char *name)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(cache_policies); i++)
-        if (strcmp(cache_policies[i].name, name) == 0)
-            return cache_policies[i].policy;
-    return -EINVAL;
-}
-
-void drift_settings_init_stream(struct drift_settings *s, const char *video_model,
-                                const char *audio_model)
-{
-    *s = (struct drift_settings){
-        .model = g_strdup(video_model), .audio_model = g_strdup(audio_model ? audio_model : ""),
-        .prompt = g_strdup(""), .negative_prompt = g_strdup(""), .cache = g_strdup("kv"),
-        .seed = 0, .width = 256, .height = 256, .fps = 24, .steps = 0, .guidance = -1,
-        .cache_threshold = 0, .audio = audio_model && audio_model[0],
-    };
 }
 
 void drift_settings_done(struct drift_settings *s)
@@ -156,6 +146,24 @@ static void store(struct drift_settings *s, enum drift_setting_key k,
     case DRIFT_SETTING_BOOL: *(bool *)p = v->b; break;
     }
     s->set |= 1u << k;
+}
+
+void drift_settings_init_stream(struct drift_settings *s, const char *video_model,
+                                const char *audio_model)
+{
+    *s = (struct drift_settings){ .guidance = -1 }; /* < 0: the model's default (generator.h) */
+    for (int k = 0; k < _DRIFT_KEY_MAX; k++) {
+        struct drift_setting_value v = { 0 };
+        if (!(table[k].scope & DRIFT_SCOPE_STREAM) || !table[k].def)
+            continue;
+        if (drift_setting_parse(&table[k], table[k].def, &v, NULL) < 0)
+            g_error("settings table: %s: bad default", table[k].name); /* test_settings checks */
+        store(s, k, &v);
+    }
+    s->model = g_strdup(video_model);
+    s->audio_model = g_strdup(audio_model ? audio_model : "");
+    s->audio = audio_model && audio_model[0];
+    s->set = 0;
 }
 
 static struct drift_setting_value value_of(const struct drift_settings *src,
@@ -233,15 +241,21 @@ static const char *type_name(enum drift_setting_type t)
     return "?";
 }
 
+char *drift_settings_key_list(unsigned scope, unsigned except)
+{
+    GString *keys = g_string_new(NULL);
+    for (int k = 0; k < _DRIFT_KEY_MAX; k++)
+        if ((table[k].scope & scope) && !(table[k].scope & except))
+            g_string_append_printf(keys, "%s%s", keys->len ? ", " : "", table[k].name);
+    return g_string_free(keys, FALSE);
+}
+
 static int unknown_key(unsigned scope, const char *name, struct drift_error *err)
 {
-    g_autoptr(GString) keys = g_string_new(NULL);
-    for (int k = 0; k < _DRIFT_KEY_MAX; k++)
-        if (table[k].scope & scope)
-            g_string_append_printf(keys, "%s%s", keys->len ? ", " : "", table[k].name);
+    g_autofree char *keys = drift_settings_key_list(scope, 0);
     g_autofree char *shown = g_strndup(name, 64);
     return drift_error_set(err, -ENOENT, "unknown key '%s%s'; known keys: %s", shown,
-                           strlen(name) > 64 ? "…" : "", keys->str);
+                           strlen(name) > 64 ? "…" : "", keys);
 }
 
 static int check_string(const struct drift_setting_desc *d, enum drift_setting_key k,
@@ -256,7 +270,8 @@ static int check_string(const struct drift_setting_desc *d, enum drift_setting_k
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return drift_error_set(err, -EINVAL, "%s: control character at byte %td", d->name,
                                    p - s);
-    if (k == DRIFT_KEY_CACHE && drift_cache_policy_parse(s) < 0)
+    enum drift_cache_policy policy;
+    if (k == DRIFT_KEY_CACHE && drift_cache_policy_from_string(s, &policy) < 0)
         return drift_error_set(err, -EINVAL, "%s: '%s' is not a cache policy; allowed: %s",
                                d->name, s, d->range);
     if (k == DRIFT_KEY_FORMAT && strcmp(s, "mp4") != 0 && strcmp(s, "mkv") != 0)
@@ -367,4 +382,27 @@ int drift_stream_name_check(const char *name, struct drift_error *err)
                                    "stream name: character %td is not allowed; allowed: 1..64 of A-Z a-z 0-9 . _ -",
                                    p - name);
     return 0;
+}
+
+char *drift_settings_reference(void)
+{
+    static const char *const types[] = { [DRIFT_SETTING_STRING] = "string",
+                                         [DRIFT_SETTING_UINT] = "unsigned",
+                                         [DRIFT_SETTING_DOUBLE] = "number",
+                                         [DRIFT_SETTING_BOOL] = "boolean" };
+    static const char *const applies[] = { [DRIFT_APPLY_LIVE] = "live",
+                                           [DRIFT_APPLY_RESTART] = "restart",
+                                           [DRIFT_APPLY_NONE] = "-" };
+    GString *t = g_string_new("| key | scope | type | range | default | change | meaning |\n"
+                              "| --- | --- | --- | --- | --- | --- | --- |\n");
+    for (int k = 0; k < _DRIFT_KEY_MAX; k++) {
+        const struct drift_setting_desc *d = &table[k];
+        g_autofree char *def = !d->def ? g_strdup(d->def_text)
+                               : d->def[0] ? g_strdup_printf("`%s`", d->def)
+                                           : g_strdup("\"\"");
+        g_string_append_printf(t, "| `%s` | %s | %s | %s | %s | %s | %s |\n", d->name,
+                               d->scope & DRIFT_SCOPE_STREAM ? "stream, job" : "job",
+                               types[d->type], d->range, def, applies[d->apply], d->help);
+    }
+    return g_string_free(t, FALSE);
 }

@@ -1,8 +1,13 @@
-/* Stream and job settings: the keys that configuration files, D-Bus a{sv} dictionaries and
- * driftctl share (DESIGN.md "Settings and job-spec keys"), with their types and allowed ranges.
+/* Stream and job settings: the keys that configuration files, D-Bus a{sv} dictionaries, job
+ * specs and driftctl share (DESIGN.md "Settings and job-spec keys"), with their types, allowed
+ * ranges, defaults, scopes and help.
  *
  * One table describes every key, so that a range is written once and every error message names
- * the key and its range the same way, whichever door the value came in by. */
+ * the key and its range the same way, whichever door the value came in by. The ranges the
+ * engine checks come from the engine's public header (drift/generator.h); the defaults of a
+ * stream, driftctl's key list and `driftctl keys` (the reference in docs/DAEMON.md) come from
+ * the table; tests/daemon/test_settings.c checks conf/driftd.conf and docs/DAEMON.md against
+ * it. */
 #ifndef DRIFT_DAEMON_SETTINGS_H
 #define DRIFT_DAEMON_SETTINGS_H
 
@@ -65,6 +70,9 @@ struct drift_setting_desc {
     enum drift_setting_apply apply;
     double min, max;       /* numbers: inclusive range; strings: max = longest length in bytes */
     const char *range;     /* the allowed range as users read it, for messages and --help */
+    const char *def;       /* the default as a configuration file writes it; NULL when it is
+                              not one value (then def_text says what it is) */
+    const char *def_text;  /* the default as users read it, when def is NULL */
     const char *help;
 };
 
@@ -90,7 +98,9 @@ const struct drift_setting_desc *drift_setting_desc(enum drift_setting_key key);
 /* Returns the key for name, or -ENOENT. */
 int drift_setting_lookup(const char *name);
 
-/* Defaults of a stream: every key a stream uses, with the model paths given. */
+/* Defaults of a stream: every stream key with the table's default, the model paths given,
+ * guidance -1 (the model's default) and audio on when audio_model is not empty. No key is
+ * marked as set. */
 void drift_settings_init_stream(struct drift_settings *s, const char *video_model,
                                 const char *audio_model);
 void drift_settings_done(struct drift_settings *s);
@@ -128,8 +138,12 @@ struct drift_setting_value drift_setting_get(const struct drift_settings *s,
 /* Checks a stream name: [A-Za-z0-9._-]{1,64}. */
 int drift_stream_name_check(const char *name, struct drift_error *err);
 
-/* Cache policy names: "none", "kv", "kv+teacache" (alias "kv+step"), "kv+fbcache", "kv+fora".
- * Returns the engine's enum drift_cache_policy value, or -EINVAL. */
-int drift_cache_policy_parse(const char *name);
+/* The names of the keys accepted in scope and not in except, ", "-separated, in table order;
+ * transfer full. */
+char *drift_settings_key_list(unsigned scope, unsigned except);
+
+/* The table as a Markdown table (key, where, type, range, default, change, meaning), as
+ * `driftctl keys` prints it and docs/DAEMON.md shows it; transfer full. */
+char *drift_settings_reference(void);
 
 #endif

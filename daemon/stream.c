@@ -10,6 +10,7 @@
 
 #include "bus.h"
 #include "context.h"
+#include "generation.h"
 #include "log.h"
 
 const char *drift_stream_state_name(enum drift_stream_state state)
@@ -147,37 +148,6 @@ int drift_stream_stop(struct drift_stream *s)
     return 0;
 }
 
-static int check_model(const char *key, const char *path, enum drift_model_kind kind,
-                       struct drift_error *err)
-{
-    if (g_str_has_suffix(path, ".safetensors") && !g_file_test(path, G_FILE_TEST_EXISTS))
-        return drift_error_set(err, -ENOEXEC, "%s: %s: no such file", key, path);
-    struct drift_model_info info;
-    int r = drift_model_probe(path, &info, err);
-    if (r < 0) {
-        drift_error_prefix(err, "%s", key);
-        return -ENOEXEC;
-    }
-    bool right = info.kind == kind;
-    drift_model_info_free(&info);
-    if (!right)
-        return drift_error_set(err, -ENOEXEC, "%s: %s is not %s model", key, path,
-                               kind == DRIFT_MODEL_VIDEO ? "a video" : "an audio");
-    return 0;
-}
-
-int drift_stream_check_models(const struct drift_settings *next, const struct drift_settings *cur,
-                              struct drift_error *err)
-{
-    int r = 0;
-    if (!cur || g_strcmp0(cur->model, next->model))
-        r = check_model("model", next->model, DRIFT_MODEL_VIDEO, err);
-    if (r == 0 && next->audio &&
-        (!cur || !cur->audio || g_strcmp0(cur->audio_model, next->audio_model)))
-        r = check_model("audio_model", next->audio_model, DRIFT_MODEL_AUDIO, err);
-    return r;
-}
-
 /* Settings the generator can take between frames versus those that need a new output. */
 static bool needs_restart(const struct drift_settings *a, const struct drift_settings *b)
 {
@@ -214,7 +184,7 @@ int drift_stream_apply(struct drift_stream *s, const struct drift_settings *next
         return drift_error_set(err, -EBUSY, "stream '%s' is stopping; try again", s->name);
     bool restart = needs_restart(&s->settings, next);
     /* A new model is checked before the old one stops: a bad file keeps the stream running. */
-    int r = drift_stream_check_models(next, &s->settings, err);
+    int r = drift_check_models(next, &s->settings, err);
     if (r < 0)
         return r;
     bool generating = s->state == DRIFT_STREAM_RUNNING || s->state == DRIFT_STREAM_LOADING;

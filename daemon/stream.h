@@ -90,12 +90,6 @@ bool drift_stream_active(const struct drift_stream *s);
 int drift_stream_apply(struct drift_stream *s, const struct drift_settings *next,
                        sd_bus_message *reply_to, struct drift_error *err);
 
-/* Validates the model files next names that differ from cur (all when cur is NULL): present,
- * readable by the engine's loader, of the right kind. Returns 0 or -ENOEXEC with err naming the
- * key and the file. */
-int drift_stream_check_models(const struct drift_settings *next, const struct drift_settings *cur,
-                              struct drift_error *err);
-
 /* Main thread: handles what the generation thread reported. */
 void drift_stream_dispatch_events(struct drift_stream *s);
 

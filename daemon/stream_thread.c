@@ -9,6 +9,7 @@
 #include <drift/generator.h>
 #include <drift/media/stream_output.h>
 
+#include "generation.h"
 #include "log.h"
 #include "stream.h"
 
@@ -16,15 +17,14 @@
 
 struct gen {
     struct drift_stream *s;
-    struct drift_generator *video, *audio;
-    const struct drift_model_info *vinfo, *ainfo;
+    struct drift_generation gen;      /* the generators, their infos, the frame rate */
+    const struct drift_model_info *vinfo, *ainfo; /* = gen's, for short */
     struct drift_settings cur;        /* settings in use */
-    char *audio_prompt;
     char *audio_warning;              /* why the stream runs without audio */
     struct drift_stream_output *out;
     uint8_t *rgb;
     float *pcm;
-    int fps_num, fps_den;
+    int fps_num, fps_den;             /* = gen's */
     int64_t frame, sample;
     unsigned steps_asked, steps_now;
     uint64_t steps_lowered;
@@ -42,96 +42,30 @@ static double seconds_since(int64_t t0)
     return (double)(g_get_monotonic_time() - t0) / 1e6;
 }
 
-static void generator_settings(const struct gen *g, const struct drift_settings *s,
-                               unsigned steps, const char *prompt,
-                               struct drift_generator_settings *ret)
-{
-    int cache = drift_cache_policy_parse(s->cache ? s->cache : "kv");
-    *ret = (struct drift_generator_settings){
-        .prompt = prompt,
-        .negative_prompt = s->negative_prompt,
-        .seed = s->seed,
-        .steps = (int)steps,
-        .guidance = s->guidance,
-        .cache = cache < 0 ? DRIFT_CACHE_KV : (enum drift_cache_policy)cache,
-        .cache_threshold = s->cache_threshold,
-        /* A new prompt fades in over a quarter of a second. */
-        .prompt_blend_frames = (int)fmax(1.0, s->fps / 4.0),
-    };
-}
-
-/* The audio model has its own vocabulary: it follows the words of the prompt it knows. */
-static char *audio_words(struct gen *g, const char *prompt)
-{
-    g_auto(GStrv) words = g_strsplit_set(prompt ? prompt : "", " \t", -1);
-    GString *out = g_string_new(NULL);
-    for (size_t i = 0; words[i]; i++) {
-        if (!words[i][0] || drift_generator_check_prompt(g->audio, words[i], NULL) < 0)
-            continue;
-        g_string_append_printf(out, "%s%s", out->len ? " " : "", words[i]);
-    }
-    return g_string_free(out, FALSE);
-}
-
-static void rational_fps(double fps, int *num, int *den)
-{
-    if (fabs(fps - round(fps)) < 1e-9) {
-        *num = (int)round(fps);
-        *den = 1;
-        return;
-    }
-    int n = (int)lround(fps * 1000), d = 1000, a = n, b = d;
-    while (b) {
-        int t = a % b;
-        a = b;
-        b = t;
-    }
-    *num = n / a;
-    *den = d / a;
-}
-
 static int load(struct gen *g, char **ret_message)
 {
-    struct drift_error e = { 0 };
-    struct drift_generator_settings gs;
-    generator_settings(g, &g->cur, 0, g->cur.prompt, &gs);
-    if (drift_generator_new(g->cur.model, &gs, &g->video, &e) < 0)
+    struct drift_error e = { 0 }, ae = { 0 };
+    /* Audio is an extra: a stream whose audio model cannot load runs without sound and says
+     * why in its Error property, rather than not running at all. */
+    if (drift_generation_open(&g->gen, &g->cur, &ae, &e) < 0)
         goto fail;
-    g->vinfo = drift_generator_info(g->video);
-    if (g->vinfo->kind != DRIFT_MODEL_VIDEO) {
-        drift_error_set(&e, -EINVAL, "model: %s is not a video model", g->cur.model);
-        goto fail;
+    if (ae.code < 0) {
+        g->audio_warning = g_strdup_printf("%s; streaming without audio", ae.message);
+        log_stream(LOG_WARNING, g->s->name, "%s", g->audio_warning);
     }
+    g->vinfo = g->gen.vinfo;
+    g->ainfo = g->gen.ainfo;
+    g->fps_num = g->gen.fps_num;
+    g->fps_den = g->gen.fps_den;
+    if (g->ainfo)
+        g->pcm = g_new(float, g->ainfo->chunk_samples);
     g->steps_asked = g->cur.steps ? (unsigned)g->cur.steps : (unsigned)g->vinfo->default_steps;
     g->steps_now = g->steps_asked;
-    if (g->cur.audio) {
-        /* Audio is an extra: a stream whose audio model cannot load runs without sound and
-         * says why in its Error property, rather than not running at all. */
-        struct drift_error ae = { 0 };
-        generator_settings(g, &g->cur, 0, "", &gs);
-        gs.negative_prompt = NULL;
-        if (drift_generator_new(g->cur.audio_model, &gs, &g->audio, &ae) == 0 &&
-            drift_generator_info(g->audio)->kind != DRIFT_MODEL_AUDIO)
-            drift_error_set(&ae, -EINVAL, "%s is not an audio model", g->cur.audio_model);
-        if (ae.code < 0) {
-            drift_generator_free(g->audio);
-            g->audio = NULL;
-            g->audio_warning = g_strdup_printf("audio_model: %s; streaming without audio",
-                                               ae.message);
-            log_stream(LOG_WARNING, g->s->name, "%s", g->audio_warning);
-        } else {
-            g->ainfo = drift_generator_info(g->audio);
-            g->audio_prompt = audio_words(g, g->cur.prompt);
-            (void)drift_generator_set_prompt(g->audio, g->audio_prompt, NULL);
-            g->pcm = g_new(float, g->ainfo->chunk_samples);
-        }
-    }
-    rational_fps(g->cur.fps, &g->fps_num, &g->fps_den);
     struct drift_stream_output_config oc = {
         .width = g->vinfo->width, .height = g->vinfo->height,
         .out_width = (int)g->cur.width, .out_height = (int)g->cur.height,
         .fps_num = g->fps_num, .fps_den = g->fps_den,
-        .audio = g->audio != NULL,
+        .audio = g->ainfo != NULL,
         .audio_rate = g->ainfo ? g->ainfo->sample_rate : 0,
         .audio_channels = 1,
         .audio_codec = DRIFT_AUDIO_OPUS,
@@ -161,22 +95,13 @@ static void take_requests(struct gen *g)
             return;
         const struct drift_settings *n = &req->settings;
         unsigned asked = n->steps ? (unsigned)n->steps : (unsigned)g->vinfo->default_steps;
-        unsigned steps = req->prompt_only ? g->steps_now : asked;
-        struct drift_generator_settings gs;
-        generator_settings(g, n, steps, n->prompt, &gs);
-        req->result = req->prompt_only
-                          ? drift_generator_set_prompt(g->video, n->prompt, &req->err)
-                          : drift_generator_update(g->video, &gs, &req->err);
+        req->result = drift_generation_update(&g->gen, n, req->prompt_only ? g->steps_now : asked,
+                                              req->prompt_only, &req->err);
         if (req->result >= 0) {
             if (!req->prompt_only)
                 g->steps_asked = g->steps_now = asked;
             drift_settings_done(&g->cur);
             drift_settings_copy(&g->cur, n);
-            if (g->audio) {
-                g_free(g->audio_prompt);
-                g->audio_prompt = audio_words(g, n->prompt);
-                (void)drift_generator_set_prompt(g->audio, g->audio_prompt, NULL);
-            }
         }
         struct drift_stream_event *ev = g_new0(struct drift_stream_event, 1);
         ev->kind = DRIFT_EVENT_REQUEST;
@@ -208,10 +133,8 @@ static void adapt(struct gen *g)
         g->steps_now++;
     }
     if (g->steps_now != before) {
-        struct drift_generator_settings gs;
-        generator_settings(g, &g->cur, g->steps_now, g->cur.prompt, &gs);
         struct drift_error e = { 0 };
-        if (drift_generator_update(g->video, &gs, &e) < 0) {
+        if (drift_generation_update(&g->gen, &g->cur, g->steps_now, false, &e) < 0) {
             g->steps_now = before;
         } else {
             log_stream(g->steps_now < before ? LOG_WARNING : LOG_INFO, g->s->name,
@@ -247,17 +170,18 @@ static int step(struct gen *g, struct drift_error *e)
 {
     int64_t t0 = g_get_monotonic_time();
     size_t size = (size_t)g->vinfo->width * g->vinfo->height * 3;
-    int r = drift_generator_next_frame(g->video, g->rgb, size, e);
+    int r = drift_generator_next_frame(g->gen.video, g->rgb, size, e);
     if (r < 0)
         return r;
     double work = seconds_since(t0);
     drift_stream_output_push_video(g->out, g->rgb, g->frame);
-    if (g->audio) {
-        int rate = g->ainfo->sample_rate, chunk = g->ainfo->chunk_samples;
-        int64_t end = (g->frame + 1) * (int64_t)rate * g->fps_den / g->fps_num;
+    if (g->ainfo) {
+        int chunk = g->ainfo->chunk_samples;
+        int64_t end = drift_audio_samples_for(g->frame + 1, g->ainfo->sample_rate, g->fps_num,
+                                              g->fps_den);
         while (g->sample < end) {
             int64_t t1 = g_get_monotonic_time();
-            r = drift_generator_next_audio(g->audio, g->pcm, (size_t)chunk, e);
+            r = drift_generator_next_audio(g->gen.audio, g->pcm, (size_t)chunk, e);
             if (r < 0) {
                 drift_error_prefix(e, "audio");
                 return r;
@@ -330,11 +254,9 @@ gpointer drift_stream_thread(gpointer data)
     }
     if (result >= 0)
         run(&g, stopped);
-    drift_generator_free(g.video);
-    drift_generator_free(g.audio);
+    drift_generation_close(&g.gen);
     g_free(g.rgb);
     g_free(g.pcm);
-    g_free(g.audio_prompt);
     g_free(g.audio_warning);
     drift_settings_done(&g.cur);
     drift_stream_post(s, stopped);

@@ -64,6 +64,7 @@ int ctl_jobs(struct ctl *c, int argc, char **argv);
 int ctl_job(struct ctl *c, int argc, char **argv);
 int ctl_cancel(struct ctl *c, int argc, char **argv);
 int ctl_watch(struct ctl *c, int argc, char **argv);
+int ctl_keys(struct ctl *c, int argc, char **argv);
 
 /* KEY=VALUE arguments appended as an a{sv} (types from the settings table). Prints and returns
  * -1 on a bad argument (exit code 2). */

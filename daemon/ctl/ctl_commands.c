@@ -228,3 +228,12 @@ int ctl_reload(struct ctl *c, int argc, char **argv)
     return ctl_call(c, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Reload", NULL, NULL) < 0
                ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }
+
+int ctl_keys(struct ctl *c, int argc, char **argv)
+{
+    if (argc != 0)
+        return usage("keys");
+    g_autofree char *table = drift_settings_reference();
+    fputs(table, stdout);
+    return CTL_EXIT_OK;
+}

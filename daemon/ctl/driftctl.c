@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "settings.h"
 #include "version.h"
 
 struct command {
@@ -30,17 +31,39 @@ static const struct command commands[] = {
     { "job", ctl_job, true, "job ID                      a job's properties" },
     { "cancel", ctl_cancel, true, "cancel ID                   cancel a job" },
     { "watch", ctl_watch, true, "watch ID                    follow a job's progress" },
+    { "keys", ctl_keys, false, "keys                        every KEY: type, range, default, meaning" },
 };
+
+/* text with its spaces turned into line breaks where a line would pass width; transfer full. */
+static char *wrap(const char *text, size_t width)
+{
+    char *out = g_strdup(text);
+    size_t line = 0;
+    char *last_space = NULL;
+    for (char *p = out; *p; p++, line++) {
+        if (*p == ' ')
+            last_space = p;
+        if (line >= width && last_space) {
+            *last_space = '\n';
+            line = (size_t)(p - last_space);
+            last_space = NULL;
+        }
+    }
+    return out;
+}
 
 static void help(FILE *f)
 {
     fprintf(f, "usage: driftctl [--system|--user] [--socket PATH] [--json] COMMAND …\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %s\n", commands[i].help);
-    fprintf(f, "\nKeys: model audio_model prompt negative_prompt seed width height fps steps\n"
-               "guidance cache cache_threshold audio; jobs also seconds output format\n"
-               "not_before priority. TIME: @EPOCH, +SECONDS, HH:MM or ISO 8601.\n"
-               "Exit status: 0 ok, 1 failure, 2 usage.\n");
+    g_autofree char *stream_keys = drift_settings_key_list(DRIFT_SCOPE_STREAM, 0);
+    g_autofree char *job_keys = drift_settings_key_list(DRIFT_SCOPE_JOB, DRIFT_SCOPE_STREAM);
+    g_autofree char *keys = g_strdup_printf("Keys (driftctl keys): %s; jobs also %s.", stream_keys,
+                                            job_keys);
+    g_autofree char *wrapped = wrap(keys, 78);
+    fprintf(f, "\n%s\nTIME: @EPOCH, +SECONDS, HH:MM or ISO 8601.\n"
+               "Exit status: 0 ok, 1 failure, 2 usage.\n", wrapped);
 }
 
 int main(int argc, char **argv)

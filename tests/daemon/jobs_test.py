@@ -95,6 +95,38 @@ def basic(d):
     print(f"cancel took {took:.2f} s; 3 s clip rendered and probed")
 
 
+def rejected(d):
+    """A spec the job could not run is refused at submission, with a named error, and no job is
+    made: both models are checked (kind included), ranges are the engine's."""
+    d.start()
+    audio = os.path.join(os.path.dirname(d.model), "tiny-audio.safetensors")
+    for items, needle in [([f"audio_model={d.tmp}/nope.safetensors"], "audio_model"),
+                          ([f"audio_model={d.model}"], "not an audio model"),
+                          ([f"model={audio}", "audio=false"], "not a video model"),
+                          (["cache_threshold=50"], "0..10")]:
+        spec = [f"model={d.model}", "seconds=1"] + items
+        r = d.ctl("--user", "render", *spec)
+        check(r.returncode != 0 and needle in r.stderr, f"render {spec}: {r.returncode} {r.stderr}")
+        # the same over D-Bus, past driftctl's own checks
+        rc, err = d.call_error(*M, "SubmitJob", "a{sv}", str(len(spec)), *typed(spec))
+        check(rc != 0 and needle in err, f"SubmitJob {spec}: {err}")
+    check(d.manager_get("Jobs") == [], "a refused spec left a job")
+    # With a good audio model the same spec is taken.
+    jid = submit(d, f"model={d.model}", f"audio_model={audio}", "seconds=0.5")
+    wait_until(lambda: job_get(d, jid, "State") == "done", 60, "the job with audio to finish")
+    print("refused at submission: a missing or wrong-kind model, a range past the engine's")
+
+
+def typed(spec):
+    """KEY=VALUE items as busctl a{sv} arguments."""
+    out = []
+    for item in spec:
+        key, value = item.split("=", 1)
+        kind = {"seconds": "d", "cache_threshold": "d", "audio": "b"}.get(key, "s")
+        out += [key, kind, value]
+    return out
+
+
 def schedule(d):
     """A job with not_before starts within 1 s of its time."""
     d.start()
@@ -217,6 +249,7 @@ def full_disk(d):
 TESTS = {
     "jobs_basic": with_daemon(basic),
     "jobs_schedule": with_daemon(schedule),
+    "jobs_rejected": with_daemon(rejected),
     "jobs_clients": with_daemon(clients),
     "jobs_malformed": with_daemon(malformed),
     "jobs_crash": with_daemon(crash, streams=(), env={"DRIFT_TEST_RENDER_FRAME_MS": "50"}),

@@ -1,5 +1,6 @@
 /* The settings table: types, ranges, scopes, and messages that name key and range. */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,8 @@
 
 #include <cmocka.h>
 #include <glib.h>
+
+#include <drift/generator.h>
 
 #include "settings.h"
 
@@ -44,7 +47,8 @@ static void bad_values_are_refused_and_change_nothing(void **state)
         { "steps", "51", "0..50" },
         { "guidance", "20.5", "0..20" },
         { "cache", "fast", "not a cache policy" },
-        { "cache_threshold", "-0.1", "0..100" },
+        { "cache_threshold", "-0.1", "0..10" },
+        { "cache_threshold", "50", "cache_threshold: 50 is out of range; allowed: 0..10" },
         { "audio", "2", "not a boolean" },
         { "model", "", "model: 0 bytes" },
         { "prompt", "a\x01", "control character" },
@@ -149,13 +153,147 @@ static void stream_names(void **state)
     g_free(longname);
 }
 
-static void cache_policies_match_the_engine(void **state)
+static void cache_policies_are_the_engines(void **state)
 {
-    assert_int_equal(drift_cache_policy_parse("none"), 0);
-    assert_int_equal(drift_cache_policy_parse("kv"), 1);
-    assert_int_equal(drift_cache_policy_parse("kv+step"), 2);
-    assert_int_equal(drift_cache_policy_parse("kv+fora"), 4);
-    assert_int_equal(drift_cache_policy_parse("KV"), -EINVAL);
+    /* Every name the engine has is accepted, and only those (plus its alias kv+step). */
+    struct drift_settings s = { 0 };
+    struct drift_error err = { 0 };
+    for (int p = 0; p < DRIFT_CACHE_POLICIES; p++) {
+        const char *name = drift_cache_policy_name(p);
+        assert_int_equal(drift_settings_set_string(&s, DRIFT_SCOPE_STREAM, "cache", name, &err), 0);
+        assert_non_null(strstr(drift_setting_desc(DRIFT_KEY_CACHE)->range, name));
+    }
+    assert_int_equal(drift_settings_set_string(&s, DRIFT_SCOPE_STREAM, "cache", "kv+step", &err), 0);
+    assert_int_equal(drift_settings_set_string(&s, DRIFT_SCOPE_STREAM, "cache", "KV", &err), -EINVAL);
+    drift_settings_done(&s);
+}
+
+static void ranges_are_the_engines(void **state)
+{
+    /* What the engine accepts is what the daemon accepts: a value the daemon lets through is
+     * never refused later by the generator with another range. */
+    assert_true(drift_setting_desc(DRIFT_KEY_STEPS)->max == DRIFT_STEPS_MAX);
+    assert_true(drift_setting_desc(DRIFT_KEY_GUIDANCE)->max == DRIFT_GUIDANCE_MAX);
+    assert_true(drift_setting_desc(DRIFT_KEY_CACHE_THRESHOLD)->max == DRIFT_CACHE_THRESHOLD_MAX);
+    assert_true(drift_setting_desc(DRIFT_KEY_CACHE_THRESHOLD)->min == 0);
+}
+
+static void range_texts_say_the_ranges(void **state)
+{
+    for (int k = 0; k < _DRIFT_KEY_MAX; k++) {
+        const struct drift_setting_desc *d = drift_setting_desc(k);
+        if ((d->type != DRIFT_SETTING_UINT && d->type != DRIFT_SETTING_DOUBLE) ||
+            k == DRIFT_KEY_NOT_BEFORE)
+            continue;
+        g_autofree char *want = d->max >= 18446744073709551615.0
+                                    ? g_strdup_printf("%g..%" PRIu64, d->min, UINT64_MAX)
+                                    : g_strdup_printf("%g..%g", d->min, d->max);
+        if (!g_str_has_prefix(d->range, want))
+            fail_msg("%s: range '%s' does not start with %s", d->name, d->range, want);
+    }
+}
+
+static void defaults_are_valid_values(void **state)
+{
+    /* Every default parses as its key's value; keys without one say what it is instead. */
+    for (int k = 0; k < _DRIFT_KEY_MAX; k++) {
+        const struct drift_setting_desc *d = drift_setting_desc(k);
+        struct drift_settings s = { 0 };
+        struct drift_error err = { 0 };
+        if (!d->def) {
+            if (!d->def_text || !d->def_text[0])
+                fail_msg("%s: neither a default nor a text for it", d->name);
+            continue;
+        }
+        if (drift_settings_set_string(&s, d->scope, d->name, d->def, &err) < 0)
+            fail_msg("%s: default '%s': %s", d->name, d->def, err.message);
+        drift_settings_done(&s);
+    }
+    struct drift_settings s;
+    drift_settings_init_stream(&s, "/v", "");
+    assert_int_equal(s.set, 0);
+    assert_string_equal(s.cache, "kv");
+    assert_int_equal(s.width, 256);
+    assert_true(s.fps == 24 && s.guidance < 0);
+    assert_false(s.audio);
+    drift_settings_done(&s);
+}
+
+static char *read_source(const char *relative)
+{
+    g_autofree char *path = g_build_filename(DRIFT_SOURCE_ROOT, relative, NULL);
+    char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        fail_msg("cannot read %s", path);
+    return text;
+}
+
+/* conf/driftd.conf's [stream.live] documents every stream key: a "#key = value" (or
+ * "key = value") line whose value is the default where there is one, under comment lines that
+ * give the range. */
+static void the_shipped_config_documents_every_key(void **state)
+{
+    g_autofree char *text = read_source("conf/driftd.conf");
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    bool seen[_DRIFT_KEY_MAX] = { false };
+    bool in_stream = false, after_key = false;
+    g_autoptr(GString) comment = g_string_new(NULL); /* the comment lines above a key line */
+    for (size_t i = 0; lines[i]; i++) {
+        const char *l = lines[i];
+        if (l[0] == '[')
+            in_stream = g_str_has_prefix(l, "[stream.");
+        if (!in_stream || l[0] == '[' || !l[0]) {
+            g_string_truncate(comment, 0);
+            after_key = false;
+            continue;
+        }
+        if (g_str_has_prefix(l, "# ") || !strcmp(l, "#")) {
+            if (after_key)
+                g_string_truncate(comment, 0); /* a new key's comment */
+            g_string_append_printf(comment, "%s ", l[1] ? l + 2 : "");
+            after_key = false;
+            continue;
+        }
+        /* "key = value" or "#key = value" (a default left commented out) */
+        const char *body = l[0] == '#' ? l + 1 : l;
+        const char *eq = strstr(body, " =");
+        g_autofree char *name = eq ? g_strndup(body, eq - body) : g_strdup(body);
+        int k = drift_setting_lookup(name);
+        if (k < 0)
+            fail_msg("conf/driftd.conf:%zu: '%s' is not a key", i + 1, name);
+        const struct drift_setting_desc *d = drift_setting_desc(k);
+        const char *value = eq[2] == ' ' ? eq + 3 : eq + 2;
+        if (!(d->scope & DRIFT_SCOPE_STREAM))
+            fail_msg("conf/driftd.conf:%zu: %s is not a stream key", i + 1, d->name);
+        if (l[0] == '#' && d->def && strcmp(value, d->def) != 0)
+            fail_msg("conf/driftd.conf:%zu: #%s = %s, but the default is '%s'", i + 1, d->name,
+                     value, d->def);
+        if (!strstr(comment->str, d->range))
+            fail_msg("conf/driftd.conf:%zu: the comment above %s does not give its range '%s'",
+                     i + 1, d->name, d->range);
+        seen[k] = true;
+        after_key = true;
+    }
+    for (int k = 0; k < _DRIFT_KEY_MAX; k++)
+        if ((drift_setting_desc(k)->scope & DRIFT_SCOPE_STREAM) && !seen[k])
+            fail_msg("conf/driftd.conf: stream key %s is not documented", drift_setting_desc(k)->name);
+}
+
+static void the_daemon_docs_show_the_table(void **state)
+{
+    g_autofree char *doc = read_source("docs/DAEMON.md");
+    g_autofree char *table = drift_settings_reference();
+    if (!strstr(doc, table))
+        fail_msg("docs/DAEMON.md lacks the settings table as `driftctl keys` prints it:\n%s", table);
+}
+
+static void key_lists_follow_the_table(void **state)
+{
+    g_autofree char *stream = drift_settings_key_list(DRIFT_SCOPE_STREAM, 0);
+    g_autofree char *job_only = drift_settings_key_list(DRIFT_SCOPE_JOB, DRIFT_SCOPE_STREAM);
+    assert_true(g_str_has_prefix(stream, "model, audio_model, prompt"));
+    assert_null(strstr(stream, "seconds"));
+    assert_string_equal(job_only, "seconds, output, format, not_before, priority");
 }
 
 int main(void)
@@ -169,7 +307,13 @@ int main(void)
         cmocka_unit_test(typed_values_must_have_the_right_type),
         cmocka_unit_test(diff_and_merge_move_only_changed_keys),
         cmocka_unit_test(stream_names),
-        cmocka_unit_test(cache_policies_match_the_engine),
+        cmocka_unit_test(cache_policies_are_the_engines),
+        cmocka_unit_test(ranges_are_the_engines),
+        cmocka_unit_test(range_texts_say_the_ranges),
+        cmocka_unit_test(defaults_are_valid_values),
+        cmocka_unit_test(the_shipped_config_documents_every_key),
+        cmocka_unit_test(the_daemon_docs_show_the_table),
+        cmocka_unit_test(key_lists_follow_the_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
