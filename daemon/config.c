@@ -17,7 +17,7 @@
 struct driftd_config *driftd_config_new(const char *default_model, const char *default_audio_model)
 {
     struct driftd_config *cfg = g_new0(struct driftd_config, 1);
-    cfg->state_dir = g_strdup("/var/lib/drift");
+    cfg->state_dir = NULL; /* not set: drift_state_dir() picks */
     cfg->max_streams = 8;
     cfg->private_socket = true;
     cfg->rtsp_address = g_strdup("127.0.0.1");
@@ -204,12 +204,13 @@ static int apply_daemon(struct ctx *c, const char *group, const char *key)
         int r = get_string(c, group, key, &v);
         if (r < 0)
             return r;
-        if (!g_path_is_absolute(v) || strlen(v) > DRIFT_PATH_MAX) {
-            drift_error_set(c->err, -EINVAL, "state_dir: '%.64s' must be an absolute path", v);
+        if (v[0] && (!g_path_is_absolute(v) || strlen(v) > DRIFT_PATH_MAX)) {
+            drift_error_set(c->err, -EINVAL,
+                            "state_dir: '%.64s' must be an absolute path (or empty: not set)", v);
             return fail_at(c, group, key, -EINVAL);
         }
         g_free(c->cfg->state_dir);
-        c->cfg->state_dir = g_steal_pointer(&v);
+        c->cfg->state_dir = v[0] ? g_steal_pointer(&v) : NULL; /* empty: back to not set */
         return 0;
     }
     if (!strcmp(key, "max_streams"))

@@ -20,7 +20,7 @@ struct drift_stream_config {
 };
 
 struct driftd_config {
-    char *state_dir;          /* [daemon] state_dir */
+    char *state_dir;          /* [daemon] state_dir; NULL = not set (see drift_state_dir) */
     unsigned max_streams;     /* [daemon] max_streams */
     bool private_socket;      /* [daemon] private_socket */
     char *rtsp_address;       /* [rtsp] address */

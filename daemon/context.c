@@ -15,6 +15,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "notify.h"
+#include "paths.h"
 #include "stream.h"
 
 #define SHUTDOWN_GRACE_MS 4000 /* systemd waits 5 s by our unit; we are gone before */
@@ -169,16 +170,10 @@ static void apply_streams(struct context *ctx, const struct driftd_config *old,
     }
 }
 
-static char *default_model(const char *name)
-{
-    const char *dir = g_getenv("DRIFT_MODELS_DIR"); /* tests and the repo's run script */
-    return g_build_filename(dir && dir[0] ? dir : DRIFT_MODELS_DIR_DEFAULT, name, NULL);
-}
-
 static int load_config(struct context *ctx, struct driftd_config **ret, struct drift_error *err)
 {
-    g_autofree char *video = default_model("drift-video.safetensors");
-    g_autofree char *audio = default_model("drift-audio.safetensors");
+    g_autofree char *video = drift_model_path(DRIFT_VIDEO_MODEL_FILE);
+    g_autofree char *audio = drift_model_path(DRIFT_AUDIO_MODEL_FILE);
     struct driftd_config *cfg = driftd_config_new(video, audio);
     int r = driftd_config_load(cfg, ctx->config_path, ctx->config_optional, err);
     if (r < 0) {
@@ -253,24 +248,10 @@ void context_shutdown(struct context *ctx)
     ctx->shutdown_timer = g_timeout_add(SHUTDOWN_GRACE_MS, on_shutdown_timeout, ctx);
 }
 
-/* The state directory stays what it was at start: jobs refer to files in it. */
-static char *pick_state_dir(struct context *ctx)
-{
-    if (ctx->state_dir_option)
-        return g_strdup(ctx->state_dir_option);
-    if (strcmp(ctx->config->state_dir, "/var/lib/drift"))
-        return g_strdup(ctx->config->state_dir); /* set in the configuration */
-    const char *sd = g_getenv("STATE_DIRECTORY"); /* systemd's StateDirectory= */
-    if (sd && sd[0] == '/')
-        return g_strdup(sd);
-    if (geteuid() == 0)
-        return g_strdup(ctx->config->state_dir);
-    return g_build_filename(g_get_user_state_dir(), "drift", NULL);
-}
-
 static void prepare_state_dir(struct context *ctx)
 {
-    ctx->state_dir = pick_state_dir(ctx);
+    /* It stays what it was at start: jobs refer to files in it. */
+    ctx->state_dir = drift_state_dir(ctx->state_dir_option, ctx->config->state_dir);
     const char *subdirs[] = { "jobs", "renders" };
     for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {
         g_autofree char *p = g_build_filename(ctx->state_dir, subdirs[i], NULL);

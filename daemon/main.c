@@ -25,7 +25,9 @@ static void help(void)
            "  --system          serve org.drift1 on the system bus (default as root)\n"
            "  --user            serve org.drift1 on the user bus (default otherwise)\n"
            "  --no-bus          serve the private socket only\n"
-           "  --state-dir DIR   jobs and renders (default /var/lib/drift, or $STATE_DIRECTORY)\n"
+           "  --state-dir DIR   jobs and renders (default: [daemon] state_dir, else\n"
+           "                    $STATE_DIRECTORY, else /var/lib/drift as root,\n"
+           "                    ~/.local/state/drift otherwise)\n"
            "  --render SPEC     render one clip to a file without a daemon and exit; SPEC is a\n"
            "                    file of KEY = VALUE lines or KEY=VALUE,KEY=VALUE (keys as in\n"
            "                    [stream.NAME] plus seconds, output, format)\n"
@@ -111,7 +113,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     drift_log_init();
     if (render)
-        return drift_render_main(render, ctx.state_dir_option);
+        return drift_render_main(render, ctx.config_path, ctx.config_optional,
+                                 ctx.state_dir_option);
     ctx.started = g_get_monotonic_time();
     ctx.main_context = g_main_context_default();
     ctx.loop = g_main_loop_new(ctx.main_context, FALSE);

@@ -12,8 +12,10 @@
 #include <drift/media/file_writer.h>
 #include <drift/media/stream_output.h>
 
+#include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "paths.h"
 #include "spec.h"
 
 struct render {
@@ -165,17 +167,22 @@ static void print_progress(void *userdata, double fraction)
         fprintf(stderr, "driftd: rendering %d%%\n", pct);
 }
 
-int drift_render_main(const char *spec, const char *state_dir)
+int drift_render_main(const char *spec, const char *config_path, bool config_optional,
+                      const char *state_dir_option)
 {
     struct drift_error err = { 0 };
     struct drift_settings s;
-    const char *dir = g_getenv("DRIFT_MODELS_DIR");
-    g_autofree char *video = g_build_filename(dir ? dir : DRIFT_MODELS_DIR_DEFAULT,
-                                              "drift-video.safetensors", NULL);
-    g_autofree char *audio = g_build_filename(dir ? dir : DRIFT_MODELS_DIR_DEFAULT,
-                                              "drift-audio.safetensors", NULL);
-    if (!state_dir)
-        state_dir = g_getenv("STATE_DIRECTORY") ? g_getenv("STATE_DIRECTORY") : "/var/lib/drift";
+    g_autofree char *video = drift_model_path(DRIFT_VIDEO_MODEL_FILE);
+    g_autofree char *audio = drift_model_path(DRIFT_AUDIO_MODEL_FILE);
+    /* The daemon's configuration says where renders go ([daemon] state_dir), as for jobs. */
+    struct driftd_config *cfg = driftd_config_new(video, audio);
+    if (driftd_config_load(cfg, config_path, config_optional, &err) < 0) {
+        log_error("--render: %s", err.message);
+        driftd_config_free(cfg);
+        return 2;
+    }
+    g_autofree char *state_dir = drift_state_dir(state_dir_option, cfg->state_dir);
+    driftd_config_free(cfg);
     g_autofree char *renders = g_build_filename(state_dir, "renders", NULL);
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *name = g_date_time_format(now, "render-%Y%m%dT%H%M%SZ");
@@ -188,6 +195,8 @@ int drift_render_main(const char *spec, const char *state_dir)
         drift_settings_done(&s);
         return 2;
     }
+    if (g_str_has_prefix(s.output, renders) && g_mkdir_with_parents(renders, 0750) < 0)
+        log_warning("%s: %s", renders, g_strerror(errno)); /* the writer says what fails */
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     struct drift_render_hooks hooks = { .progress = print_progress, .cancel = &signalled };

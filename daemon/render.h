@@ -26,7 +26,10 @@ struct drift_render_hooks {
 int drift_render_run(const struct drift_settings *settings, const struct drift_render_hooks *hooks,
                      struct drift_error *err);
 
-/* The whole --render mode; returns the exit status (0 done, 1 failed, 2 bad spec). */
-int drift_render_main(const char *spec, const char *state_dir);
+/* The whole --render mode: the configuration at config_path (missing is fine when optional)
+ * gives the state directory unless state_dir_option does (drift_state_dir). Returns the exit
+ * status (0 done, 1 failed, 2 bad spec or configuration). */
+int drift_render_main(const char *spec, const char *config_path, bool config_optional,
+                      const char *state_dir_option);
 
 #endif

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         if (cfg->rtsp_port > 65535 || cfg->max_streams < 1 ||
             cfg->max_streams > DRIFT_MAX_STREAMS_LIMIT || cfg->jobs_concurrency < 1 ||
-            cfg->streams->len > DRIFT_MAX_STREAMS_LIMIT || !g_path_is_absolute(cfg->state_dir))
+            cfg->streams->len > DRIFT_MAX_STREAMS_LIMIT || (cfg->state_dir && !g_path_is_absolute(cfg->state_dir)))
             abort();
         for (guint i = 0; i < cfg->streams->len; i++)
             check_stream(cfg->streams->pdata[i]);

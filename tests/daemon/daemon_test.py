@@ -423,6 +423,12 @@ def render(build, source):
         r = subprocess.run([d.driftd, "--render", "seconds=2,steps=999"], env=d.env, capture_output=True,
                            text=True, timeout=30)
         check(r.returncode == 2 and "steps" in r.stderr, f"bad spec: {r.returncode} {r.stderr}")
+        # Without an output, the render goes under the configuration's [daemon] state_dir.
+        r = subprocess.run([d.driftd, "--config", d.config, "--render", f"model={d.model},seconds=0.5,fps=12,"
+                            "width=64,height=64,audio=false"], env=d.env, capture_output=True, text=True,
+                           timeout=120)
+        renders = os.path.join(d.tmp, "state", "renders") + "/"
+        check(r.returncode == 0 and r.stdout.startswith(renders), f"render without output: {r.stdout} {r.stderr}")
         # Audio follows the words of the prompt its vocabulary knows: an audio model without "w1"
         # still sounds for "w1 w2" (it hears "w2").
         with open(os.path.join(source, "tests", "fixtures", "dit", "tiny-audio.json")) as f:

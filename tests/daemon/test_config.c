@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "config.h"
+#include "paths.h"
 
 static struct driftd_config *parse(const char *text, int *ret, struct drift_error *err)
 {
@@ -25,7 +26,7 @@ static struct driftd_config *parse(const char *text, int *ret, struct drift_erro
 static void defaults_without_a_file(void **state)
 {
     struct driftd_config *cfg = driftd_config_new("/m/v.safetensors", "/m/a.safetensors");
-    assert_string_equal(cfg->state_dir, "/var/lib/drift");
+    assert_null(cfg->state_dir); /* not set: drift_state_dir() decides */
     assert_string_equal(cfg->rtsp_address, "127.0.0.1");
     assert_int_equal(cfg->rtsp_port, 8554);
     assert_int_equal(cfg->max_streams, 8);
@@ -181,6 +182,83 @@ static void repo_config_parses(void **state)
     driftd_config_free(cfg);
 }
 
+static void state_dir_is_option_then_config_then_systemd(void **state)
+{
+    g_setenv("STATE_DIRECTORY", "/run/systemd-state", TRUE);
+    g_autofree char *a = drift_state_dir("/opt/option", "/srv/configured");
+    g_autofree char *b = drift_state_dir(NULL, "/srv/configured");
+    /* Configured to what happens to be the usual default: still what the file says. */
+    g_autofree char *c = drift_state_dir(NULL, "/var/lib/drift");
+    g_autofree char *d = drift_state_dir(NULL, NULL);
+    g_setenv("STATE_DIRECTORY", "relative", TRUE);
+    g_autofree char *e = drift_state_dir(NULL, NULL);
+    g_unsetenv("STATE_DIRECTORY");
+    assert_string_equal(a, "/opt/option");
+    assert_string_equal(b, "/srv/configured");
+    assert_string_equal(c, "/var/lib/drift");
+    assert_string_equal(d, "/run/systemd-state");
+    assert_true(g_path_is_absolute(e) && strcmp(e, "relative") != 0);
+}
+
+static void an_empty_state_dir_unsets_it(void **state)
+{
+    int r;
+    struct drift_error err;
+    struct driftd_config *cfg = parse("[daemon]\nstate_dir = /srv/x\n", &r, &err);
+    assert_int_equal(r, 0);
+    assert_string_equal(cfg->state_dir, "/srv/x");
+    const char *dropin = "[daemon]\nstate_dir =\n";
+    r = driftd_config_apply_data(cfg, "drop-in.conf", dropin, strlen(dropin), &err);
+    assert_int_equal(r, 0);
+    assert_null(cfg->state_dir);
+    driftd_config_free(cfg);
+}
+
+/* Every "#key = value" of the shipped file's [daemon], [rtsp] and [jobs] sections, uncommented,
+ * gives the defaults: the file documents the defaults the code has. (Stream keys:
+ * daemon_test_settings.) */
+static void the_shipped_config_shows_the_defaults(void **state)
+{
+    g_autofree char *text = NULL;
+    assert_true(g_file_get_contents(DRIFT_SOURCE_ROOT "/conf/driftd.conf", &text, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_autoptr(GString) uncommented = g_string_new(NULL);
+    bool daemon_section = false;
+    unsigned shown = 0;
+    for (size_t i = 0; lines[i]; i++) {
+        const char *l = lines[i];
+        if (l[0] == '[')
+            daemon_section = !g_str_has_prefix(l, "[stream.");
+        if (!daemon_section)
+            continue;
+        if (l[0] == '#' && g_ascii_isalpha(l[1]) && strchr(l, '=')) {
+            g_string_append_printf(uncommented, "%s\n", l + 1);
+            shown++;
+        } else if (l[0] == '[') {
+            g_string_append_printf(uncommented, "%s\n", l);
+        }
+    }
+    int r;
+    struct drift_error err;
+    struct driftd_config *cfg = parse(uncommented->str, &r, &err);
+    if (r < 0)
+        fail_msg("%s", err.message);
+    struct driftd_config *def = driftd_config_new("/v", "/a");
+    assert_true(shown >= 10);
+    assert_null(cfg->state_dir);
+    assert_int_equal(cfg->max_streams, def->max_streams);
+    assert_int_equal(cfg->private_socket, def->private_socket);
+    assert_string_equal(cfg->rtsp_address, def->rtsp_address);
+    assert_int_equal(cfg->rtsp_port, def->rtsp_port);
+    assert_int_equal(cfg->jobs_concurrency, def->jobs_concurrency);
+    assert_int_equal(cfg->jobs_nice, def->jobs_nice);
+    assert_int_equal(cfg->jobs_keep_days, def->jobs_keep_days);
+    assert_int_equal(cfg->jobs_output_keep_days, def->jobs_output_keep_days);
+    assert_int_equal(cfg->jobs_output_max_mb, def->jobs_output_max_mb);
+    driftd_config_free(def);
+    driftd_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +271,9 @@ int main(void)
         cmocka_unit_test(drop_ins_apply_in_lexical_order_later_wins),
         cmocka_unit_test(missing_file_is_an_error_unless_optional),
         cmocka_unit_test(repo_config_parses),
+        cmocka_unit_test(state_dir_is_option_then_config_then_systemd),
+        cmocka_unit_test(an_empty_state_dir_unsets_it),
+        cmocka_unit_test(the_shipped_config_shows_the_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
