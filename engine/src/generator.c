@@ -73,11 +73,42 @@ static int read_sampler_defaults(const struct drift_config *c, struct drift_mode
     return 0;
 }
 
-/* The model's kind, sizes, rates and vocabulary from its config (docs/MODELS.md): "kind", "arch",
- * "video": {width, height, channels, fps} or "audio": {sample_rate, chunk, scale}, "vocab". */
-static int read_info(const struct drift_config *c, struct drift_model_info *info, int *patch,
-                     int *channels, double *audio_scale, struct drift_error *err)
+/* An audio model's representation: "pcm" (tokens of `patch` samples, pcm = x * scale) or "stft"
+ * (one token per STFT frame: n_fft, hop = patch, floor, spread; engine/src/spectral.h).
+ * spectral->n_fft stays 0 for "pcm". */
+static int read_audio_representation(const struct drift_config *c, int patch,
+                                     struct drift_spectral_params *spectral, struct drift_error *err)
 {
+    memset(spectral, 0, sizeof(*spectral));
+    if (!drift_config_has(c, "audio.representation"))
+        return 0;
+    const char *name;
+    int r = drift_config_get_string(c, "audio.representation", &name, err);
+    if (r < 0 || strcmp(name, "pcm") == 0)
+        return r;
+    if (strcmp(name, "stft") != 0)
+        return drift_error_set(err, -EINVAL, "%s: audio.representation '%.32s' is not pcm or stft",
+                               drift_config_label(c), name);
+    int n_fft = 0;
+    r = config_int(c, "audio.n_fft", 64, 8192, &n_fft, err);
+    if (r == 0) r = drift_config_get_double(c, "audio.floor", 1e-12, 0.5, &spectral->floor, err);
+    if (r == 0) r = drift_config_get_double(c, "audio.spread", 0.01, 100, &spectral->spread, err);
+    if (r == 0 && ((n_fft & (n_fft - 1)) || patch * 4 != n_fft))
+        r = drift_error_set(err, -EINVAL, "%s: audio.n_fft %d must be a power of two and 4 x arch.patch "
+                            "(the hop, %d)", drift_config_label(c), n_fft, patch);
+    spectral->n_fft = r == 0 ? n_fft : 0;
+    spectral->hop = patch;
+    return r;
+}
+
+/* The model's kind, sizes, rates and vocabulary from its config (docs/MODELS.md): "kind", "arch",
+ * "video": {width, height, channels, fps} or "audio": {sample_rate, chunk, scale | representation
+ * "stft", n_fft, floor, spread}, "vocab". */
+static int read_info(const struct drift_config *c, struct drift_model_info *info, int *patch,
+                     int *channels, double *audio_scale, struct drift_spectral_params *spectral,
+                     struct drift_error *err)
+{
+    memset(spectral, 0, sizeof(*spectral));
     const char *kind;
     int r = drift_config_get_string(c, "kind", &kind, err);
     if (r < 0)
@@ -99,7 +130,9 @@ static int read_info(const struct drift_config *c, struct drift_model_info *info
         *channels = 1;
         if (r == 0) r = config_int(c, "audio.sample_rate", 8000, 192000, &info->sample_rate, err);
         if (r == 0) r = config_int(c, "audio.chunk", 16, 1 << 20, &info->chunk_samples, err);
-        if (r == 0) r = drift_config_get_double(c, "audio.scale", 1e-6, 100, audio_scale, err);
+        if (r == 0) r = read_audio_representation(c, *patch, spectral, err);
+        if (r == 0 && spectral->n_fft == 0)
+            r = drift_config_get_double(c, "audio.scale", 1e-6, 100, audio_scale, err);
         if (r == 0 && info->chunk_samples % *patch)
             r = drift_error_set(err, -EINVAL, "%s: chunk %d is not a multiple of patch %d",
                                 drift_config_label(c), info->chunk_samples, *patch);
@@ -127,20 +160,46 @@ void drift_model_info_free(struct drift_model_info *info)
     info->vocab_size = 0;
 }
 
-/* The transformer's tokens must tile the frame: (W/p)(H/p) tokens of p*p*3 values, or chunk/p
- * tokens of p samples. */
+/* The transformer's tokens must tile the frame: (W/p)(H/p) tokens of p*p*3 values, chunk/p
+ * tokens of p samples, or (stft) chunk/hop tokens of n_fft/2+1 magnitudes. */
 static int check_layout(const struct drift_config *c, const struct drift_model_info *info,
-                        int patch, int channels, const struct dit_config *cfg,
-                        struct drift_error *err)
+                        int patch, int channels, const struct drift_spectral_params *spectral,
+                        const struct dit_config *cfg, struct drift_error *err)
 {
     bool video = info->kind == DRIFT_MODEL_VIDEO;
     int tokens = video ? (info->width / patch) * (info->height / patch) : info->chunk_samples / patch;
-    int in_dim = video ? patch * patch * channels : patch;
+    int in_dim = video ? patch * patch * channels : spectral->n_fft ? spectral->n_fft / 2 + 1 : patch;
     if (cfg->tokens != tokens || cfg->in_dim != in_dim)
         return drift_error_set(err, -EINVAL, "%s: arch.tokens %d and arch.in_dim %d do not tile the "
                                "%s (%d tokens of %d values)", drift_config_label(c), cfg->tokens,
                                cfg->in_dim, video ? "frame" : "chunk", tokens, in_dim);
     return 0;
+}
+
+/* The per-bin normalisation of a spectral audio model: tensors spectral.mean and spectral.std,
+ * n_fft/2+1 values each, f32. *ret owned by the caller (drift_spectral_free). */
+static int load_spectral(const struct drift_safetensors *st, const struct drift_spectral_params *p,
+                         struct drift_spectral **ret, struct drift_error *err)
+{
+    struct drift_tensor_spec specs[2] = { { "spectral.mean", 1, { p->n_fft / 2 + 1 } },
+                                          { "spectral.std", 1, { p->n_fft / 2 + 1 } } };
+    int r = drift_safetensors_check(st, specs, 2, err);
+    if (r < 0)
+        return r;
+    const struct drift_st_entry *mean = drift_safetensors_find(st, "spectral.mean"),
+                                *std = drift_safetensors_find(st, "spectral.std");
+    if (mean->dtype != DRIFT_F32 || std->dtype != DRIFT_F32)
+        return drift_error_set(err, -EINVAL, "tensors spectral.mean and spectral.std must be F32");
+    /* The mapping may leave them unaligned: copy before reading floats. */
+    size_t bytes = (size_t)(p->n_fft / 2 + 1) * sizeof(float);
+    float *buf = malloc(2 * bytes);
+    if (!buf)
+        return drift_error_set(err, -ENOMEM, "spectral: out of memory");
+    memcpy(buf, mean->data, bytes);
+    memcpy((char *)buf + bytes, std->data, bytes);
+    r = drift_spectral_new(p, buf, (float *)((char *)buf + bytes), ret, err);
+    free(buf);
+    return r;
 }
 
 /* Replaces info->vocab (strings owned by a config) with one block holding the pointer array and
@@ -171,23 +230,28 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
     struct drift_safetensors *st = NULL;
     struct drift_context *ctx = NULL;
     struct drift_context_options f32 = { .precision = DRIFT_PRECISION_F32 };
+    struct drift_spectral_params spectral;
+    struct drift_spectral *synth = NULL;
     int patch, channels, r = model_paths(path, wpath, cpath, sizeof(wpath), err);
     double scale = 1, shift, ctx_t;
     memset(info, 0, sizeof(*info));
     if (r == 0) r = drift_safetensors_open(wpath, &st, err);
     if (r == 0) r = drift_config_open(cpath, &c, err);
-    if (r == 0) r = read_info(c, info, &patch, &channels, &scale, err);
+    if (r == 0) r = read_info(c, info, &patch, &channels, &scale, &spectral, err);
     if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, err);
     /* Loading the weights into a throwaway f32 context checks every tensor and its shape. */
     if (r == 0) r = drift_context_new(&f32, &ctx, err);
     if (r == 0) {
         struct dit d;
         if ((r = dit_load(ctx, st, c, 1, &d, err)) == 0) {
-            r = check_layout(c, info, patch, channels, &d.cfg, err);
+            r = check_layout(c, info, patch, channels, &spectral, &d.cfg, err);
             info->flops_per_eval = dit_flops_per_eval(&d.cfg, d.cfg.window);
             dit_free(&d);
         }
     }
+    if (r == 0 && spectral.n_fft)
+        r = load_spectral(st, &spectral, &synth, err);
+    drift_spectral_free(synth);
     if (r == 0 && own_vocab(info) < 0)
         r = drift_error_set(err, -ENOMEM, "model: out of memory");
     if (r < 0)
@@ -311,7 +375,9 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     /* The weights first: a missing model is reported by the file the user named. */
     if (r == 0) r = drift_safetensors_open(wpath, &g->weights, err);
     if (r == 0) r = drift_config_open(cpath, &g->config, err);
-    if (r == 0) r = read_info(g->config, &g->info, &g->patch, &g->channels, &g->audio_scale, err);
+    if (r == 0)
+        r = read_info(g->config, &g->info, &g->patch, &g->channels, &g->audio_scale,
+                      &g->spectral_params, err);
     if (r == 0)
         r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t, err);
     if (r == 0) r = dit_read_config(g->config, &arch, err);
@@ -323,7 +389,11 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     if (r == 0 && threads == 0)
         drift_context_fit_threads(g->ctx, g->info.flops_per_eval);
     if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
-    if (r == 0) r = check_layout(g->config, &g->info, g->patch, g->channels, &g->dit.cfg, err);
+    if (r == 0)
+        r = check_layout(g->config, &g->info, g->patch, g->channels, &g->spectral_params, &g->dit.cfg,
+                         err);
+    if (r == 0 && g->spectral_params.n_fft)
+        r = load_spectral(g->weights, &g->spectral_params, &g->spectral, err);
     return r;
 }
 
@@ -409,6 +479,7 @@ void drift_generator_free(struct drift_generator *g)
     free(g->past);
     free(g->past_position);
     free((void *)g->info.vocab); /* the strings belong to the config */
+    drift_spectral_free(g->spectral);
     drift_safetensors_close(g->weights);
     drift_config_free(g->config);
     drift_context_free(g->ctx);
@@ -485,6 +556,10 @@ int drift_generator_next_audio(struct drift_generator *g, float *pcm, size_t sam
     int r = drift_generator_step(g, err);
     if (r < 0)
         return r;
+    if (g->spectral) { /* the phase vocoder's overlap-add joins chunks smoothly: no declick */
+        drift_spectral_synthesize(g->spectral, g->x, g->dit.cfg.tokens, pcm);
+        return 0;
+    }
     for (int i = 0; i < g->info.chunk_samples; i++) /* x is already clamped to [-1, 1] */
         pcm[i] = g->x[i] * (float)g->audio_scale;
     /* Declick (docs/MODELS.md): the chunk's start is pulled to where the last one ended, fading

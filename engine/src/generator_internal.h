@@ -8,6 +8,7 @@
 
 #include "dit.h"
 #include "sampler.h"
+#include "spectral.h"
 
 struct drift_generator {
     struct drift_context *ctx;
@@ -16,7 +17,9 @@ struct drift_generator {
     struct drift_model_info info;
     struct dit dit;
     int patch, channels;
-    double audio_scale;
+    double audio_scale;                  /* audio "pcm": pcm = x * audio_scale */
+    struct drift_spectral_params spectral_params; /* audio "stft" (n_fft 0 otherwise) */
+    struct drift_spectral *spectral;     /* its synthesiser, owned */
     double model_shift, model_context_t; /* the model's sampler defaults */
     double shift, context_t;             /* in force */
 

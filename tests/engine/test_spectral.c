@@ -1,0 +1,262 @@
+/* The audio synthesiser (engine/src/spectral.c) against the reference's (tools/models/spectral.py)
+ * on the golden stream of tests/fixtures/models (index.json "spectral"), its tonal accuracy on an
+ * exact sinusoid, its state handling and its argument checks. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <libavutil/mem.h>
+#include <libavutil/tx.h>
+
+#include "spectral.h"
+
+#define MODELS FIXTURES_DIR "/models/"
+
+static float *read_f32(const char *file, size_t count)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), MODELS "%s", file);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("%s: cannot open", path);
+    float *v = malloc(count * sizeof(float));
+    size_t got = fread(v, sizeof(float), count, f);
+    fclose(f);
+    if (got != count)
+        fail_msg("%s: %zu values, %zu expected", path, got, count);
+    return v;
+}
+
+struct golden {
+    struct drift_spectral_params p;
+    int frames, bins;
+    float *mean, *std, *tokens, *mags, *pcm;
+};
+
+static void golden_load(struct golden *g)
+{
+    json_error_t jerr;
+    json_t *index = json_load_file(MODELS "index.json", 0, &jerr);
+    if (!index)
+        fail_msg("golden index: %s", jerr.text);
+    json_t *s = json_object_get(index, "spectral");
+    assert_non_null(s);
+    g->p = (struct drift_spectral_params){
+        .n_fft = (int)json_integer_value(json_object_get(s, "n_fft")),
+        .hop = (int)json_integer_value(json_object_get(s, "hop")),
+        .floor = json_number_value(json_object_get(s, "floor")),
+        .spread = json_number_value(json_object_get(s, "spread")),
+    };
+    g->frames = (int)json_integer_value(json_object_get(s, "frames"));
+    g->bins = g->p.n_fft / 2 + 1;
+    size_t fb = (size_t)g->frames * g->bins;
+    g->mean = read_f32("spectral.mean.f32", (size_t)g->bins);
+    g->std = read_f32("spectral.std.f32", (size_t)g->bins);
+    g->tokens = read_f32("spectral.tokens.f32", fb);
+    g->mags = read_f32("spectral.magnitudes.f32", fb);
+    g->pcm = read_f32("spectral.pcm.f32", (size_t)g->frames * g->p.hop);
+    json_decref(index);
+}
+
+static void golden_free(struct golden *g)
+{
+    free(g->mean);
+    free(g->std);
+    free(g->tokens);
+    free(g->mags);
+    free(g->pcm);
+}
+
+static struct drift_spectral *synth_new(const struct golden *g)
+{
+    struct drift_spectral *s = NULL;
+    struct drift_error err = { 0 };
+    if (drift_spectral_new(&g->p, g->mean, g->std, &s, &err) < 0)
+        fail_msg("drift_spectral_new: %s", err.message);
+    return s;
+}
+
+static void magnitudes_match_the_reference(void **state)
+{
+    (void)state;
+    struct golden g;
+    golden_load(&g);
+    struct drift_spectral *s = synth_new(&g);
+    float *m = malloc((size_t)g.bins * sizeof(float));
+    double worst = 0;
+    for (int f = 0; f < g.frames; f++) {
+        drift_spectral_magnitudes(s, g.tokens + (size_t)f * g.bins, m);
+        for (int k = 0; k < g.bins; k++) {
+            double want = g.mags[(size_t)f * g.bins + k];
+            worst = fmax(worst, fabs(m[k] - want) / (fabs(want) + 1e-6));
+        }
+    }
+    print_message("magnitudes: worst relative error %.2e\n", worst);
+    assert_true(worst < 1e-4);
+    free(m);
+    drift_spectral_free(s);
+    golden_free(&g);
+}
+
+/* SNR in dB of got against want over n samples. */
+static double snr(const float *got, const float *want, size_t n)
+{
+    double sig = 0, noise = 0;
+    for (size_t i = 0; i < n; i++) {
+        sig += (double)want[i] * want[i];
+        noise += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+    }
+    return 10 * log10(sig / fmax(noise, 1e-30));
+}
+
+static void pcm_matches_the_reference(void **state)
+{
+    (void)state;
+    struct golden g;
+    golden_load(&g);
+    struct drift_spectral *s = synth_new(&g);
+    float *pcm = malloc((size_t)g.frames * g.p.hop * sizeof(float));
+    for (int f = 0; f < g.frames; f++) /* the reference's magnitudes: the same peaks on both sides */
+        drift_spectral_frame(s, g.mags + (size_t)f * g.bins, pcm + (size_t)f * g.p.hop);
+    double q = snr(pcm, g.pcm, (size_t)g.frames * g.p.hop);
+    print_message("pcm: %.1f dB SNR against the reference\n", q);
+    assert_true(q >= 60.0);
+    /* From the start again: the same samples (no state survives a reset). */
+    float *again = malloc((size_t)g.frames * g.p.hop * sizeof(float));
+    drift_spectral_reset(s);
+    for (int f = 0; f < g.frames; f++)
+        drift_spectral_frame(s, g.mags + (size_t)f * g.bins, again + (size_t)f * g.p.hop);
+    assert_memory_equal(pcm, again, (size_t)g.frames * g.p.hop * sizeof(float));
+    free(again);
+    free(pcm);
+    drift_spectral_free(s);
+    golden_free(&g);
+}
+
+/* A stationary tone between two bins (437.3 Hz at 24 kHz; bins are 23.4 Hz apart): magnitudes
+ * taken from the exact STFT of the tone, synthesised for 64 frames; the output's frequency, from
+ * its zero crossings, must be within 0.3% (a twentieth of a semitone), its amplitude within 5%. */
+static void a_tone_comes_back_in_tune(void **state)
+{
+    (void)state;
+    enum { N = 1024, HOP = 256, BINS = N / 2 + 1, FRAMES = 64 };
+    const double rate = 24000, freq = 437.3, amp = 0.3;
+    float *frame = av_malloc(N * sizeof(float));
+    AVComplexFloat *spec = av_malloc(BINS * sizeof(AVComplexFloat));
+    AVTXContext *tx = NULL;
+    av_tx_fn fwd;
+    float scale = 1.0f;
+    assert_int_equal(av_tx_init(&tx, &fwd, AV_TX_FLOAT_RDFT, 0, N, &scale, 0), 0);
+    for (int n = 0; n < N; n++)
+        frame[n] = (float)(amp * sin(2 * M_PI * freq * n / rate) * (0.5 - 0.5 * cos(2 * M_PI * n / N)));
+    fwd(tx, spec, frame, sizeof(float));
+    float mag[BINS], mean[BINS], std[BINS];
+    for (int k = 0; k < BINS; k++) {
+        mag[k] = hypotf(spec[k].re, spec[k].im) / (N / 4.0f);
+        mean[k] = 0;
+        std[k] = 1;
+    }
+    struct drift_spectral_params p = { .n_fft = N, .hop = HOP, .floor = 1e-4, .spread = 4 };
+    struct drift_spectral *s = NULL;
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_spectral_new(&p, mean, std, &s, &err), 0);
+    static float pcm[FRAMES * HOP];
+    for (int f = 0; f < FRAMES; f++)
+        drift_spectral_frame(s, mag, pcm + f * HOP);
+    /* skip the fade-in of the first window; count rising zero crossings with interpolation */
+    int first = -1, count = 0;
+    double t_first = 0, t_last = 0, peak = 0;
+    for (int i = N; i < FRAMES * HOP; i++) {
+        peak = fmax(peak, fabs(pcm[i]));
+        if (pcm[i - 1] < 0 && pcm[i] >= 0) {
+            double t = i - 1 + pcm[i - 1] / (pcm[i - 1] - pcm[i]);
+            if (first < 0) {
+                first = i;
+                t_first = t;
+            } else {
+                count++;
+                t_last = t;
+            }
+        }
+    }
+    double measured = count * rate / (t_last - t_first);
+    print_message("tone %.1f Hz -> %.2f Hz, amplitude %.3f -> %.3f\n", freq, measured, amp, peak);
+    assert_true(count > 100);
+    assert_true(fabs(measured / freq - 1) < 0.003);
+    assert_true(fabs(peak / amp - 1) < 0.05);
+    drift_spectral_free(s);
+    av_tx_uninit(&tx);
+    av_free(frame);
+    av_free(spec);
+}
+
+static void silence_stays_silent(void **state)
+{
+    (void)state;
+    enum { N = 256, BINS = N / 2 + 1 };
+    float mean[BINS], std[BINS], token[BINS], pcm[N / 4];
+    for (int k = 0; k < BINS; k++) {
+        mean[k] = logf(1e-4f); /* ln(0 + floor): token 0 is magnitude 0 */
+        std[k] = 1;
+        token[k] = 0;
+    }
+    struct drift_spectral_params p = { .n_fft = N, .hop = N / 4, .floor = 1e-4, .spread = 4 };
+    struct drift_spectral *s = NULL;
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_spectral_new(&p, mean, std, &s, &err), 0);
+    for (int f = 0; f < 8; f++) {
+        drift_spectral_synthesize(s, token, 1, pcm);
+        for (int i = 0; i < N / 4; i++)
+            assert_true(fabsf(pcm[i]) < 1e-6f);
+    }
+    drift_spectral_free(s);
+}
+
+static void bad_parameters_are_refused_by_name(void **state)
+{
+    (void)state;
+    enum { BINS = 513 };
+    static float mean[BINS], std[BINS];
+    for (int k = 0; k < BINS; k++)
+        std[k] = 1;
+    struct drift_spectral *s = NULL;
+    struct drift_error err = { 0 };
+    struct drift_spectral_params p = { .n_fft = 1000, .hop = 250, .floor = 1e-4, .spread = 4 };
+    assert_int_equal(drift_spectral_new(&p, mean, std, &s, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "n_fft 1000"));
+    p = (struct drift_spectral_params){ .n_fft = 1024, .hop = 512, .floor = 1e-4, .spread = 4 };
+    assert_int_equal(drift_spectral_new(&p, mean, std, &s, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "hop 512"));
+    p.hop = 256;
+    p.floor = 0;
+    assert_int_equal(drift_spectral_new(&p, mean, std, &s, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "floor"));
+    p.floor = 1e-4;
+    std[7] = 0;
+    assert_int_equal(drift_spectral_new(&p, mean, std, &s, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "bin 7"));
+    std[7] = 1;
+    mean[9] = NAN;
+    assert_int_equal(drift_spectral_new(&p, mean, std, &s, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "bin 9"));
+    assert_null(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(magnitudes_match_the_reference),
+        cmocka_unit_test(pcm_matches_the_reference),
+        cmocka_unit_test(a_tone_comes_back_in_tune),
+        cmocka_unit_test(silence_stays_silent),
+        cmocka_unit_test(bad_parameters_are_refused_by_name),
+    };
+    return cmocka_run_group_tests_name("spectral", tests, NULL, NULL);
+}
