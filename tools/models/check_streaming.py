@@ -13,7 +13,8 @@ import model as M  # noqa: E402
 
 def main():
     torch.manual_seed(0)
-    cfg = M.audio_config(10, chunk=64, patch=16, hidden=32, depth=2, heads=2, window=3, text_dim=8)
+    cfg = M.audio_config(10, chunk=64, patch=16, hidden=32, depth=2, heads=2, window=3, text_dim=8,
+                         representation="pcm")
     net = M.DriftDiT(cfg)
     for p in net.parameters():
         p.data.normal_(0, 0.2)

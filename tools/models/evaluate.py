@@ -3,6 +3,8 @@
   /usr/bin/python3 tools/models/evaluate.py classifiers            # train + test the judges on fresh procedural data
   /usr/bin/python3 tools/models/evaluate.py adherence video|audio   # adherence + temporal coherence of generated output
   /usr/bin/python3 tools/models/evaluate.py stability video|audio --frames N
+  /usr/bin/python3 tools/models/evaluate.py audio [--drift-gen build/gen/drift-gen]   # the audio model, judged
+                                                    # on the C engine's output (tools/models/audio_eval.py)
 
 The judges are small MLPs over hand-made features (video: colour, coarse layout, profiles, gradients;
 audio: band energies, level, crest factor, flatness, periodicity), trained on data from the procedural
@@ -136,6 +138,8 @@ def cmd_classifiers(a):
     os.makedirs(CLS_DIR, exist_ok=True)
     r = results()
     for kind, make, fams, n in (("video", make_video_data, VIDEO_FAMILIES, 60), ("audio", make_audio_data, AUDIO_FAMILIES, 80)):
+        if a.kind and kind != a.kind:
+            continue
         t = time.time()
         X, Y = make(n, EVAL_SEED)
         Xt, Yt = make(n // 3, EVAL_SEED + 1)
@@ -292,10 +296,28 @@ def cmd_stability(a):
     save_results(r)
 
 
+def cmd_audio(a):
+    import audio_eval
+    torch.set_num_threads(a.threads)
+    j, _ = load_judge("audio")
+    res = audio_eval.evaluate(a.drift_gen, a.model, j, a.seeds, a.seconds, a.long_chunks, CARD)
+    r = results()
+    r["audio_engine"] = res
+    save_results(r)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("classifiers")
+    s = sub.add_parser("classifiers")
+    s.add_argument("--kind", choices=["video", "audio"])
+    s = sub.add_parser("audio")
+    s.add_argument("--drift-gen", default=os.path.join(ROOT, "build", "gen", "drift-gen"))
+    s.add_argument("--model", default=os.path.join(ROOT, "models", "drift-audio"))
+    s.add_argument("--seeds", type=int, default=4)
+    s.add_argument("--seconds", type=float, default=4.0)
+    s.add_argument("--long-chunks", type=int, default=3000, help="chunks per family in the long runs (0: none)")
+    s.add_argument("--threads", type=int, default=2)
     s = sub.add_parser("adherence")
     s.add_argument("kind", choices=["video", "audio"])
     s.add_argument("--seeds", type=int, default=2)
@@ -310,7 +332,8 @@ def main():
     s.add_argument("--prompts", default="")
     s.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    {"classifiers": cmd_classifiers, "adherence": cmd_adherence, "stability": cmd_stability}[a.cmd](a)
+    {"classifiers": cmd_classifiers, "adherence": cmd_adherence, "stability": cmd_stability,
+     "audio": cmd_audio}[a.cmd](a)
 
 
 if __name__ == "__main__":

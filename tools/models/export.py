@@ -29,14 +29,25 @@ def build_config(cfg, ck, commit, sampler):
     if kind == "video":
         out["video"] = {"width": cfg["width"], "height": cfg["height"], "channels": cfg["channels"], "fps": cfg["fps"],
                         "layout": "HWC", "pixel_scale": "x = 2*rgb - 1"}
+    elif cfg.get("representation", "pcm") == "stft":
+        import spectral
+        out["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
+                        "representation": "stft", "n_fft": spectral.N_FFT, "floor": spectral.FLOOR,
+                        "spread": spectral.SPREAD,
+                        "pixel_scale": "one token per STFT frame (hop = arch.patch): x = (ln(|X| + floor) - "
+                                       "spectral.mean) / (spread * spectral.std); phases rebuilt by the "
+                                       "synthesiser (tools/models/spectral.py)"}
     else:
         out["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
-                        "scale": cfg["audio_scale"], "pixel_scale": "pcm = x * scale"}
+                        "representation": "pcm", "scale": cfg["audio_scale"], "pixel_scale": "pcm = x * scale"}
     out["vocab"] = list(VOCAB)
     out["sampler"] = dict(sampler, available=["euler", "dpmpp-2m", "heun"],
                           schedule="t_i = shift*s/(1+(shift-1)*s), s = 1-i/steps")
     out["noise"] = {"generator": "splitmix64-boxmuller-v1", "init_stream": 0, "context_stream": 1}
     out["params"] = sum(v.numel() for v in ck["state"].values())
+    if kind == "audio":
+        out["flops_per_second_of_audio"] = round(out["flops_per_eval"] * (sampler["steps"] + 1) * cfg["sample_rate"]
+                                                 / cfg["chunk"])
     out["flops_per_eval"] = M.flops_per_eval(cfg, cfg["window"])
     out["training"] = {"data_version": DATA_VERSION, "commit": commit, "steps": ck["steps"],
                        "seconds": round(ck["seconds"], 1), "hardware": ck["hardware"], "torch": ck["torch"],
@@ -64,7 +75,11 @@ def main():
             sampler[k] = v
     conf = build_config(cfg, ck, a.commit, sampler)
     base = os.path.join(a.outdir, a.name)
-    safetensors_io.save(base + ".safetensors", ck["state"], a.dtype,
+    tensors = dict(ck["state"])
+    if ck.get("spectral"):   # the per-bin normalisation travels with the weights (always F32)
+        tensors["spectral.mean"] = ck["spectral"]["mean"].float()
+        tensors["spectral.std"] = ck["spectral"]["std"].float()
+    safetensors_io.save(base + ".safetensors", tensors, a.dtype,
                         {"format": "drift-model", "kind": cfg["kind"], "config": a.name + ".json"})
     with open(base + ".json", "w") as f:
         json.dump(conf, f, indent=1)

@@ -27,11 +27,21 @@ def video_config(vocab_size, **kw):
 
 
 def audio_config(vocab_size, **kw):
-    c = dict(kind="audio", sample_rate=24000, chunk=2048, patch=128, hidden=128, depth=4, heads=4, mlp_ratio=4,
-             window=4, text_dim=64, vocab_size=vocab_size, audio_scale=0.25)
+    """representation "stft": one token per STFT frame (tools/models/spectral.py), patch = hop;
+    "pcm": one token per `patch` samples."""
+    c = dict(kind="audio", sample_rate=24000, chunk=2048, representation="stft", hidden=192, depth=6, heads=4,
+             mlp_ratio=4, window=4, text_dim=64, vocab_size=vocab_size, audio_scale=1.0)
     c.update(kw)
-    c["tokens"] = c["chunk"] // c["patch"]
-    c["in_dim"] = c["patch"]
+    if c["representation"] == "stft":
+        import spectral
+        c["patch"] = spectral.HOP
+        c["n_fft"] = spectral.N_FFT
+        c["tokens"] = c["chunk"] // spectral.HOP
+        c["in_dim"] = spectral.BINS
+    else:
+        c.setdefault("patch", 128)
+        c["tokens"] = c["chunk"] // c["patch"]
+        c["in_dim"] = c["patch"]
     c.setdefault("alibi_slopes", [2.0 ** -h for h in range(c["heads"])])
     return c
 

@@ -43,10 +43,17 @@ def load(path):
         cfg = M.video_config(len(conf["vocab"]), width=v["width"], height=v["height"], fps=v["fps"], **kw)
     else:
         au = conf["audio"]
-        cfg = M.audio_config(len(conf["vocab"]), sample_rate=au["sample_rate"], chunk=au["chunk"],
-                             audio_scale=au["scale"], **kw)
+        rep = au.get("representation", "pcm")
+        if rep == "stft":
+            kw.pop("patch")
+            cfg = M.audio_config(len(conf["vocab"]), sample_rate=au["sample_rate"], chunk=au["chunk"],
+                                 representation="stft", **kw)
+        else:
+            cfg = M.audio_config(len(conf["vocab"]), sample_rate=au["sample_rate"], chunk=au["chunk"],
+                                 audio_scale=au["scale"], representation="pcm", **kw)
     net = M.DriftDiT(cfg)
     sd, _ = safetensors_io.load(stem + ".safetensors")
+    conf["_spectral"] = {k.split(".")[1]: sd.pop(k).float().numpy() for k in list(sd) if k.startswith("spectral.")}
     net.load_state_dict(sd)
     net.eval()
     return net, conf
@@ -201,6 +208,21 @@ def declick(y, prev):
     return y
 
 
+def audio_pcm(conf, outs):
+    """model-space chunks (list of [chunk values]) -> PCM of the whole stream, as the engine delivers it:
+    "stft": the phase vocoder (spectral.Synth); "pcm": x * scale, then the declick."""
+    if conf["audio"].get("representation", "pcm") == "stft":
+        import spectral
+        syn = spectral.Synth(conf["_spectral"]["mean"], conf["_spectral"]["std"])
+        return np.concatenate([syn.chunk(np.asarray(o, np.float32).reshape(-1, spectral.BINS)) for o in outs])
+    prev, pcm = None, []
+    for o in outs:
+        y = declick(torch.as_tensor(o)[None] * conf["audio"]["scale"], prev)
+        prev = y[:, -1]
+        pcm.append(y[0].numpy())
+    return np.concatenate(pcm)
+
+
 def to_rgb8(x0):
     return np.floor(np.clip((x0.numpy().astype(np.float32) + 1) * 127.5, 0, 255) + 0.5).astype(np.uint8)
 
@@ -238,12 +260,7 @@ def cmd_sample(a):
     if a.raw:
         open(os.path.join(a.out, "frames.f32"), "wb").write(np.stack(outs).tobytes())
     if conf["kind"] == "audio":
-        prev, pcm = None, []
-        for o in outs:
-            y = declick(torch.from_numpy(o)[None] * conf["audio"]["scale"], prev)
-            prev = y[:, -1]
-            pcm.append(y[0].numpy())
-        pcm = np.concatenate(pcm)
+        pcm = audio_pcm(conf, outs)
         write_wav(os.path.join(a.out, "audio.wav"), pcm, conf["audio"]["sample_rate"])
     print(f"{a.frames} frames, {st.evals} model evaluations -> {a.out}")
 
@@ -270,13 +287,46 @@ def f32(path, arr):
     return {"file": os.path.basename(path), "shape": list(arr.shape), "dtype": "f32le"}
 
 
+SPECTRAL_SOUNDS = (("drone", "low"), ("rain", None), ("chimes", "high"))
+
+
+def golden_spectral(out):
+    """The synthesiser alone (engine/src/spectral.c), independent of any trained model: 16 STFT frames
+    each of a low drone, rain and high chimes (procedural data), normalised with their own per-bin
+    statistics; the reference's magnitudes and PCM of the whole 48-frame stream."""
+    import datagen_audio
+    import spectral as S
+    n = 15 * S.HOP + S.N_FFT
+    lms = []
+    for i, (fam, pitch) in enumerate(SPECTRAL_SOUNDS):
+        spec = {"family": fam, "word": fam, "pitch": pitch, "level": None, "seed": 4242 + i}
+        lms.append(S.log_magnitudes(datagen_audio.gen_one(spec, n)))
+    lm = torch.cat(lms)
+    mean, std = lm.mean(0), lm.std(0).clamp(min=0.05)
+    tokens = S.to_model(lm, mean, std).numpy()
+    syn = S.Synth(mean.numpy(), std.numpy())
+    mags = np.stack([syn.magnitudes(t) for t in tokens])
+    pcm = np.concatenate([syn.frame(t) for t in tokens])
+    return {"n_fft": S.N_FFT, "hop": S.HOP, "floor": S.FLOOR, "spread": S.SPREAD, "frames": len(tokens),
+            "sounds": [" ".join(w for w in (p, f) if w) for f, p in SPECTRAL_SOUNDS],
+            "mean": f32(os.path.join(out, "spectral.mean.f32"), mean.numpy()),
+            "std": f32(os.path.join(out, "spectral.std.f32"), std.numpy()),
+            "tokens": f32(os.path.join(out, "spectral.tokens.f32"), tokens),
+            "magnitudes": f32(os.path.join(out, "spectral.magnitudes.f32"), mags),
+            "pcm": f32(os.path.join(out, "spectral.pcm.f32"), pcm)}
+
+
 def cmd_golden(a):
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     os.makedirs(a.out, exist_ok=True)
     index = {"seed": GOLDEN_SEED, "note": "raw little-endian float32; frames in model space ([-1,1]); "
-             "video HWC, audio samples (pcm = x * audio.scale)", "cases": {}}
+             "video HWC; audio: the model's tokens (stft: chunk/hop STFT frames of n_fft/2+1 values; pcm: "
+             "samples), and pcm = what the engine delivers (reference.audio_pcm)", "cases": {}}
     cases = [a.case] if a.case else list(GOLDEN_CASES)
-    for name in cases:
+    if not a.case or a.case == "spectral":
+        index["spectral"] = golden_spectral(a.out)
+        print("spectral: synthesiser case", flush=True)
+    for name in cases if a.case != "spectral" else []:
         mname, prompt, sampler, steps, g, neg, frames, tr, shift, tc = GOLDEN_CASES[name]
         net, conf = load(os.path.join(root, "models", mname + ".json"))
         st = Stream(net, conf, prompt, GOLDEN_SEED, sampler, steps, g, shift, tc, neg)
@@ -286,6 +336,8 @@ def cmd_golden(a):
              "sampler": sampler, "steps": steps, "guidance": g, "shift": st.shift, "context_t": st.tc,
              "schedule": st.ts, "frames": frames, "evals": st.evals,
              "output": f32(os.path.join(a.out, f"{name}.frames.f32"), np.stack(outs))}
+        if conf["kind"] == "audio":
+            e["pcm"] = f32(os.path.join(a.out, f"{name}.pcm.f32"), audio_pcm(conf, outs))
         if tr:
             shp = list(outs[0].shape)
             N0 = lambda s: N.gaussian(GOLDEN_SEED, 0, s, st.n).reshape(shp)  # noqa: E731
@@ -324,7 +376,7 @@ def main():
     s.add_argument("--out", required=True)
     gd = sub.add_parser("golden")
     gd.add_argument("--out", required=True)
-    gd.add_argument("--case", choices=sorted(GOLDEN_CASES))
+    gd.add_argument("--case", choices=sorted(GOLDEN_CASES) + ["spectral"])
     a = ap.parse_args()
     try:
         (cmd_sample if a.cmd == "sample" else cmd_golden)(a)

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import audio_data  # noqa: E402
 import datagen_audio  # noqa: E402
 import datagen_video  # noqa: E402
 import model as M  # noqa: E402
@@ -52,12 +53,21 @@ class AudioBatches(torch.utils.data.IterableDataset):
             yield datagen_audio.render(specs, self.n), [datagen_audio.spec_prompt(s) for s in specs]
 
 
-def sample_t(B, L, device, g=None):
+def sample_t(B, L, device, p_ctx=0.30, p_ln=0.55):
+    """per frame: U(0, 0.1) (context-like) with p_ctx, logit-normal(0, 1) with p_ln, else U(0, 1)."""
     u = torch.rand(B, L, device=device)
     ctx = torch.rand(B, L, device=device) * 0.1
     ln = torch.sigmoid(torch.randn(B, L, device=device))
     un = torch.rand(B, L, device=device)
-    return torch.where(u < 0.30, ctx, torch.where(u < 0.85, ln, un))
+    return torch.where(u < p_ctx, ctx, torch.where(u < p_ctx + p_ln, ln, un))
+
+
+def cpu_has_bf16():
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def save_ckpt(path, obj, part_bytes=15 * 2 ** 20):
@@ -104,6 +114,13 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--save-every", type=float, default=300, help="seconds between resumable checkpoints")
+    ap.add_argument("--data-clips", type=int, default=4200, help="audio: clips rendered once and cached")
+    ap.add_argument("--data-seconds", type=float, default=4.0)
+    ap.add_argument("--p-ctx", type=float, default=0.30, help="share of frames at context-like noise")
+    ap.add_argument("--p-ln", type=float, default=0.55, help="share at logit-normal noise (the rest: uniform)")
+    ap.add_argument("--hidden", type=int)
+    ap.add_argument("--depth", type=int)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -113,8 +130,16 @@ def main():
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    cfg = M.video_config(len(VOCAB)) if a.model == "video" else M.audio_config(len(VOCAB))
+    arch = {k: getattr(a, k) for k in ("hidden", "depth") if getattr(a, k)}
+    cfg = M.video_config(len(VOCAB), **arch) if a.model == "video" else M.audio_config(len(VOCAB), **arch)
     B = a.batch or (32 if a.model == "video" else 64)
+    L = a.clip
+    spectral_stats = None
+    if a.model == "audio" and cfg["representation"] == "stft":
+        data = audio_data.build(os.path.join(a.out, "data.pt"), a.data_clips, a.data_seconds, a.seed + 100,
+                                log=lambda m: print(m, flush=True))
+        crops = audio_data.Crops(data, L, cfg["tokens"], a.seed)
+        spectral_stats = {"mean": data["mean"], "std": data["std"]}
     L = a.clip
     net = M.DriftDiT(cfg).to(dev)
     ema = M.DriftDiT(cfg).to(dev)
@@ -122,10 +147,17 @@ def main():
     for p in ema.parameters():
         p.requires_grad_(False)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=0.01)
-    print(f"{a.model}: {M.count_params(net)} params, batch {B} x {L} frames, device {dev}", flush=True)
+    # bf16 autocast where the hardware has bf16 arithmetic (CUDA, AVX512-BF16 or AMX: PyTorch runs it on
+    # oneDNN); a CPU without it emulates bf16 slower than fp32, which goes to the BLAS (use OpenBLAS:
+    # tools/models/train-audio.sh).
+    use_bf16 = cuda or cpu_has_bf16()
+    if not cuda:
+        torch.set_num_threads(os.cpu_count() or 1)
+    print(f"{a.model}: {M.count_params(net)} params, batch {B} x {L} frames, device {dev}, "
+          f"{'bf16 autocast' if use_bf16 else 'fp32'}, {torch.get_num_threads()} threads", flush=True)
 
     rng = random.Random(a.seed)
-    if a.model == "audio":
+    if a.model == "audio" and spectral_stats is None:
         nw = a.workers if a.workers is not None else (min(12, (os.cpu_count() or 2) - 2) if cuda else 0)
         dl = torch.utils.data.DataLoader(AudioBatches(a.seed, B, L * cfg["chunk"]), batch_size=None,
                                          num_workers=nw, prefetch_factor=4 if nw else 2)
@@ -137,16 +169,42 @@ def main():
             fr = datagen_video.render(specs, L, cfg["width"], cfg["fps"], device=dev)
             x0 = M.patchify(fr * 2 - 1, cfg["patch"])                                   # [B, L, T, P]
             prompts = [datagen_video.spec_prompt(s) for s in specs]
+        elif spectral_stats is not None:
+            x0, prompts = crops.batch(B)
+            x0 = x0.to(dev)
         else:
             wav, prompts = next(it)
             x0 = (wav.to(dev) / cfg["audio_scale"]).reshape(B, L, cfg["tokens"], cfg["in_dim"])
         return x0, prompts
 
-    log = open(os.path.join(a.out, "loss.csv"), "w", newline="")
+    resume = os.path.join(a.out, "resume.pt")
+    step, done_before = 0, 0.0
+    if os.path.exists(resume):
+        r = torch.load(resume)
+        net.load_state_dict(r["net"])
+        ema.load_state_dict(r["ema"])
+        opt.load_state_dict(r["opt"])
+        step, done_before = r["step"], r["seconds"]
+        torch.set_rng_state(r["torch_rng"])
+        rng.setstate(r["rng"])
+        if spectral_stats is not None:
+            crops.g.set_state(r["crops_rng"])
+        print(f"resumed from {resume}: step {step}, {done_before:.0f}s", flush=True)
+    log = open(os.path.join(a.out, "loss.csv"), "a" if step else "w", newline="")
     w = csv.writer(log)
-    w.writerow(["step", "seconds", "loss", "lr"])
-    t_start = time.time()
-    step, run_loss, n_loss = 0, 0.0, 0
+    if not step:
+        w.writerow(["step", "seconds", "loss", "lr"])
+    t_start = time.time() - done_before
+    last_save = time.time()
+    run_loss, n_loss = 0.0, 0
+
+    def save_resume():
+        r = {"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+             "seconds": time.time() - t_start, "torch_rng": torch.get_rng_state(), "rng": rng.getstate()}
+        if spectral_stats is not None:
+            r["crops_rng"] = crops.g.get_state()
+        torch.save(r, resume + ".tmp")
+        os.replace(resume + ".tmp", resume)
     while True:
         el = time.time() - t_start
         prog = max(step / a.steps, el / a.seconds)
@@ -158,13 +216,10 @@ def main():
         x0, prompts = batch()
         ids, lens = pad_ids(prompts, dev)
         drop = torch.rand(B, device=dev) < a.p_uncond
-        t = sample_t(B, L, dev)
+        t = sample_t(B, L, dev, a.p_ctx, a.p_ln)
         eps = torch.randn_like(x0)
         xt = (1 - t[..., None, None]) * x0 + t[..., None, None] * eps
-        if cuda:
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                v = net(xt, t, net.text_cond(ids, lens, drop))
-        else:
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
             v = net(xt, t, net.text_cond(ids, lens, drop))
         loss = F.mse_loss(v.float(), eps - x0)
         opt.zero_grad(set_to_none=True)
@@ -183,12 +238,16 @@ def main():
             log.flush()
             print(f"step {step} {time.time() - t_start:.0f}s loss {run_loss / max(1, n_loss):.4f} lr {lr:.2e}", flush=True)
             run_loss, n_loss = 0.0, 0
+        if time.time() - last_save > a.save_every:
+            save_resume()
+            last_save = time.time()
+    save_resume()
     el = time.time() - t_start
     hw = torch.cuda.get_device_name(0) if cuda else f"CPU ({os.cpu_count()} cores)"
     state = {k: v.detach().float().cpu() for k, v in ema.state_dict().items()}
     paths = save_ckpt(os.path.join(a.out, "ckpt.pt"), {
         "cfg": cfg, "state": state, "steps": step, "seconds": el, "hardware": hw,
-        "torch": torch.__version__, "args": vars(a), "batch": B, "clip": L})
+        "torch": torch.__version__, "args": vars(a), "batch": B, "clip": L, "spectral": spectral_stats})
     print(f"done: {step} steps in {el:.0f}s on {hw}; wrote {paths}", flush=True)
     log.close()
     os._exit(0)  # do not wait for data-loader workers

@@ -1,0 +1,112 @@
+"""The audio model's spectral representation and its phase reconstruction (the C engine mirrors
+synthesize(): engine/src/spectral.c).
+
+Analysis (training data only): STFT with a periodic Hann window of N_FFT samples every HOP samples,
+magnitudes divided by the window's sum / 2 (a sinusoid of amplitude A reads A at its peak), then
+x = (ln(|X| + FLOOR) - mean[k]) / (SPREAD * std[k]) per bin k, clamped to [-1, 1]: one token of
+BINS values per STFT frame, CHUNK / HOP tokens per audio chunk.
+
+Synthesis: magnitudes only; phases are rebuilt frame by frame with a phase vocoder locked to the
+magnitude peaks (Laroche & Dolson's identity phase locking): each local maximum of the magnitudes
+advances its phase by its own frequency, estimated by a parabola through the log magnitudes of the
+peak and its two neighbours; every bin takes the phase of the peak whose region it lies in (regions
+split at the lowest bin between two peaks). Frames are inverse-transformed, windowed with the same
+Hann window and overlap-added; the output of a frame is final HOP samples later.
+"""
+import math
+
+import numpy as np
+
+N_FFT = 1024
+HOP = 256
+BINS = N_FFT // 2 + 1
+FLOOR = 1e-4
+SPREAD = 4.0
+WINDOW_GAIN = N_FFT / 4.0          # sum of the periodic Hann window / 2
+OLA_GAIN = 1.5                     # sum over the hops of the squared window (hop = N_FFT / 4)
+
+
+def hann():
+    n = np.arange(N_FFT, dtype=np.float64)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * n / N_FFT)).astype(np.float32)
+
+
+def log_magnitudes(pcm):
+    """pcm [..., S] float -> ln(|STFT| + FLOOR) [..., frames, BINS], frame m over samples m*HOP..+N_FFT."""
+    import torch
+    x = torch.as_tensor(pcm, dtype=torch.float32)
+    lead = x.shape[:-1]
+    x = x.reshape(-1, x.shape[-1])
+    X = torch.stft(x, N_FFT, HOP, window=torch.from_numpy(hann()), center=False, return_complex=True)
+    m = X.abs().transpose(-1, -2) / WINDOW_GAIN
+    return torch.log(m + FLOOR).reshape(*lead, m.shape[-2], BINS)
+
+
+def to_model(logmag, mean, std):
+    return ((logmag - mean) / (SPREAD * std)).clamp(-1, 1)
+
+
+def initial_phase():
+    """deterministic start phases per bin (a zero phase everywhere would start with a click)."""
+    k = np.arange(BINS, dtype=np.float64)
+    return (2 * np.pi * ((k * 0.6180339887498949) % 1.0)).astype(np.float32)
+
+
+class Synth:
+    """x (model space) -> PCM, streaming. State: the phase of every bin and the overlap-add tail."""
+
+    def __init__(self, mean, std):
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+        self.phase = initial_phase()
+        self.tail = np.zeros(N_FFT, np.float32)
+        self.win = hann()
+
+    def magnitudes(self, x):
+        lm = np.asarray(x, np.float32) * (np.float32(SPREAD) * self.std) + self.mean
+        return np.maximum(np.exp(lm) - np.float32(FLOOR), 0).astype(np.float32)
+
+    def frame_phases(self, mag):
+        """advance self.phase for one frame of magnitudes [BINS]; returns the frame's phases."""
+        peaks = [k for k in range(1, BINS - 1) if mag[k] > mag[k - 1] and mag[k] >= mag[k + 1]]
+        out = np.empty(BINS, np.float32)
+        if not peaks:
+            out[:] = self.phase + np.float32(2 * np.pi * HOP / N_FFT) * np.arange(BINS, dtype=np.float32)
+            self.phase = np.mod(out, np.float32(2 * np.pi)).astype(np.float32)
+            return self.phase
+        lm = np.log(mag.astype(np.float64) + FLOOR)
+        start = 0
+        for i, p in enumerate(peaks):
+            a, b, c = lm[p - 1], lm[p], lm[p + 1]
+            den = a - 2 * b + c
+            d = 0.5 * (a - c) / den if den < 0 else 0.0
+            d = min(0.5, max(-0.5, d))
+            ph = float(self.phase[p]) + 2 * np.pi * HOP * (p + d) / N_FFT
+            ph = math.fmod(ph, 2 * np.pi)
+            if i + 1 < len(peaks):   # the next region starts at the lowest bin between the peaks
+                q = peaks[i + 1]
+                end = p + 1 + int(np.argmin(mag[p + 1:q]))
+            else:
+                end = BINS
+            out[start:end] = ph
+            start = end
+        self.phase = out
+        return out
+
+    def frame(self, x):
+        """one token (model space, [BINS]) -> HOP final samples."""
+        mag = self.magnitudes(x)
+        ph = self.frame_phases(mag)
+        sign = np.where(np.arange(BINS) % 2 == 0, 1.0, -1.0)      # frame centre -> frame start
+        spec = (mag * np.float32(WINDOW_GAIN)) * sign * np.exp(1j * ph.astype(np.float64))
+        spec[0] = spec[0].real
+        spec[-1] = spec[-1].real
+        y = np.fft.irfft(spec, N_FFT).astype(np.float32) * self.win / np.float32(OLA_GAIN)
+        self.tail += y
+        out = self.tail[:HOP].copy()
+        self.tail = np.concatenate([self.tail[HOP:], np.zeros(HOP, np.float32)])
+        return out
+
+    def chunk(self, tokens):
+        """tokens [CHUNK/HOP, BINS] -> PCM [CHUNK], clamped to [-1, 1]."""
+        return np.clip(np.concatenate([self.frame(t) for t in tokens]), -1, 1)
