@@ -30,7 +30,7 @@ def audio_config(vocab_size, **kw):
     """representation "stft": one token per STFT frame (tools/models/spectral.py), patch = hop;
     "pcm": one token per `patch` samples."""
     c = dict(kind="audio", sample_rate=24000, chunk=2048, representation="stft", hidden=192, depth=6, heads=4,
-             mlp_ratio=4, window=4, text_dim=64, vocab_size=vocab_size, audio_scale=1.0)
+             mlp_ratio=4, window=4, text_dim=64, vocab_size=vocab_size, audio_scale=0.25)
     c.update(kw)
     if c["representation"] == "stft":
         import spectral

@@ -28,6 +28,11 @@ def write_config(path, cfg):
     if cfg["kind"] == "video":
         conf["video"] = {"width": cfg["width"], "height": cfg["height"], "channels": cfg["channels"],
                          "fps": cfg["fps"]}
+    elif cfg["representation"] == "stft":
+        import spectral
+        conf["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
+                         "representation": "stft", "n_fft": spectral.N_FFT, "floor": spectral.FLOOR,
+                         "spread": spectral.SPREAD}
     else:
         conf["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
                          "scale": cfg["audio_scale"]}
@@ -73,7 +78,7 @@ def main():
     # A tiny audio model of the same family: 256-sample chunks of 32-sample patches.
     torch.manual_seed(8)
     acfg = M.audio_config(12, chunk=256, patch=32, hidden=32, depth=1, heads=2, window=2,
-                          text_dim=8)
+                          text_dim=8, representation="pcm")
     anet = M.DriftDiT(acfg).eval()
     with torch.no_grad():
         for name, p in anet.named_parameters():
@@ -81,6 +86,23 @@ def main():
                 p.copy_(torch.randn_like(p) * 0.05)
     safetensors_io.save(os.path.join(OUT, "tiny-audio.safetensors"), anet.state_dict())
     write_config(os.path.join(OUT, "tiny-audio.json"), acfg)
+
+    # A tiny spectral audio model: 512-sample chunks = 2 STFT frames of 513 magnitudes, with a
+    # plausible per-bin normalisation (tools/models/spectral.py).
+    import spectral
+    torch.manual_seed(9)
+    scfg = M.audio_config(12, chunk=512, hidden=32, depth=1, heads=2, window=2, text_dim=8,
+                          representation="stft")
+    snet = M.DriftDiT(scfg).eval()
+    with torch.no_grad():
+        for name, p in snet.named_parameters():
+            if p.abs().sum() == 0:
+                p.copy_(torch.randn_like(p) * 0.05)
+    weights = dict(snet.state_dict())
+    weights["spectral.mean"] = -7.0 + torch.linspace(2.0, -2.0, spectral.BINS)
+    weights["spectral.std"] = torch.full((spectral.BINS,), 1.5)
+    safetensors_io.save(os.path.join(OUT, "tiny-spectral.safetensors"), weights)
+    write_config(os.path.join(OUT, "tiny-spectral.json"), scfg)
 
 
 if __name__ == "__main__":
