@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     static const char *keys[] = { "arch.hidden", "arch.depth", "version", "vocab", "sampler.steps",
-                                  "a.b.c", "" };
+                                  "audio.representation", "audio.n_fft", "audio.floor", "a.b.c", "" };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         int64_t n;
         double d;
