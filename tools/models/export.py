@@ -45,10 +45,10 @@ def build_config(cfg, ck, commit, sampler):
                           schedule="t_i = shift*s/(1+(shift-1)*s), s = 1-i/steps")
     out["noise"] = {"generator": "splitmix64-boxmuller-v1", "init_stream": 0, "context_stream": 1}
     out["params"] = sum(v.numel() for v in ck["state"].values())
+    out["flops_per_eval"] = M.flops_per_eval(cfg, cfg["window"])
     if kind == "audio":
         out["flops_per_second_of_audio"] = round(out["flops_per_eval"] * (sampler["steps"] + 1) * cfg["sample_rate"]
                                                  / cfg["chunk"])
-    out["flops_per_eval"] = M.flops_per_eval(cfg, cfg["window"])
     out["training"] = {"data_version": DATA_VERSION, "commit": commit, "steps": ck["steps"],
                        "seconds": round(ck["seconds"], 1), "hardware": ck["hardware"], "torch": ck["torch"],
                        "batch": ck["batch"], "clip_frames": ck["clip"], "lr": ck["args"]["lr"],

@@ -41,7 +41,8 @@ def load(stem):
         cfg.setdefault(k, v)
     net = M.DriftDiT(cfg).eval()
     weights, _ = safetensors_io.load(stem + ".safetensors")
-    weights = {k: v.float() for k, v in weights.items()}
+    # spectral.mean/std (spectral audio models) belong to the synthesiser, not to the network timed here
+    weights = {k: v.float() for k, v in weights.items() if not k.startswith("spectral.")}
     net.load_state_dict(weights, strict=True)
     return net, config, cfg
 
