@@ -3,7 +3,7 @@
   /usr/bin/python3 tools/models/reference.py sample --model models/drift-video.json --prompt "slow violet aurora" \
       --seed 7 --frames 48 --out out/aurora            # frame-000000.png ... (+ frames.f32 with --raw)
   /usr/bin/python3 tools/models/reference.py sample --model models/drift-audio.json --prompt "rain" --frames 24 --out out/rain
-  /usr/bin/python3 tools/models/reference.py golden --out tests/fixtures/models [--case NAME]
+  /usr/bin/python3 tools/models/reference.py golden --out tests/fixtures/models [--case NAME|audio [--update-index]]
 
 Streaming, per frame f (video frame or audio chunk):
   x  = noise(seed, f, stream 0)                      (or the next frame of --noise-file)
@@ -322,11 +322,12 @@ def cmd_golden(a):
     index = {"seed": GOLDEN_SEED, "note": "raw little-endian float32; frames in model space ([-1,1]); "
              "video HWC; audio: the model's tokens (stft: chunk/hop STFT frames of n_fft/2+1 values; pcm: "
              "samples), and pcm = what the engine delivers (reference.audio_pcm)", "cases": {}}
-    cases = [a.case] if a.case else list(GOLDEN_CASES)
-    if not a.case or a.case == "spectral":
+    cases = ([c for c in GOLDEN_CASES if c.startswith("audio-")] if a.case == "audio" else
+             [a.case] if a.case else list(GOLDEN_CASES))
+    if not a.case or a.case in ("spectral", "audio"):
         index["spectral"] = golden_spectral(a.out)
         print("spectral: synthesiser case", flush=True)
-    for name in cases if a.case != "spectral" else []:
+    for name in cases if a.case != "spectral" else []:  # noqa: B007
         mname, prompt, sampler, steps, g, neg, frames, tr, shift, tc = GOLDEN_CASES[name]
         net, conf = load(os.path.join(root, "models", mname + ".json"))
         st = Stream(net, conf, prompt, GOLDEN_SEED, sampler, steps, g, shift, tc, neg)
@@ -350,8 +351,16 @@ def cmd_golden(a):
                                           np.stack([st.from_tokens(v).numpy() for _, _, v in trace]))}
         index["cases"][name] = e
         print(f"{name}: {frames} frames, {st.evals} evals", flush=True)
-    if not a.case:
-        with open(os.path.join(a.out, "index.json"), "w") as f:
+    path = os.path.join(a.out, "index.json")
+    if a.case and a.update_index and os.path.exists(path):   # one case (or "audio") renewed in place
+        old = json.load(open(path))
+        old["note"] = index["note"]
+        old.setdefault("cases", {}).update(index["cases"])
+        if "spectral" in index:
+            old["spectral"] = index["spectral"]
+        index = old
+    if not a.case or a.update_index:
+        with open(path, "w") as f:
             json.dump(index, f, indent=1)
             f.write("\n")
 
@@ -376,7 +385,9 @@ def main():
     s.add_argument("--out", required=True)
     gd = sub.add_parser("golden")
     gd.add_argument("--out", required=True)
-    gd.add_argument("--case", choices=sorted(GOLDEN_CASES) + ["spectral"])
+    gd.add_argument("--case", choices=sorted(GOLDEN_CASES) + ["spectral", "audio"],
+                    help="one case; audio = every audio case and the synthesiser's")
+    gd.add_argument("--update-index", action="store_true", help="with --case: renew its entries in OUT/index.json")
     a = ap.parse_args()
     try:
         (cmd_sample if a.cmd == "sample" else cmd_golden)(a)
