@@ -72,7 +72,7 @@ static int run_case(const struct media_case *c, int seconds, enum drift_file_for
     char path[512];
     snprintf(path, sizeof(path), "%s/bench-%dx%d.%s", dir, c->width, c->height,
              format == DRIFT_FILE_MP4 ? "mp4" : "mkv");
-    struct drift_media_error err = { 0 };
+    struct drift_error err = { 0 };
     struct drift_stream_output *out = NULL;
     struct drift_file_writer *w = NULL;
     if (drift_stream_output_init(&out, &oc, &err) < 0 ||

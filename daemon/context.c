@@ -270,14 +270,18 @@ int context_init(struct context *ctx, struct drift_error *err)
     if (r < 0)
         return r;
     prepare_state_dir(ctx);
-    struct drift_media_error merr = { 0 };
     struct drift_rtsp_server_config rc = {
         .address = ctx->config->rtsp_address,
         .port = (int)ctx->config->rtsp_port,
         .context = ctx->main_context,
     };
-    if (drift_media_init(&merr) < 0 || drift_rtsp_server_init(&ctx->rtsp, &rc, &merr) < 0)
-        return drift_error_set(err, merr.code ? merr.code : -EIO, "rtsp: %s", merr.message);
+    r = drift_media_init(err);
+    if (r == 0)
+        r = drift_rtsp_server_init(&ctx->rtsp, &rc, err);
+    if (r < 0) {
+        drift_error_prefix(err, "rtsp");
+        return r;
+    }
     log_info("RTSP server listening on %s port %d", ctx->config->rtsp_address,
              drift_rtsp_server_port(ctx->rtsp));
     r = drift_bus_open(ctx, err);

@@ -52,11 +52,12 @@ static int open_all(struct render *rd, struct drift_error *err)
         .live = false,
         .push_timeout_ms = 2000, /* see push() */
     };
-    struct drift_media_error me = { 0 };
-    if (drift_stream_output_init(&rd->out, &oc, &me) < 0 ||
-        drift_file_writer_init(&rd->writer, rd->out, s->output,
-                               mkv ? DRIFT_FILE_MKV : DRIFT_FILE_MP4, &me) < 0)
-        return drift_error_set(err, me.code ? me.code : -EIO, "%s", me.message);
+    r = drift_stream_output_init(&rd->out, &oc, err);
+    if (r == 0)
+        r = drift_file_writer_init(&rd->writer, rd->out, s->output,
+                                   mkv ? DRIFT_FILE_MKV : DRIFT_FILE_MP4, err);
+    if (r < 0)
+        return r;
     rd->rgb = g_malloc((size_t)vi->width * vi->height * 3);
     return 0;
 }
@@ -73,11 +74,10 @@ static int push(struct render *rd, const float *pcm, size_t n, int64_t index,
                 : drift_stream_output_push_video(rd->out, rd->rgb, index);
     while (r == -EAGAIN && !cancelled(rd) && ++waits < 5);
     if (r == -EAGAIN && !cancelled(rd)) {
-        struct drift_media_error me = { 0 };
-        int fr = drift_file_writer_finish(rd->writer, 0, &me);
-        return drift_error_set(err, fr == -EIO ? -EIO : -ETIMEDOUT, "%s",
-                               fr == -EIO ? me.message
-                                          : "the file writer stopped taking data for 10 s");
+        int fr = drift_file_writer_finish(rd->writer, 0, err);
+        if (fr == -EIO)
+            return fr; /* err says what the writer met */
+        return drift_error_set(err, -ETIMEDOUT, "the file writer stopped taking data for 10 s");
     }
     if (r < 0 && !cancelled(rd))
         return drift_error_set(err, r, "media: %s", drift_stream_output_last_error(rd->out));
@@ -125,10 +125,7 @@ static int generate(struct render *rd, struct drift_error *err)
     }
     if (drift_stream_output_finish(rd->out) < 0)
         return drift_error_set(err, -EIO, "media: %s", drift_stream_output_last_error(rd->out));
-    struct drift_media_error me = { 0 };
-    if (drift_file_writer_finish(rd->writer, 60000, &me) < 0)
-        return drift_error_set(err, me.code ? me.code : -EIO, "%s", me.message);
-    return 0;
+    return drift_file_writer_finish(rd->writer, 60000, err);
 }
 
 int drift_render_run(const struct drift_settings *settings, const struct drift_render_hooks *hooks,

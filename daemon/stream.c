@@ -222,7 +222,7 @@ static void handle_loaded(struct drift_stream *s, struct drift_stream_event *ev)
         set_state(s, DRIFT_STREAM_FAILED, ev->message);
     } else if (!g_atomic_int_get(&s->stop)) {
         s->out = ev->out;
-        struct drift_media_error merr = { 0 };
+        struct drift_error merr = { 0 };
         if (drift_rtsp_server_add_stream(ctx->rtsp, s->name, s->out, &merr) < 0) {
             log_stream(LOG_ERR, s->name, "cannot serve: %s", merr.message);
             g_atomic_int_set(&s->stop, 1);

@@ -71,9 +71,8 @@ static int load(struct gen *g, char **ret_message)
         .audio_codec = DRIFT_AUDIO_OPUS,
         .live = true,
     };
-    struct drift_media_error me = { 0 };
-    if (drift_stream_output_init(&g->out, &oc, &me) < 0) {
-        drift_error_set(&e, me.code, "media: %s", me.message);
+    if (drift_stream_output_init(&g->out, &oc, &e) < 0) {
+        drift_error_prefix(&e, "media");
         goto fail;
     }
     g->rgb = g_malloc((size_t)g->vinfo->width * g->vinfo->height * 3);

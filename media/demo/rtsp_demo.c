@@ -119,7 +119,7 @@ static int parse_args(struct demo *d, int argc, char **argv)
 
 static int serve(struct demo *d)
 {
-    struct drift_media_error err = { 0 };
+    struct drift_error err = { 0 };
     struct drift_stream_output_config oc = {
         .width = d->width, .height = d->height, .fps_num = d->fps, .fps_den = 1,
         .audio = true, .audio_rate = d->audio_rate, .audio_channels = d->audio_channels,

@@ -30,32 +30,32 @@ struct drift_audio_encoder {
     bool flushed;
 };
 
-static int check_config(const struct drift_audio_encoder_config *c, struct drift_media_error *err)
+static int check_config(const struct drift_audio_encoder_config *c, struct drift_error *err)
 {
     if (c->codec != DRIFT_AUDIO_OPUS && c->codec != DRIFT_AUDIO_AAC)
-        return drift_media_error_set(err, -EINVAL, "codec: %d is neither opus nor aac", c->codec);
+        return drift_error_set(err, -EINVAL, "codec: %d is neither opus nor aac", c->codec);
     if (c->in_rate < 8000 || c->in_rate > 192000)
-        return drift_media_error_set(err, -EINVAL, "in_rate: %d is outside 8000..192000",
+        return drift_error_set(err, -EINVAL, "in_rate: %d is outside 8000..192000",
                                      c->in_rate);
     if (c->in_channels < 1 || c->in_channels > 8)
-        return drift_media_error_set(err, -EINVAL, "in_channels: %d is outside 1..8",
+        return drift_error_set(err, -EINVAL, "in_channels: %d is outside 1..8",
                                      c->in_channels);
     if (c->out_channels < 0 || c->out_channels > 2)
-        return drift_media_error_set(err, -EINVAL, "out_channels: %d is outside 0..2",
+        return drift_error_set(err, -EINVAL, "out_channels: %d is outside 0..2",
                                      c->out_channels);
     if (c->bitrate_kbps < 0 || c->bitrate_kbps > 512)
-        return drift_media_error_set(err, -EINVAL, "bitrate_kbps: %d is outside 0..512",
+        return drift_error_set(err, -EINVAL, "bitrate_kbps: %d is outside 0..512",
                                      c->bitrate_kbps);
     return 0;
 }
 
 static int open_codec(struct drift_audio_encoder *enc, const struct drift_audio_encoder_config *c,
-                      int channels, struct drift_media_error *err)
+                      int channels, struct drift_error *err)
 {
     const char *name = c->codec == DRIFT_AUDIO_OPUS ? "libopus" : "aac";
     const AVCodec *codec = avcodec_find_encoder_by_name(name);
     if (!codec)
-        return drift_media_error_set(err, -ENOENT, "libavcodec has no %s encoder", name);
+        return drift_error_set(err, -ENOENT, "libavcodec has no %s encoder", name);
     AVCodecContext *ctx = avcodec_alloc_context3(codec);
     if (!ctx)
         return -ENOMEM;
@@ -72,7 +72,7 @@ static int open_codec(struct drift_audio_encoder *enc, const struct drift_audio_
         av_opt_set(ctx->priv_data, "application", "audio", 0);
     int r = avcodec_open2(ctx, codec, NULL);
     if (r < 0)
-        return drift_media_error_set(err, -EINVAL, "%s refused the settings (%s)", name,
+        return drift_error_set(err, -EINVAL, "%s refused the settings (%s)", name,
                                      av_err2str(r));
     return 0;
 }
@@ -101,10 +101,10 @@ static int open_resampler(struct drift_audio_encoder *enc)
 
 int drift_audio_encoder_init(struct drift_audio_encoder **ret_enc,
                              const struct drift_audio_encoder_config *config,
-                             struct drift_media_error *err)
+                             struct drift_error *err)
 {
     if (!ret_enc || !config)
-        return drift_media_error_set(err, -EINVAL, "%s: NULL", ret_enc ? "config" : "ret_enc");
+        return drift_error_set(err, -EINVAL, "%s: NULL", ret_enc ? "config" : "ret_enc");
     int r = check_config(config, err);
     if (r == 0)
         r = drift_media_init(err);
@@ -112,7 +112,7 @@ int drift_audio_encoder_init(struct drift_audio_encoder **ret_enc,
         return r;
     struct drift_audio_encoder *enc = calloc(1, sizeof(*enc));
     if (!enc)
-        return drift_media_error_set(err, -ENOMEM, "out of memory");
+        return drift_error_set(err, -ENOMEM, "out of memory");
     enc->codec = config->codec;
     enc->in_rate = config->in_rate;
     enc->in_channels = config->in_channels;
@@ -123,7 +123,7 @@ int drift_audio_encoder_init(struct drift_audio_encoder **ret_enc,
         r = open_resampler(enc);
     if (r < 0) {
         if (r == -ENOMEM)
-            drift_media_error_set(err, r, "out of memory");
+            drift_error_set(err, r, "out of memory");
         drift_audio_encoder_free(enc);
         return r;
     }

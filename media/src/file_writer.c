@@ -35,29 +35,29 @@ static enum drift_file_format format_from_path(const char *path)
 }
 
 static int check_args(struct drift_stream_output *out, const char *path,
-                      enum drift_file_format *format, struct drift_media_error *err)
+                      enum drift_file_format *format, struct drift_error *err)
 {
     if (!out)
-        return drift_media_error_set(err, -EINVAL, "out: NULL");
+        return drift_error_set(err, -EINVAL, "out: NULL");
     if (!path || !*path)
-        return drift_media_error_set(err, -EINVAL, "path: empty");
+        return drift_error_set(err, -EINVAL, "path: empty");
     if (*format == DRIFT_FILE_AUTO)
         *format = format_from_path(path);
     if (*format != DRIFT_FILE_MP4 && *format != DRIFT_FILE_MKV)
-        return drift_media_error_set(err, -EINVAL,
+        return drift_error_set(err, -EINVAL,
                                      "path: '%s' does not end in .mp4 or .mkv (or format: %d)",
                                      path, *format);
     const struct drift_audio_encoder *a = drift_stream_output_audio_encoder(out);
     enum drift_audio_codec want = *format == DRIFT_FILE_MP4 ? DRIFT_AUDIO_AAC : DRIFT_AUDIO_OPUS;
     if (a && drift_audio_encoder_codec(a) != want)
-        return drift_media_error_set(err, -EINVAL, "out: %s files need %s audio",
+        return drift_error_set(err, -EINVAL, "out: %s files need %s audio",
                                      *format == DRIFT_FILE_MP4 ? "MP4" : "Matroska",
                                      want == DRIFT_AUDIO_AAC ? "AAC" : "Opus");
     return 0;
 }
 
 /* Creates ".NAME.XXXXXX.part" beside @path: proves the directory is writable before any work. */
-static int make_temp(struct drift_file_writer *w, struct drift_media_error *err)
+static int make_temp(struct drift_file_writer *w, struct drift_error *err)
 {
     char *dir_copy = g_strdup(w->path), *base_copy = g_strdup(w->path);
     char *dir = dirname(dir_copy), *base = basename(base_copy);
@@ -65,7 +65,7 @@ static int make_temp(struct drift_file_writer *w, struct drift_media_error *err)
     int fd = mkstemps(w->temp_path, 5);
     int r = fd < 0 ? -errno : 0;
     if (fd < 0)
-        drift_media_error_set(err, r, "path: cannot create a file in '%s': %s", dir, strerror(-r));
+        drift_error_set(err, r, "path: cannot create a file in '%s': %s", dir, strerror(-r));
     else
         close(fd);
     if (fd < 0) {
@@ -78,7 +78,7 @@ static int make_temp(struct drift_file_writer *w, struct drift_media_error *err)
 }
 
 static int build_pipeline(struct drift_file_writer *w, enum drift_file_format format,
-                          struct drift_media_error *err)
+                          struct drift_error *err)
 {
     bool audio = drift_stream_output_audio_encoder(w->out) != NULL;
     const char *mux = format == DRIFT_FILE_MP4 ? "mp4mux faststart=true" : "matroskamux";
@@ -91,7 +91,7 @@ static int build_pipeline(struct drift_file_writer *w, enum drift_file_format fo
     w->pipeline = gst_parse_launch(desc, &gerr);
     g_free(desc);
     if (!w->pipeline || gerr) {
-        drift_media_error_set(err, -ENOENT, "cannot build the muxing pipeline: %s",
+        drift_error_set(err, -ENOENT, "cannot build the muxing pipeline: %s",
                               gerr ? gerr->message : "unknown error");
         g_clear_error(&gerr);
         return -ENOENT;
@@ -106,16 +106,16 @@ static int build_pipeline(struct drift_file_writer *w, enum drift_file_format fo
     if (a)
         gst_object_unref(a);
     if (gst_element_set_state(w->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
-        return drift_media_error_set(err, -EIO, "the muxing pipeline did not start");
+        return drift_error_set(err, -EIO, "the muxing pipeline did not start");
     return 0;
 }
 
 int drift_file_writer_init(struct drift_file_writer **ret_writer, struct drift_stream_output *out,
                            const char *path, enum drift_file_format format,
-                           struct drift_media_error *err)
+                           struct drift_error *err)
 {
     if (!ret_writer)
-        return drift_media_error_set(err, -EINVAL, "ret_writer: NULL");
+        return drift_error_set(err, -EINVAL, "ret_writer: NULL");
     int r = check_args(out, path, &format, err);
     if (r == 0)
         r = drift_media_init(err);
@@ -138,19 +138,19 @@ int drift_file_writer_init(struct drift_file_writer **ret_writer, struct drift_s
 }
 
 /* Makes the finished file durable, then atomically gives it its final name. */
-static int commit_file(struct drift_file_writer *w, struct drift_media_error *err)
+static int commit_file(struct drift_file_writer *w, struct drift_error *err)
 {
     int fd = open(w->temp_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) < 0) {
         int r = -errno;
         if (fd >= 0)
             close(fd);
-        return drift_media_error_set(err, r, "fsync '%s': %s", w->temp_path, strerror(-r));
+        return drift_error_set(err, r, "fsync '%s': %s", w->temp_path, strerror(-r));
     }
     close(fd);
     if (rename(w->temp_path, w->path) < 0) {
         int r = -errno;
-        return drift_media_error_set(err, r, "rename to '%s': %s", w->path, strerror(-r));
+        return drift_error_set(err, r, "rename to '%s': %s", w->path, strerror(-r));
     }
     char *dir_copy = g_strdup(w->path);
     int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -163,22 +163,22 @@ static int commit_file(struct drift_file_writer *w, struct drift_media_error *er
 }
 
 int drift_file_writer_finish(struct drift_file_writer *w, int timeout_ms,
-                             struct drift_media_error *err)
+                             struct drift_error *err)
 {
     if (!w || w->done)
-        return drift_media_error_set(err, -EINVAL, "writer: %s", w ? "already finished" : "NULL");
+        return drift_error_set(err, -EINVAL, "writer: %s", w ? "already finished" : "NULL");
     GstBus *bus = gst_element_get_bus(w->pipeline);
     GstClockTime timeout = timeout_ms < 0 ? GST_CLOCK_TIME_NONE : (GstClockTime)timeout_ms * GST_MSECOND;
     GstMessage *msg = gst_bus_timed_pop_filtered(bus, timeout, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
     gst_object_unref(bus);
     int r = 0;
     if (!msg) {
-        r = drift_media_error_set(err, -ETIMEDOUT, "the muxer did not finish within %d ms",
+        r = drift_error_set(err, -ETIMEDOUT, "the muxer did not finish within %d ms",
                                   timeout_ms);
     } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
         GError *gerr = NULL;
         gst_message_parse_error(msg, &gerr, NULL);
-        r = drift_media_error_set(err, -EIO, "writing '%s': %s", w->path,
+        r = drift_error_set(err, -EIO, "writing '%s': %s", w->path,
                                   gerr ? gerr->message : "unknown error");
         g_clear_error(&gerr);
     }

@@ -26,12 +26,12 @@ static gpointer init_once(gpointer data)
     return NULL;
 }
 
-int drift_media_init(struct drift_media_error *err)
+int drift_media_init(struct drift_error *err)
 {
     static GOnce once = G_ONCE_INIT;
     const char *missing = g_once(&once, init_once, NULL);
     if (missing)
-        return drift_media_error_set(err, -ENOENT, "GStreamer element '%s' is not installed",
+        return drift_error_set(err, -ENOENT, "GStreamer element '%s' is not installed",
                                      missing);
     return 0;
 }

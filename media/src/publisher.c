@@ -15,27 +15,27 @@ struct drift_publisher {
 };
 
 static int check_args(struct drift_stream_output *out, const struct drift_publisher_config *c,
-                      struct drift_media_error *err)
+                      struct drift_error *err)
 {
     if (!out || !c)
-        return drift_media_error_set(err, -EINVAL, "%s: NULL", out ? "config" : "out");
+        return drift_error_set(err, -EINVAL, "%s: NULL", out ? "config" : "out");
     if (!c->url || !g_str_has_prefix(c->url, "rtsp://") || strlen(c->url) <= 7 ||
         strpbrk(c->url, " \"'!"))
-        return drift_media_error_set(err, -EINVAL, "url: '%s' is not an rtsp:// URL",
+        return drift_error_set(err, -EINVAL, "url: '%s' is not an rtsp:// URL",
                                      c->url ? c->url : "(null)");
     if (c->latency_ms < 0 || c->latency_ms > 10000)
-        return drift_media_error_set(err, -EINVAL, "latency_ms: %d is outside 0..10000",
+        return drift_error_set(err, -EINVAL, "latency_ms: %d is outside 0..10000",
                                      c->latency_ms);
     if (!drift_stream_output_is_live(out))
-        return drift_media_error_set(err, -EINVAL, "out: only live outputs can be published");
+        return drift_error_set(err, -EINVAL, "out: only live outputs can be published");
     const struct drift_audio_encoder *a = drift_stream_output_audio_encoder(out);
     if (a && drift_audio_encoder_codec(a) != DRIFT_AUDIO_OPUS)
-        return drift_media_error_set(err, -EINVAL, "out: publishing carries Opus audio, not AAC");
+        return drift_error_set(err, -EINVAL, "out: publishing carries Opus audio, not AAC");
     return 0;
 }
 
 static int build(struct drift_publisher *p, const struct drift_publisher_config *c,
-                 struct drift_media_error *err)
+                 struct drift_error *err)
 {
     bool audio = drift_stream_output_audio_encoder(p->out) != NULL;
     char *desc = g_strdup_printf("rtspclientsink name=s latency=%d protocols=%s "
@@ -46,7 +46,7 @@ static int build(struct drift_publisher *p, const struct drift_publisher_config 
     p->pipeline = gst_parse_launch(desc, &gerr);
     g_free(desc);
     if (!p->pipeline || gerr) {
-        drift_media_error_set(err, -ENOENT, "cannot build the publishing pipeline: %s",
+        drift_error_set(err, -ENOENT, "cannot build the publishing pipeline: %s",
                               gerr ? gerr->message : "unknown error");
         g_clear_error(&gerr);
         return -ENOENT;
@@ -61,16 +61,16 @@ static int build(struct drift_publisher *p, const struct drift_publisher_config 
     if (a)
         gst_object_unref(a);
     if (gst_element_set_state(p->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
-        return drift_media_error_set(err, -EIO, "cannot connect to '%s'", c->url);
+        return drift_error_set(err, -EIO, "cannot connect to '%s'", c->url);
     return 0;
 }
 
 int drift_publisher_init(struct drift_publisher **ret_pub, struct drift_stream_output *out,
                          const struct drift_publisher_config *config,
-                         struct drift_media_error *err)
+                         struct drift_error *err)
 {
     if (!ret_pub)
-        return drift_media_error_set(err, -EINVAL, "ret_pub: NULL");
+        return drift_error_set(err, -EINVAL, "ret_pub: NULL");
     int r = check_args(out, config, err);
     if (r == 0)
         r = drift_media_init(err);
@@ -89,10 +89,10 @@ int drift_publisher_init(struct drift_publisher **ret_pub, struct drift_stream_o
     return 0;
 }
 
-int drift_publisher_check(struct drift_publisher *p, struct drift_media_error *err)
+int drift_publisher_check(struct drift_publisher *p, struct drift_error *err)
 {
     if (!p)
-        return drift_media_error_set(err, -EINVAL, "pub: NULL");
+        return drift_error_set(err, -EINVAL, "pub: NULL");
     GstBus *bus = gst_element_get_bus(p->pipeline);
     GstMessage *msg;
     while (!p->failed && (msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR | GST_MESSAGE_EOS))) {
@@ -107,7 +107,7 @@ int drift_publisher_check(struct drift_publisher *p, struct drift_media_error *e
     }
     gst_object_unref(bus);
     if (p->failed)
-        return drift_media_error_set(err, -EIO, "publishing failed: %s", p->error);
+        return drift_error_set(err, -EIO, "publishing failed: %s", p->error);
     return 0;
 }
 

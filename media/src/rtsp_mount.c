@@ -80,15 +80,15 @@ static bool valid_name(const char *name)
     return true;
 }
 
-static int check_output(struct drift_stream_output *out, struct drift_media_error *err)
+static int check_output(struct drift_stream_output *out, struct drift_error *err)
 {
     if (!out)
-        return drift_media_error_set(err, -EINVAL, "out: NULL");
+        return drift_error_set(err, -EINVAL, "out: NULL");
     if (!drift_stream_output_is_live(out))
-        return drift_media_error_set(err, -EINVAL, "out: an offline output cannot be served live");
+        return drift_error_set(err, -EINVAL, "out: an offline output cannot be served live");
     const struct drift_audio_encoder *a = drift_stream_output_audio_encoder(out);
     if (a && drift_audio_encoder_codec(a) != DRIFT_AUDIO_OPUS)
-        return drift_media_error_set(err, -EINVAL, "out: RTSP carries Opus audio, not AAC");
+        return drift_error_set(err, -EINVAL, "out: RTSP carries Opus audio, not AAC");
     return 0;
 }
 
@@ -113,18 +113,18 @@ static GstRTSPMediaFactory *make_factory(struct mount *m)
 }
 
 int drift_rtsp_server_add_stream(struct drift_rtsp_server *s, const char *name,
-                                 struct drift_stream_output *out, struct drift_media_error *err)
+                                 struct drift_stream_output *out, struct drift_error *err)
 {
     if (!s)
-        return drift_media_error_set(err, -EINVAL, "server: NULL");
+        return drift_error_set(err, -EINVAL, "server: NULL");
     if (!valid_name(name))
-        return drift_media_error_set(err, -EINVAL, "name: '%s' is not 1..64 of [A-Za-z0-9._-]",
+        return drift_error_set(err, -EINVAL, "name: '%s' is not 1..64 of [A-Za-z0-9._-]",
                                      name ? name : "(null)");
     int r = check_output(out, err);
     if (r < 0)
         return r;
     if (g_hash_table_contains(s->mounts, name))
-        return drift_media_error_set(err, -EEXIST, "name: '%s' is already served", name);
+        return drift_error_set(err, -EEXIST, "name: '%s' is already served", name);
     struct mount *m = g_new0(struct mount, 1);
     m->server = s;
     m->name = g_strdup(name);

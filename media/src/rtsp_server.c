@@ -78,14 +78,14 @@ static gboolean on_timer(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-static GSource *listen_source(struct drift_rtsp_server *s, struct drift_media_error *err)
+static GSource *listen_source(struct drift_rtsp_server *s, struct drift_error *err)
 {
     GError *gerr = NULL;
     GSource *src = gst_rtsp_server_create_source(s->server, NULL, &gerr);
     if (!src) {
         int code = gerr && g_error_matches(gerr, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE)
                        ? -EADDRINUSE : -EINVAL;
-        drift_media_error_set(err, code, "cannot listen on %s:%d: %s", s->address, s->port,
+        drift_error_set(err, code, "cannot listen on %s:%d: %s", s->address, s->port,
                               gerr ? gerr->message : "unknown error");
         g_clear_error(&gerr);
         return NULL;
@@ -96,15 +96,15 @@ static GSource *listen_source(struct drift_rtsp_server *s, struct drift_media_er
 
 int drift_rtsp_server_init(struct drift_rtsp_server **ret_server,
                            const struct drift_rtsp_server_config *config,
-                           struct drift_media_error *err)
+                           struct drift_error *err)
 {
     if (!ret_server || !config)
-        return drift_media_error_set(err, -EINVAL, "%s: NULL", ret_server ? "config" : "ret_server");
+        return drift_error_set(err, -EINVAL, "%s: NULL", ret_server ? "config" : "ret_server");
     if (config->port < 0 || config->port > 65535)
-        return drift_media_error_set(err, -EINVAL, "port: %d is outside 0..65535", config->port);
+        return drift_error_set(err, -EINVAL, "port: %d is outside 0..65535", config->port);
     const char *address = config->address ? config->address : "127.0.0.1";
     if (!g_hostname_is_ip_address(address))
-        return drift_media_error_set(err, -EINVAL, "address: '%s' is not an IP address", address);
+        return drift_error_set(err, -EINVAL, "address: '%s' is not an IP address", address);
     int r = drift_media_init(err);
     if (r < 0)
         return r;

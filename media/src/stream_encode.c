@@ -129,7 +129,7 @@ static bool watched(struct drift_stream_output *out)
 static int encode_tick(struct drift_stream_output *out, bool key, size_t audio_frames,
                        bool *ret_watched)
 {
-    struct drift_media_error err = { 0 };
+    struct drift_error err = { 0 };
     int r = 0;
     *ret_watched = watched(out);
     if (!*ret_watched)

@@ -12,25 +12,25 @@
 #include "stream_output_impl.h"
 
 
-static int check_config(const struct drift_stream_output_config *c, struct drift_media_error *err)
+static int check_config(const struct drift_stream_output_config *c, struct drift_error *err)
 {
     if (c->queue_seconds < 0 || c->queue_seconds > 10)
-        return drift_media_error_set(err, -EINVAL, "queue_seconds: %g is outside 0..10",
+        return drift_error_set(err, -EINVAL, "queue_seconds: %g is outside 0..10",
                                      c->queue_seconds);
     if (c->push_timeout_ms < -1)
-        return drift_media_error_set(err, -EINVAL, "push_timeout_ms: %d is below -1",
+        return drift_error_set(err, -EINVAL, "push_timeout_ms: %d is below -1",
                                      c->push_timeout_ms);
     if (c->audio && (c->audio_rate < 8000 || c->audio_rate > 192000))
-        return drift_media_error_set(err, -EINVAL, "audio_rate: %d is outside 8000..192000",
+        return drift_error_set(err, -EINVAL, "audio_rate: %d is outside 8000..192000",
                                      c->audio_rate);
     if (c->audio && (c->audio_channels < 1 || c->audio_channels > 8))
-        return drift_media_error_set(err, -EINVAL, "audio_channels: %d is outside 1..8",
+        return drift_error_set(err, -EINVAL, "audio_channels: %d is outside 1..8",
                                      c->audio_channels);
     return 0;
 }
 
 static int open_encoders(struct drift_stream_output *out, const struct drift_stream_output_config *c,
-                         struct drift_media_error *err)
+                         struct drift_error *err)
 {
     struct drift_video_encoder_config vc = {
         .in_width = c->width, .in_height = c->height,
@@ -71,16 +71,16 @@ static int alloc_queues(struct drift_stream_output *out)
 
 int drift_stream_output_init(struct drift_stream_output **ret_out,
                              const struct drift_stream_output_config *config,
-                             struct drift_media_error *err)
+                             struct drift_error *err)
 {
     if (!ret_out || !config)
-        return drift_media_error_set(err, -EINVAL, "%s: NULL", ret_out ? "config" : "ret_out");
+        return drift_error_set(err, -EINVAL, "%s: NULL", ret_out ? "config" : "ret_out");
     int r = check_config(config, err);
     if (r < 0)
         return r;
     struct drift_stream_output *out = calloc(1, sizeof(*out));
     if (!out)
-        return drift_media_error_set(err, -ENOMEM, "out of memory");
+        return drift_error_set(err, -ENOMEM, "out of memory");
     out->cfg = *config;
     out->cfg.preset = NULL; /* the encoder copies what it needs; do not keep the caller's string */
     out->fps = (AVRational){ config->fps_num, config->fps_den ? config->fps_den : 1 };
@@ -90,7 +90,7 @@ int drift_stream_output_init(struct drift_stream_output **ret_out,
     out->sinks = g_ptr_array_new();
     r = open_encoders(out, config, err);
     if (r == 0 && (r = alloc_queues(out)) < 0)
-        drift_media_error_set(err, r, "out of memory");
+        drift_error_set(err, r, "out of memory");
     if (r < 0) {
         drift_stream_output_free(out);
         return r;
@@ -104,7 +104,7 @@ int drift_stream_output_init(struct drift_stream_output **ret_out,
     out->thread = g_thread_try_new("drift-encode", drift_stream_output_encoder_thread, out, NULL);
     if (!out->thread) {
         drift_stream_output_free(out);
-        return drift_media_error_set(err, -EAGAIN, "cannot start the encoder thread");
+        return drift_error_set(err, -EAGAIN, "cannot start the encoder thread");
     }
     *ret_out = out;
     return 0;

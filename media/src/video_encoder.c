@@ -18,35 +18,35 @@ struct drift_video_encoder {
     bool flushed;
 };
 
-static int check_config(const struct drift_video_encoder_config *c, struct drift_media_error *err)
+static int check_config(const struct drift_video_encoder_config *c, struct drift_error *err)
 {
     if (c->in_width < 2 || c->in_width > 16384)
-        return drift_media_error_set(err, -EINVAL, "in_width: %d is outside 2..16384", c->in_width);
+        return drift_error_set(err, -EINVAL, "in_width: %d is outside 2..16384", c->in_width);
     if (c->in_height < 2 || c->in_height > 16384)
-        return drift_media_error_set(err, -EINVAL, "in_height: %d is outside 2..16384",
+        return drift_error_set(err, -EINVAL, "in_height: %d is outside 2..16384",
                                      c->in_height);
     int w = c->out_width ? c->out_width : c->in_width;
     int h = c->out_height ? c->out_height : c->in_height;
     if (w < 16 || w > 8192 || (w & 1))
-        return drift_media_error_set(err, -EINVAL,
+        return drift_error_set(err, -EINVAL,
                                      "out_width: %d must be even and within 16..8192%s", w,
                                      c->out_width ? "" : " (it defaults to in_width)");
     if (h < 16 || h > 8192 || (h & 1))
-        return drift_media_error_set(err, -EINVAL,
+        return drift_error_set(err, -EINVAL,
                                      "out_height: %d must be even and within 16..8192%s", h,
                                      c->out_height ? "" : " (it defaults to in_height)");
     int den = c->fps_den ? c->fps_den : 1;
     if (c->fps_num <= 0 || den < 0 || (double)c->fps_num / den > 240.0 ||
         (double)c->fps_num / den < 1.0)
-        return drift_media_error_set(err, -EINVAL, "fps: %d/%d is outside 1..240", c->fps_num,
+        return drift_error_set(err, -EINVAL, "fps: %d/%d is outside 1..240", c->fps_num,
                                      den);
     if (c->bitrate_kbps < 0 || c->bitrate_kbps > 200000)
-        return drift_media_error_set(err, -EINVAL, "bitrate_kbps: %d is outside 0..200000",
+        return drift_error_set(err, -EINVAL, "bitrate_kbps: %d is outside 0..200000",
                                      c->bitrate_kbps);
     if (c->gop < 0)
-        return drift_media_error_set(err, -EINVAL, "gop: %d is negative", c->gop);
+        return drift_error_set(err, -EINVAL, "gop: %d is negative", c->gop);
     if (c->threads < 0 || c->threads > 64)
-        return drift_media_error_set(err, -EINVAL, "threads: %d is outside 0..64", c->threads);
+        return drift_error_set(err, -EINVAL, "threads: %d is outside 0..64", c->threads);
     return 0;
 }
 
@@ -58,11 +58,11 @@ static int64_t default_bitrate(int w, int h, AVRational fps)
 }
 
 static int open_codec(struct drift_video_encoder *enc, const struct drift_video_encoder_config *c,
-                      int w, int h, struct drift_media_error *err)
+                      int w, int h, struct drift_error *err)
 {
     const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
     if (!codec)
-        return drift_media_error_set(err, -ENOENT, "libavcodec has no libx264 encoder");
+        return drift_error_set(err, -ENOENT, "libavcodec has no libx264 encoder");
     AVCodecContext *ctx = avcodec_alloc_context3(codec);
     if (!ctx)
         return -ENOMEM;
@@ -91,7 +91,7 @@ static int open_codec(struct drift_video_encoder *enc, const struct drift_video_
     av_opt_set(ctx->priv_data, "x264-params", "repeat-headers=1:annexb=1:scenecut=0", 0);
     int r = avcodec_open2(ctx, codec, NULL);
     if (r < 0)
-        return drift_media_error_set(err, -EINVAL, "libx264 refused the settings (%s)",
+        return drift_error_set(err, -EINVAL, "libx264 refused the settings (%s)",
                                      av_err2str(r));
     return 0;
 }
@@ -119,10 +119,10 @@ static int alloc_buffers(struct drift_video_encoder *enc, int w, int h)
 
 int drift_video_encoder_init(struct drift_video_encoder **ret_enc,
                              const struct drift_video_encoder_config *config,
-                             struct drift_media_error *err)
+                             struct drift_error *err)
 {
     if (!ret_enc || !config)
-        return drift_media_error_set(err, -EINVAL, "%s: NULL", ret_enc ? "config" : "ret_enc");
+        return drift_error_set(err, -EINVAL, "%s: NULL", ret_enc ? "config" : "ret_enc");
     int r = check_config(config, err);
     if (r == 0)
         r = drift_media_init(err);
@@ -130,7 +130,7 @@ int drift_video_encoder_init(struct drift_video_encoder **ret_enc,
         return r;
     struct drift_video_encoder *enc = calloc(1, sizeof(*enc));
     if (!enc)
-        return drift_media_error_set(err, -ENOMEM, "out of memory");
+        return drift_error_set(err, -ENOMEM, "out of memory");
     enc->in_width = config->in_width;
     enc->in_height = config->in_height;
     enc->last_pts = INT64_MIN;
@@ -141,7 +141,7 @@ int drift_video_encoder_init(struct drift_video_encoder **ret_enc,
         r = alloc_buffers(enc, w, h);
     if (r < 0) {
         if (r == -ENOMEM)
-            drift_media_error_set(err, r, "out of memory");
+            drift_error_set(err, r, "out of memory");
         drift_video_encoder_free(enc);
         return r;
     }
@@ -161,23 +161,23 @@ void drift_video_encoder_free(struct drift_video_encoder *enc)
 }
 
 int drift_video_encoder_send(struct drift_video_encoder *enc, const uint8_t *rgb, int stride,
-                             int64_t pts, bool keyframe, struct drift_media_error *err)
+                             int64_t pts, bool keyframe, struct drift_error *err)
 {
     if (!enc || !rgb)
-        return drift_media_error_set(err, -EINVAL, "%s: NULL", enc ? "rgb" : "enc");
+        return drift_error_set(err, -EINVAL, "%s: NULL", enc ? "rgb" : "enc");
     if (stride == 0)
         stride = enc->in_width * 3;
     if (stride < enc->in_width * 3)
-        return drift_media_error_set(err, -EINVAL, "stride: %d is less than width * 3 = %d",
+        return drift_error_set(err, -EINVAL, "stride: %d is less than width * 3 = %d",
                                      stride, enc->in_width * 3);
     if (pts <= enc->last_pts)
-        return drift_media_error_set(err, -EINVAL, "pts: %lld does not follow %lld",
+        return drift_error_set(err, -EINVAL, "pts: %lld does not follow %lld",
                                      (long long)pts, (long long)enc->last_pts);
     if (enc->flushed)
-        return drift_media_error_set(err, -EINVAL, "enc: already flushed");
+        return drift_error_set(err, -EINVAL, "enc: already flushed");
     /* The encoder may still hold a reference to the previous picture (threads, lookahead). */
     if (av_frame_make_writable(enc->frame) < 0)
-        return drift_media_error_set(err, -ENOMEM, "out of memory");
+        return drift_error_set(err, -ENOMEM, "out of memory");
     const uint8_t *src[1] = { rgb };
     const int src_stride[1] = { stride };
     sws_scale(enc->sws, src, src_stride, 0, enc->in_height, enc->frame->data,
@@ -186,7 +186,7 @@ int drift_video_encoder_send(struct drift_video_encoder *enc, const uint8_t *rgb
     enc->frame->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
     int r = avcodec_send_frame(enc->ctx, enc->frame);
     if (r < 0)
-        return drift_media_error_set(err, -EIO, "libx264: %s", av_err2str(r));
+        return drift_error_set(err, -EIO, "libx264: %s", av_err2str(r));
     enc->last_pts = pts;
     return 0;
 }

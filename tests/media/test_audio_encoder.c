@@ -15,7 +15,7 @@
 static void rejects_bad_settings_naming_the_field(void **state)
 {
     struct drift_audio_encoder *enc = NULL;
-    struct drift_media_error err = { 0 };
+    struct drift_error err = { 0 };
     struct {
         struct drift_audio_encoder_config c;
         const char *field;

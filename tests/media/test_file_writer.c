@@ -39,7 +39,7 @@ static void rejects_bad_arguments_naming_them(void **state)
 {
     struct drift_stream_output *aac = output(DRIFT_AUDIO_AAC), *opus = output(DRIFT_AUDIO_OPUS);
     struct drift_file_writer *w = NULL;
-    struct drift_media_error err;
+    struct drift_error err;
     assert_int_equal(drift_file_writer_init(&w, aac, "/tmp/x.avi", 0, &err), -EINVAL);
     assert_non_null(strstr(err.message, "path"));
     assert_int_equal(drift_file_writer_init(&w, aac, "", 0, &err), -EINVAL);
@@ -60,7 +60,7 @@ static void unwritable_place_fails_at_once(void **state)
 {
     struct drift_stream_output *out = output(DRIFT_AUDIO_AAC);
     struct drift_file_writer *w = NULL;
-    struct drift_media_error err;
+    struct drift_error err;
     int r = drift_file_writer_init(&w, out, "/nonexistent-drift-dir/x.mp4", 0, &err);
     assert_int_equal(r, -ENOENT);
     assert_non_null(strstr(err.message, "/nonexistent-drift-dir"));
@@ -106,7 +106,7 @@ static void finish_without_end_of_stream_times_out_and_cleans_up(void **state)
     char *path = g_build_filename(dir, "job.mkv", NULL);
     struct drift_stream_output *out = output(DRIFT_AUDIO_OPUS);
     struct drift_file_writer *w = NULL;
-    struct drift_media_error err;
+    struct drift_error err;
     assert_int_equal(drift_file_writer_init(&w, out, path, 0, NULL), 0);
     assert_int_equal(drift_file_writer_finish(w, 100, &err), -ETIMEDOUT);
     drift_file_writer_free(w);

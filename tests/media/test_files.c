@@ -46,7 +46,7 @@ static void write_file(const char *path, enum drift_audio_codec codec, int out_w
     };
     struct drift_stream_output *out;
     struct drift_file_writer *w;
-    struct drift_media_error err = { 0 };
+    struct drift_error err = { 0 };
     assert_int_equal(drift_stream_output_init(&out, &c, &err), 0);
     assert_int_equal(drift_file_writer_init(&w, out, path, DRIFT_FILE_AUTO, &err), 0);
     uint8_t *rgb = malloc(W * H * 3);

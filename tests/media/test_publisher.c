@@ -28,7 +28,7 @@ static void rejects_bad_arguments_naming_them(void **state)
     struct drift_stream_output *offline = output(false, DRIFT_AUDIO_OPUS);
     struct drift_stream_output *aac = output(true, DRIFT_AUDIO_AAC);
     struct drift_publisher *p = NULL;
-    struct drift_media_error err;
+    struct drift_error err;
     struct drift_publisher_config c = { .url = "http://example.com/x" };
     assert_int_equal(drift_publisher_init(&p, live, &c, &err), -EINVAL);
     assert_non_null(strstr(err.message, "url"));
@@ -57,7 +57,7 @@ static void refused_connection_is_reported(void **state)
 {
     struct drift_stream_output *out = output(true, DRIFT_AUDIO_OPUS);
     struct drift_publisher *p = NULL;
-    struct drift_media_error err = { 0 };
+    struct drift_error err = { 0 };
     struct drift_publisher_config c = { .url = "rtsp://127.0.0.1:1/x", .tcp = true };
     int r = drift_publisher_init(&p, out, &c, &err);
     if (r == 0) {

@@ -25,7 +25,7 @@ static struct drift_stream_output *output(bool live, enum drift_audio_codec code
 static void binds_a_free_port_and_refuses_a_taken_one(void **state)
 {
     struct drift_rtsp_server *a = NULL, *b = NULL;
-    struct drift_media_error err;
+    struct drift_error err;
     struct drift_rtsp_server_config c = { .port = 0 };
     assert_int_equal(drift_rtsp_server_init(&a, &c, &err), 0);
     int port = drift_rtsp_server_port(a);
@@ -46,7 +46,7 @@ static void binds_a_free_port_and_refuses_a_taken_one(void **state)
 static void rejects_bad_server_settings(void **state)
 {
     struct drift_rtsp_server *s = NULL;
-    struct drift_media_error err;
+    struct drift_error err;
     struct drift_rtsp_server_config c = { .port = 70000 };
     assert_int_equal(drift_rtsp_server_init(&s, &c, &err), -EINVAL);
     assert_non_null(strstr(err.message, "port"));
@@ -60,7 +60,7 @@ static void rejects_bad_server_settings(void **state)
 static void rejects_bad_streams_and_serves_good_ones(void **state)
 {
     struct drift_rtsp_server *s;
-    struct drift_media_error err;
+    struct drift_error err;
     struct drift_rtsp_server_config c = { .port = 0 };
     assert_int_equal(drift_rtsp_server_init(&s, &c, NULL), 0);
     struct drift_stream_output *live = output(true, DRIFT_AUDIO_OPUS);

@@ -133,7 +133,7 @@ static gint64 push_frame(struct drift_stream_output *out, int64_t k, int fps, in
 static void rejects_bad_settings_naming_the_field(void **state)
 {
     struct drift_stream_output *out = NULL;
-    struct drift_media_error err;
+    struct drift_error err;
     struct drift_stream_output_config c = config(true, 25);
     c.queue_seconds = 11;
     assert_int_equal(drift_stream_output_init(&out, &c, &err), -EINVAL);

@@ -19,7 +19,7 @@ static const struct drift_video_encoder_config base = {
 static void rejects_bad_settings_naming_the_field(void **state)
 {
     struct drift_video_encoder *enc = NULL;
-    struct drift_media_error err = { 0 };
+    struct drift_error err = { 0 };
     struct {
         struct drift_video_encoder_config c;
         const char *field;
@@ -118,7 +118,7 @@ static void scales_to_the_output_size_and_honours_stride(void **state)
     assert_int_equal(fps.num, 24);
     assert_int_equal(fps.den, 1);
     uint8_t *rgb = calloc(1, 70 * 3 * 48);
-    struct drift_media_error err;
+    struct drift_error err;
     assert_int_equal(drift_video_encoder_send(enc, rgb, 100, 0, false, &err), -EINVAL);
     assert_non_null(strstr(err.message, "stride"));
     assert_int_equal(drift_video_encoder_send(enc, rgb, 70 * 3, 0, false, NULL), 0);

@@ -47,7 +47,7 @@ struct drift_audio_encoder_config {
  */
 int drift_audio_encoder_init(struct drift_audio_encoder **ret_enc,
                              const struct drift_audio_encoder_config *config,
-                             struct drift_media_error *err);
+                             struct drift_error *err);
 
 /** drift_audio_encoder_free() - close the encoder; NULL is ignored. */
 void drift_audio_encoder_free(struct drift_audio_encoder *enc);

@@ -43,7 +43,7 @@ struct drift_file_writer;
  */
 int drift_file_writer_init(struct drift_file_writer **ret_writer, struct drift_stream_output *out,
                            const char *path, enum drift_file_format format,
-                           struct drift_media_error *err);
+                           struct drift_error *err);
 
 /**
  * drift_file_writer_finish() - wait for the end of stream (sent by drift_stream_output_finish())
@@ -53,7 +53,7 @@ int drift_file_writer_init(struct drift_file_writer **ret_writer, struct drift_s
  * removed). Call it once.
  */
 int drift_file_writer_finish(struct drift_file_writer *writer, int timeout_ms,
-                             struct drift_media_error *err);
+                             struct drift_error *err);
 
 /**
  * drift_file_writer_free() - detach from the output, stop the pipeline and free. A writer that

@@ -7,23 +7,19 @@
  *
  * Errors: functions return 0 (or a pointer) on success and a negative errno (or NULL) on
  * failure. Functions that can fail for a reason worth telling a user take an optional
- * `struct drift_media_error *` that receives a message naming the argument at fault.
+ * `struct drift_error *` (<drift/error.h>, libdrift-common: the type every layer shares) that
+ * receives a message naming the argument at fault, e.g. "width: 3 is odd; H.264 4:2:0 needs
+ * even sizes".
  * Library code never prints.
  */
 #ifndef DRIFT_MEDIA_MEDIA_H
 #define DRIFT_MEDIA_MEDIA_H
 
-#include <stdarg.h>
+#include <drift/error.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/** A human-readable reason for the last failure of a call; message is "" when none. */
-struct drift_media_error {
-    int code;           /* the negative errno the call returned */
-    char message[256];  /* e.g. "width: 3 is odd; H.264 4:2:0 needs even sizes" */
-};
 
 /**
  * drift_media_init() - initialise GStreamer once per process (thread-safe, idempotent).
@@ -32,14 +28,7 @@ struct drift_media_error {
  * Returns 0, or -ENOENT when a GStreamer element the media layer needs is missing (the message
  * names it).
  */
-int drift_media_init(struct drift_media_error *err);
-
-/** Sets @err (may be NULL) to @code and a printf-style message; returns @code. */
-int drift_media_error_set(struct drift_media_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/** Clears @err (may be NULL). */
-void drift_media_error_clear(struct drift_media_error *err);
+int drift_media_init(struct drift_error *err);
 
 #ifdef __cplusplus
 }

@@ -29,14 +29,14 @@ struct drift_publisher_config {
  */
 int drift_publisher_init(struct drift_publisher **ret_pub, struct drift_stream_output *out,
                          const struct drift_publisher_config *config,
-                         struct drift_media_error *err);
+                         struct drift_error *err);
 
 /**
  * drift_publisher_check() - report the first error the publishing pipeline hit, if any
  * (e.g. the server refused or went away). Returns 0 while healthy, -EIO with a message once
  * failed; a failed publisher stays failed (free it and create a new one to retry).
  */
-int drift_publisher_check(struct drift_publisher *pub, struct drift_media_error *err);
+int drift_publisher_check(struct drift_publisher *pub, struct drift_error *err);
 
 /** drift_publisher_free() - stop publishing (sends TEARDOWN) and free. NULL is ignored. */
 void drift_publisher_free(struct drift_publisher *pub);

@@ -38,7 +38,7 @@ struct drift_rtsp_server_config {
  */
 int drift_rtsp_server_init(struct drift_rtsp_server **ret_server,
                            const struct drift_rtsp_server_config *config,
-                           struct drift_media_error *err);
+                           struct drift_error *err);
 
 /**
  * drift_rtsp_server_free() - disconnect every client, stop listening and free the server. The
@@ -57,7 +57,7 @@ int drift_rtsp_server_port(const struct drift_rtsp_server *server);
  * Returns 0, -EINVAL (bad name, offline output, AAC audio), -EEXIST (name taken).
  */
 int drift_rtsp_server_add_stream(struct drift_rtsp_server *server, const char *name,
-                                 struct drift_stream_output *out, struct drift_media_error *err);
+                                 struct drift_stream_output *out, struct drift_error *err);
 
 /**
  * drift_rtsp_server_remove_stream() - stop serving /@name: its clients are disconnected and its

@@ -86,7 +86,7 @@ struct drift_stream_stats {
  */
 int drift_stream_output_init(struct drift_stream_output **ret_out,
                              const struct drift_stream_output_config *config,
-                             struct drift_media_error *err);
+                             struct drift_error *err);
 
 /**
  * drift_stream_output_free() - stop the encoder thread and free the output. Frames still queued

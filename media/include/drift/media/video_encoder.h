@@ -41,7 +41,7 @@ struct drift_video_encoder_config {
  */
 int drift_video_encoder_init(struct drift_video_encoder **ret_enc,
                              const struct drift_video_encoder_config *config,
-                             struct drift_media_error *err);
+                             struct drift_error *err);
 
 /** drift_video_encoder_free() - close the encoder; NULL is ignored. */
 void drift_video_encoder_free(struct drift_video_encoder *enc);
@@ -56,7 +56,7 @@ void drift_video_encoder_free(struct drift_video_encoder *enc);
  * Collect the packets with drift_video_encoder_receive().
  */
 int drift_video_encoder_send(struct drift_video_encoder *enc, const uint8_t *rgb, int stride,
-                             int64_t pts, bool keyframe, struct drift_media_error *err);
+                             int64_t pts, bool keyframe, struct drift_error *err);
 
 /**
  * drift_video_encoder_flush() - signal the end of input; the remaining packets can then be
