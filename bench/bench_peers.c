@@ -1,7 +1,8 @@
 /* drift-bench peers: drift's side of the benchmark against PyTorch and ONNX Runtime
  * (tools/peers/bench-peers.sh runs all three and prints the table).
  *
- * For one model and each precision it times one denoising step (dit_forward of one frame, batch 1,
+ * For one model and each precision it times one denoising step (drift_model_forward of one frame,
+ * batch 1,
  * no guidance, the KV-cache window full), frames per second at the model's default setting
  * (the public generator API, KV cache, after the window is full), and the engine's time per op
  * kind; beside them the raw oneDNN matmul peak measured in the same run, which makes the limit
@@ -17,12 +18,9 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <drift/drift.h>
-#include <drift/generator.h>
 
 #include "bench.h"
 #include "bench_util.h"
-#include "dit.h"
-#include "internal.h"
 
 #ifndef DRIFT_MODELS_DIR
 #define DRIFT_MODELS_DIR "models"
@@ -104,7 +102,7 @@ struct step_inputs {
     float *past;     /* (W,T,P) */
     float *x;        /* (T,P) */
     float t, t_ctx;
-    float *text;     /* (D); NULL: the null prompt (dit_text_cond with no words) */
+    float *text;     /* (D); NULL: the null prompt */
     float *v_ref;    /* (T,P) */
 };
 
@@ -134,8 +132,8 @@ static float *read_f32(const struct drift_safetensors *st, const char *name, int
     return p;
 }
 
-static int load_inputs(const char *path, const struct dit_config *c, struct step_inputs *in,
-                       struct drift_error *err)
+static int load_inputs(const char *path, const struct drift_model_shape *c,
+                       struct step_inputs *in, struct drift_error *err)
 {
     struct drift_safetensors *st = NULL;
     int64_t frame = (int64_t)c->tokens * c->in_dim;
@@ -173,7 +171,7 @@ static void fill_normal(float *p, int64_t n, uint64_t *state, float scale)
     }
 }
 
-static int make_inputs(const struct dit_config *c, struct step_inputs *in)
+static int make_inputs(const struct drift_model_shape *c, struct step_inputs *in)
 {
     int64_t frame = (int64_t)c->tokens * c->in_dim;
     uint64_t state = 2026;
@@ -218,49 +216,47 @@ static double max_rel_err(const float *v, const float *ref, int64_t n)
 
 /* Fills the window: each past frame is conditioned at the context noise level and committed,
  * as the generator does after every frame. Then conditions the step's noise level. */
-static int fill_window(struct dit *d, const struct step_inputs *in, const float *text,
-                       struct drift_tensor *x, struct drift_error *err)
+static int fill_window(struct drift_model *m, const struct drift_model_shape *c,
+                       const struct step_inputs *in, struct drift_tensor *x,
+                       struct drift_error *err)
 {
-    size_t frame = (size_t)d->cfg.tokens * d->cfg.in_dim;
-    const float *texts[1] = { text };
-    int r = dit_condition(d, &in->t_ctx, texts, err);
-    for (int j = 0; r == 0 && j < d->cfg.window; j++) {
+    size_t frame = (size_t)c->tokens * c->in_dim;
+    int r = drift_model_condition(m, in->t_ctx, in->text, err);
+    for (int j = 0; r == 0 && j < c->window; j++) {
         memcpy(x->data, in->past + j * frame, frame * sizeof(float));
-        r = dit_commit(d, x, j, err);
+        r = drift_model_commit(m, x, j, err);
     }
     if (r == 0)
-        r = dit_condition(d, &in->t, texts, err);
+        r = drift_model_condition(m, in->t, in->text, err);
     if (r == 0)
         memcpy(x->data, in->x, frame * sizeof(float));
     return r;
 }
 
-static int time_step(struct drift_context *ctx, struct dit *d, const struct step_inputs *in,
-                     double seconds, struct step_result *res, struct drift_error *err)
+static int time_step(struct drift_model *m, const struct step_inputs *in, double seconds,
+                     struct step_result *res, struct drift_error *err)
 {
-    int64_t shape[3] = { 1, d->cfg.tokens, d->cfg.in_dim };
+    struct drift_model_shape c;
+    drift_model_get_shape(m, &c);
+    const struct drift_context *ctx = drift_model_context(m);
+    int64_t shape[3] = { 1, c.tokens, c.in_dim };
     struct drift_tensor x = { 0 }, v = { 0 };
-    float *text = malloc((size_t)d->cfg.hidden * sizeof(float));
     static double samples[MAX_SAMPLES];
-    int r = text && drift_tensor_alloc(&x, DRIFT_F32, 3, shape) == 0 &&
+    int r = drift_tensor_alloc(&x, DRIFT_F32, 3, shape) == 0 &&
                     drift_tensor_alloc(&v, DRIFT_F32, 3, shape) == 0
                 ? 0
                 : drift_error_set(err, -ENOMEM, "peers: out of memory");
-    if (r == 0 && in->text)
-        memcpy(text, in->text, (size_t)d->cfg.hidden * sizeof(float));
-    else if (r == 0)
-        r = dit_text_cond(d, NULL, 0, text, err);
     if (r == 0)
-        r = fill_window(d, in, text, &x, err);
-    int64_t position = d->cfg.window;
+        r = fill_window(m, &c, in, &x, err);
+    int64_t position = c.window;
     for (int i = 0; r == 0 && i < 3; i++) /* warm up: plans built, caches hot */
-        r = dit_forward(d, &x, position, NULL, &v, err);
+        r = drift_model_forward(m, &x, position, &v, err);
     struct drift_counters c0 = *drift_context_counters(ctx);
     int n = 0;
     double start = bench_now();
     while (r == 0 && n < MAX_SAMPLES && (n < 5 || bench_now() - start < seconds)) {
         double t0 = bench_now();
-        r = dit_forward(d, &x, position, NULL, &v, err);
+        r = drift_model_forward(m, &x, position, &v, err);
         samples[n++] = bench_now() - t0;
     }
     if (r == 0) {
@@ -283,7 +279,6 @@ static int time_step(struct drift_context *ctx, struct dit *d, const struct step
     }
     drift_tensor_free(&x);
     drift_tensor_free(&v);
-    free(text);
     return r;
 }
 
@@ -348,27 +343,20 @@ static int run_precision(const struct peers_options *o, const struct drift_confi
                          const struct drift_safetensors *st, enum drift_precision precision,
                          struct drift_error *err)
 {
-    struct dit_config arch;
-    struct drift_context *ctx = NULL;
-    struct dit d;
+    struct drift_model *m = NULL;
+    struct drift_model_shape shape;
     struct step_inputs in = { 0 };
     struct step_result res = { 0 };
     const char *name = drift_precision_name(precision);
-    int r = dit_read_config(config, &arch, err);
+    /* threads 0: the generator's own choice for this model (one for a tiny model in bf16) */
+    struct drift_context_options opt = { .precision = precision, .threads = 0 };
+    int r = drift_model_new(st, config, &opt, &m, err);
     if (r < 0)
         return r;
-    struct drift_context_options opt = { .precision = precision };
-    if ((r = drift_context_new(&opt, &ctx, err)) < 0)
-        return r;
-    /* the generator's own choice of threads for this model (one for a tiny model in bf16) */
-    drift_context_fit_threads(ctx, dit_flops_per_eval(&arch, arch.window));
-    if ((r = dit_load(ctx, st, config, 1, &d, err)) < 0) {
-        drift_context_free(ctx);
-        return r;
-    }
-    r = o->inputs ? load_inputs(o->inputs, &d.cfg, &in, err) : make_inputs(&d.cfg, &in);
+    drift_model_get_shape(m, &shape);
+    r = o->inputs ? load_inputs(o->inputs, &shape, &in, err) : make_inputs(&shape, &in);
     if (r == 0)
-        r = time_step(ctx, &d, &in, o->seconds, &res, err);
+        r = time_step(m, &in, o->seconds, &res, err);
     if (r == 0) {
         printf("drift %s step_ms=%.4f mean_ms=%.4f best_ms=%.4f runs=%d flops=%.0f op_calls=%.0f "
                "new_primitives=%llu new_allocations=%llu", name, res.step_ms, res.mean_ms,
@@ -386,8 +374,7 @@ static int run_precision(const struct peers_options *o, const struct drift_confi
         printf(" other=%.4f\n", fmax(0, res.mean_ms - total));
     }
     step_inputs_free(&in);
-    dit_free(&d);
-    drift_context_free(ctx);
+    drift_model_free(m);
     if (r < 0)
         return r;
     struct drift_generator_settings s = { .prompt = "", .seed = 7, .guidance = -1,

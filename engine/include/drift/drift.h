@@ -11,6 +11,7 @@
 #include <drift/context.h>    /* the compute context: precision, threads, counters, ISA */
 #include <drift/ops.h>        /* the ops: linear, matmul, attention, norms, ... */
 #include <drift/model_file.h> /* safetensors and model configs, validated */
+#include <drift/model.h>      /* the model alone: single evaluations of the transformer */
 #include <drift/generator.h>  /* generators: video frames and audio chunks, one at a time */
 
 #endif
