@@ -174,32 +174,58 @@ void drift_bus_close_all(struct context *ctx)
         (void)unlink(ctx->private_path);
         ctx->private_fd = -1;
     }
+    g_free(ctx->private_path);
+    ctx->private_path = NULL;
     if (ctx->connections)
         g_ptr_array_unref(ctx->connections);
     ctx->connections = NULL;
 }
 
-void drift_bus_emit_changed(struct context *ctx, const char *path, const char *iface,
-                            const char *const *names)
+static void emit_changed(void *userdata, const char *path, const char *iface,
+                         const char *const *names)
 {
+    struct context *ctx = userdata;
     for (guint i = 0; ctx->connections && i < ctx->connections->len; i++) {
         struct drift_bus_conn *c = ctx->connections->pdata[i];
         (void)sd_bus_emit_properties_changed_strv(c->bus, path, iface, (char **)names);
     }
 }
 
-void drift_bus_emit_object_added(struct context *ctx, const char *path)
+static void emit_added(void *userdata, const char *path)
 {
+    struct context *ctx = userdata;
     for (guint i = 0; ctx->connections && i < ctx->connections->len; i++)
         (void)sd_bus_emit_object_added(((struct drift_bus_conn *)ctx->connections->pdata[i])->bus,
                                        path);
 }
 
-void drift_bus_emit_object_removed(struct context *ctx, const char *path)
+static void emit_removed(void *userdata, const char *path)
 {
+    struct context *ctx = userdata;
     for (guint i = 0; ctx->connections && i < ctx->connections->len; i++)
         (void)sd_bus_emit_object_removed(
             ((struct drift_bus_conn *)ctx->connections->pdata[i])->bus, path);
+}
+
+static void emit_job_finished(void *userdata, const char *path, const char *state)
+{
+    struct context *ctx = userdata;
+    for (guint i = 0; ctx->connections && i < ctx->connections->len; i++) {
+        struct drift_bus_conn *c = ctx->connections->pdata[i];
+        (void)sd_bus_emit_signal(c->bus, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "JobFinished",
+                                 "os", path, state);
+    }
+}
+
+struct drift_emitter drift_bus_emitter(struct context *ctx)
+{
+    return (struct drift_emitter){
+        .changed = emit_changed,
+        .added = emit_added,
+        .removed = emit_removed,
+        .job_finished = emit_job_finished,
+        .userdata = ctx,
+    };
 }
 
 int drift_bus_error(sd_bus_error *error, int code, const char *message)

@@ -1,5 +1,8 @@
 /* driftd on D-Bus: the bus connection (system or user) and the private socket's peer
- * connections all serve the same objects; signals go out on every one of them. */
+ * connections all serve the same objects; signals go out on every one of them.
+ *
+ * The bus is the top of the daemon: it serves the context's objects (bus_manager.c,
+ * bus_stream.c, bus_job.c) and is the context's emitter; nothing below includes it. */
 #ifndef DRIFT_DAEMON_BUS_H
 #define DRIFT_DAEMON_BUS_H
 
@@ -10,9 +13,10 @@
 
 #include <drift/error.h>
 
-struct context;
-
 #include "bus_names.h"
+#include "emitter.h"
+
+struct context;
 
 #define DRIFT_ERROR_INVALID_ARGUMENT "org.drift1.Error.InvalidArgument"
 #define DRIFT_ERROR_NOT_FOUND "org.drift1.Error.NotFound"
@@ -42,13 +46,9 @@ int drift_bus_add_manager(struct context *ctx, sd_bus *bus);
 int drift_bus_add_streams(struct context *ctx, sd_bus *bus);
 int drift_bus_add_jobs(struct context *ctx, sd_bus *bus);
 
-/* PropertiesChanged on every connection; names is NULL-terminated. */
-void drift_bus_emit_changed(struct context *ctx, const char *path, const char *iface,
-                            const char *const *names);
-#define drift_bus_emit_changed_va(ctx, path, iface, ...) \
-    drift_bus_emit_changed((ctx), (path), (iface), (const char *const[]){ __VA_ARGS__, NULL })
-void drift_bus_emit_object_added(struct context *ctx, const char *path);
-void drift_bus_emit_object_removed(struct context *ctx, const char *path);
+/* The emitter that says changes on every connection of ctx (PropertiesChanged,
+ * InterfacesAdded/Removed, Manager.JobFinished). */
+struct drift_emitter drift_bus_emitter(struct context *ctx);
 
 /* Turns a negative errno and message into a named org.drift1.Error. Returns -abs(code). */
 int drift_bus_error(sd_bus_error *error, int code, const char *message);

@@ -10,7 +10,8 @@
 static int job_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                     void **found, sd_bus_error *error)
 {
-    struct drift_job *j = drift_jobs_find_by_path(userdata, path);
+    struct context *ctx = userdata;
+    struct drift_job *j = drift_jobs_find_by_path(ctx->jobs, path);
     if (!j)
         return 0;
     *found = j;
@@ -21,12 +22,12 @@ static int job_enumerate(sd_bus *bus, const char *prefix, void *userdata, char *
                          sd_bus_error *error)
 {
     struct context *ctx = userdata;
-    guint n = ctx->jobs ? ctx->jobs->len : 0;
-    char **v = calloc(n + 1, sizeof(char *));
+    GPtrArray *list = ctx->jobs->list;
+    char **v = calloc(list->len + 1, sizeof(char *));
     if (!v)
         return -ENOMEM;
-    for (guint i = 0; i < n; i++)
-        v[i] = strdup(((struct drift_job *)ctx->jobs->pdata[i])->path);
+    for (guint i = 0; i < list->len; i++)
+        v[i] = strdup(((struct drift_job *)list->pdata[i])->path);
     *nodes = v;
     return 0;
 }
@@ -63,8 +64,9 @@ static int property_spec(sd_bus *bus, const char *path, const char *interface,
 
 static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-    int r = drift_job_cancel(userdata, error);
-    return r < 0 ? r : sd_bus_reply_method_return(m, NULL);
+    struct drift_error err = { 0 };
+    int r = drift_job_cancel(userdata, &err);
+    return r < 0 ? drift_bus_error(error, r, err.message) : sd_bus_reply_method_return(m, NULL);
 }
 
 static const sd_bus_vtable job_vtable[] = {

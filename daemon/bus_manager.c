@@ -28,7 +28,12 @@ static int property_jobs(sd_bus *bus, const char *path, const char *interface,
                          const char *property, sd_bus_message *reply, void *userdata,
                          sd_bus_error *error)
 {
-    return drift_jobs_append_paths(userdata, reply);
+    struct context *ctx = userdata;
+    GPtrArray *list = ctx->jobs->list;
+    int r = sd_bus_message_open_container(reply, 'a', "o");
+    for (guint i = 0; r >= 0 && i < list->len; i++)
+        r = sd_bus_message_append_basic(reply, 'o', ((struct drift_job *)list->pdata[i])->path);
+    return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
 static int property_isa(sd_bus *bus, const char *path, const char *interface,
@@ -43,7 +48,7 @@ static int property_ready(sd_bus *bus, const char *path, const char *interface,
                           sd_bus_error *error)
 {
     struct context *ctx = userdata;
-    return sd_bus_message_append(reply, "b", ctx->ready);
+    return sd_bus_message_append(reply, "b", ctx->notify.ready);
 }
 
 static int property_rtsp_address(sd_bus *bus, const char *path, const char *interface,
@@ -121,7 +126,21 @@ static int method_remove_stream(sd_bus_message *m, void *userdata, sd_bus_error 
 
 static int method_submit_job(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-    return drift_jobs_submit(userdata, m, error);
+    struct context *ctx = userdata;
+    struct drift_settings spec;
+    drift_settings_init_stream(&spec, ctx->config->default_model,
+                               ctx->config->default_audio_model);
+    int r = drift_bus_read_settings(m, DRIFT_SCOPE_JOB, &spec, error);
+    if (r < 0) {
+        drift_settings_done(&spec);
+        return r;
+    }
+    struct drift_job *j;
+    struct drift_error err = { 0 };
+    r = drift_jobs_submit(ctx->jobs, &spec, &j, &err);
+    if (r < 0)
+        return drift_bus_error(error, r, err.message);
+    return sd_bus_reply_method_return(m, "o", j->path);
 }
 
 static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)

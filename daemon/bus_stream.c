@@ -5,43 +5,23 @@
 
 #include "bus.h"
 #include "context.h"
-#include "log.h"
 #include "stream.h"
 
 #define GETTER(fn) \
     static int fn(sd_bus *bus, const char *path, const char *interface, const char *property, \
                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
 
-GETTER(property_url)
+/* Getters given a field by the vtable's offset: sd-bus passes userdata + offset. */
+GETTER(property_string_field)
 {
-    struct drift_stream *s = userdata;
-    return sd_bus_message_append(reply, "s", s->url ? s->url : "");
-}
-
-GETTER(property_string_setting)
-{
-    struct drift_stream *s = userdata;
-    const char *v = !strcmp(property, "Prompt")           ? s->settings.prompt
-                    : !strcmp(property, "NegativePrompt") ? s->settings.negative_prompt
-                    : !strcmp(property, "Cache")          ? s->settings.cache
-                    : !strcmp(property, "Model")          ? s->settings.model
-                                                          : s->settings.audio_model;
+    const char *v = *(char *const *)userdata;
     return sd_bus_message_append(reply, "s", v ? v : "");
 }
 
-GETTER(property_uint_setting)
+GETTER(property_uint64_as_uint32)
 {
-    struct drift_stream *s = userdata;
-    uint64_t v = !strcmp(property, "Width")    ? s->settings.width
-                 : !strcmp(property, "Height") ? s->settings.height
-                                               : s->settings.steps;
-    return sd_bus_message_append(reply, "u", (uint32_t)v);
-}
-
-GETTER(property_guidance)
-{
-    struct drift_stream *s = userdata;
-    return sd_bus_message_append(reply, "d", s->settings.guidance);
+    uint64_t v = *(const uint64_t *)userdata;
+    return sd_bus_message_append(reply, "u", (uint32_t)MIN(v, UINT32_MAX));
 }
 
 GETTER(property_running)
@@ -61,33 +41,58 @@ GETTER(property_clients)
     return sd_bus_message_append(reply, "u", drift_stream_clients(userdata));
 }
 
-GETTER(property_live)
-{
-    struct drift_stream_live live;
-    drift_stream_get_live(userdata, &live);
-    if (!strcmp(property, "FramesGenerated"))
-        return sd_bus_message_append(reply, "t", live.frames);
-    if (!strcmp(property, "RealtimeFactor"))
-        return sd_bus_message_append(reply, "d", live.realtime_factor);
-    if (!strcmp(property, "EffectiveSteps"))
-        return sd_bus_message_append(reply, "u", live.steps);
-    if (!strcmp(property, "StepsLowered"))
-        return sd_bus_message_append(reply, "t", live.steps_lowered);
-    return sd_bus_message_append(reply, "b", live.degraded);
-}
+/* The generation thread's counters, read under the stream's lock: one getter per property. */
+#define LIVE_GETTER(fn, type, field)                       \
+    GETTER(fn)                                             \
+    {                                                      \
+        struct drift_stream_live live;                     \
+        drift_stream_get_live(userdata, &live);            \
+        return sd_bus_message_append(reply, type, field); \
+    }
+LIVE_GETTER(property_frames_generated, "t", live.frames)
+LIVE_GETTER(property_realtime_factor, "d", live.realtime_factor)
+LIVE_GETTER(property_effective_steps, "u", live.steps)
+LIVE_GETTER(property_steps_lowered, "t", live.steps_lowered)
+LIVE_GETTER(property_degraded, "b", (int)live.degraded)
 
-GETTER(property_media)
+GETTER(property_frames_repeated)
 {
     uint64_t repeated, dropped;
     drift_stream_media_counters(userdata, &repeated, &dropped);
-    return sd_bus_message_append(reply, "t", !strcmp(property, "FramesRepeated") ? repeated : dropped);
+    return sd_bus_message_append(reply, "t", repeated);
+}
+
+GETTER(property_frames_dropped)
+{
+    uint64_t repeated, dropped;
+    drift_stream_media_counters(userdata, &repeated, &dropped);
+    return sd_bus_message_append(reply, "t", dropped);
+}
+
+/* The method call m is answered once the generator took the change or refused it. */
+static void answer(void *userdata, int result, const char *message)
+{
+    sd_bus_message *m = userdata;
+    if (result >= 0) {
+        (void)sd_bus_reply_method_return(m, NULL);
+        return;
+    }
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    drift_bus_error(&e, result, message);
+    (void)sd_bus_reply_method_error(m, &e);
+    sd_bus_error_free(&e);
+}
+
+static void message_unref(void *m)
+{
+    sd_bus_message_unref(m);
 }
 
 static int apply(struct drift_stream *s, sd_bus_message *m, const struct drift_settings *next,
                  sd_bus_error *error)
 {
     struct drift_error err = { 0 };
-    int r = drift_stream_apply(s, next, m, &err);
+    int r = drift_stream_apply(s, next, answer, sd_bus_message_ref(m), message_unref, &err);
     if (r < 0)
         return drift_bus_error(error, r, err.message);
     return 1; /* answered later, when the generator took the change */
@@ -144,6 +149,7 @@ static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 }
 
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define SETTING(field) offsetof(struct drift_stream, settings.field)
 /* Counters change every frame: read them, they are not signalled. */
 #define POLLED 0
 
@@ -151,32 +157,31 @@ static const sd_bus_vtable stream_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Name", "s", NULL, offsetof(struct drift_stream, name),
                     SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Url", "s", property_url, 0, CHANGES),
-    SD_BUS_PROPERTY("Prompt", "s", property_string_setting, 0, CHANGES),
-    SD_BUS_PROPERTY("NegativePrompt", "s", property_string_setting, 0, CHANGES),
-    SD_BUS_PROPERTY("Seed", "t", NULL, offsetof(struct drift_stream, settings.seed), CHANGES),
-    SD_BUS_PROPERTY("Width", "u", property_uint_setting, 0, CHANGES),
-    SD_BUS_PROPERTY("Height", "u", property_uint_setting, 0, CHANGES),
-    SD_BUS_PROPERTY("Fps", "d", NULL, offsetof(struct drift_stream, settings.fps), CHANGES),
-    SD_BUS_PROPERTY("Steps", "u", property_uint_setting, 0, CHANGES),
-    SD_BUS_PROPERTY("Guidance", "d", property_guidance, 0, CHANGES),
-    SD_BUS_PROPERTY("Cache", "s", property_string_setting, 0, CHANGES),
-    SD_BUS_PROPERTY("CacheThreshold", "d", NULL,
-                    offsetof(struct drift_stream, settings.cache_threshold), CHANGES),
-    SD_BUS_PROPERTY("Audio", "b", NULL, offsetof(struct drift_stream, settings.audio), CHANGES),
-    SD_BUS_PROPERTY("Model", "s", property_string_setting, 0, CHANGES),
-    SD_BUS_PROPERTY("AudioModel", "s", property_string_setting, 0, CHANGES),
+    SD_BUS_PROPERTY("Url", "s", property_string_field, offsetof(struct drift_stream, url), CHANGES),
+    SD_BUS_PROPERTY("Prompt", "s", property_string_field, SETTING(prompt), CHANGES),
+    SD_BUS_PROPERTY("NegativePrompt", "s", property_string_field, SETTING(negative_prompt), CHANGES),
+    SD_BUS_PROPERTY("Seed", "t", NULL, SETTING(seed), CHANGES),
+    SD_BUS_PROPERTY("Width", "u", property_uint64_as_uint32, SETTING(width), CHANGES),
+    SD_BUS_PROPERTY("Height", "u", property_uint64_as_uint32, SETTING(height), CHANGES),
+    SD_BUS_PROPERTY("Fps", "d", NULL, SETTING(fps), CHANGES),
+    SD_BUS_PROPERTY("Steps", "u", property_uint64_as_uint32, SETTING(steps), CHANGES),
+    SD_BUS_PROPERTY("Guidance", "d", NULL, SETTING(guidance), CHANGES),
+    SD_BUS_PROPERTY("Cache", "s", property_string_field, SETTING(cache), CHANGES),
+    SD_BUS_PROPERTY("CacheThreshold", "d", NULL, SETTING(cache_threshold), CHANGES),
+    SD_BUS_PROPERTY("Audio", "b", NULL, SETTING(audio), CHANGES),
+    SD_BUS_PROPERTY("Model", "s", property_string_field, SETTING(model), CHANGES),
+    SD_BUS_PROPERTY("AudioModel", "s", property_string_field, SETTING(audio_model), CHANGES),
     SD_BUS_PROPERTY("Running", "b", property_running, 0, CHANGES),
     SD_BUS_PROPERTY("State", "s", property_state, 0, CHANGES),
-    SD_BUS_PROPERTY("Error", "s", NULL, offsetof(struct drift_stream, error), CHANGES),
+    SD_BUS_PROPERTY("Error", "s", property_string_field, offsetof(struct drift_stream, error), CHANGES),
     SD_BUS_PROPERTY("Clients", "u", property_clients, 0, CHANGES),
-    SD_BUS_PROPERTY("FramesGenerated", "t", property_live, 0, POLLED),
-    SD_BUS_PROPERTY("RealtimeFactor", "d", property_live, 0, POLLED),
-    SD_BUS_PROPERTY("EffectiveSteps", "u", property_live, 0, POLLED),
-    SD_BUS_PROPERTY("StepsLowered", "t", property_live, 0, POLLED),
-    SD_BUS_PROPERTY("Degraded", "b", property_live, 0, POLLED),
-    SD_BUS_PROPERTY("FramesRepeated", "t", property_media, 0, POLLED),
-    SD_BUS_PROPERTY("FramesDropped", "t", property_media, 0, POLLED),
+    SD_BUS_PROPERTY("FramesGenerated", "t", property_frames_generated, 0, POLLED),
+    SD_BUS_PROPERTY("RealtimeFactor", "d", property_realtime_factor, 0, POLLED),
+    SD_BUS_PROPERTY("EffectiveSteps", "u", property_effective_steps, 0, POLLED),
+    SD_BUS_PROPERTY("StepsLowered", "t", property_steps_lowered, 0, POLLED),
+    SD_BUS_PROPERTY("Degraded", "b", property_degraded, 0, POLLED),
+    SD_BUS_PROPERTY("FramesRepeated", "t", property_frames_repeated, 0, POLLED),
+    SD_BUS_PROPERTY("FramesDropped", "t", property_frames_dropped, 0, POLLED),
     SD_BUS_METHOD_WITH_ARGS("SetPrompt", SD_BUS_ARGS("s", prompt), SD_BUS_NO_RESULT,
                             method_set_prompt, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Set", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_set,

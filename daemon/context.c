@@ -10,13 +10,12 @@
 
 #include <drift/media/rtsp_server.h>
 
-#include "bus.h"
+#include "bus_names.h"
 #include "generation.h"
-#include "jobs.h"
 #include "log.h"
-#include "notify.h"
 #include "paths.h"
-#include "stream.h"
+#include "render.h"
+#include "stream_engine.h"
 
 #define SHUTDOWN_GRACE_MS 4000 /* systemd waits 5 s by our unit; we are gone before */
 
@@ -48,11 +47,11 @@ int context_rtsp_port(struct context *ctx)
 struct drift_stream *context_add_stream(struct context *ctx, const char *name,
                                         const struct drift_settings *settings, bool from_config)
 {
-    struct drift_stream *s = drift_stream_new(ctx, name, settings);
+    struct drift_stream *s = drift_stream_new(&ctx->stream_host, name, settings);
     s->from_config = from_config;
     g_ptr_array_add(ctx->streams, s);
-    drift_bus_emit_object_added(ctx, s->path);
-    drift_bus_emit_changed_va(ctx, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Streams");
+    drift_emit_added(&ctx->emit, s->path);
+    drift_emit_changed_va(&ctx->emit, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Streams");
     return s;
 }
 
@@ -61,11 +60,11 @@ void context_remove_stream(struct context *ctx, const char *name)
     struct drift_stream *s = context_find_stream(ctx, name);
     if (!s)
         return;
-    drift_stream_stop(s);
-    drift_bus_emit_object_removed(ctx, s->path);
+    drift_stream_retire(s);
+    drift_emit_removed(&ctx->emit, s->path);
     s->removed = true;
     g_ptr_array_remove(ctx->streams, s);
-    drift_bus_emit_changed_va(ctx, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Streams");
+    drift_emit_changed_va(&ctx->emit, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Streams");
     if (s->thread)
         g_ptr_array_add(ctx->stopping, s); /* freed when its thread reports back */
     else
@@ -81,13 +80,19 @@ void context_update_clients(struct context *ctx)
             continue;
         log_stream(LOG_INFO, s->name, "%u client%s", c, c == 1 ? "" : "s");
         s->clients_sent = c;
-        drift_bus_emit_changed_va(ctx, s->path, DRIFT_STREAM_IFACE, "Clients");
+        drift_emit_changed_va(&ctx->emit, s->path, DRIFT_STREAM_IFACE, "Clients");
     }
+}
+
+static gboolean on_clients(gpointer data)
+{
+    context_update_clients(data);
+    return G_SOURCE_CONTINUE;
 }
 
 static bool any_active(struct context *ctx)
 {
-    if (ctx->stopping->len || drift_jobs_active(ctx))
+    if (ctx->stopping->len || drift_jobs_active(ctx->jobs))
         return true;
     for (guint i = 0; i < ctx->streams->len; i++)
         if (((struct drift_stream *)ctx->streams->pdata[i])->thread)
@@ -95,9 +100,17 @@ static bool any_active(struct context *ctx)
     return false;
 }
 
-void context_stream_loaded(struct context *ctx, struct drift_stream *s)
+static void check_stopped(struct context *ctx)
 {
-    if (ctx->ready || !s->from_config || ctx->loads_pending == 0)
+    if (ctx->shutting_down && !any_active(ctx))
+        g_main_loop_quit(ctx->loop);
+}
+
+/* The streams' host (struct drift_stream_host). */
+static void stream_loaded(void *userdata, struct drift_stream *s)
+{
+    struct context *ctx = userdata;
+    if (ctx->notify.ready || !s->from_config || ctx->loads_pending == 0)
         return;
     if (s->state == DRIFT_STREAM_FAILED)
         ctx->loads_failed++;
@@ -105,26 +118,65 @@ void context_stream_loaded(struct context *ctx, struct drift_stream *s)
         /* Nothing the configuration asked for can run: say so and fail, rather than report
          * a ready daemon that serves nothing. */
         log_error("no configured stream could start (%u failed); exiting", ctx->loads_failed);
-        sd_notifyf(0, "STATUS=failed: no configured stream could start: %s", s->error);
+        g_autofree char *why = g_strdup_printf("no configured stream could start: %s", s->error);
+        drift_notify_failed(&ctx->notify, why);
         ctx->exit_code = 1;
         context_shutdown(ctx);
     } else if (ctx->loads_pending == 0) {
-        drift_notify_ready(ctx);
-        drift_bus_emit_changed_va(ctx, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Ready");
+        drift_notify_ready(&ctx->notify);
+        drift_emit_changed_va(&ctx->emit, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "Ready");
     }
 }
 
-void context_check_stopped(struct context *ctx)
+static void stream_stopped(void *userdata, struct drift_stream *s)
 {
-    if (ctx->shutting_down && !any_active(ctx))
-        g_main_loop_quit(ctx->loop);
-}
-
-void context_stream_stopped(struct context *ctx, struct drift_stream *s)
-{
+    struct context *ctx = userdata;
     if (s->removed && g_ptr_array_remove(ctx->stopping, s))
         drift_stream_unref(s);
-    context_check_stopped(ctx);
+    check_stopped(ctx);
+}
+
+static int stream_serve(void *userdata, struct drift_stream *s, struct drift_stream_output *out,
+                        char **ret_url, struct drift_error *err)
+{
+    struct context *ctx = userdata;
+    int r = drift_rtsp_server_add_stream(ctx->rtsp, s->name, out, err);
+    if (r < 0)
+        return r; /* err says why, in the media layer's words */
+    *ret_url = drift_rtsp_server_url(ctx->rtsp, s->name);
+    return 0;
+}
+
+static void stream_unserve(void *userdata, struct drift_stream *s)
+{
+    struct context *ctx = userdata;
+    drift_rtsp_server_remove_stream(ctx->rtsp, s->name);
+}
+
+static unsigned stream_clients(void *userdata, struct drift_stream *s)
+{
+    struct context *ctx = userdata;
+    return drift_rtsp_server_clients(ctx->rtsp, s->name);
+}
+
+/* The jobs' host (struct drift_jobs_host). */
+static uint64_t wall_clock(void *userdata)
+{
+    return (uint64_t)g_get_real_time();
+}
+
+static bool live_behind(void *userdata)
+{
+    struct context *ctx = userdata;
+    for (guint i = 0; i < ctx->streams->len; i++)
+        if (drift_stream_behind(ctx->streams->pdata[i]))
+            return true;
+    return false;
+}
+
+static void jobs_idle(void *userdata)
+{
+    check_stopped(userdata);
 }
 
 /* Streams of the configuration that differ from what runs: new ones start, changed ones take
@@ -155,7 +207,7 @@ static void apply_streams(struct context *ctx, const struct driftd_config *old,
         drift_settings_copy(&nextset, &s->settings);
         drift_settings_merge_mask(&nextset, &sc->settings, changed);
         struct drift_error err = { 0 };
-        if (drift_stream_apply(s, &nextset, NULL, &err) < 0)
+        if (drift_stream_apply(s, &nextset, NULL, NULL, NULL, &err) < 0)
             log_stream(LOG_WARNING, s->name, "reload: %s", err.message);
         else
             log_stream(LOG_INFO, s->name, "reload: settings changed");
@@ -204,7 +256,7 @@ int context_reload(struct context *ctx, struct drift_error *err)
             return r;
         }
     }
-    drift_notify_reloading(ctx);
+    drift_notify_reloading(&ctx->notify);
     if (g_strcmp0(next->rtsp_address, ctx->config->rtsp_address) ||
         next->rtsp_port != ctx->config->rtsp_port)
         log_warning("reload: [rtsp] address and port take effect at the next start");
@@ -213,10 +265,11 @@ int context_reload(struct context *ctx, struct drift_error *err)
     next->rtsp_address = g_strdup(ctx->config->rtsp_address);
     next->rtsp_port = ctx->config->rtsp_port;
     apply_streams(ctx, ctx->config, next);
+    drift_jobs_set_config(ctx->jobs, next);
     driftd_config_free(ctx->config);
     ctx->config = next;
-    drift_bus_emit_changed_va(ctx, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "MaxStreams");
-    drift_notify_reloaded(ctx);
+    drift_emit_changed_va(&ctx->emit, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "MaxStreams");
+    drift_notify_reloaded(&ctx->notify);
     log_info("configuration reloaded from %s", ctx->config_path);
     return 0;
 }
@@ -236,11 +289,11 @@ void context_shutdown(struct context *ctx)
         return;
     ctx->shutting_down = true;
     ctx->shutdown_started = g_get_monotonic_time();
-    drift_notify_stopping(ctx);
+    drift_notify_stopping(&ctx->notify);
     log_info("stopping");
     for (guint i = 0; i < ctx->streams->len; i++)
-        drift_stream_stop(ctx->streams->pdata[i]);
-    drift_jobs_shutdown(ctx); /* interrupted renders run again at the next start */
+        drift_stream_retire(ctx->streams->pdata[i]);
+    drift_jobs_shutdown(ctx->jobs); /* interrupted renders run again at the next start */
     if (!any_active(ctx)) {
         g_main_loop_quit(ctx->loop);
         return;
@@ -264,12 +317,32 @@ int context_init(struct context *ctx, struct drift_error *err)
 {
     ctx->streams = g_ptr_array_new();
     ctx->stopping = g_ptr_array_new();
-    ctx->jobs = g_ptr_array_new();
     ctx->private_fd = -1;
+    ctx->stream_host = (struct drift_stream_host){
+        .backend = &drift_stream_engine_backend,
+        .emit = &ctx->emit,
+        .main_context = ctx->main_context,
+        .loaded = stream_loaded,
+        .stopped = stream_stopped,
+        .serve = stream_serve,
+        .unserve = stream_unserve,
+        .clients = stream_clients,
+        .userdata = ctx,
+    };
+    ctx->jobs_host = (struct drift_jobs_host){
+        .emit = &ctx->emit,
+        .main_context = ctx->main_context,
+        .render = drift_render_run,
+        .now = wall_clock,
+        .live_behind = live_behind,
+        .idle = jobs_idle,
+        .userdata = ctx,
+    };
     int r = load_config(ctx, &ctx->config, err);
     if (r < 0)
         return r;
     prepare_state_dir(ctx);
+    ctx->jobs = drift_jobs_new(&ctx->jobs_host, ctx->state_dir, ctx->config);
     struct drift_rtsp_server_config rc = {
         .address = ctx->config->rtsp_address,
         .port = (int)ctx->config->rtsp_port,
@@ -284,14 +357,13 @@ int context_init(struct context *ctx, struct drift_error *err)
     }
     log_info("RTSP server listening on %s port %d", ctx->config->rtsp_address,
              drift_rtsp_server_port(ctx->rtsp));
-    r = drift_bus_open(ctx, err);
-    if (r < 0)
-        return r;
-    if (ctx->config->private_socket && drift_bus_listen_private(ctx, err) < 0) {
-        log_warning("private socket: %s", err->message);
-        *err = (struct drift_error){ 0 };
-    }
-    drift_notify_start(ctx);
+    return 0;
+}
+
+void context_start(struct context *ctx)
+{
+    drift_notify_start(&ctx->notify, ctx->streams);
+    ctx->clients_timer = g_timeout_add(1000, on_clients, ctx);
     for (guint i = 0; i < ctx->config->streams->len; i++) {
         const struct drift_stream_config *sc = ctx->config->streams->pdata[i];
         if (ctx->streams->len >= ctx->config->max_streams) {
@@ -304,20 +376,20 @@ int context_init(struct context *ctx, struct drift_error *err)
     }
     /* Jobs last: media is initialised by now (GStreamer once, from this thread) and live
      * streams are on their way. */
-    drift_jobs_init(ctx);
+    drift_jobs_start(ctx->jobs);
     if (ctx->loads_pending == 0)
-        drift_notify_ready(ctx);
-    return 0;
+        drift_notify_ready(&ctx->notify);
 }
 
 void context_done(struct context *ctx)
 {
-    drift_notify_stop(ctx);
+    drift_notify_stop(&ctx->notify);
+    if (ctx->clients_timer)
+        g_source_remove(ctx->clients_timer);
     if (ctx->shutdown_timer)
         g_source_remove(ctx->shutdown_timer);
-    drift_bus_close_all(ctx);
     bool stuck = false;
-    for (guint i = 0; i < ctx->streams->len; i++) {
+    for (guint i = 0; ctx->streams && i < ctx->streams->len; i++) {
         struct drift_stream *s = ctx->streams->pdata[i];
         drift_stream_dispatch_events(s);
         if (s->thread) {
@@ -326,13 +398,13 @@ void context_done(struct context *ctx)
         }
         drift_stream_unref(s);
     }
-    g_ptr_array_unref(ctx->streams);
-    if (!stuck && !ctx->stopping->len)
+    if (ctx->streams)
+        g_ptr_array_unref(ctx->streams);
+    if (!stuck && ctx->stopping && !ctx->stopping->len)
         drift_rtsp_server_free(ctx->rtsp);
-    g_ptr_array_unref(ctx->stopping);
-    drift_jobs_free(ctx);
+    if (ctx->stopping)
+        g_ptr_array_unref(ctx->stopping);
+    drift_jobs_free(ctx->jobs);
     driftd_config_free(ctx->config);
-    g_free(ctx->last_status);
-    g_free(ctx->private_path);
     g_free(ctx->state_dir);
 }

@@ -1,17 +1,24 @@
 /* struct context: everything driftd owns. One per process, touched only from the main thread
- * (generation threads talk to it through g_main_context_invoke and atomics). */
+ * (generation threads talk to it through g_main_context_invoke and atomics).
+ *
+ * The context owns the streams, the jobs and the RTSP server, and is their host: streams and
+ * jobs report to it through their callback tables (stream.h, jobs.h), and it passes what
+ * changed on to ctx->emit. It does not know the bus: main.c connects the bus (bus.h), which
+ * serves the context's objects and is the emitter. */
 #ifndef DRIFT_DAEMON_CONTEXT_H
 #define DRIFT_DAEMON_CONTEXT_H
 
 #include <stdbool.h>
 
 #include <glib.h>
-#include <systemd/sd-bus.h>
 
 #include "config.h"
+#include "emitter.h"
+#include "jobs.h"
+#include "notify.h"
+#include "stream.h"
 
 struct drift_rtsp_server;
-struct drift_stream;
 
 enum drift_bus_kind {
     DRIFT_BUS_AUTO,   /* system bus as root, user bus otherwise */
@@ -33,37 +40,38 @@ struct context {
     struct driftd_config *config;
     char *state_dir;           /* the one in use (fixed until restart) */
 
-    /* D-Bus: the bus connection (may be NULL) and private-socket peers, all serving the same
-     * objects. struct drift_bus_conn *. */
+    /* D-Bus (bus.c's; the context does not touch them): the bus connection (may be NULL) and
+     * private-socket peers, all serving the same objects. struct drift_bus_conn *. */
     GPtrArray *connections;
     int private_fd;
     guint private_watch;
     char *private_path;
 
+    /* Where changes of streams, jobs and the manager are said (the bus in driftd). */
+    struct drift_emitter emit;
+    struct drift_stream_host stream_host;
+    struct drift_jobs_host jobs_host;
+
     struct drift_rtsp_server *rtsp;
     GPtrArray *streams;        /* struct drift_stream *, in creation order */
     GPtrArray *stopping;       /* streams removed but whose thread has not finished yet */
-    GPtrArray *jobs;           /* struct drift_job * (jobs.h), oldest first */
-    guint jobs_timer, retention_timer;
-    gint live_behind;          /* a live stream is behind real time: renders wait (atomic) */
+    struct drift_jobs *jobs;
+    struct drift_notify notify;
 
-    bool ready;                /* READY=1 sent */
-    int64_t started;           /* g_get_monotonic_time() at start, for the time to READY */
     bool shutting_down;
     int64_t shutdown_started;  /* g_get_monotonic_time() at SIGTERM */
     unsigned loads_pending;    /* streams still loading before READY=1 */
     unsigned loads_failed;     /* configured streams that failed to load at start */
     int exit_code;
-    guint status_timer, watchdog_timer, shutdown_timer;
-    uint64_t watchdog_usec;
-    bool watchdog_stalled;
-    char *last_status;
+    guint clients_timer, shutdown_timer;
 };
 
-/* Reads the configuration, binds the RTSP port, connects to D-Bus and starts the configured
- * streams (READY=1 follows once their models are loaded). Returns 0 or a negative errno with
- * err set. */
+/* Reads the configuration, prepares the state directory and binds the RTSP port. Returns 0 or
+ * a negative errno with err set. */
 int context_init(struct context *ctx, struct drift_error *err);
+/* Starts the configured streams (READY=1 follows once their models are loaded), the jobs and
+ * the timers; after the bus is connected and ctx->emit set. */
+void context_start(struct context *ctx);
 /* Frees what context_init made; after the main loop ended. */
 void context_done(struct context *ctx);
 
@@ -80,16 +88,9 @@ int context_rtsp_port(struct context *ctx);
 /* Emits Clients for streams whose client count changed (polled: the server counts). */
 void context_update_clients(struct context *ctx);
 
-/* Called when a stream finished loading (or failed to) and when one stopped. */
-void context_stream_loaded(struct context *ctx, struct drift_stream *s);
-void context_stream_stopped(struct context *ctx, struct drift_stream *s);
-
 /* Re-reads the configuration and applies it. Returns 0 or a negative errno with err set;
  * on error nothing changes. */
 int context_reload(struct context *ctx, struct drift_error *err);
-
-/* During shutdown: quits the loop once no stream or job thread is left. */
-void context_check_stopped(struct context *ctx);
 
 /* Starts an orderly stop: streams end, the loop quits (at the latest after 4 s). */
 void context_shutdown(struct context *ctx);

@@ -10,6 +10,7 @@
 
 #include <glib-unix.h>
 
+#include "bus.h"
 #include "context.h"
 #include "log.h"
 #include "render.h"
@@ -115,7 +116,7 @@ int main(int argc, char **argv)
     if (render)
         return drift_render_main(render, ctx.config_path, ctx.config_optional,
                                  ctx.state_dir_option);
-    ctx.started = g_get_monotonic_time();
+    ctx.notify.started = g_get_monotonic_time();
     ctx.main_context = g_main_context_default();
     ctx.loop = g_main_loop_new(ctx.main_context, FALSE);
     g_unix_signal_add(SIGTERM, on_sigterm, &ctx);
@@ -123,12 +124,22 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGHUP, on_sighup, &ctx);
     struct drift_error err = { 0 };
     r = context_init(&ctx, &err);
+    if (r >= 0)
+        r = drift_bus_open(&ctx, &err);
     if (r < 0) {
         log_error("%s", err.message);
+        drift_bus_close_all(&ctx);
         context_done(&ctx);
         return 1;
     }
+    if (ctx.config->private_socket && drift_bus_listen_private(&ctx, &err) < 0) {
+        log_warning("private socket: %s", err.message);
+        drift_error_clear(&err);
+    }
+    ctx.emit = drift_bus_emitter(&ctx);
+    context_start(&ctx);
     g_main_loop_run(ctx.loop);
+    drift_bus_close_all(&ctx);
     context_done(&ctx);
     if (ctx.shutdown_started)
         log_info("stopped in %.3f s",

@@ -6,16 +6,15 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "context.h"
 #include "log.h"
 #include "stream.h"
 
-char *drift_notify_status_line(struct context *ctx)
+char *drift_notify_status_line(GPtrArray *streams)
 {
     GString *detail = g_string_new(NULL);
     unsigned running = 0, clients = 0;
-    for (guint i = 0; i < ctx->streams->len; i++) {
-        struct drift_stream *s = ctx->streams->pdata[i];
+    for (guint i = 0; i < streams->len; i++) {
+        struct drift_stream *s = streams->pdata[i];
         struct drift_stream_live live;
         drift_stream_get_live(s, &live);
         unsigned c = drift_stream_clients(s);
@@ -31,7 +30,7 @@ char *drift_notify_status_line(struct context *ctx)
         }
     }
     char *line = g_strdup_printf("%u of %u stream%s running, %u client%s%s", running,
-                                 ctx->streams->len, ctx->streams->len == 1 ? "" : "s", clients,
+                                 streams->len, streams->len == 1 ? "" : "s", clients,
                                  clients == 1 ? "" : "s", detail->str);
     g_string_free(detail, TRUE);
     return line;
@@ -39,16 +38,15 @@ char *drift_notify_status_line(struct context *ctx)
 
 static gboolean on_status(gpointer data)
 {
-    struct context *ctx = data;
-    char *line = drift_notify_status_line(ctx);
-    if (g_strcmp0(line, ctx->last_status)) {
+    struct drift_notify *n = data;
+    char *line = drift_notify_status_line(n->streams);
+    if (g_strcmp0(line, n->last_status)) {
         sd_notifyf(0, "STATUS=%s", line);
-        g_free(ctx->last_status);
-        ctx->last_status = line;
+        g_free(n->last_status);
+        n->last_status = line;
     } else {
         g_free(line);
     }
-    context_update_clients(ctx);
     return G_SOURCE_CONTINUE;
 }
 
@@ -57,59 +55,58 @@ static gboolean on_status(gpointer data)
  * systemd restarts the daemon. A stall of the main loop stops them as well. */
 static gboolean on_watchdog(gpointer data)
 {
-    struct context *ctx = data;
+    struct drift_notify *n = data;
     uint64_t now = (uint64_t)g_get_monotonic_time();
-    for (guint i = 0; i < ctx->streams->len; i++) {
-        struct drift_stream *s = ctx->streams->pdata[i];
-        struct drift_stream_live live;
-        if (s->state != DRIFT_STREAM_RUNNING)
-            continue;
-        drift_stream_get_live(s, &live);
-        if (now - live.last_progress_usec > ctx->watchdog_usec) {
-            if (!ctx->watchdog_stalled)
-                log_stream(LOG_ERR, s->name, "no frame for %.1f s: generator stalled, "
-                           "not pinging the watchdog", (double)(now - live.last_progress_usec) / 1e6);
-            ctx->watchdog_stalled = true;
+    for (guint i = 0; i < n->streams->len; i++) {
+        struct drift_stream *s = n->streams->pdata[i];
+        if (drift_stream_stalled(s, now, n->watchdog_usec)) {
+            if (!n->watchdog_stalled)
+                log_stream(LOG_ERR, s->name, "no frame for over %.1f s: generator stalled, "
+                           "not pinging the watchdog", (double)n->watchdog_usec / 1e6);
+            n->watchdog_stalled = true;
             return G_SOURCE_CONTINUE;
         }
     }
-    ctx->watchdog_stalled = false;
+    n->watchdog_stalled = false;
     sd_notify(0, "WATCHDOG=1");
     return G_SOURCE_CONTINUE;
 }
 
-void drift_notify_start(struct context *ctx)
+void drift_notify_start(struct drift_notify *n, GPtrArray *streams)
 {
     uint64_t usec = 0;
-    ctx->status_timer = g_timeout_add(1000, on_status, ctx);
+    n->streams = streams;
+    n->status_timer = g_timeout_add(1000, on_status, n);
     if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-        ctx->watchdog_usec = usec;
-        ctx->watchdog_timer = g_timeout_add(MAX(usec / 4000, 10), on_watchdog, ctx);
+        n->watchdog_usec = usec;
+        n->watchdog_timer = g_timeout_add(MAX(usec / 4000, 10), on_watchdog, n);
         log_info("watchdog: %.1f s", (double)usec / 1e6);
     }
 }
 
-void drift_notify_stop(struct context *ctx)
+void drift_notify_stop(struct drift_notify *n)
 {
-    if (ctx->status_timer)
-        g_source_remove(ctx->status_timer);
-    if (ctx->watchdog_timer)
-        g_source_remove(ctx->watchdog_timer);
-    ctx->status_timer = ctx->watchdog_timer = 0;
+    if (n->status_timer)
+        g_source_remove(n->status_timer);
+    if (n->watchdog_timer)
+        g_source_remove(n->watchdog_timer);
+    n->status_timer = n->watchdog_timer = 0;
+    g_free(n->last_status);
+    n->last_status = NULL;
 }
 
-void drift_notify_ready(struct context *ctx)
+void drift_notify_ready(struct drift_notify *n)
 {
-    if (ctx->ready)
+    if (n->ready)
         return;
-    ctx->ready = true;
-    g_autofree char *line = drift_notify_status_line(ctx);
+    n->ready = true;
+    g_autofree char *line = drift_notify_status_line(n->streams);
     sd_notifyf(0, "READY=1\nSTATUS=%s", line);
-    log_info("ready after %.3f s: %s", (double)(g_get_monotonic_time() - ctx->started) / 1e6,
+    log_info("ready after %.3f s: %s", (double)(g_get_monotonic_time() - n->started) / 1e6,
              line);
 }
 
-void drift_notify_reloading(struct context *ctx)
+void drift_notify_reloading(struct drift_notify *n)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -117,13 +114,18 @@ void drift_notify_reloading(struct context *ctx)
                (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
 }
 
-void drift_notify_reloaded(struct context *ctx)
+void drift_notify_reloaded(struct drift_notify *n)
 {
-    g_autofree char *line = drift_notify_status_line(ctx);
+    g_autofree char *line = drift_notify_status_line(n->streams);
     sd_notifyf(0, "READY=1\nSTATUS=%s", line);
 }
 
-void drift_notify_stopping(struct context *ctx)
+void drift_notify_stopping(struct drift_notify *n)
 {
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+}
+
+void drift_notify_failed(struct drift_notify *n, const char *why)
+{
+    sd_notifyf(0, "STATUS=failed: %s", why);
 }

@@ -4,13 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include <drift/generator.h>
-#include <drift/media/rtsp_server.h>
-#include <drift/media/stream_output.h>
+#include <systemd/sd-bus.h>
 
-#include "bus.h"
-#include "context.h"
-#include "generation.h"
+#include "bus_names.h"
 #include "log.h"
 
 const char *drift_stream_state_name(enum drift_stream_state state)
@@ -19,12 +15,12 @@ const char *drift_stream_state_name(enum drift_stream_state state)
     return state <= DRIFT_STREAM_FAILED ? names[state] : "unknown";
 }
 
-struct drift_stream *drift_stream_new(struct context *ctx, const char *name,
+struct drift_stream *drift_stream_new(const struct drift_stream_host *host, const char *name,
                                       const struct drift_settings *settings)
 {
     struct drift_stream *s = g_new0(struct drift_stream, 1);
     s->ref = 1;
-    s->ctx = ctx;
+    s->host = host;
     s->name = g_strdup(name);
     char *p = NULL;
     (void)sd_bus_path_encode(DRIFT_STREAM_PREFIX, name, &p);
@@ -36,8 +32,6 @@ struct drift_stream *drift_stream_new(struct context *ctx, const char *name,
     g_mutex_init(&s->lock);
     g_queue_init(&s->requests);
     g_queue_init(&s->events);
-    const char *stall = g_getenv("DRIFT_TEST_STALL_STREAM");
-    s->test_stall = stall && !strcmp(stall, name);
     return s;
 }
 
@@ -52,7 +46,8 @@ void drift_stream_request_free(struct drift_stream_request *req)
     if (!req)
         return;
     drift_settings_done(&req->settings);
-    sd_bus_message_unref(req->reply_to);
+    if (req->done_destroy)
+        req->done_destroy(req->done_data);
     g_free(req);
 }
 
@@ -96,14 +91,16 @@ static void set_state(struct drift_stream *s, enum drift_stream_state state, con
     if (s->removed)
         return;
     if (was_running != (state == DRIFT_STREAM_RUNNING))
-        drift_bus_emit_changed_va(s->ctx, s->path, DRIFT_STREAM_IFACE, "State", "Running",
-                                  "Error", "Url");
+        drift_emit_changed_va(s->host->emit, s->path, DRIFT_STREAM_IFACE, "State", "Running",
+                              "Error", "Url");
     else
-        drift_bus_emit_changed_va(s->ctx, s->path, DRIFT_STREAM_IFACE, "State", "Error");
+        drift_emit_changed_va(s->host->emit, s->path, DRIFT_STREAM_IFACE, "State", "Error");
 }
 
 int drift_stream_start(struct drift_stream *s)
 {
+    if (s->retired)
+        return -ESHUTDOWN;
     if (s->state == DRIFT_STREAM_STOPPING) {
         s->restart_pending = true; /* starts again as soon as the thread ended */
         return 0;
@@ -130,7 +127,8 @@ static void unserve(struct drift_stream *s)
 {
     if (!s->served)
         return;
-    drift_rtsp_server_remove_stream(s->ctx->rtsp, s->name);
+    if (s->host->unserve)
+        s->host->unserve(s->host->userdata, s);
     s->served = false;
     g_free(s->url);
     s->url = g_strdup("");
@@ -138,6 +136,8 @@ static void unserve(struct drift_stream *s)
 
 int drift_stream_stop(struct drift_stream *s)
 {
+    if (s->state == DRIFT_STREAM_STOPPING)
+        s->restart_pending = false;
     if (s->state != DRIFT_STREAM_LOADING && s->state != DRIFT_STREAM_RUNNING)
         return -EALREADY;
     g_atomic_int_set(&s->stop, 1);
@@ -156,37 +156,40 @@ static bool needs_restart(const struct drift_settings *a, const struct drift_set
            a->audio != b->audio;
 }
 
-static void reply(sd_bus_message *m, int result, const char *message)
+static void answer(struct drift_stream_request *req, int result, const char *message)
 {
-    if (!m)
-        return;
-    if (result >= 0) {
-        (void)sd_bus_reply_method_return(m, NULL);
-        return;
-    }
-    sd_bus_error e = SD_BUS_ERROR_NULL;
-    drift_bus_error(&e, result, message);
-    (void)sd_bus_reply_method_error(m, &e);
-    sd_bus_error_free(&e);
+    if (req->done)
+        req->done(req->done_data, result, message);
+    req->done = NULL;
 }
 
 static void emit_settings_changed(struct drift_stream *s)
 {
-    drift_bus_emit_changed_va(s->ctx, s->path, DRIFT_STREAM_IFACE, "Prompt", "NegativePrompt",
-                              "Seed", "Width", "Height", "Fps", "Steps", "Guidance", "Cache",
-                              "CacheThreshold", "Audio", "Model", "AudioModel");
+    drift_emit_changed_va(s->host->emit, s->path, DRIFT_STREAM_IFACE, "Prompt", "NegativePrompt",
+                          "Seed", "Width", "Height", "Fps", "Steps", "Guidance", "Cache",
+                          "CacheThreshold", "Audio", "Model", "AudioModel");
 }
 
 int drift_stream_apply(struct drift_stream *s, const struct drift_settings *next,
-                       sd_bus_message *reply_to, struct drift_error *err)
+                       drift_stream_done_fn done, void *userdata, GDestroyNotify destroy,
+                       struct drift_error *err)
 {
+    struct drift_stream_request *req = g_new0(struct drift_stream_request, 1);
+    req->done = done;
+    req->done_data = userdata;
+    req->done_destroy = destroy;
+    int r = 0;
     if (s->state == DRIFT_STREAM_STOPPING)
-        return drift_error_set(err, -EBUSY, "stream '%s' is stopping; try again", s->name);
-    bool restart = needs_restart(&s->settings, next);
+        r = drift_error_set(err, -EBUSY, "stream '%s' is stopping; try again", s->name);
     /* A new model is checked before the old one stops: a bad file keeps the stream running. */
-    int r = drift_check_models(next, &s->settings, err);
-    if (r < 0)
+    else if (s->host->backend->check)
+        r = s->host->backend->check(next, &s->settings, err);
+    if (r < 0) {
+        req->done = NULL;
+        drift_stream_request_free(req);
         return r;
+    }
+    bool restart = needs_restart(&s->settings, next);
     bool generating = s->state == DRIFT_STREAM_RUNNING || s->state == DRIFT_STREAM_LOADING;
     if (!generating || restart) {
         /* Not generating, or a new output is needed: take the settings now; a running stream
@@ -198,16 +201,15 @@ int drift_stream_apply(struct drift_stream *s, const struct drift_settings *next
             s->restart_pending = true;
             log_stream(LOG_INFO, s->name, "restarting for a new model, size, rate or audio");
         }
-        reply(reply_to, 0, NULL);
+        answer(req, 0, NULL);
+        drift_stream_request_free(req);
         return 0;
     }
-    struct drift_stream_request *req = g_new0(struct drift_stream_request, 1);
     drift_settings_copy(&req->settings, next);
     req->prompt_only = true;
     for (int k = 0; k < _DRIFT_KEY_MAX; k++)
         if (k != DRIFT_KEY_PROMPT && (next->set & (1u << k)))
             req->prompt_only = false;
-    req->reply_to = sd_bus_message_ref(reply_to);
     g_mutex_lock(&s->lock);
     g_queue_push_tail(&s->requests, req);
     g_mutex_unlock(&s->lock);
@@ -216,28 +218,28 @@ int drift_stream_apply(struct drift_stream *s, const struct drift_settings *next
 
 static void handle_loaded(struct drift_stream *s, struct drift_stream_event *ev)
 {
-    struct context *ctx = s->ctx;
+    const struct drift_stream_host *h = s->host;
+    s->out = ev->out;
     if (ev->result < 0) {
         log_stream(LOG_ERR, s->name, "cannot start: %s", ev->message);
         set_state(s, DRIFT_STREAM_FAILED, ev->message);
     } else if (!g_atomic_int_get(&s->stop)) {
-        s->out = ev->out;
-        struct drift_error merr = { 0 };
-        if (drift_rtsp_server_add_stream(ctx->rtsp, s->name, s->out, &merr) < 0) {
-            log_stream(LOG_ERR, s->name, "cannot serve: %s", merr.message);
+        struct drift_error err = { 0 };
+        char *url = NULL;
+        if (h->serve && h->serve(h->userdata, s, s->out, &url, &err) < 0) {
+            log_stream(LOG_ERR, s->name, "cannot serve: %s", err.message);
             g_atomic_int_set(&s->stop, 1);
-            set_state(s, DRIFT_STREAM_STOPPING, merr.message);
+            set_state(s, DRIFT_STREAM_STOPPING, err.message);
         } else {
             s->served = true;
             g_free(s->url);
-            s->url = drift_rtsp_server_url(ctx->rtsp, s->name);
+            s->url = url ? url : g_strdup("");
             log_stream(LOG_INFO, s->name, "serving %s", s->url);
             set_state(s, DRIFT_STREAM_RUNNING, "");
         }
-    } else {
-        s->out = ev->out;
     }
-    context_stream_loaded(ctx, s);
+    if (h->loaded)
+        h->loaded(h->userdata, s);
 }
 
 static void handle_stopped(struct drift_stream *s, struct drift_stream_event *ev)
@@ -246,7 +248,8 @@ static void handle_stopped(struct drift_stream *s, struct drift_stream_event *ev
     if (s->thread)
         g_thread_join(s->thread);
     s->thread = NULL;
-    drift_stream_output_free(s->out);
+    if (s->out)
+        s->host->backend->output_free(s->out);
     s->out = NULL;
     /* Requests that arrived too late for the thread are answered here. */
     g_mutex_lock(&s->lock);
@@ -257,7 +260,7 @@ static void handle_stopped(struct drift_stream *s, struct drift_stream_event *ev
         struct drift_stream_request *req = l->data;
         drift_settings_done(&s->settings);
         drift_settings_copy(&s->settings, &req->settings);
-        reply(req->reply_to, 0, NULL);
+        answer(req, 0, NULL);
     }
     g_queue_clear_full(&late, (GDestroyNotify)drift_stream_request_free);
     bool failed = ev->result < 0;
@@ -266,11 +269,12 @@ static void handle_stopped(struct drift_stream *s, struct drift_stream_event *ev
     else
         log_stream(LOG_INFO, s->name, "stopped");
     set_state(s, failed ? DRIFT_STREAM_FAILED : DRIFT_STREAM_STOPPED, failed ? ev->message : NULL);
-    context_stream_stopped(s->ctx, s);
-    if (s->restart_pending && !s->removed && !s->ctx->shutting_down) {
-        s->restart_pending = false;
+    bool restart = s->restart_pending && !s->retired;
+    s->restart_pending = false;
+    if (s->host->stopped)
+        s->host->stopped(s->host->userdata, s); /* may drop the last reference but the caller's */
+    if (restart)
         drift_stream_start(s);
-    }
 }
 
 static void handle_request(struct drift_stream *s, struct drift_stream_event *ev)
@@ -282,25 +286,33 @@ static void handle_request(struct drift_stream *s, struct drift_stream_event *ev
         if (!s->removed)
             emit_settings_changed(s);
     }
-    reply(req->reply_to, req->result, req->err.message);
+    answer(req, req->result, req->err.message);
+}
+
+static void handle_warning(struct drift_stream *s, struct drift_stream_event *ev)
+{
+    log_stream(LOG_WARNING, s->name, "%s", ev->message);
+    set_state(s, s->state, ev->message);
 }
 
 void drift_stream_dispatch_events(struct drift_stream *s)
 {
+    drift_stream_ref(s); /* a handler may hand the host its last reference */
     for (;;) {
         g_mutex_lock(&s->lock);
         struct drift_stream_event *ev = g_queue_pop_head(&s->events);
         g_mutex_unlock(&s->lock);
         if (!ev)
-            return;
+            break;
         switch (ev->kind) {
         case DRIFT_EVENT_LOADED: handle_loaded(s, ev); break;
         case DRIFT_EVENT_REQUEST: handle_request(s, ev); break;
-        case DRIFT_EVENT_FAILED: set_state(s, s->state, ev->message); break;
+        case DRIFT_EVENT_WARNING: handle_warning(s, ev); break;
         case DRIFT_EVENT_STOPPED: handle_stopped(s, ev); break;
         }
         event_free(ev);
     }
+    drift_stream_unref(s);
 }
 
 static gboolean dispatch_cb(gpointer data)
@@ -314,8 +326,13 @@ void drift_stream_post(struct drift_stream *s, struct drift_stream_event *ev)
     g_mutex_lock(&s->lock);
     g_queue_push_tail(&s->events, ev);
     g_mutex_unlock(&s->lock);
-    g_main_context_invoke_full(s->ctx->main_context, G_PRIORITY_DEFAULT, dispatch_cb,
-                               drift_stream_ref(s), (GDestroyNotify)drift_stream_unref);
+    /* Always through a source: invoking directly would run the handlers on this thread
+     * whenever the main context happens to be free. */
+    GSource *src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_set_callback(src, dispatch_cb, drift_stream_ref(s), (GDestroyNotify)drift_stream_unref);
+    g_source_attach(src, s->host->main_context);
+    g_source_unref(src);
 }
 
 void drift_stream_get_live(struct drift_stream *s, struct drift_stream_live *ret)
@@ -327,15 +344,38 @@ void drift_stream_get_live(struct drift_stream *s, struct drift_stream_live *ret
 
 unsigned drift_stream_clients(struct drift_stream *s)
 {
-    return s->served ? drift_rtsp_server_clients(s->ctx->rtsp, s->name) : 0;
+    return s->served && s->host->clients ? s->host->clients(s->host->userdata, s) : 0;
 }
 
 void drift_stream_media_counters(struct drift_stream *s, uint64_t *ret_repeated,
                                  uint64_t *ret_dropped)
 {
-    struct drift_stream_stats st = { 0 };
+    *ret_repeated = *ret_dropped = 0;
     if (s->out && s->state == DRIFT_STREAM_RUNNING)
-        drift_stream_output_get_stats(s->out, &st);
-    *ret_repeated = st.frames_repeated;
-    *ret_dropped = st.frames_dropped;
+        s->host->backend->output_counters(s->out, ret_repeated, ret_dropped);
+}
+
+bool drift_stream_behind(struct drift_stream *s)
+{
+    if (s->state != DRIFT_STREAM_RUNNING)
+        return false;
+    struct drift_stream_live live;
+    drift_stream_get_live(s, &live);
+    return live.degraded || (live.realtime_factor > 0 && live.realtime_factor < 1.05 &&
+                             live.frames > (uint64_t)(3 * s->settings.fps));
+}
+
+bool drift_stream_stalled(struct drift_stream *s, uint64_t now_usec, uint64_t usec)
+{
+    if (s->state != DRIFT_STREAM_RUNNING)
+        return false;
+    struct drift_stream_live live;
+    drift_stream_get_live(s, &live);
+    return now_usec > live.last_progress_usec && now_usec - live.last_progress_usec > usec;
+}
+
+void drift_stream_retire(struct drift_stream *s)
+{
+    s->retired = true;
+    drift_stream_stop(s);
 }

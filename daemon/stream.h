@@ -1,9 +1,15 @@
 /* A live stream: a video generator (and optionally an audio generator) on its own thread,
- * pushing frames and PCM into a live media output that the RTSP server serves at /NAME.
+ * pushing frames and PCM into a live output that is served at /NAME.
  *
  * The main thread owns the object and its settings; the generation thread owns the generators.
  * They meet in three places, all under s->lock: the request queue (changes for the generator,
- * answered asynchronously), the event queue (loaded, request done, stopped) and the counters. */
+ * answered asynchronously), the event queue (loaded, request done, warning, stopped) and the
+ * counters.
+ *
+ * A stream knows neither the bus nor the RTSP server nor the engine: it reports through its
+ * host (struct drift_stream_host: property changes, loaded, stopped, serve) and generates through
+ * a backend (struct drift_stream_backend: the engine and the media layer in driftd, see
+ * stream_engine.c). The unit tests give it fakes of both. */
 #ifndef DRIFT_DAEMON_STREAM_H
 #define DRIFT_DAEMON_STREAM_H
 
@@ -11,14 +17,15 @@
 #include <stdint.h>
 
 #include <glib.h>
-#include <systemd/sd-bus.h>
 
 #include <drift/error.h>
 
+#include "emitter.h"
 #include "settings.h"
 
-struct context;
-struct drift_stream_output;
+struct drift_stream;
+struct drift_stream_output; /* what the backend pushes into and the host serves (opaque here) */
+struct drift_stream_gen;    /* a backend's generators, owned by the stream's thread */
 
 enum drift_stream_state {
     DRIFT_STREAM_STOPPED,
@@ -28,10 +35,66 @@ enum drift_stream_state {
     DRIFT_STREAM_FAILED,   /* loading or generating failed; see error */
 };
 
+/* What a backend opened, as the generation loop needs it. */
+struct drift_stream_gen_info {
+    int width, height;        /* the model's native frame size */
+    double model_fps;
+    unsigned default_steps;   /* the model's */
+    int sample_rate;          /* 0: no audio */
+    int fps_num, fps_den;     /* the frame rate in use */
+};
+
+/* What a stream generates with and pushes into. check and the output_ functions run on the main
+ * thread, the others on the stream's thread. Every function returning int returns 0 or a
+ * negative errno with err set. */
+struct drift_stream_backend {
+    /* Checks the model files of next that differ from cur (all when cur is NULL) before anything
+     * stops: -ENOEXEC with err naming the key and the file. */
+    int (*check)(const struct drift_settings *next, const struct drift_settings *cur,
+                 struct drift_error *err);
+    /* Loads the generators for s and opens the live output. *ret_warning (transfer full, may
+     * stay NULL) says what runs degraded, e.g. no audio. Nothing is left open on failure. */
+    int (*open)(const struct drift_settings *s, const char *name, struct drift_stream_gen **ret,
+                struct drift_stream_output **ret_out, struct drift_stream_gen_info *ret_info,
+                char **ret_warning, struct drift_error *err);
+    /* Takes new live settings: the prompt only, or every live key with steps per frame. */
+    int (*update)(struct drift_stream_gen *g, const struct drift_settings *s, unsigned steps,
+                  bool prompt_only, struct drift_error *err);
+    /* Generates frame index and the audio up to its end and pushes them into the output; may
+     * block while the output is full. *ret_work: the seconds spent generating (not waiting). */
+    int (*frame)(struct drift_stream_gen *g, int64_t index, double *ret_work,
+                 struct drift_error *err);
+    /* Frames the output has repeated so far because none was ready in time. */
+    uint64_t (*repeated)(struct drift_stream_gen *g);
+    /* Frees the generators; the output stays (the main thread frees it once unserved). */
+    void (*close)(struct drift_stream_gen *g);
+    void (*output_counters)(struct drift_stream_output *out, uint64_t *ret_repeated,
+                            uint64_t *ret_dropped);
+    void (*output_free)(struct drift_stream_output *out);
+};
+
+/* Where a stream reports; the context in driftd. Called on the main thread. */
+struct drift_stream_host {
+    const struct drift_stream_backend *backend;
+    const struct drift_emitter *emit;   /* property changes; may be NULL */
+    GMainContext *main_context;         /* where the thread's events are handled */
+    uint64_t pace_window_usec;          /* realtime factor measured over this; 0 = 2 s */
+    /* The thread finished loading: the stream is running, stopping or failed now. */
+    void (*loaded)(void *userdata, struct drift_stream *s);
+    /* The thread ended: the stream is stopped or failed now. */
+    void (*stopped)(void *userdata, struct drift_stream *s);
+    /* Serves out at the stream's name: 0 and the URL (transfer full), or a negative errno with
+     * err set. */
+    int (*serve)(void *userdata, struct drift_stream *s, struct drift_stream_output *out,
+                 char **ret_url, struct drift_error *err);
+    void (*unserve)(void *userdata, struct drift_stream *s);
+    unsigned (*clients)(void *userdata, struct drift_stream *s);
+    void *userdata;
+};
+
 /* What the generation thread reports; read under lock. */
 struct drift_stream_live {
     uint64_t frames;             /* frames generated */
-    uint64_t audio_chunks;
     uint64_t last_progress_usec; /* CLOCK_MONOTONIC of the last frame (or of the start) */
     double realtime_factor;      /* generated seconds per second of generation work */
     unsigned steps;              /* steps in use now (lowered when behind) */
@@ -45,16 +108,16 @@ struct drift_stream_live {
 
 struct drift_stream {
     gint ref;
-    struct context *ctx;
+    const struct drift_stream_host *host;
     char *name, *path, *url;
     struct drift_settings settings; /* as asked (main thread) */
     enum drift_stream_state state;
-    char *error;                    /* why it failed, "" when it did not */
+    char *error;                    /* why it failed or what runs degraded; "" when neither */
     bool from_config;               /* a [stream.NAME] section made it (reload may remove it) */
     bool restart_pending;           /* start again once stopped */
-    bool removed;                   /* gone from the bus; free once the thread ended */
-    bool served;                    /* added to the RTSP server */
-    bool test_stall;                /* test-only: the generator hangs after a few frames */
+    bool retired;                   /* stopped for good: removed or shutting down */
+    bool removed;                   /* gone from the bus: nothing more is emitted */
+    bool served;                    /* the host serves its output */
 
     GThread *thread;
     struct drift_settings thread_settings; /* handed to the thread when it starts */
@@ -70,25 +133,35 @@ struct drift_stream {
     unsigned clients_sent;
 };
 
-/* Creates a stopped stream (settings are copied). */
-struct drift_stream *drift_stream_new(struct context *ctx, const char *name,
+/* Creates a stopped stream (settings are copied) reporting to host (borrowed: it outlives the
+ * stream). */
+struct drift_stream *drift_stream_new(const struct drift_stream_host *host, const char *name,
                                       const struct drift_settings *settings);
 struct drift_stream *drift_stream_ref(struct drift_stream *s);
 void drift_stream_unref(struct drift_stream *s);
 
 /* Starts the generation thread (stopped or failed streams; a stopping one starts again once
- * stopped). Returns 0 or -EBUSY (already loading or running). */
+ * stopped). Returns 0, -EBUSY (already loading or running) or -ESHUTDOWN (retired). */
 int drift_stream_start(struct drift_stream *s);
-/* Asks the thread to stop and stops serving. Returns 0, or -EALREADY when not running. */
+/* Asks the thread to stop and stops serving. Returns 0, or -EALREADY when not running. A
+ * stopping stream's pending restart is dropped. */
 int drift_stream_stop(struct drift_stream *s);
+/* Stops for good: no start or restart follows (removal, shutdown). */
+void drift_stream_retire(struct drift_stream *s);
 bool drift_stream_active(const struct drift_stream *s);
 
+/* Answers a change once the generator took it (result 0) or refused it (negative errno and a
+ * message). */
+typedef void (*drift_stream_done_fn)(void *userdata, int result, const char *message);
+
 /* Applies new settings: live keys go to the generator between two frames; model, size, rate
- * or audio changes restart the stream. When reply_to is not NULL the method call is answered
- * once the generator accepted or rejected the change (asynchronously). Returns 0 (a reply will
- * follow or was sent) or a negative errno with err set (nothing changed, caller replies). */
+ * or audio changes restart the stream. When done is not NULL it is called once the generator
+ * accepted or rejected the change (later, on the main thread), and then destroy(userdata).
+ * Returns 0 (done was or will be called) or a negative errno with err set (nothing changed,
+ * done is not called, destroy(userdata) was). */
 int drift_stream_apply(struct drift_stream *s, const struct drift_settings *next,
-                       sd_bus_message *reply_to, struct drift_error *err);
+                       drift_stream_done_fn done, void *userdata, GDestroyNotify destroy,
+                       struct drift_error *err);
 
 /* Main thread: handles what the generation thread reported. */
 void drift_stream_dispatch_events(struct drift_stream *s);
@@ -99,6 +172,10 @@ unsigned drift_stream_clients(struct drift_stream *s);
 /* The output's repeat and drop counters (0 when not running). */
 void drift_stream_media_counters(struct drift_stream *s, uint64_t *ret_repeated,
                                  uint64_t *ret_dropped);
+/* Whether a running stream falls behind real time (renders give way to it). */
+bool drift_stream_behind(struct drift_stream *s);
+/* Whether a running stream made no frame for longer than usec (a stalled generator). */
+bool drift_stream_stalled(struct drift_stream *s, uint64_t now_usec, uint64_t usec);
 
 const char *drift_stream_state_name(enum drift_stream_state state);
 
@@ -109,7 +186,9 @@ gpointer drift_stream_thread(gpointer data);
 struct drift_stream_request {
     struct drift_settings settings; /* the complete settings to run with */
     bool prompt_only;
-    sd_bus_message *reply_to;       /* may be NULL */
+    drift_stream_done_fn done;      /* may be NULL */
+    void *done_data;
+    GDestroyNotify done_destroy;
     int result;
     struct drift_error err;
 };
@@ -117,8 +196,8 @@ struct drift_stream_request {
 enum drift_stream_event_kind {
     DRIFT_EVENT_LOADED,      /* result 0, or failed with message */
     DRIFT_EVENT_REQUEST,     /* a request was applied or refused */
-    DRIFT_EVENT_FAILED,      /* generation failed while running */
-    DRIFT_EVENT_STOPPED,     /* the thread is about to return */
+    DRIFT_EVENT_WARNING,     /* running, but degraded (message says how) */
+    DRIFT_EVENT_STOPPED,     /* the thread is about to return; result < 0: it failed */
 };
 
 struct drift_stream_event {

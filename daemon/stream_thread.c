@@ -1,85 +1,37 @@
-/* The generation loop of one stream: frames and audio from the engine into the live output,
- * paced by the output's bounded queue. When generation cannot keep up the output repeats
+/* The generation loop of one stream: frames (and their audio) from the backend into the live
+ * output, paced by the output's bounded queue. When generation cannot keep up the output repeats
  * frames (counted by the media layer) and this loop lowers the steps per frame until it keeps
- * up again, raising them back when there is room (counted in StepsLowered, shown by Degraded). */
+ * up again, raising them back when there is room (counted in StepsLowered, shown by Degraded).
+ * What generates and where frames go is the backend's business (stream_engine.c in driftd). */
 #include <errno.h>
-#include <math.h>
-#include <string.h>
 
-#include <drift/generator.h>
-#include <drift/media/stream_output.h>
-
-#include "generation.h"
 #include "log.h"
 #include "stream.h"
 
-#define WINDOW_USEC 2000000  /* real-time factor measured over this much wall time */
+#define PACE_WINDOW_USEC 2000000 /* default of struct drift_stream_host.pace_window_usec */
 
 struct gen {
     struct drift_stream *s;
-    struct drift_generation gen;      /* the generators, their infos, the frame rate */
-    const struct drift_model_info *vinfo, *ainfo; /* = gen's, for short */
+    const struct drift_stream_backend *be;
+    struct drift_stream_gen *g;
+    struct drift_stream_gen_info info;
     struct drift_settings cur;        /* settings in use */
-    char *audio_warning;              /* why the stream runs without audio */
-    struct drift_stream_output *out;
-    uint8_t *rgb;
-    float *pcm;
-    int fps_num, fps_den;             /* = gen's */
-    int64_t frame, sample;
+    int64_t frame;
     unsigned steps_asked, steps_now;
     uint64_t steps_lowered;
     double rtf;
     unsigned windows;                 /* measuring windows so far; the first is warm-up */
-    uint64_t repeated_before;         /* the output's frames_repeated at the window start */
+    uint64_t repeated_before;         /* the output's frames repeated at the window start */
     /* the current measuring window */
+    uint64_t window_usec;
     int64_t window_start;
     double window_work;
     uint64_t window_frames;
 };
 
-static double seconds_since(int64_t t0)
+static unsigned steps_of(const struct gen *g, const struct drift_settings *s)
 {
-    return (double)(g_get_monotonic_time() - t0) / 1e6;
-}
-
-static int load(struct gen *g, char **ret_message)
-{
-    struct drift_error e = { 0 }, ae = { 0 };
-    /* Audio is an extra: a stream whose audio model cannot load runs without sound and says
-     * why in its Error property, rather than not running at all. */
-    if (drift_generation_open(&g->gen, &g->cur, &ae, &e) < 0)
-        goto fail;
-    if (ae.code < 0) {
-        g->audio_warning = g_strdup_printf("%s; streaming without audio", ae.message);
-        log_stream(LOG_WARNING, g->s->name, "%s", g->audio_warning);
-    }
-    g->vinfo = g->gen.vinfo;
-    g->ainfo = g->gen.ainfo;
-    g->fps_num = g->gen.fps_num;
-    g->fps_den = g->gen.fps_den;
-    if (g->ainfo)
-        g->pcm = g_new(float, g->ainfo->chunk_samples);
-    g->steps_asked = g->cur.steps ? (unsigned)g->cur.steps : (unsigned)g->vinfo->default_steps;
-    g->steps_now = g->steps_asked;
-    struct drift_stream_output_config oc = {
-        .width = g->vinfo->width, .height = g->vinfo->height,
-        .out_width = (int)g->cur.width, .out_height = (int)g->cur.height,
-        .fps_num = g->fps_num, .fps_den = g->fps_den,
-        .audio = g->ainfo != NULL,
-        .audio_rate = g->ainfo ? g->ainfo->sample_rate : 0,
-        .audio_channels = 1,
-        .audio_codec = DRIFT_AUDIO_OPUS,
-        .live = true,
-    };
-    if (drift_stream_output_init(&g->out, &oc, &e) < 0) {
-        drift_error_prefix(&e, "media");
-        goto fail;
-    }
-    g->rgb = g_malloc((size_t)g->vinfo->width * g->vinfo->height * 3);
-    return 0;
-fail:
-    *ret_message = g_strdup(e.message[0] ? e.message : "cannot load the models");
-    return e.code < 0 ? e.code : -EINVAL;
+    return s->steps ? (unsigned)s->steps : g->info.default_steps;
 }
 
 /* Applies the changes the main thread queued; each is answered with an event. */
@@ -93,9 +45,9 @@ static void take_requests(struct gen *g)
         if (!req)
             return;
         const struct drift_settings *n = &req->settings;
-        unsigned asked = n->steps ? (unsigned)n->steps : (unsigned)g->vinfo->default_steps;
-        req->result = drift_generation_update(&g->gen, n, req->prompt_only ? g->steps_now : asked,
-                                              req->prompt_only, &req->err);
+        unsigned asked = steps_of(g, n);
+        unsigned steps = req->prompt_only ? g->steps_now : asked;
+        req->result = g->be->update(g->g, n, steps, req->prompt_only, &req->err);
         if (req->result >= 0) {
             if (!req->prompt_only)
                 g->steps_asked = g->steps_now = asked;
@@ -115,30 +67,29 @@ static void take_requests(struct gen *g)
  * measures. */
 static void adapt(struct gen *g)
 {
-    struct drift_stream_stats st;
-    drift_stream_output_get_stats(g->out, &st);
-    bool repeated = st.frames_repeated > g->repeated_before;
-    g->repeated_before = st.frames_repeated;
-    if (g->window_work <= 0)
-        return;
-    g->rtf = (double)g->window_frames * g->fps_den / g->fps_num / g->window_work;
-    unsigned before = g->steps_now;
-    if (g->windows++ == 0) {
-    } else if (g->rtf < 0.95 && repeated && g->steps_now > 1) {
-        g->steps_now--;
-        g->steps_lowered++;
-    } else if (g->steps_now < g->steps_asked &&
-               g->rtf * g->steps_now / (g->steps_now + 1) > 1.15) {
-        g->steps_now++;
-    }
-    if (g->steps_now != before) {
-        struct drift_error e = { 0 };
-        if (drift_generation_update(&g->gen, &g->cur, g->steps_now, false, &e) < 0) {
-            g->steps_now = before;
-        } else {
-            log_stream(g->steps_now < before ? LOG_WARNING : LOG_INFO, g->s->name,
-                       "%.2fx real time: steps %u -> %u (asked %u)", g->rtf, before, g->steps_now,
-                       g->steps_asked);
+    uint64_t repeated_now = g->be->repeated(g->g);
+    bool repeated = repeated_now > g->repeated_before;
+    g->repeated_before = repeated_now;
+    if (g->window_work > 0) {
+        g->rtf = (double)g->window_frames * g->info.fps_den / g->info.fps_num / g->window_work;
+        unsigned before = g->steps_now;
+        if (g->windows++ == 0) {
+        } else if (g->rtf < 0.95 && repeated && g->steps_now > 1) {
+            g->steps_now--;
+            g->steps_lowered++;
+        } else if (g->steps_now < g->steps_asked &&
+                   g->rtf * g->steps_now / (g->steps_now + 1) > 1.15) {
+            g->steps_now++;
+        }
+        if (g->steps_now != before) {
+            struct drift_error e = { 0 };
+            if (g->be->update(g->g, &g->cur, g->steps_now, false, &e) < 0) {
+                g->steps_now = before;
+            } else {
+                log_stream(g->steps_now < before ? LOG_WARNING : LOG_INFO, g->s->name,
+                           "%.2fx real time: steps %u -> %u (asked %u)", g->rtf, before,
+                           g->steps_now, g->steps_asked);
+            }
         }
     }
     g->window_start = g_get_monotonic_time();
@@ -154,47 +105,28 @@ static void publish(struct gen *g)
     s->live.last_progress_usec = (uint64_t)g_get_monotonic_time();
     s->live.realtime_factor = g->rtf;
     s->live.steps = g->steps_now;
-    s->live.model_steps = (unsigned)g->vinfo->default_steps;
+    s->live.model_steps = g->info.default_steps;
     s->live.steps_lowered = g->steps_lowered;
     s->live.degraded = g->steps_now < g->steps_asked;
-    s->live.width = g->vinfo->width;
-    s->live.height = g->vinfo->height;
-    s->live.model_fps = g->vinfo->fps;
-    s->live.sample_rate = g->ainfo ? g->ainfo->sample_rate : 0;
+    s->live.width = g->info.width;
+    s->live.height = g->info.height;
+    s->live.model_fps = g->info.model_fps;
+    s->live.sample_rate = g->info.sample_rate;
     g_mutex_unlock(&s->lock);
 }
 
 /* One frame and the audio that belongs to it. */
 static int step(struct gen *g, struct drift_error *e)
 {
-    int64_t t0 = g_get_monotonic_time();
-    size_t size = (size_t)g->vinfo->width * g->vinfo->height * 3;
-    int r = drift_generator_next_frame(g->gen.video, g->rgb, size, e);
+    double work = 0;
+    int r = g->be->frame(g->g, g->frame, &work, e);
     if (r < 0)
         return r;
-    double work = seconds_since(t0);
-    drift_stream_output_push_video(g->out, g->rgb, g->frame);
-    if (g->ainfo) {
-        int chunk = g->ainfo->chunk_samples;
-        int64_t end = drift_audio_samples_for(g->frame + 1, g->ainfo->sample_rate, g->fps_num,
-                                              g->fps_den);
-        while (g->sample < end) {
-            int64_t t1 = g_get_monotonic_time();
-            r = drift_generator_next_audio(g->gen.audio, g->pcm, (size_t)chunk, e);
-            if (r < 0) {
-                drift_error_prefix(e, "audio");
-                return r;
-            }
-            work += seconds_since(t1);
-            drift_stream_output_push_audio(g->out, g->pcm, (size_t)chunk, g->sample);
-            g->sample += chunk;
-        }
-    }
     g->frame++;
     g->window_work += work;
     g->window_frames++;
     if (g->rtf == 0 && work > 0)
-        g->rtf = (double)g->fps_den / g->fps_num / work;
+        g->rtf = (double)g->info.fps_den / g->info.fps_num / work;
     return 0;
 }
 
@@ -204,19 +136,13 @@ static void run(struct gen *g, struct drift_stream_event *stopped)
     g->window_start = g_get_monotonic_time();
     while (!g_atomic_int_get(&s->stop)) {
         take_requests(g);
-        if (s->test_stall && g->frame >= 3) {
-            /* Test-only (DRIFT_TEST_STALL_STREAM): hang like a stuck generator would. */
-            while (!g_atomic_int_get(&s->stop))
-                g_usleep(20000);
-            break;
-        }
         struct drift_error e = { 0 };
         if (step(g, &e) < 0) {
             stopped->result = e.code < 0 ? e.code : -EIO;
             stopped->message = g_strdup_printf("generation failed: %s", e.message);
             return;
         }
-        if (g_get_monotonic_time() - g->window_start >= WINDOW_USEC)
+        if ((uint64_t)(g_get_monotonic_time() - g->window_start) >= g->window_usec)
             adapt(g);
         publish(g);
     }
@@ -225,38 +151,39 @@ static void run(struct gen *g, struct drift_stream_event *stopped)
 gpointer drift_stream_thread(gpointer data)
 {
     struct drift_stream *s = data;
-    struct gen g = { .s = s };
+    struct gen g = { .s = s, .be = s->host->backend };
+    g.window_usec = s->host->pace_window_usec ? s->host->pace_window_usec : PACE_WINDOW_USEC;
     g.cur = s->thread_settings; /* ours now; the main thread set it before creating us */
     s->thread_settings = (struct drift_settings){ 0 };
     struct drift_stream_event *loaded = g_new0(struct drift_stream_event, 1);
     struct drift_stream_event *stopped = g_new0(struct drift_stream_event, 1);
     loaded->kind = DRIFT_EVENT_LOADED;
     stopped->kind = DRIFT_EVENT_STOPPED;
+    struct drift_error e = { 0 };
+    char *warning = NULL;
+    int result = g.be->open(&g.cur, s->name, &g.g, &loaded->out, &g.info, &warning, &e);
     /* The main thread frees the events it is given: keep what we need in locals. */
-    int result = load(&g, &loaded->message);
     loaded->result = result;
     if (result < 0) {
+        loaded->out = NULL;
+        loaded->message = g_strdup(e.message[0] ? e.message : "cannot load the models");
         stopped->result = result;
         stopped->message = g_strdup(loaded->message);
-        drift_stream_output_free(g.out);
-        g.out = NULL;
-    }
-    loaded->out = g.out;
-    if (result >= 0)
+    } else {
+        g.steps_asked = g.steps_now = steps_of(&g, &g.cur);
         publish(&g);
+    }
     drift_stream_post(s, loaded);
-    if (g.audio_warning) {
+    if (warning) {
         struct drift_stream_event *warn = g_new0(struct drift_stream_event, 1);
-        warn->kind = DRIFT_EVENT_FAILED;
-        warn->message = g_steal_pointer(&g.audio_warning);
+        warn->kind = DRIFT_EVENT_WARNING;
+        warn->message = warning;
         drift_stream_post(s, warn);
     }
-    if (result >= 0)
+    if (result >= 0) {
         run(&g, stopped);
-    drift_generation_close(&g.gen);
-    g_free(g.rgb);
-    g_free(g.pcm);
-    g_free(g.audio_warning);
+        g.be->close(g.g);
+    }
     drift_settings_done(&g.cur);
     drift_stream_post(s, stopped);
     drift_stream_unref(s);

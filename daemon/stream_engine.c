@@ -1,0 +1,144 @@
+/* The backend of driftd's streams (struct drift_stream_backend): the engine's generators, made
+ * from the settings by generation.c, and the media layer's live output that the RTSP server
+ * serves. The loop that drives it is in stream_thread.c. */
+#include "stream_engine.h"
+
+#include <errno.h>
+
+#include <drift/generator.h>
+#include <drift/media/stream_output.h>
+
+#include "generation.h"
+
+struct drift_stream_gen {
+    struct drift_generation gen;      /* the generators, their infos, the frame rate */
+    struct drift_stream_output *out;
+    uint8_t *rgb;
+    float *pcm;
+    int64_t sample;                   /* audio samples pushed so far */
+};
+
+static double seconds_since(int64_t t0)
+{
+    return (double)(g_get_monotonic_time() - t0) / 1e6;
+}
+
+static void engine_close(struct drift_stream_gen *g)
+{
+    drift_generation_close(&g->gen);
+    g_free(g->rgb);
+    g_free(g->pcm);
+    g_free(g);
+}
+
+static int engine_open(const struct drift_settings *s, const char *name,
+                       struct drift_stream_gen **ret, struct drift_stream_output **ret_out,
+                       struct drift_stream_gen_info *ret_info, char **ret_warning,
+                       struct drift_error *err)
+{
+    struct drift_stream_gen *g = g_new0(struct drift_stream_gen, 1);
+    struct drift_error ae = { 0 };
+    /* Audio is an extra: a stream whose audio model cannot load runs without sound and says
+     * why in its Error property, rather than not running at all. */
+    int r = drift_generation_open(&g->gen, s, &ae, err);
+    if (r < 0) {
+        g_free(g);
+        return r;
+    }
+    const struct drift_model_info *vi = g->gen.vinfo, *ai = g->gen.ainfo;
+    struct drift_stream_output_config oc = {
+        .width = vi->width, .height = vi->height,
+        .out_width = (int)s->width, .out_height = (int)s->height,
+        .fps_num = g->gen.fps_num, .fps_den = g->gen.fps_den,
+        .audio = ai != NULL,
+        .audio_rate = ai ? ai->sample_rate : 0,
+        .audio_channels = 1,
+        .audio_codec = DRIFT_AUDIO_OPUS,
+        .live = true,
+    };
+    r = drift_stream_output_init(&g->out, &oc, err);
+    if (r < 0) {
+        drift_error_prefix(err, "media");
+        engine_close(g);
+        return r;
+    }
+    if (ae.code < 0)
+        *ret_warning = g_strdup_printf("%s; streaming without audio", ae.message);
+    if (ai)
+        g->pcm = g_new(float, ai->chunk_samples);
+    g->rgb = g_malloc((size_t)vi->width * vi->height * 3);
+    *ret_info = (struct drift_stream_gen_info){
+        .width = vi->width, .height = vi->height, .model_fps = vi->fps,
+        .default_steps = (unsigned)vi->default_steps,
+        .sample_rate = ai ? ai->sample_rate : 0,
+        .fps_num = g->gen.fps_num, .fps_den = g->gen.fps_den,
+    };
+    *ret_out = g->out;
+    *ret = g;
+    return 0;
+}
+
+static int engine_update(struct drift_stream_gen *g, const struct drift_settings *s,
+                         unsigned steps, bool prompt_only, struct drift_error *err)
+{
+    return drift_generation_update(&g->gen, s, steps, prompt_only, err);
+}
+
+/* One frame and the audio that belongs to it. */
+static int engine_frame(struct drift_stream_gen *g, int64_t index, double *ret_work,
+                        struct drift_error *e)
+{
+    const struct drift_model_info *vi = g->gen.vinfo, *ai = g->gen.ainfo;
+    int64_t t0 = g_get_monotonic_time();
+    size_t size = (size_t)vi->width * vi->height * 3;
+    int r = drift_generator_next_frame(g->gen.video, g->rgb, size, e);
+    if (r < 0)
+        return r;
+    double work = seconds_since(t0);
+    drift_stream_output_push_video(g->out, g->rgb, index);
+    if (ai) {
+        int chunk = ai->chunk_samples;
+        int64_t end = drift_audio_samples_for(index + 1, ai->sample_rate, g->gen.fps_num,
+                                              g->gen.fps_den);
+        while (g->sample < end) {
+            int64_t t1 = g_get_monotonic_time();
+            r = drift_generator_next_audio(g->gen.audio, g->pcm, (size_t)chunk, e);
+            if (r < 0) {
+                drift_error_prefix(e, "audio");
+                return r;
+            }
+            work += seconds_since(t1);
+            drift_stream_output_push_audio(g->out, g->pcm, (size_t)chunk, g->sample);
+            g->sample += chunk;
+        }
+    }
+    *ret_work = work;
+    return 0;
+}
+
+static uint64_t engine_repeated(struct drift_stream_gen *g)
+{
+    struct drift_stream_stats st;
+    drift_stream_output_get_stats(g->out, &st);
+    return st.frames_repeated;
+}
+
+static void output_counters(struct drift_stream_output *out, uint64_t *ret_repeated,
+                            uint64_t *ret_dropped)
+{
+    struct drift_stream_stats st = { 0 };
+    drift_stream_output_get_stats(out, &st);
+    *ret_repeated = st.frames_repeated;
+    *ret_dropped = st.frames_dropped;
+}
+
+const struct drift_stream_backend drift_stream_engine_backend = {
+    .check = drift_check_models,
+    .open = engine_open,
+    .update = engine_update,
+    .frame = engine_frame,
+    .repeated = engine_repeated,
+    .close = engine_close,
+    .output_counters = output_counters,
+    .output_free = drift_stream_output_free,
+};
