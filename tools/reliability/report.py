@@ -390,7 +390,7 @@ same job from what the daemon writes back.
 4. **A corrupt or missing model at start does not exit non-zero.** With bug 1 fixed, driftd sends
    READY=1 with “0 of 1 stream running” and stays up; DESIGN.md says READY=1 comes once models are
    loaded and issue 9 asks for a clear error and a non-zero exit. Suggested: in
-   `context_stream_loaded` (`daemon/context.c`), when every stream of the configuration failed at
+   `stream_loaded` (`daemon/context.c`), when every stream of the configuration failed at
    start-up, log the reasons and exit 1 (`sd_notify` `STATUS=` with the error) instead of READY=1.
    The test accepts either behaviour but never a crash.
 5. Smaller: a missing model is reported by its JSON file (“…/x.json: unable to open”), not by the
