@@ -56,6 +56,7 @@ int dit_condition(struct dit *d, const float *t, const float *const *text,
     for (int b = 0; b < d->batch; b++) {
         float *row = (float *)d->temb.data + b * DIT_FREQ_DIM;
         float scaled = t[b] * 1000.0f;
+        d->t_rows[b] = t[b];
         for (int i = 0; i < half; i++) {
             float freq = expf(-logf(10000.0f) * (float)i / (float)half);
             float a = scaled * freq;
@@ -187,7 +188,10 @@ void dit_step_cache_reset(struct dit *d, struct dit_step_cache *sc)
     }
 }
 
-static int final_layer(struct dit *d, struct drift_tensor *out, struct drift_error *err)
+/* The final adaLN + linear into out (B,T,P); for x prediction, the clean frame it predicts
+ * becomes the velocity (x - out) / max(t, DIT_X_PRED_T_MIN), x being this evaluation's input. */
+static int final_layer(struct dit *d, const struct drift_tensor *x, struct drift_tensor *out,
+                       struct drift_error *err)
 {
     int64_t D = d->cfg.hidden;
     int r = drift_linear_forward(d->ctx, d->final_ada, &d->cond, &d->fmods, false, err);
@@ -196,7 +200,19 @@ static int final_layer(struct dit *d, struct drift_tensor *out, struct drift_err
     struct drift_tensor shift = columns(&d->fmods, 0, D), scale = columns(&d->fmods, D, D);
     if ((r = drift_layer_norm_modulate(d->ctx, &d->h, &shift, &scale, LN_EPS, &d->a, err)) < 0)
         return r;
-    return drift_linear_forward(d->ctx, d->final_linear, &d->a, out, false, err);
+    if ((r = drift_linear_forward(d->ctx, d->final_linear, &d->a, out, false, err)) < 0)
+        return r;
+    if (d->cfg.x_prediction) {
+        int64_t per_row = (int64_t)d->cfg.tokens * d->cfg.in_dim;
+        const float *xs = x->data;
+        float *o = out->data;
+        for (int b = 0; b < d->batch; b++) {
+            float inv = 1.0f / (d->t_rows[b] > DIT_X_PRED_T_MIN ? d->t_rows[b] : DIT_X_PRED_T_MIN);
+            for (int64_t i = b * per_row; i < (b + 1) * per_row; i++)
+                o[i] = (xs[i] - o[i]) * inv;
+        }
+    }
+    return 0;
 }
 
 /* Blocks [first, depth) on d->h; block `first` may already be prepared. */
@@ -240,7 +256,7 @@ int dit_forward(struct dit *d, const struct drift_tensor *x, int64_t position,
         if (may_reuse(d, sc, change)) {
             sc->skipped = true;
             add_into(&d->h, &d->residual_all); /* h = h0 + the last full residual */
-            return final_layer(d, out, err);
+            return final_layer(d, x, out, err);
         }
         if ((r = run_blocks(d, 0, true, position, err)) < 0)
             return r;
@@ -256,7 +272,7 @@ int dit_forward(struct dit *d, const struct drift_tensor *x, int64_t position,
         if (may_reuse(d, sc, change)) {
             sc->skipped = true;
             add_into(&d->h, &d->residual_rest); /* h = h1 + the last residual of blocks 1.. */
-            return final_layer(d, out, err);
+            return final_layer(d, x, out, err);
         }
         if ((r = run_blocks(d, 1, false, position, err)) < 0)
             return r;
@@ -265,13 +281,13 @@ int dit_forward(struct dit *d, const struct drift_tensor *x, int64_t position,
     } else if (mode == DIT_STEP_FORA && !sc->force && d->residual_valid) {
         sc->skipped = true;
         add_into(&d->h, &d->residual_all);
-        return final_layer(d, out, err);
+        return final_layer(d, x, out, err);
     } else if ((r = run_blocks(d, 0, false, position, err)) < 0) {
         return r;
     }
     subtract(&d->residual_all, &d->h, &d->h0);
     d->residual_valid = true;
-    return final_layer(d, out, err);
+    return final_layer(d, x, out, err);
 }
 
 int dit_commit(struct dit *d, const struct drift_tensor *x, int64_t position,

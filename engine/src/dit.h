@@ -19,9 +19,14 @@
 #define DIT_MAX_HEADS 32
 #define DIT_FREQ_DIM 256
 
+/* x prediction (arch.prediction "x"): the network's output is the clean frame, and the velocity
+ * the samplers integrate is v = (x_t - out) / max(t, DIT_X_PRED_T_MIN) (tools/models/model.py). */
+#define DIT_X_PRED_T_MIN 0.05f
+
 struct dit_config {
     int hidden, depth, heads, mlp_ratio, window, text_dim, vocab_size;
     int tokens, in_dim;
+    bool x_prediction; /* arch.prediction: "v" (default) or "x" */
     float slopes[DIT_MAX_HEADS];
 };
 
@@ -62,6 +67,7 @@ struct dit {
     struct drift_arena *arena;
     struct drift_tensor h, h0, h1, a, qkv, attn, tmp, mlp, mods, fmods, temb, t1, cond;
     struct drift_tensor residual_all, residual_rest; /* step-cache residuals (B,T,D) */
+    float t_rows[2];                                 /* each row's t of the last dit_condition */
     struct drift_tensor signal_prev;                 /* (B,T,D): TeaCache / first-block signal */
     bool residual_valid, signal_valid;
 };

@@ -39,6 +39,16 @@ int dit_read_config(const struct drift_config *c, struct dit_config *cfg,
     if (cfg->hidden % cfg->heads != 0)
         return drift_error_set(err, -EINVAL, "%s: hidden %d is not a multiple of heads %d",
                                drift_config_label(c), cfg->hidden, cfg->heads);
+    cfg->x_prediction = false;
+    if (drift_config_has(c, "arch.prediction")) {
+        const char *prediction;
+        if ((r = drift_config_get_string(c, "arch.prediction", &prediction, err)) < 0)
+            return r;
+        if (strcmp(prediction, "x") != 0 && strcmp(prediction, "v") != 0)
+            return drift_error_set(err, -EINVAL, "%s: arch.prediction '%.32s' is not v or x",
+                                   drift_config_label(c), prediction);
+        cfg->x_prediction = prediction[0] == 'x';
+    }
     const char *key = "arch.alibi_slopes";
     double slopes[DIT_MAX_HEADS];
     size_t n = 0;

@@ -1,6 +1,6 @@
 /* Spectral audio models through the generator (tests/fixtures/dit/tiny-spectral: random weights,
- * 512-sample chunks of 2 STFT frames): bounded, reproducible, continuous chunks; the loader refuses
- * a malformed representation by the key or tensor at fault. */
+ * x prediction, 512-sample chunks of 2 STFT frames): bounded, reproducible, continuous chunks; the
+ * loader refuses a malformed representation or prediction by the key or tensor at fault. */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <jansson.h>
@@ -141,6 +141,8 @@ static void malformed_representations_are_refused_by_name(void **state)
     expect_refusal(dir, "audio.floor");
     write_variant(dir, "audio", "spread", json_real(-1), NULL, NULL);
     expect_refusal(dir, "audio.spread");
+    write_variant(dir, "arch", "prediction", json_string("eps"), NULL, NULL);
+    expect_refusal(dir, "arch.prediction");
     write_variant(dir, "arch", "in_dim", json_integer(512), NULL, NULL);
     expect_refusal(dir, "needs (32,512)"); /* the weights no longer fit the architecture */
     write_variant(dir, "audio", NULL, NULL, "spectral.mean", "spectral.mxan");

@@ -24,7 +24,7 @@ def build_config(cfg, ck, commit, sampler):
     arch = {k: cfg[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "tokens", "in_dim",
                                 "text_dim", "vocab_size", "alibi_slopes")}
     arch.update(name="drift-dit", head_dim=cfg["hidden"] // cfg["heads"], freq_dim=M.FREQ_DIM, t_scale=M.T_SCALE,
-                ln_eps=M.LN_EPS, mlp_act="gelu_tanh")
+                ln_eps=M.LN_EPS, mlp_act="gelu_tanh", prediction=cfg.get("prediction", "v"))
     out = {"format": "drift-model", "format_version": 1, "kind": kind, "arch": arch}
     if kind == "video":
         out["video"] = {"width": cfg["width"], "height": cfg["height"], "channels": cfg["channels"], "fps": cfg["fps"],

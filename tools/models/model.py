@@ -31,6 +31,10 @@ def audio_config(vocab_size, **kw):
     "pcm": one token per `patch` samples."""
     c = dict(kind="audio", sample_rate=24000, chunk=2048, representation="stft", hidden=192, depth=6, heads=4,
              mlp_ratio=4, window=4, text_dim=64, vocab_size=vocab_size, audio_scale=0.25)
+    # A token of 513 magnitudes is wider than the network (D = 128..192): the noise in v = eps - x0 cannot
+    # pass through it, so the network predicts the clean token and v is derived from it ("x" prediction,
+    # "Back to Basics: Let Denoising Generative Models Denoise", 2025).
+    c.setdefault("prediction", "x" if kw.get("representation", "stft") == "stft" else "v")
     c.update(kw)
     if c["representation"] == "stft":
         import spectral
@@ -62,6 +66,16 @@ def unpatchify(tokens, p, H, W, C):
     n = len(lead)
     x = x.permute(*range(n), n, n + 2, n + 1, n + 3, n + 4)
     return x.reshape(*lead, H, W, C)
+
+
+X_PRED_T_MIN = 0.05   # x prediction: v = (x_t - x0_hat) / max(t, X_PRED_T_MIN)
+
+
+def to_velocity(cfg, x, t, out):
+    """the network's output -> the velocity the sampler integrates. x [..., T, P] (x_t), t [...] per frame."""
+    if cfg.get("prediction", "v") != "x":
+        return out
+    return (x - out) / t.clamp(min=X_PRED_T_MIN)[..., None, None]
 
 
 def timestep_embedding(t):
@@ -176,7 +190,7 @@ class DriftDiT(nn.Module):
             a = layer_norm(h) * (1 + sc2) + s2
             h = h + g2 * blk.mlp.fc2(F.gelu(blk.mlp.fc1(a), approximate="tanh"))
         sh, sc = [m[:, :, None] for m in self.final.adaLN(c).chunk(2, -1)]
-        return self.final.linear(layer_norm(h) * (1 + sc) + sh)
+        return to_velocity(self.cfg, x, t, self.final.linear(layer_norm(h) * (1 + sc) + sh))
 
     # ---- streaming forward of one frame against a KV cache (reference / engine semantics)
     def forward_frame(self, x, t, text, cache):
@@ -204,7 +218,7 @@ class DriftDiT(nn.Module):
             a = layer_norm(h) * (1 + sc2) + s2
             h = h + g2 * blk.mlp.fc2(F.gelu(blk.mlp.fc1(a), approximate="tanh"))
         sh, sc = [m[:, None] for m in self.final.adaLN(c).chunk(2, -1)]
-        return self.final.linear(layer_norm(h) * (1 + sc) + sh), new_kv
+        return to_velocity(self.cfg, x, t, self.final.linear(layer_norm(h) * (1 + sc) + sh)), new_kv
 
 
 def count_params(model):

@@ -38,6 +38,7 @@ def load(path):
     conf = json.load(open(stem + ".json"))
     a = conf["arch"]
     kw = {k: a[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "text_dim", "alibi_slopes")}
+    kw["prediction"] = a.get("prediction", "v")
     if conf["kind"] == "video":
         v = conf["video"]
         cfg = M.video_config(len(conf["vocab"]), width=v["width"], height=v["height"], fps=v["fps"], **kw)

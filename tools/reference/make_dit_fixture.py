@@ -23,6 +23,8 @@ def write_config(path, cfg):
     left out so that the engine's own defaults are used."""
     arch = {k: cfg[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "tokens",
                                 "in_dim", "text_dim", "vocab_size", "alibi_slopes")}
+    if cfg.get("prediction", "v") != "v":
+        arch["prediction"] = cfg["prediction"]
     conf = {"format": "drift-model", "format_version": 1, "kind": cfg["kind"], "arch": arch,
             "vocab": ["w%d" % i for i in range(cfg["vocab_size"])]}
     if cfg["kind"] == "video":
