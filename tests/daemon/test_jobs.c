@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "fileio.h"
+#include "main_loop_wait.h"
 #include "jobs.h"
 #include "spec.h"
 
@@ -153,17 +154,6 @@ static void drain(void)
     while (g_main_context_iteration(NULL, FALSE))
         ;
 }
-
-#define WAIT_FOR(cond)                                                            \
-    do {                                                                          \
-        int64_t until_ = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;            \
-        while (!(cond)) {                                                         \
-            if (g_get_monotonic_time() > until_)                                  \
-                fail_msg("waited 10 s for %s", #cond);                            \
-            if (!g_main_context_iteration(NULL, FALSE))                           \
-                g_usleep(1000);                                                   \
-        }                                                                         \
-    } while (0)
 
 static void free_jobs(struct fixture *f)
 {

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
+#include "main_loop_wait.h"
 #include "stream.h"
 
 /* ---- the fake backend ---------------------------------------------------------------------- */
@@ -204,19 +205,6 @@ static int setup(void **state)
     host_seen.changed = g_string_new(NULL);
     return 0;
 }
-
-/* Runs the main context (where the stream's events are handled) until cond holds: fails after
- * 10 s. */
-#define WAIT_FOR(cond)                                                            \
-    do {                                                                          \
-        int64_t until_ = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;            \
-        while (!(cond)) {                                                         \
-            if (g_get_monotonic_time() > until_)                                  \
-                fail_msg("waited 10 s for %s", #cond);                            \
-            if (!g_main_context_iteration(NULL, FALSE))                           \
-                g_usleep(1000);                                                   \
-        }                                                                         \
-    } while (0)
 
 static struct drift_stream *new_stream(const char *model)
 {

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,4 +77,21 @@ struct drift_context *context_for(enum drift_precision precision)
     if (drift_context_new(&opt, &ctx, &err) < 0)
         return NULL;
     return ctx;
+}
+
+float *fixture_read_f32(const char *dir, const char *file, size_t count)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s/%s", FIXTURES_DIR, dir, file);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("%s: missing", path);
+    float *data = malloc(count * sizeof(float));
+    size_t got = data ? fread(data, sizeof(float), count, f) : 0;
+    char extra;
+    bool longer = fread(&extra, 1, 1, f) == 1;
+    fclose(f);
+    if (got != count || longer)
+        fail_msg("%s: %s%zu values, expected %zu", path, longer ? "more than " : "", got, count);
+    return data;
 }

@@ -9,6 +9,9 @@
 struct drift_safetensors *fixture_open(const char *name);
 /* A view of tensor `name` (f32) in the fixture; fails the test when missing. */
 struct drift_tensor fixture_tensor(struct drift_safetensors *st, const char *name);
+/* FIXTURES_DIR/<dir>/<file>: exactly `count` raw little-endian floats, malloc()ed (the caller frees);
+ * fails the test when the file is missing or holds another count. */
+float *fixture_read_f32(const char *dir, const char *file, size_t count);
 /* A freshly allocated zeroed f32 tensor shaped like `like`. */
 struct drift_tensor tensor_like(const struct drift_tensor *like);
 /* A dense owned copy of an f32 tensor. */

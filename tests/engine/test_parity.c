@@ -17,23 +17,14 @@
 
 #include <drift/generator.h>
 
+#include "fixture.h"
 #include "generator_internal.h" /* drift_generator_step: an audio chunk in model space */
 
 #define GOLDEN_DIR FIXTURES_DIR "/models"
 
 static float *read_f32(const char *file, size_t count)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, file);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("%s: missing", path);
-    float *data = malloc(count * sizeof(float));
-    size_t got = fread(data, sizeof(float), count, f);
-    fclose(f);
-    if (got != count)
-        fail_msg("%s: %zu values, expected %zu", path, got, count);
-    return data;
+    return fixture_read_f32("models", file, count);
 }
 
 static size_t shape_count(json_t *shape)

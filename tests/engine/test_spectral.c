@@ -15,23 +15,14 @@
 #include <libavutil/mem.h>
 #include <libavutil/tx.h>
 
+#include "fixture.h"
 #include "spectral.h"
 
 #define MODELS FIXTURES_DIR "/models/"
 
 static float *read_f32(const char *file, size_t count)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), MODELS "%s", file);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("%s: cannot open", path);
-    float *v = malloc(count * sizeof(float));
-    size_t got = fread(v, sizeof(float), count, f);
-    fclose(f);
-    if (got != count)
-        fail_msg("%s: %zu values, %zu expected", path, got, count);
-    return v;
+    return fixture_read_f32("models", file, count);
 }
 
 struct golden {
