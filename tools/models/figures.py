@@ -34,9 +34,9 @@ def loss(dirs):
         l = [float(r["loss"]) for r in rows]
         a.plot(s, l)
         a.set_yscale("log")
-        a.set_xlabel("seconds (H200)")
+        a.set_xlabel("seconds of training")
         a.set_ylabel("flow-matching MSE")
-        a.set_title(f"{os.path.basename(os.path.normpath(d))}: {rows[-1]['step']} steps")
+        a.set_title(f"{os.path.basename(os.path.normpath(d))}: {rows[-1]['step']} steps", fontsize=9)
         a.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(os.path.join(CARD, "loss.png"), dpi=80)
@@ -66,12 +66,8 @@ def spectrograms(chunks=24):
     import reference as R
     net, conf = R.load(os.path.join(ROOT, "models", "drift-audio.json"))
     st = R.Stream(net, conf, list(AUDIO_FAMILIES), [200 + i for i in range(len(AUDIO_FAMILIES))])
-    prev, out = None, []
-    for _ in range(chunks):
-        y = R.declick(st.next() * conf["audio"]["scale"], prev)
-        prev = y[:, -1]
-        out.append(y)
-    pcm = torch.cat(out, 1).numpy()
+    outs = [st.next() for _ in range(chunks)]   # [streams, chunk values] each
+    pcm = np.stack([R.audio_pcm(conf, [o[i].numpy() for o in outs]) for i in range(len(AUDIO_FAMILIES))])
     _spec(pcm, AUDIO_FAMILIES, "audio-spectrograms.png", "generated")
     os.makedirs(os.path.join(ROOT, "out", "card"), exist_ok=True)
     import reference
