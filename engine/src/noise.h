@@ -10,6 +10,9 @@
 /* What a draw is for (the `stream` of the key). */
 enum { DRIFT_NOISE_INIT = 0, DRIFT_NOISE_CONTEXT = 1 };
 
+/* The splitmix64 finaliser (tools/models/noise.py mix): a 64-bit hash of a counter. */
+uint64_t drift_noise_mix(uint64_t z);
+
 /* Fills out[0..n) with N(0,1) samples for (seed, frame, stream). */
 void drift_noise_fill(uint64_t seed, uint64_t frame, uint64_t stream, float *out, size_t n);
 

@@ -10,7 +10,11 @@
 #include <libavutil/mem.h>
 #include <libavutil/tx.h>
 
+#include "noise.h"
+
 #define TWO_PI 6.283185307179586
+#define TONAL_RATIO 8.0  /* a peak is tonal when its power is 8x the mean of the bins 3..10 away */
+#define NOISE_GAIN 2.0f  /* frames of independent phases overlap-add to 1/4 of the power */
 
 struct drift_spectral {
     struct drift_spectral_params p;
@@ -18,6 +22,9 @@ struct drift_spectral {
     float *mean, *std;        /* [bins] */
     float *window;            /* [n_fft] periodic Hann */
     float *phase;             /* [bins] phase of each bin in the last frame */
+    float *phase_next;        /* [bins] this frame's, while the last frame's are still read */
+    float *gain;              /* [bins] this frame's gain per bin (1 tonal, NOISE_GAIN noise) */
+    uint64_t count;           /* frames synthesised since the start: the noise phases' counter */
     float *tail;              /* [n_fft] overlap-add accumulator; the first hop samples are next */
     float *frame;             /* [n_fft] inverse transform output (av_malloc: aligned for av_tx) */
     AVComplexFloat *spec;     /* [bins] inverse transform input */
@@ -38,6 +45,7 @@ void drift_spectral_reset(struct drift_spectral *s)
     for (int k = 0; k < s->bins; k++)
         s->phase[k] = initial_phase(k);
     memset(s->tail, 0, (size_t)s->p.n_fft * sizeof(float));
+    s->count = 0;
 }
 
 int drift_spectral_new(const struct drift_spectral_params *p, const float *mean, const float *std,
@@ -68,13 +76,15 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
     s->std = malloc(nb * sizeof(float));
     s->window = malloc(nf * sizeof(float));
     s->phase = malloc(nb * sizeof(float));
+    s->gain = malloc(nb * sizeof(float));
+    s->phase_next = malloc(nb * sizeof(float));
     s->tail = malloc(nf * sizeof(float));
     s->mag = malloc(nb * sizeof(float));
     s->peaks = malloc(nb * sizeof(int));
     s->frame = av_malloc(nf * sizeof(float));
     s->spec = av_malloc(nb * sizeof(AVComplexFloat));
     float scale = 1.0f / (float)p->n_fft; /* av_tx's inverse is not normalised */
-    int r = (s->mean && s->std && s->window && s->phase && s->tail && s->mag && s->peaks && s->frame &&
+    int r = (s->mean && s->std && s->window && s->phase && s->gain && s->phase_next && s->tail && s->mag && s->peaks && s->frame &&
              s->spec) ? av_tx_init(&s->tx, &s->itx, AV_TX_FLOAT_RDFT, 1, p->n_fft, &scale, 0)
                       : AVERROR(ENOMEM);
     if (r < 0) {
@@ -102,6 +112,8 @@ void drift_spectral_free(struct drift_spectral *s)
     free(s->std);
     free(s->window);
     free(s->phase);
+    free(s->gain);
+    free(s->phase_next);
     free(s->tail);
     free(s->mag);
     free(s->peaks);
@@ -123,40 +135,59 @@ void drift_spectral_magnitudes(const struct drift_spectral *s, const float *toke
     }
 }
 
-/* Phases of one frame (into s->phase): identity phase locking around the magnitude peaks. */
+/* Phases and gains of one frame (into s->phase, s->gain). Noise bins get a fresh phase from a hash
+ * of (frame counter, bin) and NOISE_GAIN; a tonal peak advances its phase by its own frequency and
+ * locks its main lobe (+-2 bins, cut at the lowest bins towards the neighbouring peaks) to it. */
 static void frame_phases(struct drift_spectral *s, const float *mag)
 {
     int bins = s->bins, n_peaks = 0;
     double advance = TWO_PI * s->p.hop / s->p.n_fft; /* radians per hop per bin of frequency */
+    for (int k = 0; k < bins; k++) {
+        uint64_t z = drift_noise_mix(s->count * 4096u + (uint64_t)k);
+        s->phase_next[k] = (float)(TWO_PI * (double)(z >> 11) * (1.0 / 9007199254740992.0));
+        s->gain[k] = NOISE_GAIN;
+    }
     for (int k = 1; k < bins - 1; k++)
         if (mag[k] > mag[k - 1] && mag[k] >= mag[k + 1])
             s->peaks[n_peaks++] = k;
-    if (n_peaks == 0) { /* silence: every bin advances at its own centre frequency */
-        float a = (float)advance;
-        for (int k = 0; k < bins; k++)
-            s->phase[k] = fmodf(s->phase[k] + a * (float)k, (float)TWO_PI);
-        return;
-    }
-    int start = 0;
     for (int i = 0; i < n_peaks; i++) {
         int p = s->peaks[i];
+        double side = 0;
+        int n_side = 0;
+        for (int q = p - 10; q <= p + 10; q++)
+            if ((q <= p - 3 || q >= p + 3) && q >= 0 && q < bins) {
+                side += (double)mag[q] * mag[q];
+                n_side++;
+            }
+        if ((double)mag[p] * mag[p] < TONAL_RATIO * (side / n_side))
+            continue;
         double a = log((double)mag[p - 1] + s->p.floor), b = log((double)mag[p] + s->p.floor),
                c = log((double)mag[p + 1] + s->p.floor);
         double den = a - 2 * b + c, d = den < 0 ? 0.5 * (a - c) / den : 0.0;
         d = d > 0.5 ? 0.5 : d < -0.5 ? -0.5 : d;
         float ph = (float)fmod((double)s->phase[p] + advance * (p + d), TWO_PI);
-        int end = bins;
-        if (i + 1 < n_peaks) { /* the next region starts at the lowest bin between the peaks */
-            int q = s->peaks[i + 1], low = p + 1;
-            for (int k = p + 2; k < q; k++)
-                if (mag[k] < mag[low])
-                    low = k;
-            end = low;
+        int lo = 0, hi = bins; /* the lowest bins towards the neighbouring peaks (the first one) */
+        if (i > 0) {
+            lo = p - 1;
+            for (int k = p - 2; k > s->peaks[i - 1]; k--)
+                if (mag[k] < mag[lo])
+                    lo = k;
         }
-        for (int k = start; k < end; k++)
-            s->phase[k] = ph;
-        start = end;
+        if (i + 1 < n_peaks) {
+            hi = p + 1;
+            for (int k = p + 2; k < s->peaks[i + 1]; k++)
+                if (mag[k] < mag[hi])
+                    hi = k;
+        }
+        for (int k = lo > p - 2 ? lo : p - 2; k < (hi < p + 3 ? hi : p + 3); k++) {
+            s->phase_next[k] = ph;
+            s->gain[k] = 1.0f;
+        }
     }
+    float *t = s->phase; /* the new phases become the last frame's */
+    s->phase = s->phase_next;
+    s->phase_next = t;
+    s->count++;
 }
 
 void drift_spectral_frame(struct drift_spectral *s, const float *mag, float *pcm)
@@ -166,7 +197,7 @@ void drift_spectral_frame(struct drift_spectral *s, const float *mag, float *pcm
     float gain = (float)n / 4.0f; /* the periodic Hann window's sum / 2 */
     for (int k = 0; k < bins; k++) {
         /* (-1)^k moves the phase reference from the frame's centre to its start */
-        double m = (double)(mag[k] * gain) * ((k & 1) ? -1.0 : 1.0), ph = s->phase[k];
+        double m = (double)(mag[k] * s->gain[k] * gain) * ((k & 1) ? -1.0 : 1.0), ph = s->phase[k];
         s->spec[k].re = (float)(m * cos(ph));
         s->spec[k].im = (k == 0 || k == bins - 1) ? 0.0f : (float)(m * sin(ph));
     }

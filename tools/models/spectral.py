@@ -6,12 +6,17 @@ magnitudes divided by the window's sum / 2 (a sinusoid of amplitude A reads A at
 x = (ln(|X| + FLOOR) - mean[k]) / (SPREAD * std[k]) per bin k, clamped to [-1, 1]: one token of
 BINS values per STFT frame, CHUNK / HOP tokens per audio chunk.
 
-Synthesis: magnitudes only; phases are rebuilt frame by frame with a phase vocoder locked to the
-magnitude peaks (Laroche & Dolson's identity phase locking): each local maximum of the magnitudes
-advances its phase by its own frequency, estimated by a parabola through the log magnitudes of the
-peak and its two neighbours; every bin takes the phase of the peak whose region it lies in (regions
-split at the lowest bin between two peaks). Frames are inverse-transformed, windowed with the same
-Hann window and overlap-added; the output of a frame is final HOP samples later.
+Synthesis: magnitudes only; phases are rebuilt frame by frame. Tonal peaks -- local maxima whose
+power stands TONAL_RATIO times above the mean power of the bins 3..10 away on either side -- advance
+their phase by their own frequency (a parabola through the log magnitudes of the peak and its two
+neighbours), and the bins of their main lobe (the peak +-2 bins, within the region between the lowest
+bins on either side) take the peak's phase (Laroche & Dolson's identity phase locking). Every other
+bin is noise: it gets a fresh phase each frame from a counter-based hash (mix(frame * 2^12 + k),
+noise.py's splitmix64 finaliser), so that noise does not gather into a click at every frame centre, as
+it does when all bins are locked. Noise bins are scaled by NOISE_GAIN: with a Hann window at 75 %
+overlap, frames of independent phases overlap-add to 1/4 of the power that coherent frames keep.
+Frames are inverse-transformed, windowed with the same Hann window and overlap-added; the output of a
+frame is final HOP samples later.
 """
 import math
 
@@ -22,6 +27,8 @@ HOP = 256
 BINS = N_FFT // 2 + 1
 FLOOR = 1e-4
 SPREAD = 4.0
+TONAL_RATIO = 8.0                  # 9 dB: a Rayleigh noise bin exceeds it with probability e^-8
+NOISE_GAIN = 2.0                   # overlap-adding frames of independent phases keeps 1/4 of the power
 WINDOW_GAIN = N_FFT / 4.0          # sum of the periodic Hann window / 2
 OLA_GAIN = 1.5                     # sum over the hops of the squared window (hop = N_FFT / 4)
 
@@ -61,44 +68,55 @@ class Synth:
         self.phase = initial_phase()
         self.tail = np.zeros(N_FFT, np.float32)
         self.win = hann()
+        self.count = 0                 # frames synthesised since the start
 
     def magnitudes(self, x):
         lm = np.asarray(x, np.float32) * (np.float32(SPREAD) * self.std) + self.mean
         return np.maximum(np.exp(lm) - np.float32(FLOOR), 0).astype(np.float32)
 
+    def noise_phases(self):
+        """this frame's noise phases [BINS]: 2 pi * (mix(frame * 4096 + k) >> 11) / 2^53."""
+        import noise
+        z = noise.mix(np.uint64(self.count) * np.uint64(4096) + np.arange(BINS, dtype=np.uint64))
+        u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+        return (2 * np.pi * u).astype(np.float32)
+
     def frame_phases(self, mag):
-        """advance self.phase for one frame of magnitudes [BINS]; returns the frame's phases."""
+        """advance self.phase for one frame of magnitudes [BINS]; returns the frame's phases and the
+        per-bin gains (1 for tonal bins, NOISE_GAIN for noise)."""
+        out = self.noise_phases()
+        gain = np.full(BINS, np.float32(NOISE_GAIN), np.float32)
+        power = mag.astype(np.float64) ** 2
         peaks = [k for k in range(1, BINS - 1) if mag[k] > mag[k - 1] and mag[k] >= mag[k + 1]]
-        out = np.empty(BINS, np.float32)
-        if not peaks:
-            out[:] = self.phase + np.float32(2 * np.pi * HOP / N_FFT) * np.arange(BINS, dtype=np.float32)
-            self.phase = np.mod(out, np.float32(2 * np.pi)).astype(np.float32)
-            return self.phase
         lm = np.log(mag.astype(np.float64) + FLOOR)
-        start = 0
         for i, p in enumerate(peaks):
+            side = [q for q in range(p - 10, p + 11) if abs(q - p) >= 3 and 0 <= q < BINS]
+            if power[p] < TONAL_RATIO * power[side].mean():
+                continue
             a, b, c = lm[p - 1], lm[p], lm[p + 1]
             den = a - 2 * b + c
             d = 0.5 * (a - c) / den if den < 0 else 0.0
             d = min(0.5, max(-0.5, d))
             ph = float(self.phase[p]) + 2 * np.pi * HOP * (p + d) / N_FFT
-            ph = math.fmod(ph, 2 * np.pi)
-            if i + 1 < len(peaks):   # the next region starts at the lowest bin between the peaks
-                q = peaks[i + 1]
-                end = p + 1 + int(np.argmin(mag[p + 1:q]))
-            else:
-                end = BINS
-            out[start:end] = ph
-            start = end
+            ph = np.float32(math.fmod(ph, 2 * np.pi))
+            # the main lobe, cut at the lowest bins between this peak and its neighbours
+            lo = p - 1 - int(np.argmin(mag[peaks[i - 1] + 1:p][::-1])) if i > 0 else 0
+            hi = p + 1 + int(np.argmin(mag[p + 1:peaks[i + 1]])) if i + 1 < len(peaks) else BINS
+            out[max(lo, p - 2):min(hi, p + 3)] = ph
+            gain[max(lo, p - 2):min(hi, p + 3)] = 1
         self.phase = out
-        return out
+        self.count += 1
+        return out, gain
 
     def frame(self, x):
         """one token (model space, [BINS]) -> HOP final samples."""
-        mag = self.magnitudes(x)
-        ph = self.frame_phases(mag)
+        return self.frame_from_magnitudes(self.magnitudes(x))
+
+    def frame_from_magnitudes(self, mag):
+        """one frame of linear magnitudes [BINS] -> HOP final samples."""
+        ph, gain = self.frame_phases(mag)
         sign = np.where(np.arange(BINS) % 2 == 0, 1.0, -1.0)      # frame centre -> frame start
-        spec = (mag * np.float32(WINDOW_GAIN)) * sign * np.exp(1j * ph.astype(np.float64))
+        spec = (mag * gain * np.float32(WINDOW_GAIN)) * sign * np.exp(1j * ph.astype(np.float64))
         spec[0] = spec[0].real
         spec[-1] = spec[-1].real
         y = np.fft.irfft(spec, N_FFT).astype(np.float32) * self.win / np.float32(OLA_GAIN)
