@@ -13,7 +13,7 @@
 #include "noise.h"
 
 #define TWO_PI 6.283185307179586
-#define TONAL_RATIO 8.0  /* a peak is tonal when its power is 8x the mean of the bins 3..10 away */
+#define TONAL_RATIO 2.0  /* a peak is tonal when its power is 2x the mean of the bins 3..10 away */
 #define NOISE_GAIN 2.0f  /* frames of independent phases overlap-add to 1/4 of the power */
 
 struct drift_spectral {
