@@ -12,7 +12,7 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libx264-dev
   ffmpeg
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev llvm
   python3 python3-torch python3-numpy python3-matplotlib python3-gi gir1.2-glib-2.0
 )
 
