@@ -1,8 +1,8 @@
 """Model-card figures, measured (never on model output for training the judge):
 
   /usr/bin/python3 tools/models/evaluate.py classifiers            # train + test the judges on fresh procedural data
-  /usr/bin/python3 tools/models/evaluate.py adherence video|audio   # adherence + temporal coherence of generated output
-  /usr/bin/python3 tools/models/evaluate.py stability video|audio --frames N
+  /usr/bin/python3 tools/models/evaluate.py adherence video   # adherence + temporal coherence (PyTorch reference)
+  /usr/bin/python3 tools/models/evaluate.py stability video --frames N
   /usr/bin/python3 tools/models/evaluate.py audio [--drift-gen build/gen/drift-gen]   # the audio model, judged
                                                     # on the C engine's output (tools/models/audio_eval.py)
 
@@ -161,17 +161,15 @@ def load_judge(kind):
     return j.eval(), fams
 
 
-def generate(kind, prompts, seeds, frames, every=1, callback=None, declick=True, **kw):
+def generate(kind, prompts, seeds, frames, every=1, callback=None, **kw):
+    """video frames of the PyTorch reference. (Audio is judged on the C engine's output: cmd_audio.)"""
     net, conf = R.load(os.path.join(ROOT, "models", f"drift-{kind}.json"))
     st = R.Stream(net, conf, prompts, seeds, **kw)
-    outs, prev = [], None
+    outs = []
     for f in range(frames):
         x = st.next()
-        if kind == "audio":
-            x = R.declick(x * conf["audio"]["scale"], prev if declick else None)
-            prev = x[:, -1]
         if f % every == 0:
-            y = ((x + 1) / 2).clamp(0, 1) if kind == "video" else x
+            y = ((x + 1) / 2).clamp(0, 1)
             outs.append(y)
             if callback:
                 callback(f, y)
@@ -191,7 +189,7 @@ def cmd_adherence(a):
     extra = [p for p in a.extra.split(",") if p]
     t = time.time()
     out, st = generate(kind, prompts + extra, seeds * len(fams) + [EVAL_SEED + 300 + i for i in range(len(extra))],
-                       a.frames, declick=not a.no_declick)
+                       a.frames)
     if extra:
         torch.save({"prompts": prompts + extra, "frames": out.clone()},
                    os.path.join(CLS_DIR, f"adherence-{kind}-all.pt"))
@@ -199,52 +197,32 @@ def cmd_adherence(a):
     el = time.time() - t
     r = results()
     with torch.no_grad():
-        if kind == "video":
-            feats = video_features(out.reshape(-1, 128, 128, 3))
-        else:
-            feats = audio_features(out.reshape(-1, 2048))
-        pred = j(feats).argmax(1).reshape(len(prompts), -1)
+        pred = j(video_features(out.reshape(-1, 128, 128, 3))).argmax(1).reshape(len(prompts), -1)
     want = torch.tensor([fams.index(p) for p in prompts])[:, None]
     ok = (pred == want).float()
     per = {f: round(ok[i * len(seeds):(i + 1) * len(seeds)].mean().item(), 3) for i, f in enumerate(fams)}
     res = {"adherence": round(ok.mean().item(), 4), "per_family": per, "streams": len(prompts),
            "frames_per_stream": a.frames, "seconds": round(el, 1)}
     print(f"{kind} adherence: {res['adherence']:.3f} of {ok.numel()} generated "
-          f"{'frames' if kind == 'video' else 'chunks'} labelled with the prompted family; per family {per}")
-    if kind == "video":
-        gen_c = coherence(out)
-        rng = random.Random(EVAL_SEED + 7)
-        specs = [dict(datagen_video.random_spec(rng, f), color=None, speed=None, scale=None, density=None, filler=None)
-                 for f in fams for _ in range(4)]
-        data = datagen_video.render(specs, a.frames, 128)
-        dat_c = coherence(data)
-        coh = {}
-        for i, f in enumerate(fams):
-            g = gen_c[i * len(seeds):(i + 1) * len(seeds)].mean().item()
-            d = dat_c[i * 4:(i + 1) * 4].mean().item()
-            coh[f] = {"generated": round(g, 5), "data": round(d, 5), "ratio": round(g / d, 3)}
-        inside = sum(1 for v in coh.values() if 0.5 <= v["ratio"] <= 2.0)
-        res["coherence"] = coh
-        res["coherence_families_within_0.5_2x"] = inside
-        print(f"temporal coherence (mean |frame diff|, generated / data): "
-              + ", ".join(f"{f} {v['ratio']:.2f}" for f, v in coh.items()) + f"; {inside}/{len(fams)} within 0.5x-2x")
-        torch.save(out[:, :8].clone(), os.path.join(CLS_DIR, "adherence-video-frames.pt"))
-    else:
-        # clicks: mean |x[n+1] - 2 x[n] + x[n-1]| (second difference: steps and kinks) at the chunk boundaries
-        # (n = first or last sample of a chunk) vs inside chunks
-        pcm = out.reshape(out.shape[0], -1)
-        d2 = (pcm[:, 2:] - 2 * pcm[:, 1:-1] + pcm[:, :-2]).abs()
-        pos = torch.arange(1, pcm.shape[1] - 1) % 2048
-        bmask = (pos == 0) | (pos == 2047)
-        at_b = d2[:, bmask].mean().item()
-        inside = d2[:, ~bmask].mean().item()
-        res["boundary_d2"] = round(at_b, 5)
-        res["inside_d2"] = round(inside, 5)
-        res["declick"] = not a.no_declick
-        print(f"chunk boundaries ({'with' if not a.no_declick else 'without'} the declick post-filter): mean second "
-              f"difference {at_b:.4f} at boundaries vs {inside:.4f} inside chunks (ratio {at_b / inside:.2f})")
-        torch.save(out.clone(), os.path.join(CLS_DIR, "adherence-audio.pt"))
-    r[f"{kind}_adherence" + ("_no_declick" if kind == "audio" and a.no_declick else "")] = res
+          f"frames labelled with the prompted family; per family {per}")
+    gen_c = coherence(out)
+    rng = random.Random(EVAL_SEED + 7)
+    specs = [dict(datagen_video.random_spec(rng, f), color=None, speed=None, scale=None, density=None, filler=None)
+             for f in fams for _ in range(4)]
+    data = datagen_video.render(specs, a.frames, 128)
+    dat_c = coherence(data)
+    coh = {}
+    for i, f in enumerate(fams):
+        g = gen_c[i * len(seeds):(i + 1) * len(seeds)].mean().item()
+        d = dat_c[i * 4:(i + 1) * 4].mean().item()
+        coh[f] = {"generated": round(g, 5), "data": round(d, 5), "ratio": round(g / d, 3)}
+    inside = sum(1 for v in coh.values() if 0.5 <= v["ratio"] <= 2.0)
+    res["coherence"] = coh
+    res["coherence_families_within_0.5_2x"] = inside
+    print(f"temporal coherence (mean |frame diff|, generated / data): "
+          + ", ".join(f"{f} {v['ratio']:.2f}" for f, v in coh.items()) + f"; {inside}/{len(fams)} within 0.5x-2x")
+    torch.save(out[:, :8].clone(), os.path.join(CLS_DIR, "adherence-video-frames.pt"))
+    r[f"{kind}_adherence"] = res
     save_results(r)
 
 
@@ -258,7 +236,7 @@ def cmd_stability(a):
 
     def cb(f, y):
         with torch.no_grad():
-            feats = video_features(y) if kind == "video" else audio_features(y)
+            feats = video_features(y)
             pred = j(feats).argmax(1)
         flat = y.reshape(y.shape[0], -1)
         stats.append((f, flat.mean(1), flat.std(1), pred))
@@ -272,14 +250,9 @@ def cmd_stability(a):
     means = torch.stack([s[1] for s in stats])
     stds = torch.stack([s[2] for s in stats])
     # the training data's range for the same prompts
-    if kind == "video":
-        rng = random.Random(EVAL_SEED + 9)
-        specs = [datagen_video.random_spec(rng, p) for p in prompts for _ in range(16)]
-        d = datagen_video.render(specs, 1, 128).reshape(len(prompts), 16, -1)
-    else:
-        rng = random.Random(EVAL_SEED + 9)
-        specs = [datagen_audio.random_spec(rng, p) for p in prompts for _ in range(32)]
-        d = datagen_audio.render(specs, 2048).reshape(len(prompts), 32, -1)
+    rng = random.Random(EVAL_SEED + 9)
+    specs = [datagen_video.random_spec(rng, p) for p in prompts for _ in range(16)]
+    d = datagen_video.render(specs, 1, 128).reshape(len(prompts), 16, -1)
     dm, ds = d.mean(2), d.std(2)
     in_range = ((means >= dm.min(1).values) & (means <= dm.max(1).values) &
                 (stds >= ds.min(1).values) & (stds <= ds.max(1).values)).float()
@@ -319,14 +292,13 @@ def main():
     s.add_argument("--long-chunks", type=int, default=3000, help="chunks per family in the long runs (0: none)")
     s.add_argument("--threads", type=int, default=2)
     s = sub.add_parser("adherence")
-    s.add_argument("kind", choices=["video", "audio"])
+    s.add_argument("kind", choices=["video"])
     s.add_argument("--seeds", type=int, default=2)
     s.add_argument("--frames", type=int, default=8)
     s.add_argument("--threads", type=int, default=2)
-    s.add_argument("--no-declick", action="store_true")
     s.add_argument("--extra", default="", help="comma-separated extra prompts generated alongside (for figures)")
     s = sub.add_parser("stability")
-    s.add_argument("kind", choices=["video", "audio"])
+    s.add_argument("kind", choices=["video"])
     s.add_argument("--frames", type=int, default=3000)
     s.add_argument("--every", type=int, default=10)
     s.add_argument("--prompts", default="")
