@@ -120,11 +120,6 @@ void drift_spectral_free(struct drift_spectral *s)
     free(s);
 }
 
-int drift_spectral_bins(const struct drift_spectral *s)
-{
-    return s->bins;
-}
-
 void drift_spectral_magnitudes(const struct drift_spectral *s, const float *token, float *mag)
 {
     float spread = (float)s->p.spread, floor_ = (float)s->p.floor;

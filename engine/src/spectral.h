@@ -33,8 +33,6 @@ void drift_spectral_free(struct drift_spectral *s);
 /* Back to the start of a stream (initial phases, empty overlap tail). */
 void drift_spectral_reset(struct drift_spectral *s);
 
-int drift_spectral_bins(const struct drift_spectral *s);
-
 /* One token (model space, bins values) -> linear magnitudes (bins values). */
 void drift_spectral_magnitudes(const struct drift_spectral *s, const float *token, float *mag);
 
