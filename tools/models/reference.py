@@ -46,12 +46,11 @@ def load(path):
         au = conf["audio"]
         rep = au.get("representation", "pcm")
         if rep == "stft":
-            kw.pop("patch")
-            cfg = M.audio_config(len(conf["vocab"]), sample_rate=au["sample_rate"], chunk=au["chunk"],
-                                 representation="stft", **kw)
+            kw.pop("patch")           # the hop: audio_config derives it from spectral.py
         else:
-            cfg = M.audio_config(len(conf["vocab"]), sample_rate=au["sample_rate"], chunk=au["chunk"],
-                                 audio_scale=au["scale"], representation="pcm", **kw)
+            kw["audio_scale"] = au["scale"]
+        cfg = M.audio_config(len(conf["vocab"]), sample_rate=au["sample_rate"], chunk=au["chunk"],
+                             representation=rep, **kw)
     net = M.DriftDiT(cfg)
     sd, _ = safetensors_io.load(stem + ".safetensors")
     conf["_spectral"] = {k.split(".")[1]: sd.pop(k).float().numpy() for k in list(sd) if k.startswith("spectral.")}
