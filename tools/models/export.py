@@ -9,6 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model as M  # noqa: E402
+import video_ae  # noqa: E402
 import safetensors_io  # noqa: E402
 from train import load_ckpt  # noqa: E402
 from vocab import DATA_VERSION, VOCAB  # noqa: E402
@@ -29,6 +30,8 @@ def build_config(cfg, ck, commit, sampler):
     if kind == "video":
         out["video"] = {"width": cfg["width"], "height": cfg["height"], "channels": cfg["channels"], "fps": cfg["fps"],
                         "layout": "HWC", "pixel_scale": "x = 2*rgb - 1"}
+        if cfg.get("latent_factor", 1) > 1:
+            out["latent"] = latent_section(cfg, ck["latent"])
     elif cfg.get("representation", "pcm") == "stft":
         import spectral
         out["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
@@ -46,6 +49,9 @@ def build_config(cfg, ck, commit, sampler):
     out["noise"] = {"generator": "splitmix64-boxmuller-v1", "init_stream": 0, "context_stream": 1}
     out["params"] = sum(v.numel() for v in ck["state"].values())
     out["flops_per_eval"] = M.flops_per_eval(cfg, cfg["window"])
+    if kind == "video" and "latent" in out:
+        out["flops_per_decode"] = 2 * video_ae.decoder_macs(cfg["latent_height"], cfg["latent_width"])
+        out["flops_per_frame"] = out["flops_per_eval"] * (sampler["steps"] + 1) + out["flops_per_decode"]
     if kind == "audio":
         out["flops_per_second_of_audio"] = round(out["flops_per_eval"] * (sampler["steps"] + 1) * cfg["sample_rate"]
                                                  / cfg["chunk"])
@@ -53,7 +59,22 @@ def build_config(cfg, ck, commit, sampler):
                        "seconds": round(ck["seconds"], 1), "hardware": ck["hardware"], "torch": ck["torch"],
                        "batch": ck["batch"], "clip_frames": ck["clip"], "lr": ck["args"]["lr"],
                        "ema": ck["args"]["ema"], "p_uncond": ck["args"]["p_uncond"], "seed": ck["args"]["seed"]}
+    if ck.get("latent"):
+        lt = ck["latent"]
+        out["training"]["autoencoder"] = {"steps": lt["ae_steps"], "seconds": round(lt["ae_seconds"], 1),
+                                          "held_out_psnr_db": round(lt["ae_psnr"], 2)}
     return out
+
+
+def latent_section(cfg, lt):
+    """the decoder's description; its tensors are decoder.N.weight [O, I, 3, 3] / decoder.N.bias [O], N = the
+    conv's index, with the latent's normalisation folded into decoder.0 (video_ae.folded_decoder_state)."""
+    return {"factor": cfg["latent_factor"], "channels": cfg["latent_channels"], "layout": "HWC",
+            "clip": lt["clip"],
+            "decoder": {"layers": list(video_ae.DECODER_LAYERS), "activation": "silu", "shuffle": video_ae.SHUFFLE},
+            "note": "the transformer's frame is the normalised latent [H/factor, W/factor, channels], kept in "
+                    "[-clip, clip]; pixels = pixel_shuffle(decoder(latent)): 'conv' = 3x3 convolution, padding 1, "
+                    "SiLU after every conv but the last; 'up' = bilinear x2 (half-pixel centres)"}
 
 
 def main():
@@ -79,6 +100,8 @@ def main():
     if ck.get("spectral"):   # the per-bin normalisation travels with the weights (always F32)
         tensors["spectral.mean"] = ck["spectral"]["mean"].float()
         tensors["spectral.std"] = ck["spectral"]["std"].float()
+    if ck.get("latent"):
+        tensors.update(ck["latent"]["decoder"])
     safetensors_io.save(base + ".safetensors", tensors, a.dtype,
                         {"format": "drift-model", "kind": cfg["kind"], "config": a.name + ".json"})
     with open(base + ".json", "w") as f:

@@ -17,11 +17,18 @@ T_SCALE = 1000.0
 
 
 def video_config(vocab_size, **kw):
+    """latent_factor 1: the transformer's tokens are patches of pixels. latent_factor > 1: patches of the
+    autoencoder's latent (tools/models/video_ae.py), latent_channels values per latent cell, decoded to
+    pixels after sampling; the diffusion predicts the clean latent ("x" prediction)."""
     c = dict(kind="video", width=128, height=128, channels=3, patch=8, hidden=256, depth=6, heads=4, mlp_ratio=4,
-             window=4, text_dim=128, vocab_size=vocab_size, fps=24.0)
+             window=4, text_dim=128, vocab_size=vocab_size, fps=24.0, latent_factor=1, latent_channels=3)
     c.update(kw)
-    c["tokens"] = (c["width"] // c["patch"]) * (c["height"] // c["patch"])
-    c["in_dim"] = c["patch"] * c["patch"] * c["channels"]
+    f = c["latent_factor"]
+    if f == 1:
+        c["latent_channels"] = c["channels"]
+    c["latent_width"], c["latent_height"] = c["width"] // f, c["height"] // f
+    c["tokens"] = (c["latent_width"] // c["patch"]) * (c["latent_height"] // c["patch"])
+    c["in_dim"] = c["patch"] * c["patch"] * c["latent_channels"]
     c.setdefault("alibi_slopes", [2.0 ** -h for h in range(c["heads"])])
     return c
 

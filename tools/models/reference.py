@@ -23,6 +23,7 @@ import zlib
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model as M  # noqa: E402
@@ -41,6 +42,9 @@ def load(path):
     kw["prediction"] = a.get("prediction", "v")
     if conf["kind"] == "video":
         v = conf["video"]
+        lt = conf.get("latent")
+        if lt:
+            kw.update(latent_factor=lt["factor"], latent_channels=lt["channels"])
         cfg = M.video_config(len(conf["vocab"]), width=v["width"], height=v["height"], fps=v["fps"], **kw)
     else:
         au = conf["audio"]
@@ -54,9 +58,31 @@ def load(path):
     net = M.DriftDiT(cfg)
     sd, _ = safetensors_io.load(stem + ".safetensors")
     conf["_spectral"] = {k.split(".")[1]: sd.pop(k).float().numpy() for k in list(sd) if k.startswith("spectral.")}
+    conf["_decoder"] = {k: sd.pop(k).float() for k in list(sd) if k.startswith("decoder.")}
     net.load_state_dict(sd)
     net.eval()
     return net, conf
+
+
+def decode(conf, latent):
+    """a latent video model's decoder (conf["latent"]; tools/models/video_ae.py) as the engine runs it:
+    latent [..., h, w, C] (normalised, HWC) -> pixels [..., H, W, 3] in model space (unclamped)"""
+    lt, dec = conf["latent"], conf["_decoder"]
+    lead = latent.shape[:-3]
+    h = latent.reshape(-1, *latent.shape[-3:]).permute(0, 3, 1, 2)
+    n_conv = sum(1 for layer in lt["decoder"]["layers"] if layer == "conv")
+    i = 0
+    for layer in lt["decoder"]["layers"]:
+        if layer == "up":
+            h = F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False)
+            continue
+        w = dec[f"decoder.{i}.weight"]
+        h = F.conv2d(h, w, dec[f"decoder.{i}.bias"], padding=w.shape[-1] // 2)
+        i += 1
+        if i < n_conv:
+            h = F.silu(h)
+    px = F.pixel_shuffle(h, lt["decoder"]["shuffle"]).permute(0, 2, 3, 1)
+    return px.reshape(*lead, *px.shape[1:])
 
 
 def schedule(steps, shift):
@@ -135,6 +161,7 @@ class Stream:
         self.frame = 0
         self.n = self.cfg["tokens"] * self.cfg["in_dim"]
         self.noise_file = open(noise_file, "rb") if noise_file else None
+        self.clip = conf["latent"]["clip"] if conf.get("latent") else 1.0   # the frame's value range
         self.evals = 0
 
     def encode(self, prompt):
@@ -145,14 +172,15 @@ class Stream:
     def to_tokens(self, flat):
         x = torch.from_numpy(np.ascontiguousarray(flat).copy())
         if self.cfg["kind"] == "video":
-            img = x.reshape(-1, self.cfg["height"], self.cfg["width"], 3)
-            return M.patchify(img, self.cfg["patch"])
+            c = self.cfg
+            img = x.reshape(-1, c["latent_height"], c["latent_width"], c["latent_channels"])
+            return M.patchify(img, c["patch"])
         return x.reshape(-1, self.cfg["tokens"], self.cfg["in_dim"])
 
     def from_tokens(self, tok, keep_batch=False):
         if self.cfg["kind"] == "video":
             c = self.cfg
-            out = M.unpatchify(tok, c["patch"], c["height"], c["width"], 3)
+            out = M.unpatchify(tok, c["patch"], c["latent_height"], c["latent_width"], c["latent_channels"])
         else:
             out = tok.reshape(tok.shape[0], -1)
         return out if keep_batch else out[0]
@@ -182,7 +210,7 @@ class Stream:
         """-> model-space output of the next frame: video [H, W, 3], audio [chunk], float32 in [-1, 1]"""
         with torch.no_grad():
             x = self.to_tokens(self.noise(N.STREAM_INIT))
-            x0 = sample_frame(self.f_eval, x, self.ts, self.sampler, trace).clamp(-1, 1)
+            x0 = sample_frame(self.f_eval, x, self.ts, self.sampler, trace).clamp(-self.clip, self.clip)
             xc = (1 - self.tc) * x0 + self.tc * self.to_tokens(self.noise(N.STREAM_CONTEXT))
             for b in range(len(self.branches)):
                 _, kv = self.model(xc, self.tc, b)
@@ -191,7 +219,12 @@ class Stream:
                     if len(c) > self.cfg["window"]:
                         c.pop(0)
         self.frame += 1
-        return self.from_tokens(x0, self.batch)
+        out = self.from_tokens(x0, self.batch)
+        if self.conf.get("latent"):   # the frame's latent stays in self.latent; the output is its decode
+            self.latent = out
+            with torch.no_grad():
+                out = decode(self.conf, out)
+        return out
 
 
 DECLICK = 256

@@ -27,6 +27,8 @@ import audio_data  # noqa: E402
 import datagen_audio  # noqa: E402
 import datagen_video  # noqa: E402
 import model as M  # noqa: E402
+import video_ae  # noqa: E402
+import video_data  # noqa: E402
 from vocab import VOCAB, tokenize  # noqa: E402
 
 
@@ -115,8 +117,15 @@ def main():
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--save-every", type=float, default=300, help="seconds between resumable checkpoints")
-    ap.add_argument("--data-clips", type=int, default=4200, help="audio: clips rendered once and cached")
+    ap.add_argument("--data-clips", type=int, default=None,
+                    help="clips rendered once and cached (audio: 4200 clips of --data-seconds; video: 2400)")
     ap.add_argument("--data-seconds", type=float, default=4.0)
+    ap.add_argument("--data-frames", type=int, default=16, help="video: frames per cached clip")
+    ap.add_argument("--ae-seconds", type=float, default=720, help="video: autoencoder training time")
+    ap.add_argument("--latent", action=argparse.BooleanOptionalAction, default=True,
+                    help="video: diffuse in the autoencoder's latent (else in pixels, 128x128)")
+    ap.add_argument("--patch", type=int)
+    ap.add_argument("--heads", type=int)
     ap.add_argument("--p-ctx", type=float, default=0.30, help="share of frames at context-like noise")
     ap.add_argument("--p-ln", type=float, default=0.55, help="share at logit-normal noise (the rest: uniform)")
     ap.add_argument("--hidden", type=int)
@@ -130,16 +139,33 @@ def main():
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    arch = {k: getattr(a, k) for k in ("hidden", "depth") if getattr(a, k)}
+    arch = {k: getattr(a, k) for k in ("hidden", "depth", "patch", "heads") if getattr(a, k)}
+    if a.model == "video" and a.latent:
+        arch = dict(dict(width=256, height=256, latent_factor=video_ae.FACTOR, latent_channels=video_ae.CHANNELS,
+                         patch=4, prediction="x"), **arch)
     cfg = M.video_config(len(VOCAB), **arch) if a.model == "video" else M.audio_config(len(VOCAB), **arch)
     B = a.batch or (32 if a.model == "video" else 64)
     L = a.clip
-    spectral_stats = None
+    say = lambda m: print(m, flush=True)  # noqa: E731
+    if not cuda:
+        torch.set_num_threads(os.cpu_count() or 1)
+    spectral_stats = latent = crops = None
     if a.model == "audio" and cfg["representation"] == "stft":
-        data = audio_data.build(os.path.join(a.out, "data.pt"), a.data_clips, a.data_seconds, a.seed + 100,
-                                log=lambda m: print(m, flush=True))
+        data = audio_data.build(os.path.join(a.out, "data.pt"), a.data_clips or 4200, a.data_seconds, a.seed + 100,
+                                log=say)
         crops = audio_data.Crops(data, L, cfg["tokens"], a.seed)
         spectral_stats = {"mean": data["mean"], "std": data["std"]}
+    elif a.model == "video" and cfg["latent_factor"] > 1:
+        ae = video_ae.train(a.out, a.ae_seconds, a.seed, log=say)
+        data = video_data.build(os.path.join(a.out, "data.pt"), ae, a.data_clips or 2400, a.data_frames,
+                                a.seed + 100, log=say)
+        crops = video_data.Crops(data, L, cfg["patch"], a.seed)
+        _, dec = video_ae.load(ae)
+        # the sampler keeps frames inside the data's range: |normalised latent| <= clip
+        clip = max(float(((z.float() - data["mean"]) / data["std"]).abs().max()) for z in data["latents"].split(64))
+        latent = {"mean": data["mean"], "std": data["std"], "clip": math.ceil(clip), "ae_steps": ae["steps"],
+                  "ae_seconds": ae["seconds"],
+                  "ae_psnr": ae["psnr"], "decoder": video_ae.folded_decoder_state(dec, data["mean"], data["std"])}
     L = a.clip
     net = M.DriftDiT(cfg).to(dev)
     ema = M.DriftDiT(cfg).to(dev)
@@ -151,8 +177,6 @@ def main():
     # oneDNN); a CPU without it emulates bf16 slower than fp32, which goes to the BLAS (use OpenBLAS:
     # tools/models/train-audio.sh).
     use_bf16 = cuda or cpu_has_bf16()
-    if not cuda:
-        torch.set_num_threads(os.cpu_count() or 1)
     print(f"{a.model}: {M.count_params(net)} params, batch {B} x {L} frames, device {dev}, "
           f"{'bf16 autocast' if use_bf16 else 'fp32'}, {torch.get_num_threads()} threads", flush=True)
 
@@ -164,14 +188,14 @@ def main():
         it = iter(dl)
 
     def batch():
-        if a.model == "video":
+        if crops is not None:
+            x0, prompts = crops.batch(B)
+            x0 = x0.to(dev)
+        elif a.model == "video":
             specs = [datagen_video.random_spec(rng) for _ in range(B)]
             fr = datagen_video.render(specs, L, cfg["width"], cfg["fps"], device=dev)
             x0 = M.patchify(fr * 2 - 1, cfg["patch"])                                   # [B, L, T, P]
             prompts = [datagen_video.spec_prompt(s) for s in specs]
-        elif spectral_stats is not None:
-            x0, prompts = crops.batch(B)
-            x0 = x0.to(dev)
         else:
             wav, prompts = next(it)
             x0 = (wav.to(dev) / cfg["audio_scale"]).reshape(B, L, cfg["tokens"], cfg["in_dim"])
@@ -187,7 +211,7 @@ def main():
         step, done_before = r["step"], r["seconds"]
         torch.set_rng_state(r["torch_rng"])
         rng.setstate(r["rng"])
-        if spectral_stats is not None:
+        if crops is not None:
             crops.g.set_state(r["crops_rng"])
         print(f"resumed from {resume}: step {step}, {done_before:.0f}s", flush=True)
     log = open(os.path.join(a.out, "loss.csv"), "a" if step else "w", newline="")
@@ -201,7 +225,7 @@ def main():
     def save_resume():
         r = {"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
              "seconds": time.time() - t_start, "torch_rng": torch.get_rng_state(), "rng": rng.getstate()}
-        if spectral_stats is not None:
+        if crops is not None:
             r["crops_rng"] = crops.g.get_state()
         torch.save(r, resume + ".tmp")
         os.replace(resume + ".tmp", resume)
@@ -247,7 +271,7 @@ def main():
     state = {k: v.detach().float().cpu() for k, v in ema.state_dict().items()}
     paths = save_ckpt(os.path.join(a.out, "ckpt.pt"), {
         "cfg": cfg, "state": state, "steps": step, "seconds": el, "hardware": hw,
-        "torch": torch.__version__, "args": vars(a), "batch": B, "clip": L, "spectral": spectral_stats})
+        "torch": torch.__version__, "args": vars(a), "batch": B, "clip": L, "spectral": spectral_stats, "latent": latent})
     print(f"done: {step} steps in {el:.0f}s on {hw}; wrote {paths}", flush=True)
     log.close()
     os._exit(0)  # do not wait for data-loader workers

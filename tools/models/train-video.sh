@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Trains the default video model from nothing on this machine's CPU, resumable (run it again to go on from
+# the last checkpoint; a finished stage is skipped), then exports it to models/drift-video.{safetensors,json}.
+#
+#   tools/models/train-video.sh [OUT_DIR] [SECONDS]        (defaults: out/video, 5400)
+#   follow it: tail -f OUT_DIR/train.log      (autoencoder, dataset, then one line per 50 steps; loss.csv)
+#
+# Stages (tools/models/train.py --model video): the autoencoder (12 min, OUT/ae.pt), the training set
+# rendered and encoded once (~8 min, OUT/data.pt), the transformer on the latents (SECONDS).
+# PyTorch's fp32 products go to the system BLAS; Debian's default (netlib) runs at ~3 GFLOP/s here, so
+# without OpenBLAS installed this fetches Debian's libopenblas0-pthread with apt-get download and gives it
+# to the training process alone (no system change). Run nothing else heavy beside it: OpenBLAS's threads
+# wait for each other, and a busy core slows every product.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:-$root/out/video}
+seconds=${2:-5400}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+. "$root/tools/models/openblas.sh"
+start=$(date +%s)
+"${env_args[@]}" /usr/bin/python3 "$root/tools/models/train.py" --model video --hidden 192 --depth 6 \
+  --batch 8 --clip 6 --lr 6e-4 --warmup 200 --ema 0.998 --p-ctx 0.25 --p-ln 0.45 --ae-seconds 720 \
+  --seconds "$seconds" --out "$out" 2>&1 | tee -a "$out/train.log"
+echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
