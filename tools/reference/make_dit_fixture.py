@@ -18,9 +18,10 @@ import safetensors_io  # noqa: E402
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "tests", "fixtures", "dit")
 
 
-def write_config(path, cfg):
+def write_config(path, cfg, latent=None):
     """The engine's config format (tools/models/export.py, docs/MODELS.md), sampler defaults
-    left out so that the engine's own defaults are used."""
+    left out so that the engine's own defaults are used; `latent`: a latent video model's
+    "latent" section."""
     arch = {k: cfg[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "tokens",
                                 "in_dim", "text_dim", "vocab_size", "alibi_slopes")}
     if cfg.get("prediction", "v") != "v":
@@ -30,6 +31,8 @@ def write_config(path, cfg):
     if cfg["kind"] == "video":
         conf["video"] = {"width": cfg["width"], "height": cfg["height"], "channels": cfg["channels"],
                          "fps": cfg["fps"]}
+        if cfg.get("latent_factor", 1) > 1:
+            conf["latent"] = latent
     elif cfg["representation"] == "stft":
         import spectral
         conf["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
@@ -105,6 +108,65 @@ def main():
     weights["spectral.std"] = torch.full((spectral.BINS,), 1.5)
     safetensors_io.save(os.path.join(OUT, "tiny-spectral.safetensors"), weights)
     write_config(os.path.join(OUT, "tiny-spectral.json"), scfg)
+
+    latent_model()
+
+
+# The golden cases of the latent model: (name, prompt, negative prompt, seed, sampler, steps, guidance,
+# shift, context_t, frames). tests/engine/test_latent_model.c runs the same settings.
+LATENT_CASES = (("euler", "w1 w3", "", 5, "euler", 3, 1.0, 1.0, 0.05, 4),
+                ("heun-cfg", "w2", "w7", 9, "heun", 2, 2.5, 2.0, 0.1, 3))
+
+
+def latent_model():
+    """A tiny latent video model (docs/MODELS.md, latent): the transformer makes an 8x8 latent of
+    4 channels in 2x2 patches (16 tokens of 16 values, x prediction, clip 0.5: the
+    sampled latents reach past it, so the clamp matters); a random decoder
+    (conv 3x3 4->8, up, conv 3x3 8->8, conv 1x1 8->12, pixel shuffle 2) makes 32x32 pixels.
+    Goldens from the reference sampler (tools/models/reference.py: Stream, decode), per case the
+    decoded frames [F, 32, 32, 3] and the latents [F, 8, 8, 4]; and the decoder alone on a random
+    latent ("decoder.latent" -> "decoder.pixels")."""
+    sys.path.insert(0, os.path.join(HERE, "..", "models"))
+    import reference as R
+    torch.manual_seed(10)
+    cfg = M.video_config(12, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=2,
+                         text_dim=8, latent_factor=4, latent_channels=4, prediction="x")
+    net = M.DriftDiT(cfg).eval()
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if p.abs().sum() == 0:
+                p.copy_(torch.randn_like(p) * 0.05)
+    weights = dict(net.state_dict())
+    # Kernel sizes 3 and 1 (padding K/2); weights twice PyTorch's default scale, so that pixels
+    # span about [-1, 1] and some fall outside (the byte conversion clamps them).
+    for i, (o, c, k) in enumerate(((8, 4, 3), (8, 8, 3), (12, 8, 1))):
+        conv = torch.nn.Conv2d(c, o, k)
+        weights[f"decoder.{i}.weight"] = conv.weight.detach() * 2
+        weights[f"decoder.{i}.bias"] = conv.bias.detach() * 2
+    latent = {"factor": 4, "channels": 4, "layout": "HWC", "clip": 0.5,
+              "decoder": {"layers": ["conv", "up", "conv", "conv"], "activation": "silu", "shuffle": 2}}
+    safetensors_io.save(os.path.join(OUT, "tiny-latent.safetensors"), weights)
+    write_config(os.path.join(OUT, "tiny-latent.json"), cfg, latent)
+
+    net, conf = R.load(os.path.join(OUT, "tiny-latent.json"))
+    conf["sampler"] = {"default": "euler", "steps": 3, "guidance": 1.0, "shift": 1.0, "context_t": 0.05}
+    R.tokenize = lambda prompt: [int(w[1:]) for w in prompt.split()]   # the fixture's words w0..w11
+    golden = {}
+    for name, prompt, neg, seed, sampler, steps, g, shift, tc, frames in LATENT_CASES:
+        st = R.Stream(net, conf, prompt, seed, sampler, steps, g, shift, tc, neg)
+        outs, lats = [], []
+        for _ in range(frames):
+            outs.append(st.next())
+            lats.append(st.latent)
+        golden[name + ".frames"] = torch.stack(outs)
+        golden[name + ".latents"] = torch.stack(lats)
+    z = torch.randn(8, 8, 4, generator=torch.Generator().manual_seed(12)) * 1.5
+    golden["decoder.latent"] = z
+    with torch.no_grad():
+        golden["decoder.pixels"] = R.decode(conf, z)
+    for k, v in sorted(golden.items()):
+        print(f"{k}: {list(v.shape)} range [{v.min():.2f}, {v.max():.2f}] std {v.std():.3f}")
+    safetensors_io.save(os.path.join(OUT, "tiny-latent_golden.safetensors"), golden)
 
 
 if __name__ == "__main__":
