@@ -102,13 +102,15 @@ static int read_audio_representation(const struct drift_config *c, int patch,
 }
 
 /* The model's kind, sizes, rates and vocabulary from its config (docs/MODELS.md): "kind", "arch",
- * "video": {width, height, channels, fps} or "audio": {sample_rate, chunk, scale | representation
- * "stft", n_fft, floor, spread}, "vocab". */
+ * "video": {width, height, channels, fps} (+ "latent": the transformer's frame and its decoder) or
+ * "audio": {sample_rate, chunk, scale | representation "stft", n_fft, floor, spread}, "vocab". */
 static int read_info(const struct drift_config *c, struct drift_model_info *info, int *patch,
                      int *channels, double *audio_scale, struct drift_spectral_params *spectral,
-                     struct drift_error *err)
+                     struct drift_video_decoder_config *latent, struct drift_error *err)
 {
     memset(spectral, 0, sizeof(*spectral));
+    memset(latent, 0, sizeof(*latent));
+    latent->clip = 1.0; /* audio: tokens live in [-1, 1] */
     const char *kind;
     int r = drift_config_get_string(c, "kind", &kind, err);
     if (r < 0)
@@ -122,9 +124,13 @@ static int read_info(const struct drift_config *c, struct drift_model_info *info
         if (r == 0) r = config_int(c, "video.height", 8, 4096, &info->height, err);
         if (r == 0) r = config_int(c, "video.channels", 3, 3, channels, err);
         if (r == 0) r = drift_config_get_double(c, "video.fps", 1, 240, &info->fps, err);
-        if (r == 0 && (info->width % *patch || info->height % *patch))
-            r = drift_error_set(err, -EINVAL, "%s: frame %dx%d is not a multiple of patch %d",
-                                drift_config_label(c), info->width, info->height, *patch);
+        if (r == 0)
+            r = drift_video_decoder_read_config(c, info->width, info->height, latent, err);
+        info->latent_factor = latent->factor;
+        if (r == 0 && (latent->grid_w % *patch || latent->grid_h % *patch))
+            r = drift_error_set(err, -EINVAL, "%s: %s %dx%d is not a multiple of patch %d",
+                                drift_config_label(c), latent->factor > 1 ? "latent" : "frame",
+                                latent->grid_w, latent->grid_h, *patch);
     } else if (strcmp(kind, "audio") == 0) {
         info->kind = DRIFT_MODEL_AUDIO;
         *channels = 1;
@@ -160,19 +166,24 @@ void drift_model_info_free(struct drift_model_info *info)
     info->vocab_size = 0;
 }
 
-/* The transformer's tokens must tile the frame: (W/p)(H/p) tokens of p*p*3 values, chunk/p
- * tokens of p samples, or (stft) chunk/hop tokens of n_fft/2+1 magnitudes. */
+/* The transformer's tokens must tile its frame: (w/p)(h/p) tokens of p*p*channels values of the
+ * latent (w x h x channels; the picture itself for a pixel model), chunk/p tokens of p samples, or
+ * (stft) chunk/hop tokens of n_fft/2+1 magnitudes. */
 static int check_layout(const struct drift_config *c, const struct drift_model_info *info,
-                        int patch, int channels, const struct drift_spectral_params *spectral,
+                        int patch, const struct drift_video_decoder_config *latent,
+                        const struct drift_spectral_params *spectral,
                         const struct dit_config *cfg, struct drift_error *err)
 {
     bool video = info->kind == DRIFT_MODEL_VIDEO;
-    int tokens = video ? (info->width / patch) * (info->height / patch) : info->chunk_samples / patch;
-    int in_dim = video ? patch * patch * channels : spectral->n_fft ? spectral->n_fft / 2 + 1 : patch;
+    int tokens = video ? (latent->grid_w / patch) * (latent->grid_h / patch)
+                       : info->chunk_samples / patch;
+    int in_dim = video ? patch * patch * latent->channels
+                       : spectral->n_fft ? spectral->n_fft / 2 + 1 : patch;
     if (cfg->tokens != tokens || cfg->in_dim != in_dim)
         return drift_error_set(err, -EINVAL, "%s: arch.tokens %d and arch.in_dim %d do not tile the "
                                "%s (%d tokens of %d values)", drift_config_label(c), cfg->tokens,
-                               cfg->in_dim, video ? "frame" : "chunk", tokens, in_dim);
+                               cfg->in_dim, !video ? "chunk" : latent->factor > 1 ? "latent" : "frame",
+                               tokens, in_dim);
     return 0;
 }
 
@@ -232,19 +243,20 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
     struct drift_context_options f32 = { .precision = DRIFT_PRECISION_F32 };
     struct drift_spectral_params spectral;
     struct drift_spectral *synth = NULL;
+    struct drift_video_decoder_config latent;
     int patch, channels, r = model_paths(path, wpath, cpath, sizeof(wpath), err);
     double scale = 1, shift, ctx_t;
     memset(info, 0, sizeof(*info));
     if (r == 0) r = drift_safetensors_open(wpath, &st, err);
     if (r == 0) r = drift_config_open(cpath, &c, err);
-    if (r == 0) r = read_info(c, info, &patch, &channels, &scale, &spectral, err);
+    if (r == 0) r = read_info(c, info, &patch, &channels, &scale, &spectral, &latent, err);
     if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, err);
     /* Loading the weights into a throwaway f32 context checks every tensor and its shape. */
     if (r == 0) r = drift_context_new(&f32, &ctx, err);
     if (r == 0) {
         struct dit d;
         if ((r = dit_load(ctx, st, c, 1, &d, err)) == 0) {
-            r = check_layout(c, info, patch, channels, &spectral, &d.cfg, err);
+            r = check_layout(c, info, patch, &latent, &spectral, &d.cfg, err);
             info->flops_per_eval = dit_flops_per_eval(&d.cfg, d.cfg.window);
             dit_free(&d);
         }
@@ -252,6 +264,11 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
     if (r == 0 && spectral.n_fft)
         r = load_spectral(st, &spectral, &synth, err);
     drift_spectral_free(synth);
+    if (r == 0 && latent.layer_count) { /* builds it to check its tensors; runs nothing */
+        struct drift_video_decoder *dec = NULL;
+        r = drift_video_decoder_new(ctx, st, &latent, &dec, err);
+        drift_video_decoder_free(dec);
+    }
     if (r == 0 && own_vocab(info) < 0)
         r = drift_error_set(err, -ENOMEM, "model: out of memory");
     if (r < 0)
@@ -377,7 +394,8 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     if (r == 0) r = drift_config_open(cpath, &g->config, err);
     if (r == 0)
         r = read_info(g->config, &g->info, &g->patch, &g->channels, &g->audio_scale,
-                      &g->spectral_params, err);
+                      &g->spectral_params, &g->latent, err);
+    g->clip = (float)g->latent.clip;
     if (r == 0)
         r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t, err);
     if (r == 0) r = dit_read_config(g->config, &arch, err);
@@ -390,10 +408,12 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
         drift_context_fit_threads(g->ctx, g->info.flops_per_eval);
     if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
     if (r == 0)
-        r = check_layout(g->config, &g->info, g->patch, g->channels, &g->spectral_params, &g->dit.cfg,
-                         err);
+        r = check_layout(g->config, &g->info, g->patch, &g->latent, &g->spectral_params,
+                         &g->dit.cfg, err);
     if (r == 0 && g->spectral_params.n_fft)
         r = load_spectral(g->weights, &g->spectral_params, &g->spectral, err);
+    if (r == 0 && g->latent.layer_count)
+        r = drift_video_decoder_new(g->ctx, g->weights, &g->latent, &g->decoder, err);
     return r;
 }
 
@@ -480,6 +500,7 @@ void drift_generator_free(struct drift_generator *g)
     free(g->past_position);
     free((void *)g->info.vocab); /* the strings belong to the config */
     drift_spectral_free(g->spectral);
+    drift_video_decoder_free(g->decoder);
     drift_safetensors_close(g->weights);
     drift_config_free(g->config);
     drift_context_free(g->ctx);
@@ -491,29 +512,33 @@ const struct drift_model_info *drift_generator_info(const struct drift_generator
     return &g->info;
 }
 
-/* Value index inside the tokens of pixel (y, x), channel 0: token = raster index of the patch,
- * then (dy, dx, c) inside it (tools/models/model.py patchify). */
+/* Value index inside the tokens of cell (y, x) of the transformer's frame (a pixel, or a latent
+ * cell), channel 0: token = raster index of the patch, then (dy, dx, c) inside it
+ * (tools/models/model.py patchify). */
 static size_t token_index(const struct drift_generator *g, int y, int x)
 {
-    int p = g->patch, cols = g->info.width / p;
+    int p = g->patch, cols = g->latent.grid_w / p;
     size_t tok = (size_t)(y / p) * (size_t)cols + (size_t)(x / p);
-    return tok * (size_t)g->dit.cfg.in_dim + ((size_t)(y % p) * p + (size_t)(x % p)) * 3;
+    return tok * (size_t)g->dit.cfg.in_dim +
+           ((size_t)(y % p) * p + (size_t)(x % p)) * (size_t)g->latent.channels;
 }
 
 void drift_generator_patchify(const struct drift_generator *g, const float *hwc, float *tokens)
 {
-    for (int y = 0; y < g->info.height; y++)
-        for (int x = 0; x < g->info.width; x++)
-            memcpy(tokens + token_index(g, y, x), hwc + ((size_t)y * g->info.width + x) * 3,
-                   3 * sizeof(float));
+    size_t C = (size_t)g->latent.channels;
+    for (int y = 0; y < g->latent.grid_h; y++)
+        for (int x = 0; x < g->latent.grid_w; x++)
+            memcpy(tokens + token_index(g, y, x), hwc + ((size_t)y * g->latent.grid_w + x) * C,
+                   C * sizeof(float));
 }
 
 void drift_generator_unpatchify(const struct drift_generator *g, const float *tokens, float *hwc)
 {
-    for (int y = 0; y < g->info.height; y++)
-        for (int x = 0; x < g->info.width; x++)
-            memcpy(hwc + ((size_t)y * g->info.width + x) * 3, tokens + token_index(g, y, x),
-                   3 * sizeof(float));
+    size_t C = (size_t)g->latent.channels;
+    for (int y = 0; y < g->latent.grid_h; y++)
+        for (int x = 0; x < g->latent.grid_w; x++)
+            memcpy(hwc + ((size_t)y * g->latent.grid_w + x) * C, tokens + token_index(g, y, x),
+                   C * sizeof(float));
 }
 
 static uint8_t to_byte(float v)
@@ -534,6 +559,14 @@ int drift_generator_next_frame(struct drift_generator *g, uint8_t *rgb, size_t s
     int r = drift_generator_step(g, err);
     if (r < 0)
         return r;
+    if (g->decoder) {
+        const float *px;
+        if ((r = drift_generator_decode(g, &px, err)) < 0)
+            return r;
+        for (size_t i = 0; i < need; i++)
+            rgb[i] = to_byte(px[i]);
+        return 0;
+    }
     for (int y = 0; y < in->height; y++)
         for (int x = 0; x < in->width; x++) {
             const float *v = g->x + token_index(g, y, x);

@@ -162,8 +162,11 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
                               velocity, &args);
     if (r < 0)
         return r;
-    for (size_t i = 0; i < g->frame_values; i++) /* the frame's values live in [-1, 1] */
-        g->x[i] = g->x[i] < -1.0f ? -1.0f : g->x[i] > 1.0f ? 1.0f : g->x[i];
+    /* The frame's values live in [-clip, clip] ([-1, 1] for pixels and audio): the output and the
+     * context the window keeps alike. */
+    float clip = g->clip;
+    for (size_t i = 0; i < g->frame_values; i++)
+        g->x[i] = g->x[i] < -clip ? -clip : g->x[i] > clip ? clip : g->x[i];
     /* The window keeps the frame as training saw context: noised to context_t. */
     float *context = g->scratch;
     frame_noise(g, DRIFT_NOISE_CONTEXT, context);
@@ -187,4 +190,15 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
     g->counters.frames++;
     g->counters.seconds_sampler += now() - t_start - (g->counters.seconds_model - model_before);
     return 0;
+}
+
+int drift_generator_decode(struct drift_generator *g, const float **pixels, struct drift_error *err)
+{
+    /* The sampler is done with its scratch: the latent in HWC goes there. */
+    float *latent = g->scratch;
+    drift_generator_unpatchify(g, g->x, latent);
+    double t0 = now();
+    int r = drift_video_decoder_run(g->decoder, latent, pixels, err);
+    g->counters.seconds_decode += now() - t0;
+    return r;
 }

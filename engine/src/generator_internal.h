@@ -9,6 +9,7 @@
 #include "dit.h"
 #include "sampler.h"
 #include "spectral.h"
+#include "video_decoder.h"
 
 struct drift_generator {
     struct drift_context *ctx;
@@ -17,6 +18,11 @@ struct drift_generator {
     struct drift_model_info info;
     struct dit dit;
     int patch, channels;
+    /* video: the transformer's frame (grid, channels) and the decoder of a latent model (NULL for
+     * a pixel model, whose "latent" is the picture: factor 1, 3 channels, clip 1) */
+    struct drift_video_decoder_config latent;
+    struct drift_video_decoder *decoder;
+    float clip;                          /* the sampled frame is kept in [-clip, clip] */
     double audio_scale;                  /* audio "pcm": pcm = x * audio_scale */
     struct drift_spectral_params spectral_params; /* audio "stft" (n_fft 0 otherwise) */
     struct drift_spectral *spectral;     /* its synthesiser, owned */
@@ -59,12 +65,18 @@ struct drift_generator {
     struct drift_generator_counters counters;
 };
 
-/* Rearranges a video frame (H, W, 3 floats) into tokens (raster over patches, each patch's values
- * ordered (dy, dx, c)), and back. */
+/* Rearranges a video model's frame (the latent's grid_h x grid_w x channels floats, HWC: pixels
+ * for a pixel model) into tokens (raster over patches, each patch's values ordered (dy, dx, c)),
+ * and back. */
 void drift_generator_patchify(const struct drift_generator *gen, const float *hwc, float *tokens);
 void drift_generator_unpatchify(const struct drift_generator *gen, const float *tokens, float *hwc);
 
 /* Produces the next frame's clean values into gen->x (T*P floats, model space). */
 int drift_generator_step(struct drift_generator *gen, struct drift_error *err);
+
+/* A latent video model: the frame in gen->x (tokens) decoded into *pixels (height x width x 3,
+ * HWC, model space, unclamped; owned by the decoder, valid until the next call). Uses gen->scratch. */
+int drift_generator_decode(struct drift_generator *gen, const float **pixels,
+                           struct drift_error *err);
 
 #endif

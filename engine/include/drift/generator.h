@@ -26,6 +26,9 @@ enum drift_model_kind {
 struct drift_model_info {
     enum drift_model_kind kind;
     int width, height;         /* video: native frame size in pixels */
+    int latent_factor;         /* video: 1 = the transformer makes the pixels; > 1 = it makes a
+                                  latent this many times smaller per side, which the engine
+                                  decodes to width x height pixels (docs/MODELS.md, latent) */
     double fps;                /* video: content frame rate */
     int sample_rate;           /* audio: samples per second */
     int chunk_samples;         /* audio: samples per chunk (mono) */
