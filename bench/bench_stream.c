@@ -1,6 +1,7 @@
 /* drift-bench stream: frames per second and real-time factor of the default video and audio
  * models at their default settings, in bf16 and f32, with the share of time per stage and the CPU
- * they take per second of content (all the process's threads, spinning included). */
+ * they take per second of content (all the process's threads, spinning included). For a latent
+ * video model, the decoder's share of the frame time is a stage of its own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 
 struct stream_result {
     double units_per_second, realtime, model_share, sampler_share, output_share;
+    double decode_share; /* latent video models: the decoder (latent -> pixels) */
+    bool latent;
     double evals_per_unit;
     double core_share; /* CPU seconds of this process per second of content (1 = one whole core) */
     double op_share[DRIFT_OP_KINDS];
@@ -65,7 +68,9 @@ static int measure(const char *model, enum drift_precision precision, double sec
     res->core_share = cpu / (n / rate);
     res->model_share = (c1.seconds_model - c0.seconds_model) / wall;
     res->sampler_share = (c1.seconds_sampler - c0.seconds_sampler) / wall;
-    res->output_share = 1.0 - res->model_share - res->sampler_share;
+    res->decode_share = (c1.seconds_decode - c0.seconds_decode) / wall;
+    res->latent = video && info->latent_factor > 1;
+    res->output_share = 1.0 - res->model_share - res->sampler_share - res->decode_share;
     res->evals_per_unit = (double)(c1.evals_run - c0.evals_run) / n;
     for (int k = 0; k < DRIFT_OP_KINDS; k++)
         res->op_share[k] = (c1.seconds_by_op[k] - c0.seconds_by_op[k]) / wall;
@@ -139,12 +144,16 @@ int drift_bench_stream(int argc, char **argv)
             for (int k = 0; k < DRIFT_OP_KINDS; k++)
                 if (r.op_share[k] >= 0.005)
                     printf(" %s %.0f%%", drift_op_kind_name(k), 100 * r.op_share[k]);
+            if (r.latent) /* its convolutions and resizes are the "conv" ops */
+                printf(" | decoder %.1f%%", 100 * r.decode_share);
             printf("\n");
         }
     double psnr = int8_quality(models[0]);
     if (psnr > 0)
         printf("\nint8 linear layers: video frames at PSNR %.1f dB against bf16 (24 frames, same seed)\n", psnr);
     printf("\ncore/s: CPU time per second of content, as a share of one core (all threads)\n");
+    printf("decoder: a latent video model's decode (latent -> pixels) as a share of the frame time; "
+           "output excludes it\n");
     printf("bars: video >= 24 frames/s where bf16 kernels exist (realtime >= 1.00x); audio >= 20x real time "
            "and <= 5%% of one core per second of audio\n");
     return failures ? 1 : 0;
