@@ -1,9 +1,12 @@
-/* libFuzzer target: the model config reader and its typed getters over arbitrary text. */
+/* libFuzzer target: the model config reader and its typed getters over arbitrary text, and the
+ * latent video decoder's reading of its "latent" section (engine/src/video_decoder.c). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include <drift/model_file.h>
+
+#include "video_decoder.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -15,7 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     static const char *keys[] = { "arch.hidden", "arch.depth", "version", "vocab", "sampler.steps",
-                                  "audio.representation", "audio.n_fft", "audio.floor", "a.b.c", "" };
+                                  "audio.representation", "audio.n_fft", "audio.floor",
+                                  "latent.factor", "latent.clip", "latent.decoder.layers",
+                                  "latent.decoder.shuffle", "a.b.c", "" };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         int64_t n;
         double d;
@@ -27,6 +32,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         drift_config_get_string(c, keys[i], &s, &err);
         if (drift_config_get_string_array(c, keys[i], &list, &count, &err) == 0)
             free(list);
+    }
+    /* A section it accepts must describe a decoder that ends on the frame: abort otherwise. */
+    struct drift_video_decoder_config dc;
+    if (drift_video_decoder_read_config(c, 256, 192, &dc, &err) == 0) {
+        if (dc.grid_w * dc.factor != 256 || dc.grid_h * dc.factor != 192 ||
+            (dc.layer_count && ((1 << dc.ups) * dc.shuffle != dc.factor || dc.convs < 1 ||
+                                dc.convs + dc.ups != dc.layer_count || !(dc.clip > 0))))
+            abort();
+    } else if (err.message[0] == '\0') {
+        abort();
     }
     drift_config_free(c);
     return 0;
