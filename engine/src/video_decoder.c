@@ -63,14 +63,13 @@ int drift_video_decoder_read_config(const struct drift_config *c, int width, int
                                     struct drift_video_decoder_config *cfg,
                                     struct drift_error *err)
 {
-    memset(cfg, 0, sizeof(*cfg));
     *cfg = (struct drift_video_decoder_config){ .width = width, .height = height, .factor = 1,
                                                 .channels = 3, .grid_w = width, .grid_h = height,
                                                 .clip = 1.0, .shuffle = 1 };
     if (!drift_config_has(c, "latent"))
         return 0;
     const char *label = drift_config_label(c);
-    int64_t factor, channels, shuffle;
+    int64_t factor = 0, channels = 0, shuffle = 0;
     const char *s;
     int r = drift_config_get_int(c, "latent.factor", 1, 64, &factor, err);
     if (r == 0 && (!power_of_two((int)factor) || width % factor || height % factor))
@@ -90,11 +89,12 @@ int drift_video_decoder_read_config(const struct drift_config *c, int width, int
         r = drift_error_set(err, -EINVAL, "%s: latent.decoder.activation '%.32s' is not silu",
                             label, s);
     if (r == 0) r = drift_config_get_int(c, "latent.decoder.shuffle", 1, 8, &shuffle, err);
-    if (r == 0 && (cfg->ups > 6 || ((int64_t)1 << cfg->ups) * shuffle != factor))
+    /* ups <= 32 and shuffle <= 8: no overflow in 64 bits */
+    int64_t scale = r == 0 ? ((int64_t)1 << cfg->ups) * shuffle : 0;
+    if (r == 0 && scale != factor)
         r = drift_error_set(err, -EINVAL, "%s: latent.decoder: %d \"up\" layers and shuffle %lld "
                             "scale the latent by %lld, not latent.factor %lld", label, cfg->ups,
-                            (long long)shuffle, (long long)(cfg->ups > 6 ? -1 : (1 << cfg->ups) * shuffle),
-                            (long long)factor);
+                            (long long)shuffle, (long long)scale, (long long)factor);
     if (r < 0)
         return r;
     cfg->factor = (int)factor;
