@@ -373,7 +373,7 @@ def cmd_golden(a):
         if conf["kind"] == "audio":
             e["pcm"] = f32(os.path.join(a.out, f"{name}.pcm.f32"), audio_pcm(conf, outs))
         if tr:
-            shp = list(outs[0].shape)
+            shp = list(st.latent.shape) if conf.get("latent") else list(outs[0].shape)   # noise is drawn in model space
             N0 = lambda s: N.gaussian(GOLDEN_SEED, 0, s, st.n).reshape(shp)  # noqa: E731
             e["noise_frame0"] = f32(os.path.join(a.out, f"{name}.noise0.f32"), np.stack([N0(0), N0(1)]))
             e["text_cond"] = f32(os.path.join(a.out, f"{name}.text.f32"), st.text[0].numpy())

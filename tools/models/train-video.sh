@@ -2,7 +2,7 @@
 # Trains the default video model from nothing on this machine's CPU, resumable (run it again to go on from
 # the last checkpoint; a finished stage is skipped), then exports it to models/drift-video.{safetensors,json}.
 #
-#   tools/models/train-video.sh [OUT_DIR] [SECONDS]        (defaults: out/video, 5400)
+#   tools/models/train-video.sh [OUT_DIR] [SECONDS]        (defaults: out/video, 4500)
 #   follow it: tail -f OUT_DIR/train.log      (autoencoder, dataset, then one line per 50 steps; loss.csv)
 #
 # Stages (tools/models/train.py --model video): the autoencoder (12 min, OUT/ae.pt), the training set
@@ -14,7 +14,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/out/video}
-seconds=${2:-5400}
+seconds=${2:-4500}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 . "$root/tools/models/openblas.sh"
