@@ -64,8 +64,9 @@ static bool audio_ready(struct drift_stream_output *out, int64_t end)
 
 /* Copies the audio for output frame `tick` into audio_chunk (lock held). Its length comes from
  * the output clock, S(tick + 1) - S(tick), so the audio timeline is exactly the video's however
- * frames are repeated or dropped; its content is generator frame @gen's audio, from S(gen) on
- * (off by at most a sample where the two frames' lengths differ), or silence for a repeat.
+ * frames are repeated or dropped. Its content is generator frame @gen's audio, from S(gen) on
+ * (off by at most a sample where the two frames' lengths differ), or silence for a repeat; with
+ * audio_on_clock it is the audio pushed for the tick's own time, S(tick) on, repeat or not.
  * Returns the frame count. */
 static size_t take_audio(struct drift_stream_output *out, bool repeat, int64_t gen)
 {
@@ -73,14 +74,15 @@ static size_t take_audio(struct drift_stream_output *out, bool repeat, int64_t g
     size_t ch = (size_t)out->cfg.audio_channels;
     size_t n = (size_t)(frame_start_sample(out, out->tick + 1) - frame_start_sample(out, out->tick));
     size_t got = 0;
-    if (!repeat) {
-        int64_t start = frame_start_sample(out, gen), end = start + (int64_t)n;
+    if (!repeat || out->cfg.audio_on_clock) {
+        int64_t first = out->cfg.audio_on_clock ? out->tick : gen;
+        int64_t start = frame_start_sample(out, first), end = start + (int64_t)n;
         /* Offline outputs wait for the frame's audio: nothing may be lost in a file. */
         gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
         while (!out->cfg.live && !audio_ready(out, end))
             if (!g_cond_wait_until(&out->cond, &out->lock, deadline))
                 break;
-        if (ring->read_index < start) { /* audio of frames that were dropped */
+        if (ring->read_index < start) { /* audio of dropped frames, or whose time passed */
             size_t late = (size_t)MIN((int64_t)ring->count, start - ring->read_index);
             out->stats.audio_dropped_samples += drift_audio_ring_read(ring, NULL, late);
             if (ring->read_index < start)

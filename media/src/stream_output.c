@@ -23,6 +23,8 @@ static int check_config(const struct drift_stream_output_config *c, struct drift
     if (c->audio && (c->audio_rate < 8000 || c->audio_rate > 192000))
         return drift_error_set(err, -EINVAL, "audio_rate: %d is outside 8000..192000",
                                      c->audio_rate);
+    if (c->audio_on_clock && (!c->audio || !c->live))
+        return drift_error_set(err, -EINVAL, "audio_on_clock: only for a live output with audio");
     if (c->audio && (c->audio_channels < 1 || c->audio_channels > 8))
         return drift_error_set(err, -EINVAL, "audio_channels: %d is outside 1..8",
                                      c->audio_channels);

@@ -150,6 +150,10 @@ static void rejects_bad_settings_naming_the_field(void **state)
     c.push_timeout_ms = -2;
     assert_int_equal(drift_stream_output_init(&out, &c, &err), -EINVAL);
     assert_non_null(strstr(err.message, "push_timeout_ms"));
+    c = config(false, 25);
+    c.audio_on_clock = true; /* an offline output has no clock of its own */
+    assert_int_equal(drift_stream_output_init(&out, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "audio_on_clock"));
     assert_null(out);
 }
 
@@ -235,6 +239,50 @@ static void slow_generator_gets_repeats_and_the_clock_holds(void **state)
     assert_int_equal(st.audio_samples_out, av_rescale((int64_t)st.frames_out, 44100, fps));
     assert_true(st.audio_silence_samples > 0); /* repeated frames carry silence */
     assert_int_equal(st.frames_dropped, 0);
+}
+
+/* Audio on the output clock: a producer that keeps its audio ahead of the clock is heard
+ * through repeated frames, and a late one gets silence for the time it missed. */
+static void audio_on_clock_is_heard_through_repeats(void **state)
+{
+    struct fixture *f = *state;
+    int fps = 48, rate = 44100;
+    struct drift_stream_output_config c = config(true, fps);
+    c.audio_on_clock = true;
+    assert_int_equal(drift_stream_output_init(&f->out, &c, NULL), 0);
+    static uint8_t rgb[W * H * 3];
+    static float pcm[2 * 1024];
+    const int64_t lead = rate / 8, chunk = 1024; /* 125 ms of lead: the ring holds 250 ms */
+    int64_t next = 0;
+    struct drift_stream_stats st = { 0 };
+    for (int k = 0; k < 15; k++) { /* video at a third of real time, audio kept ahead */
+        gint64 until = g_get_monotonic_time() + 60000;
+        do {
+            drift_stream_output_get_stats(f->out, &st);
+            while (next + chunk <= (int64_t)st.audio_samples_out + lead) {
+                drift_test_pattern_audio(pcm, (size_t)chunk, 2, rate, next);
+                assert_int_equal(drift_stream_output_push_audio(f->out, pcm, (size_t)chunk, next), 0);
+                next += chunk;
+            }
+            if (k == 0 || g_get_monotonic_time() >= until)
+                break;
+            g_usleep(5000);
+        } while (true);
+        drift_test_pattern_video(rgb, W, H, k, fps, 1);
+        assert_int_equal(drift_stream_output_push_video(f->out, rgb, k), 0);
+    }
+    drift_stream_output_get_stats(f->out, &st);
+    assert_true(st.frames_repeated > st.frames_out / 2);
+    assert_int_equal(st.audio_samples_out, av_rescale((int64_t)st.frames_out, rate, fps));
+    /* Repeats carried the audio pushed for their time: silence only where a loaded machine kept
+     * this loop from its 5 ms rounds for longer than the lead (the frame-bound timeline would
+     * have sent silence for every repeat, over half the time). */
+    assert_true(st.audio_silence_samples < st.audio_samples_out / 10);
+    /* A producer that stops: the clock goes on with silence. */
+    uint64_t silent = st.audio_silence_samples;
+    g_usleep(300000);
+    drift_stream_output_get_stats(f->out, &st);
+    assert_true(st.audio_silence_samples > silent + (uint64_t)(rate / 10));
 }
 
 /* A consumer far slower than real time: pushes still return within the timeout, the queue stays
@@ -368,6 +416,7 @@ int main(void)
         cmocka_unit_test(rejects_bad_pushes),
         FIXTURE_TEST(fast_generator_is_paced_without_loss),
         FIXTURE_TEST(slow_generator_gets_repeats_and_the_clock_holds),
+        FIXTURE_TEST(audio_on_clock_is_heard_through_repeats),
         FIXTURE_TEST(slow_consumer_never_blocks_generation),
         FIXTURE_TEST(offline_output_pushes_back_instead_of_dropping),
         cmocka_unit_test(audio_gaps_are_silence_and_overlaps_are_dropped),

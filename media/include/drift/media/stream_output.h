@@ -8,8 +8,13 @@
  * S / 48000; wall time only decides *when* a live output emits a frame, never its timestamp.
  *
  * Live outputs (RTSP) run in real time: every 1/fps the encoder thread takes the next queued
- * frame, or repeats the last one when generation fell behind (counted in frames_repeated; audio
- * for a repeated frame is silence, so the generator's sound stays aligned with its pictures).
+ * frame, or repeats the last one when generation fell behind (counted in frames_repeated).
+ * Audio follows one of two timelines. By default each generator frame's audio goes out with that
+ * frame and a repeated frame carries silence (the sound stays with its pictures). With
+ * audio_on_clock the audio has its own timeline on the output clock: sample S goes out at
+ * S / audio_rate whatever frames are repeated or dropped, so a producer that keeps ahead of the
+ * clock (audio_samples_out says where it is) is heard without a gap however late the video is;
+ * audio that comes after its time is silence (audio_silence_samples) and is dropped.
  * When the queue is full a push waits up to push_timeout_ms for room, then drops the oldest
  * queued frame (frames_dropped): generation is never blocked without bound and memory never
  * grows (all queue memory is allocated at init).
@@ -52,6 +57,8 @@ struct drift_stream_output_config {
     enum drift_audio_codec audio_codec; /* Opus for RTSP/Matroska, AAC for MP4 */
     int audio_bitrate_kbps;    /* 0 = codec default */
     bool live;                 /* real-time clock with frame repeat; false = offline (files) */
+    bool audio_on_clock;       /* live only: audio sample S goes out at output time S / audio_rate,
+                                  not with generator frame S * fps / audio_rate (see above) */
     double queue_seconds;      /* queue length; 0 = 0.5 s; at most 10 s */
     int push_timeout_ms;       /* longest a push waits for room; 0 = two frame periods (live)
                                   or 10 s (offline); -1 = never wait */
