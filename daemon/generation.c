@@ -174,22 +174,36 @@ int drift_generation_open(struct drift_generation *g, const struct drift_setting
     return r;
 }
 
-int drift_generation_update(struct drift_generation *g, const struct drift_settings *s,
-                            unsigned steps, bool prompt_only, struct drift_error *err)
+int drift_generation_update_video(struct drift_generation *g, const struct drift_settings *s,
+                                  unsigned steps, bool prompt_only, struct drift_error *err)
 {
     struct drift_gen_settings gs;
     int r = drift_gen_settings_init(&gs, s, DRIFT_MODEL_VIDEO, g->vinfo, steps, err);
     if (r == 0)
         r = prompt_only ? drift_generator_set_prompt(g->video, s->prompt, err)
                         : drift_generator_update(g->video, &gs.engine, err);
-    if (r < 0 || !g->audio)
-        return r;
+    return r;
+}
+
+int drift_generation_update_audio(struct drift_generator *audio, const struct drift_settings *s,
+                                  struct drift_error *err)
+{
     /* Only words the audio model knows reach it: it cannot refuse what the video took. */
-    drift_gen_settings_init(&gs, s, DRIFT_MODEL_AUDIO, g->ainfo, 0, NULL);
-    r = drift_generator_update(g->audio, &gs.engine, err);
+    struct drift_gen_settings gs;
+    drift_gen_settings_init(&gs, s, DRIFT_MODEL_AUDIO, drift_generator_info(audio), 0, NULL);
+    int r = drift_generator_update(audio, &gs.engine, err);
     if (r < 0)
         drift_error_prefix(err, "audio_model");
     return r;
+}
+
+int drift_generation_update(struct drift_generation *g, const struct drift_settings *s,
+                            unsigned steps, bool prompt_only, struct drift_error *err)
+{
+    int r = drift_generation_update_video(g, s, steps, prompt_only, err);
+    if (r < 0 || !g->audio)
+        return r;
+    return drift_generation_update_audio(g->audio, s, err);
 }
 
 void drift_generation_close(struct drift_generation *g)

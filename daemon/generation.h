@@ -59,6 +59,14 @@ int drift_generation_open(struct drift_generation *g, const struct drift_setting
  * when the video refuses, nothing changes. */
 int drift_generation_update(struct drift_generation *g, const struct drift_settings *s,
                             unsigned steps, bool prompt_only, struct drift_error *err);
+/* The two halves of drift_generation_update, for a caller that runs each generator on its own
+ * thread (a live stream): the first uses only g->video, the second only the audio generator it
+ * is given (the words of s that its vocabulary knows, fading in; errors prefixed
+ * "audio_model"). */
+int drift_generation_update_video(struct drift_generation *g, const struct drift_settings *s,
+                                  unsigned steps, bool prompt_only, struct drift_error *err);
+int drift_generation_update_audio(struct drift_generator *audio, const struct drift_settings *s,
+                                  struct drift_error *err);
 void drift_generation_close(struct drift_generation *g);
 
 /* The models of next that differ from cur (NULL: all of them) load and are of the right kind
