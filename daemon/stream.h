@@ -66,6 +66,9 @@ struct drift_stream_backend {
                  struct drift_error *err);
     /* Frames the output has repeated so far because none was ready in time. */
     uint64_t (*repeated)(struct drift_stream_gen *g);
+    /* Audio chunks generated so far, and those that came after their time (a gap); may be
+     * NULL (no audio). */
+    void (*audio_counters)(struct drift_stream_gen *g, uint64_t *ret_chunks, uint64_t *ret_late);
     /* Frees the generators; the output stays (the main thread frees it once unserved). */
     void (*close)(struct drift_stream_gen *g);
     void (*output_counters)(struct drift_stream_output *out, uint64_t *ret_repeated,
@@ -104,6 +107,8 @@ struct drift_stream_live {
     int width, height;           /* the model's native frame size */
     double model_fps;
     int sample_rate;
+    uint64_t audio_chunks;       /* audio chunks generated (the audio has its own thread) */
+    uint64_t audio_chunks_late;  /* of those, the ones after a gap: the clock passed the audio */
 };
 
 struct drift_stream {

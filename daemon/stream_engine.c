@@ -1,6 +1,8 @@
 /* The backend of driftd's streams (struct drift_stream_backend): the engine's generators, made
  * from the settings by generation.c, and the media layer's live output that the RTSP server
- * serves. The loop that drives it is in stream_thread.c. */
+ * serves. The loop that drives it is in stream_thread.c and generates the video; the audio has
+ * its own thread and timeline on the output's clock (stream_audio.c), so that it goes on when
+ * the video falls behind. */
 #include "stream_engine.h"
 
 #include <errno.h>
@@ -9,13 +11,17 @@
 #include <drift/media/stream_output.h>
 
 #include "generation.h"
+#include "stream_audio.h"
+
+/* How far the audio runs ahead of what the output has played: room for a loaded machine's
+ * scheduling delays, below the output's audio queue (half a second and two frames). */
+#define AUDIO_LEAD_USEC 400000
 
 struct drift_stream_gen {
     struct drift_generation gen;      /* the generators, their infos, the frame rate */
     struct drift_stream_output *out;
+    struct drift_stream_audio *audio; /* the audio thread, which alone uses gen.audio */
     uint8_t *rgb;
-    float *pcm;
-    int64_t sample;                   /* audio samples pushed so far */
 };
 
 static double seconds_since(int64_t t0)
@@ -25,9 +31,9 @@ static double seconds_since(int64_t t0)
 
 static void engine_close(struct drift_stream_gen *g)
 {
+    drift_stream_audio_stop(g->audio); /* joined: the audio generator is ours again */
     drift_generation_close(&g->gen);
     g_free(g->rgb);
-    g_free(g->pcm);
     g_free(g);
 }
 
@@ -55,6 +61,7 @@ static int engine_open(const struct drift_settings *s, const char *name,
         .audio_channels = 1,
         .audio_codec = DRIFT_AUDIO_OPUS,
         .live = true,
+        .audio_on_clock = ai != NULL,
     };
     r = drift_stream_output_init(&g->out, &oc, err);
     if (r < 0) {
@@ -62,10 +69,14 @@ static int engine_open(const struct drift_settings *s, const char *name,
         engine_close(g);
         return r;
     }
+    if (ai && (r = drift_stream_audio_start(&g->audio, g->gen.audio, g->out, name,
+                                            AUDIO_LEAD_USEC, err)) < 0) {
+        drift_stream_output_free(g->out);
+        engine_close(g);
+        return r;
+    }
     if (ae.code < 0)
         *ret_warning = g_strdup_printf("%s; streaming without audio", ae.message);
-    if (ai)
-        g->pcm = g_new(float, ai->chunk_samples);
     g->rgb = g_malloc((size_t)vi->width * vi->height * 3);
     *ret_info = (struct drift_stream_gen_info){
         .width = vi->width, .height = vi->height, .model_fps = vi->fps,
@@ -78,42 +89,46 @@ static int engine_open(const struct drift_settings *s, const char *name,
     return 0;
 }
 
+/* The video here, the audio on its thread (which waits for this caller only while it finishes
+ * a chunk): a prompt change reaches both. */
 static int engine_update(struct drift_stream_gen *g, const struct drift_settings *s,
                          unsigned steps, bool prompt_only, struct drift_error *err)
 {
-    return drift_generation_update(&g->gen, s, steps, prompt_only, err);
+    int r = drift_generation_update_video(&g->gen, s, steps, prompt_only, err);
+    if (r == 0 && g->audio)
+        r = drift_stream_audio_update(g->audio, s, err);
+    return r;
 }
 
-/* One frame and the audio that belongs to it. */
+/* One video frame; the audio thread keeps its own pace. An error that stopped the audio thread
+ * stops the stream here. */
 static int engine_frame(struct drift_stream_gen *g, int64_t index, double *ret_work,
                         struct drift_error *e)
 {
-    const struct drift_model_info *vi = g->gen.vinfo, *ai = g->gen.ainfo;
+    const struct drift_model_info *vi = g->gen.vinfo;
+    if (g->audio) {
+        int r = drift_stream_audio_status(g->audio, e);
+        if (r < 0)
+            return r;
+    }
     int64_t t0 = g_get_monotonic_time();
     size_t size = (size_t)vi->width * vi->height * 3;
     int r = drift_generator_next_frame(g->gen.video, g->rgb, size, e);
     if (r < 0)
         return r;
-    double work = seconds_since(t0);
+    *ret_work = seconds_since(t0);
     drift_stream_output_push_video(g->out, g->rgb, index);
-    if (ai) {
-        int chunk = ai->chunk_samples;
-        int64_t end = drift_audio_samples_for(index + 1, ai->sample_rate, g->gen.fps_num,
-                                              g->gen.fps_den);
-        while (g->sample < end) {
-            int64_t t1 = g_get_monotonic_time();
-            r = drift_generator_next_audio(g->gen.audio, g->pcm, (size_t)chunk, e);
-            if (r < 0) {
-                drift_error_prefix(e, "audio");
-                return r;
-            }
-            work += seconds_since(t1);
-            drift_stream_output_push_audio(g->out, g->pcm, (size_t)chunk, g->sample);
-            g->sample += chunk;
-        }
-    }
-    *ret_work = work;
     return 0;
+}
+
+static void engine_audio_counters(struct drift_stream_gen *g, uint64_t *ret_chunks,
+                                  uint64_t *ret_late)
+{
+    struct drift_stream_audio_counters c = { 0 };
+    if (g->audio)
+        drift_stream_audio_get_counters(g->audio, &c);
+    *ret_chunks = c.chunks;
+    *ret_late = c.late;
 }
 
 static uint64_t engine_repeated(struct drift_stream_gen *g)
@@ -138,6 +153,7 @@ const struct drift_stream_backend drift_stream_engine_backend = {
     .update = engine_update,
     .frame = engine_frame,
     .repeated = engine_repeated,
+    .audio_counters = engine_audio_counters,
     .close = engine_close,
     .output_counters = output_counters,
     .output_free = drift_stream_output_free,

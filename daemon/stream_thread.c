@@ -112,6 +112,8 @@ static void publish(struct gen *g)
     s->live.height = g->info.height;
     s->live.model_fps = g->info.model_fps;
     s->live.sample_rate = g->info.sample_rate;
+    if (g->be->audio_counters)
+        g->be->audio_counters(g->g, &s->live.audio_chunks, &s->live.audio_chunks_late);
     g_mutex_unlock(&s->lock);
 }
 
