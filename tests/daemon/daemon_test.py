@@ -486,6 +486,111 @@ def render(build, source):
         d.close()
 
 
+def pcm_f32(path, rate):
+    """The audio of a recording decoded to mono float samples at rate."""
+    import array
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac", "1",
+                          "-ar", str(rate), "-f", "f32le", "-"], capture_output=True, timeout=120).stdout
+    pcm = array.array("f")
+    pcm.frombytes(raw[:len(raw) // 4 * 4])
+    return pcm
+
+
+def packet_times(path, stream):
+    """(pts, duration) in seconds of each packet of a recording's stream."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
+                        "packet=pts_time,duration_time", "-of", "json", path],
+                       capture_output=True, text=True, timeout=60)
+    return [(float(p["pts_time"]), float(p.get("duration_time") or 0))
+            for p in json.loads(r.stdout)["packets"] if p.get("pts_time") not in (None, "N/A")]
+
+
+def thread_wait_seconds(pid, name):
+    """Seconds the thread of pid called name has waited for a CPU while runnable (schedstat), or
+    None when there is no such thread."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if open(f"/proc/{pid}/task/{tid}/comm").read().strip() == name:
+                return int(open(f"/proc/{pid}/task/{tid}/schedstat").read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            pass
+    return None
+
+
+def audio_live(d):
+    """Audio has its own timeline (issue 14): with video far below real time (the default video
+    model at its full steps on one thread, 60 fps asked) the output repeats most frames, and a
+    10 s recording's sound still has no gaps, covers the recording and keeps time with the
+    video."""
+    models = os.path.join(os.path.abspath(d.source), "models")
+    fps, seconds, rate = 60, 10, 48000
+    with open(d.config, "a") as f:
+        f.write(f"[stream.live]\nmodel = {models}/drift-video.safetensors\n"
+                f"audio_model = {models}/drift-audio.safetensors\naudio = true\n"
+                f"prompt = soft rain\nwidth = 64\nheight = 64\nfps = {fps}\n")
+    d.start()
+    wait_until(lambda: d.stream_get("live", "FramesGenerated") >= 1, 60, "the first frame")
+    path = os.path.join(d.tmp, "live.mkv")
+    frames0 = d.stream_get("live", "FramesGenerated")
+    repeated0 = d.stream_get("live", "FramesRepeated")
+    waited0 = thread_wait_seconds(d.proc.pid, "audio-live")
+    r = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-timeout",
+                        "10000000", "-i", d.url(), "-t", str(seconds), "-c", "copy", "-y", path],
+                       capture_output=True, text=True, timeout=seconds + 60)
+    check(r.returncode == 0, f"ffmpeg recording failed: {r.stderr[-500:]}")
+    generated = d.stream_get("live", "FramesGenerated") - frames0
+    repeated = d.stream_get("live", "FramesRepeated") - repeated0
+    waited = thread_wait_seconds(d.proc.pid, "audio-live")
+    waited = waited - waited0 if waited is not None and waited0 is not None else None
+    print(f"while recording: {generated} frames generated, {repeated} repeated"
+          + (f"; the audio thread waited {waited:.2f} s for a CPU" if waited is not None else ""))
+    if repeated < generated:
+        print(f"video kept up with {fps} fps here ({generated} generated, {repeated} repeated): "
+              "nothing to measure; skipping")
+        sys.exit(77)
+    video, audio = packet_times(path, "v:0"), packet_times(path, "a:0")
+    check(len(video) > seconds * fps * 0.9, f"{len(video)} video frames in {seconds} s")
+    check(audio, "no audio packets")
+    v0, v1 = video[0][0], video[-1][0] + 1 / fps
+    a0, a1 = audio[0][0], audio[-1][0] + audio[-1][1]
+    pcm = pcm_f32(path, rate)
+    # Sound where sound should be: the longest run of near-silence (-60 dBFS) and the share of
+    # silent 10 ms blocks. A repeated frame used to carry silence: at a few generated frames a
+    # second, most of the recording was silent.
+    longest = run = 0
+    for v in pcm:
+        run = run + 1 if -1e-3 < v < 1e-3 else 0
+        if run > longest:
+            longest = run
+    block = rate // 100
+    blocks = [pcm[i:i + block] for i in range(0, len(pcm) - block + 1, block)]
+    silent = sum(1 for b in blocks if max(b) < 1e-3 and min(b) > -1e-3)
+    print(f"video {v0:.3f}..{v1:.3f} s ({len(video)} frames), audio {a0:.3f}..{a1:.3f} s "
+          f"({len(pcm) / rate:.3f} s decoded); longest near-silence {longest / rate * 1000:.0f} ms, "
+          f"{silent} of {len(blocks)} 10 ms blocks silent")
+    counters = {p: d.stream_get("live", p) for p in ("AudioChunksGenerated", "AudioChunksLate")
+                if d.busctl("get-property", "org.drift1", LIVE, S, p, check_rc=False).returncode == 0}
+    if counters:
+        print(f"stream counters: {counters}")
+    gaps = longest >= 0.1 * rate or silent > len(blocks) // 100
+    if gaps and waited is not None and waited > 0.5 and counters.get("AudioChunksLate", 0) > 0:
+        # The audio needs a few percent of a core in real time. A machine that kept its thread
+        # off the CPUs for this long (other work, nice 19) cannot show what driftd does: the
+        # gaps are the scheduler's, and driftd reported them as late audio.
+        print(f"the audio thread waited {waited:.2f} s for a CPU and came late "
+              f"{counters['AudioChunksLate']} times: the machine is too busy to judge; skipping")
+        sys.exit(77)
+    check(longest < 0.1 * rate, f"the sound stops for {longest / rate * 1000:.0f} ms")
+    check(silent <= len(blocks) // 100, f"{silent} of {len(blocks)} 10 ms blocks are silent")
+    # One clock: the audio covers the recording and its timestamps keep with the video's.
+    check(len(pcm) / rate >= (v1 - v0) - 0.1,
+          f"{len(pcm) / rate:.3f} s of audio for {v1 - v0:.3f} s of video")
+    check(abs(a0 - v0) < 0.1 and abs(a1 - v1) < 0.1,
+          f"audio {a0:.3f}..{a1:.3f} s against video {v0:.3f}..{v1:.3f} s")
+    gaps = [b[0] - (a[0] + a[1]) for a, b in zip(audio, audio[1:])]
+    check(max(abs(g) for g in gaps) < 0.002, f"audio packet timestamps jump by {max(gaps, key=abs):.3f} s")
+
+
 TESTS = {
     "startup": with_daemon(startup),
     "methods": with_daemon(methods),
@@ -498,6 +603,8 @@ TESTS = {
     "driftctl": with_daemon(driftctl),
     "config_errors": config_errors,
     "render": render,
+    "audio_live": with_daemon(audio_live, streams=(), env={"OMP_NUM_THREADS": "1",
+                                                             "GOMP_SPINCOUNT": "1000"}),
 }
 
 if __name__ == "__main__":
