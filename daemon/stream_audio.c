@@ -137,7 +137,7 @@ int drift_stream_audio_start(struct drift_stream_audio **ret, struct drift_gener
     a->thread = g_thread_try_new(thread_name, audio_thread, a, NULL);
     if (!a->thread) {
         a->exited = true;
-        drift_stream_audio_stop(a);
+        drift_stream_audio_stop(a, NULL);
         return drift_error_set(err, -EAGAIN, "audio: cannot start the audio thread");
     }
     *ret = a;
@@ -187,7 +187,8 @@ int drift_stream_audio_status(struct drift_stream_audio *a, struct drift_error *
     return r;
 }
 
-void drift_stream_audio_stop(struct drift_stream_audio *a)
+void drift_stream_audio_stop(struct drift_stream_audio *a,
+                             struct drift_stream_audio_counters *ret_final)
 {
     if (!a)
         return;
@@ -198,6 +199,8 @@ void drift_stream_audio_stop(struct drift_stream_audio *a)
         g_mutex_unlock(&a->lock);
         g_thread_join(a->thread);
     }
+    if (ret_final)
+        *ret_final = a->counters;
     g_cond_clear(&a->cond);
     g_mutex_clear(&a->lock);
     g_free(a->pcm);

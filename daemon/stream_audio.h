@@ -50,8 +50,9 @@ void drift_stream_audio_get_counters(struct drift_stream_audio *a,
  * stopped it. */
 int drift_stream_audio_status(struct drift_stream_audio *a, struct drift_error *err);
 
-/* Stops and joins the thread and frees a; the generator is the caller's again. NULL is
- * ignored. */
-void drift_stream_audio_stop(struct drift_stream_audio *a);
+/* Stops and joins the thread and frees a; the generator is the caller's again. ret_final (may
+ * be NULL) receives the counters as the thread left them. NULL a is ignored. */
+void drift_stream_audio_stop(struct drift_stream_audio *a,
+                             struct drift_stream_audio_counters *ret_final);
 
 #endif

@@ -31,7 +31,7 @@ static double seconds_since(int64_t t0)
 
 static void engine_close(struct drift_stream_gen *g)
 {
-    drift_stream_audio_stop(g->audio); /* joined: the audio generator is ours again */
+    drift_stream_audio_stop(g->audio, NULL); /* joined: the audio generator is ours again */
     drift_generation_close(&g->gen);
     g_free(g->rgb);
     g_free(g);

@@ -538,10 +538,12 @@ def audio_live(d):
     rec = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-timeout",
                             "10000000", "-i", d.url(), "-t", str(seconds), "-c", "copy", "-y", path],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    # A prompt change halfway goes to both generators (answered once both took it); the sound
-    # goes on through it.
+    # A prompt change halfway goes to both generators; the sound goes on through it. It is
+    # answered once both took it, after the video's current frame (seconds here).
     time.sleep(seconds / 2)
-    d.call(LIVE, S, "SetPrompt", "s", "calm blue ocean waves")
+    prompt = subprocess.Popen(["busctl", "--user", "--timeout=240", "call", "org.drift1", LIVE, S,
+                               "SetPrompt", "s", "calm blue ocean waves"], env=d.env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     _, err = rec.communicate(timeout=seconds + 60)
     check(rec.returncode == 0, f"ffmpeg recording failed: {err[-500:]}")
     generated = d.stream_get("live", "FramesGenerated") - frames0
@@ -588,13 +590,22 @@ def audio_live(d):
         sys.exit(77)
     check(longest < 0.1 * rate, f"the sound stops for {longest / rate * 1000:.0f} ms")
     check(silent <= len(blocks) // 100, f"{silent} of {len(blocks)} 10 ms blocks are silent")
-    # One clock: the audio covers the recording and its timestamps keep with the video's.
+    # One clock: the audio covers the recording and both timelines run without a jump. (Where
+    # each stream starts is the receiver's placing by its first RTCP sender report, which a
+    # loaded machine can delay by a few hundred ms: rtsp_clients.py av_sync measures the sync
+    # itself.)
     check(len(pcm) / rate >= (v1 - v0) - 0.1,
           f"{len(pcm) / rate:.3f} s of audio for {v1 - v0:.3f} s of video")
-    check(abs(a0 - v0) < 0.1 and abs(a1 - v1) < 0.1,
+    check(abs(a0 - v0) < 0.5 and abs(a1 - v1) < 0.1,
           f"audio {a0:.3f}..{a1:.3f} s against video {v0:.3f}..{v1:.3f} s")
-    gaps = [b[0] - (a[0] + a[1]) for a, b in zip(audio, audio[1:])]
-    check(max(abs(g) for g in gaps) < 0.002, f"audio packet timestamps jump by {max(gaps, key=abs):.3f} s")
+    jumps = [b[0] - (a[0] + a[1]) for a, b in zip(audio, audio[1:])]
+    check(max(abs(j) for j in jumps) < 0.002, f"audio packet timestamps jump by {max(jumps, key=abs):.3f} s")
+    steps = [b[0] - a[0] for a, b in zip(video, video[1:])]
+    check(all(abs(t - 1 / fps) < 0.5 / fps for t in steps),
+          f"video timestamps step by {min(steps):.4f}..{max(steps):.4f} s, not 1/{fps}")
+    _, err = prompt.communicate(timeout=250)
+    check(prompt.returncode == 0, f"SetPrompt failed: {err.strip()}")
+    check(d.stream_get("live", "Prompt") == "calm blue ocean waves", "Prompt did not change")
     # Stop joins the audio thread; the stream starts again with it.
     d.call(LIVE, S, "Stop")
     wait_until(lambda: d.stream_get("live", "State") == "stopped", 60, "the stream to stop")

@@ -60,7 +60,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    drift_stream_audio_stop(f->audio); /* before the generator and the output it uses */
+    drift_stream_audio_stop(f->audio, NULL); /* before the generator and the output it uses */
     drift_stream_output_free(f->out);
     drift_generation_close(&f->g);
     drift_settings_done(&f->s);
@@ -91,9 +91,9 @@ static void wait_for_chunks(struct fixture *f, uint64_t n)
     assert_true(chunks(f) >= n);
 }
 
-static void stop(struct fixture *f)
+static void stop(struct fixture *f, struct drift_stream_audio_counters *ret_final)
 {
-    drift_stream_audio_stop(f->audio);
+    drift_stream_audio_stop(f->audio, ret_final);
     f->audio = NULL;
 }
 
@@ -110,7 +110,10 @@ static void the_audio_runs_a_bounded_lead_ahead(void **state)
     drift_stream_output_get_stats(f->out, &st);
     assert_int_equal(st.audio_samples_pushed, f->lead_chunks * f->chunk);
     assert_int_equal(st.audio_samples_out, 0);
-    stop(f); /* joins a waiting thread */
+    struct drift_stream_audio_counters c;
+    stop(f, &c); /* joins a waiting thread */
+    assert_int_equal(c.chunks, f->lead_chunks);
+    assert_int_equal(c.late, 0);
 }
 
 /* Generates n chunks into pcm (n * chunk floats). */
@@ -139,7 +142,7 @@ static void an_update_reaches_the_audio_generator(void **state)
     struct drift_error err = { 0 };
     assert_int_equal(drift_stream_audio_update(f->audio, &next, &err), 0);
     assert_int_equal(chunks(f), k);
-    stop(f); /* the generator is ours again */
+    stop(f, NULL); /* the generator is ours again */
     size_t n = (size_t)after * f->chunk;
     float *got = g_new(float, n), *want = g_new(float, n), *unchanged = g_new(float, n);
     float *skip = g_new(float, (size_t)k * f->chunk);
@@ -185,17 +188,17 @@ static void the_audio_goes_on_while_frames_are_repeated(void **state)
     /* The output's counters now, the thread's once it made two more chunks: a gap the output
      * had filled with silence by now is known to the thread at its next chunk. */
     drift_stream_output_get_stats(f->out, &st);
-    struct drift_stream_audio_counters c;
+    struct drift_stream_audio_counters c, final;
     wait_for_chunks(f, chunks(f) + 2);
     drift_stream_audio_get_counters(f->audio, &c);
-    stop(f);
+    stop(f, &final);
     g_free(rgb);
     assert_true(st.frames_repeated > st.frames_out / 2);
     assert_true(c.chunks > (uint64_t)f->lead_chunks);
     /* Every chunk went to the output: placed, or dropped where its time had gone. */
     struct drift_stream_stats end;
     drift_stream_output_get_stats(f->out, &end);
-    assert_int_equal(c.chunks * (uint64_t)f->chunk,
+    assert_int_equal(final.chunks * (uint64_t)f->chunk,
                      end.audio_samples_pushed + end.audio_dropped_samples);
     assert_true(most_ahead <= (int64_t)f->rate * LEAD_USEC / G_USEC_PER_SEC);
     /* The repeats carried sound: silence only where the thread came late, and said so. */
