@@ -2,7 +2,7 @@
 # Trains the default video model from nothing on this machine's CPU, resumable (run it again to go on from
 # the last checkpoint; a finished stage is skipped), then exports it to models/drift-video.{safetensors,json}.
 #
-#   tools/models/train-video.sh [OUT_DIR] [SECONDS]        (defaults: out/video, 4500)
+#   tools/models/train-video.sh [OUT_DIR] [SECONDS]        (defaults: out/video, 3300)
 #   follow it: tail -f OUT_DIR/train.log      (autoencoder, dataset, then one line per 50 steps; loss.csv)
 #
 # Stages (tools/models/train.py --model video): the autoencoder (12 min, OUT/ae.pt), the training set
@@ -14,12 +14,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/out/video}
-seconds=${2:-4500}
+seconds=${2:-3300}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 . "$root/tools/models/openblas.sh"
 start=$(date +%s)
 "${env_args[@]}" /usr/bin/python3 "$root/tools/models/train.py" --model video --hidden 192 --depth 6 \
-  --batch 8 --clip 6 --lr 6e-4 --warmup 200 --ema 0.998 --p-ctx 0.25 --p-ln 0.45 --ae-seconds 720 \
+  --batch 8 --clip 6 --lr 6e-4 --warmup 200 --ema 0.995 --p-ctx 0.3 --p-ln 0.3 --p-one 0.2 \
+  --loss-t-min 0.4 --ae-seconds 720 \
   --seconds "$seconds" --out "$out" 2>&1 | tee -a "$out/train.log"
 echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"

@@ -55,12 +55,14 @@ class AudioBatches(torch.utils.data.IterableDataset):
             yield datagen_audio.render(specs, self.n), [datagen_audio.spec_prompt(s) for s in specs]
 
 
-def sample_t(B, L, device, p_ctx=0.30, p_ln=0.55):
-    """per frame: U(0, 0.1) (context-like) with p_ctx, logit-normal(0, 1) with p_ln, else U(0, 1)."""
+def sample_t(B, L, device, p_ctx=0.30, p_ln=0.55, p_one=0.0):
+    """per frame: U(0, 0.1) (context-like) with p_ctx, logit-normal(0, 1) with p_ln, exactly 1 with p_one,
+    else U(0, 1)."""
     u = torch.rand(B, L, device=device)
     ctx = torch.rand(B, L, device=device) * 0.1
     ln = torch.sigmoid(torch.randn(B, L, device=device))
     un = torch.rand(B, L, device=device)
+    un = torch.where(u >= 1 - p_one, torch.ones_like(un), un)
     return torch.where(u < p_ctx, ctx, torch.where(u < p_ctx + p_ln, ln, un))
 
 
@@ -128,6 +130,9 @@ def main():
     ap.add_argument("--heads", type=int)
     ap.add_argument("--p-ctx", type=float, default=0.30, help="share of frames at context-like noise")
     ap.add_argument("--p-ln", type=float, default=0.55, help="share at logit-normal noise (the rest: uniform)")
+    ap.add_argument("--p-one", type=float, default=0.0, help="share at t = 1 exactly (the sampler's first step)")
+    ap.add_argument("--loss-t-min", type=float, default=M.X_PRED_T_MIN,
+                    help="x prediction: the loss is |x0_hat - x0|^2 / max(t, this)^2 (the velocity loss, capped)")
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--depth", type=int)
     ap.add_argument("--out", required=True)
@@ -240,12 +245,18 @@ def main():
         x0, prompts = batch()
         ids, lens = pad_ids(prompts, dev)
         drop = torch.rand(B, device=dev) < a.p_uncond
-        t = sample_t(B, L, dev, a.p_ctx, a.p_ln)
+        t = sample_t(B, L, dev, a.p_ctx, a.p_ln, a.p_one)
         eps = torch.randn_like(x0)
         xt = (1 - t[..., None, None]) * x0 + t[..., None, None] * eps
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
             v = net(xt, t, net.text_cond(ids, lens, drop))
-        loss = F.mse_loss(v.float(), eps - x0)
+        err = v.float() - (eps - x0)
+        if cfg.get("prediction", "v") == "x" and a.loss_t_min > M.X_PRED_T_MIN:
+            # v - target = (x0 - x0_hat) / t: the velocity loss weighs a frame by 1/t^2, so that nearly clean
+            # (context) frames, whose output the sampler never uses, outweigh the noisy ones 400:1 and the
+            # model never learns its first step from pure noise. Capped at 1/loss_t_min^2.
+            err = err * (t.clamp(min=M.X_PRED_T_MIN) / t.clamp(min=a.loss_t_min))[..., None, None]
+        loss = err.square().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
