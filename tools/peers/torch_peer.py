@@ -41,8 +41,9 @@ def load(stem):
         cfg.setdefault(k, v)
     net = M.DriftDiT(cfg).eval()
     weights, _ = safetensors_io.load(stem + ".safetensors")
-    # spectral.mean/std (spectral audio models) belong to the synthesiser, not to the network timed here
-    weights = {k: v.float() for k, v in weights.items() if not k.startswith("spectral.")}
+    # spectral.mean/std (spectral audio models) belong to the synthesiser and decoder.* (latent video models)
+    # to the decoder that runs once per frame after the steps: neither is the network step timed here
+    weights = {k: v.float() for k, v in weights.items() if not k.startswith(("spectral.", "decoder."))}
     net.load_state_dict(weights, strict=True)
     return net, config, cfg
 
