@@ -12,11 +12,19 @@
 #include <drift/error.h>
 #include <drift/generator.h>
 
+/* --then FRAME:PROMPT: before frame (or audio chunk) FRAME the prompt changes, as driftd changes it. */
+struct prompt_change {
+    long frame;
+    const char *prompt;
+};
+
 struct options {
     const char *model, *out, *cache;
     struct drift_generator_settings s;
     long frames;
     double seconds;
+    struct prompt_change *then;
+    size_t n_then;
 };
 
 /* The ranges are the engine's (drift/generator.h), so that drift-gen accepts what the engine
@@ -31,7 +39,10 @@ static void usage(FILE *f)
                " [--guidance 0.." STR(DRIFT_GUIDANCE_MAX) "]\n"
                "                 [--cache POLICY] [--threshold 0.." STR(DRIFT_CACHE_THRESHOLD_MAX) "]"
                " [--precision f32|bf16|int8] --out DIR\n"
-               "POLICY: " DRIFT_CACHE_POLICY_NAMES " (default kv)\n");
+               "                 [--then FRAME:PROMPT]...\n"
+               "POLICY: " DRIFT_CACHE_POLICY_NAMES " (default kv)\n"
+               "--then: before frame (audio: chunk) FRAME, counted from 0, the prompt changes to PROMPT\n"
+               "        the way driftd changes it (blended in); repeatable\n");
 }
 
 static int parse_seed(const char *text, uint64_t *ret)
@@ -61,6 +72,26 @@ static int parse_number(const char *opt, const char *text, double min, double ma
     return 0;
 }
 
+static int parse_then(const char *text, struct options *o)
+{
+    char *end;
+    errno = 0;
+    long frame = strtol(text, &end, 10);
+    if (errno || end == text || *end != ':' || text[0] < '0' || text[0] > '9' || frame > 1000000) {
+        fprintf(stderr, "drift-gen: --then '%s': expected FRAME:PROMPT, FRAME an integer in [0, 1000000]\n",
+                text);
+        return -1;
+    }
+    struct prompt_change *t = realloc(o->then, (o->n_then + 1) * sizeof(*t));
+    if (!t) {
+        fprintf(stderr, "drift-gen: --then: out of memory\n");
+        return -1;
+    }
+    o->then = t;
+    o->then[o->n_then++] = (struct prompt_change){ frame, end + 1 };
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
@@ -68,7 +99,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "frames", 1, 0, 'f' }, { "seconds", 1, 0, 'S' }, { "steps", 1, 0, 'n' },
         { "sampler", 1, 0, 'a' }, { "guidance", 1, 0, 'g' }, { "cache", 1, 0, 'c' },
         { "threshold", 1, 0, 't' }, { "precision", 1, 0, 'P' }, { "out", 1, 0, 'o' },
-        { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+        { "then", 1, 0, 'T' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
     double v;
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -93,6 +124,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             else { fprintf(stderr, "drift-gen: --precision '%s': expected f32, bf16 or int8\n", optarg); r = -1; }
             break;
         case 'o': o->out = optarg; break;
+        case 'T': r = parse_then(optarg, o); break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -170,30 +202,51 @@ int main(int argc, char **argv)
     struct options o = { .s = { .prompt = "", .guidance = -1, .cache = DRIFT_CACHE_KV } };
     if (parse_args(argc, argv, &o) < 0) {
         usage(stderr);
+        free(o.then);
         return 2;
     }
     struct drift_error err = { 0 };
     struct drift_generator *g = NULL;
     if (drift_generator_new(o.model, &o.s, &g, &err) < 0) {
         fprintf(stderr, "drift-gen: %s\n", err.message);
-        return 1;
-    }
-    if (mkdir(o.out, 0755) < 0 && errno != EEXIST) {
-        fprintf(stderr, "drift-gen: --out %s: %s\n", o.out, strerror(errno));
-        drift_generator_free(g);
+        free(o.then);
         return 1;
     }
     const struct drift_model_info *info = drift_generator_info(g);
     bool video = info->kind == DRIFT_MODEL_VIDEO;
     double rate = video ? info->fps : (double)info->sample_rate / info->chunk_samples;
     long count = o.frames ? o.frames : o.seconds > 0 ? (long)(o.seconds * rate + 0.999) : (long)rate;
+    /* Every prompt change is checked before the first frame: a run never stops half-way. */
+    for (size_t k = 0; k < o.n_then; k++) {
+        const struct prompt_change *t = &o.then[k];
+        int r = t->frame < count ? drift_generator_check_prompt(g, t->prompt, &err)
+                                 : drift_error_set(&err, -EINVAL, "the run has only %ld %s", count,
+                                                   video ? "frames" : "chunks");
+        if (r < 0) {
+            fprintf(stderr, "drift-gen: --then %ld:%s: %s\n", t->frame, t->prompt, err.message);
+            drift_generator_free(g);
+            free(o.then);
+            return 1;
+        }
+    }
+    if (mkdir(o.out, 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "drift-gen: --out %s: %s\n", o.out, strerror(errno));
+        drift_generator_free(g);
+        free(o.then);
+        return 1;
+    }
     size_t unit = video ? (size_t)info->width * info->height * 3 : (size_t)info->chunk_samples;
     uint8_t *rgb = video ? malloc(unit) : NULL;
     float *pcm = video ? NULL : malloc((size_t)count * unit * sizeof(float));
     int status = (rgb || pcm) ? 0 : 1;
     double t0 = now();
     for (long i = 0; status == 0 && i < count; i++) {
-        int r = video ? drift_generator_next_frame(g, rgb, unit, &err)
+        int r = 0;
+        for (size_t k = 0; r == 0 && k < o.n_then; k++)
+            if (o.then[k].frame == i)
+                r = drift_generator_set_prompt(g, o.then[k].prompt, &err);
+        if (r == 0)
+            r = video ? drift_generator_next_frame(g, rgb, unit, &err)
                       : drift_generator_next_audio(g, pcm + (size_t)i * unit, unit, &err);
         if (r == 0 && video) {
             char path[4096];
@@ -225,6 +278,7 @@ int main(int argc, char **argv)
     }
     free(rgb);
     free(pcm);
+    free(o.then);
     drift_generator_free(g);
     return status;
 }
