@@ -5,13 +5,18 @@
   /usr/bin/python3 tools/models/evaluate.py stability video --frames N
   /usr/bin/python3 tools/models/evaluate.py audio [--drift-gen build/gen/drift-gen]   # the audio model, judged
                                                     # on the C engine's output (tools/models/audio_eval.py)
+  /usr/bin/python3 tools/models/evaluate.py video [--drift-gen PATH] [--frames N] [--seeds N]   # the video
+                                                    # model on the C engine's output (tools/models/video_eval.py)
 
 The judges are small MLPs over hand-made features (video: colour, coarse layout, profiles, gradients;
-audio: band energies, level, crest factor, flatness, periodicity), trained on data from the procedural
-generators with seeds disjoint from the training run's. Results go to models/card/results.json.
+audio: band energies, level, crest factor, flatness, periodicity; colour: the video features plus
+chromaticity and hue statistics), trained on data from the procedural generators with seeds disjoint
+from the training run's. The colour judge names the colour word of a video frame (violet and purple are
+one colour in vocab.py, so one class), trained on frames of every family with every colour word. Results go to models/card/results.json.
 """
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -26,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datagen_audio  # noqa: E402
 import datagen_video  # noqa: E402
 import reference as R  # noqa: E402
-from vocab import AUDIO_FAMILIES, VIDEO_FAMILIES  # noqa: E402
+from vocab import AUDIO_FAMILIES, COLORS, VIDEO_FAMILIES  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CARD = os.path.join(ROOT, "models", "card")
@@ -49,6 +54,37 @@ def video_features(fr):
     hist = torch.stack([((lum >= a / 8) & (lum < (a + 1) / 8 + (a == 7))).float().mean((1, 2, 3)) for a in range(8)], 1)
     f.append(hist)
     return torch.cat(f, 1)
+
+
+# colour classes: the words of vocab.COLORS, words with the same RGB (violet, purple) as one class
+COLOR_CLASSES = []
+COLOR_CLASS = {}
+for _w, _rgb in COLORS.items():
+    _same = [c for c in COLOR_CLASSES if COLORS[c] == _rgb]
+    if not _same:
+        COLOR_CLASSES.append(_w)
+    COLOR_CLASS[_w] = COLOR_CLASSES.index(_same[0] if _same else _w)
+
+
+def color_features(fr):
+    """fr [N, H, W, 3] in [0, 1] -> [N, F]: video_features + chromaticity (brightness-weighted, and of the
+    brightest tenth of the pixels) + a 12-bin hue histogram weighted by saturation x value"""
+    x = fr.reshape(fr.shape[0], -1, 3)
+    s = x.sum(2, keepdim=True) + 1e-4
+    chrom = x / s                                                     # [N, P, 3]
+    w = s / s.sum(1, keepdim=True)
+    wchrom = (chrom * w).sum(1)
+    lum = s[..., 0]
+    top = lum >= torch.quantile(lum, 0.9, dim=1, keepdim=True)
+    topcol = (x * top[..., None]).sum(1) / top.sum(1, keepdim=True)
+    mx, mn = x.max(2).values, x.min(2).values
+    sat = (mx - mn) * mx
+    r, g, b = x.unbind(2)
+    hue = torch.atan2(math.sqrt(3) * (g - b), 2 * r - g - b)          # [-pi, pi]
+    bins = ((hue + math.pi) / (2 * math.pi) * 12).long().clamp(0, 11)
+    hist = torch.zeros(x.shape[0], 12).scatter_add_(1, bins, sat)
+    hist = hist / (hist.sum(1, keepdim=True) + 1e-6)
+    return torch.cat([video_features(fr), wchrom, topcol, hist, sat.mean(1, keepdim=True)], 1)
 
 
 def audio_features(ch):
@@ -82,6 +118,19 @@ def make_video_data(n_per_family, seed, frames=4):
         fr = datagen_video.render(specs, frames, 128)
         X.append(video_features(fr.reshape(-1, 128, 128, 3)))
         Y += [fi] * (n_per_family * frames)
+    return torch.cat(X), torch.tensor(Y)
+
+
+def make_color_data(n_per_color, seed, frames=4):
+    """every colour word on every family in turn, the other modifiers as in training"""
+    rng = random.Random(seed)
+    X, Y = [], []
+    for ci, col in enumerate(COLORS):
+        specs = [dict(datagen_video.random_spec(rng, VIDEO_FAMILIES[(ci + i) % len(VIDEO_FAMILIES)]), color=col)
+                 for i in range(n_per_color)]
+        fr = datagen_video.render(specs, frames, 128)
+        X.append(color_features(fr.reshape(-1, 128, 128, 3)))
+        Y += [COLOR_CLASS[col]] * (n_per_color * frames)
     return torch.cat(X), torch.tensor(Y)
 
 
@@ -137,7 +186,8 @@ def save_results(r):
 def cmd_classifiers(a):
     os.makedirs(CLS_DIR, exist_ok=True)
     r = results()
-    for kind, make, fams, n in (("video", make_video_data, VIDEO_FAMILIES, 60), ("audio", make_audio_data, AUDIO_FAMILIES, 80)):
+    for kind, make, fams, n in (("video", make_video_data, VIDEO_FAMILIES, 60), ("audio", make_audio_data, AUDIO_FAMILIES, 80),
+                                ("color", make_color_data, COLOR_CLASSES, 60)):
         if a.kind and kind != a.kind:
             continue
         t = time.time()
@@ -153,11 +203,18 @@ def cmd_classifiers(a):
     save_results(r)
 
 
+JUDGE_INPUT = {"video": (VIDEO_FAMILIES, video_features, (1, 128, 128, 3)),
+               "audio": (AUDIO_FAMILIES, audio_features, (1, 2048)),
+               "color": (COLOR_CLASSES, color_features, (1, 128, 128, 3))}
+
+
 def load_judge(kind):
-    fams = VIDEO_FAMILIES if kind == "video" else AUDIO_FAMILIES
-    nf = video_features(torch.zeros(1, 128, 128, 3)).shape[1] if kind == "video" else audio_features(torch.zeros(1, 2048)).shape[1]
-    j = Judge(nf, len(fams))
-    j.load_state_dict(torch.load(os.path.join(CLS_DIR, f"judge-{kind}.pt")))
+    fams, feats, shape = JUDGE_INPUT[kind]
+    j = Judge(feats(torch.zeros(*shape)).shape[1], len(fams))
+    path = os.path.join(CLS_DIR, f"judge-{kind}.pt")
+    if not os.path.exists(path):
+        sys.exit(f"{path} is missing: run tools/models/evaluate.py classifiers --kind {kind} first")
+    j.load_state_dict(torch.load(path))
     return j.eval(), fams
 
 
@@ -279,11 +336,25 @@ def cmd_audio(a):
     save_results(r)
 
 
+def cmd_video(a):
+    import video_eval
+    torch.set_num_threads(a.threads)
+    judges = (load_judge("video")[0], load_judge("color")[0])
+    res = video_eval.evaluate(a.drift_gen, a.model, judges, a.seeds, a.clip, a.frames, a.jobs, CARD,
+                              log=lambda m: print(m, flush=True))
+    print(f"\nvideo model on drift-gen output: {res['frames_generated']} frames generated at "
+          f"{res['frames_per_second']} frames/s, {res['seconds']:.0f} s in all")
+    video_eval.table(res["checks"])
+    r = results()
+    r["video_engine"] = res
+    save_results(r)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("classifiers")
-    s.add_argument("--kind", choices=["video", "audio"])
+    s.add_argument("--kind", choices=["video", "audio", "color"])
     s = sub.add_parser("audio")
     s.add_argument("--drift-gen", default=os.path.join(ROOT, "build", "gen", "drift-gen"))
     s.add_argument("--model", default=os.path.join(ROOT, "models", "drift-audio"))
@@ -291,6 +362,15 @@ def main():
     s.add_argument("--seconds", type=float, default=4.0)
     s.add_argument("--long-chunks", type=int, default=3000, help="chunks per family in the long runs (0: none)")
     s.add_argument("--threads", type=int, default=2)
+    s = sub.add_parser("video")
+    s.add_argument("--drift-gen", default=os.path.join(ROOT, "build", "gen", "drift-gen"))
+    s.add_argument("--model", default=os.path.join(ROOT, "models", "drift-video.json"))
+    s.add_argument("--frames", type=int, default=3000, help="frames of each long run (at least 2)")
+    s.add_argument("--seeds", type=int, default=2, help="seeds per family word for adherence and structure")
+    s.add_argument("--clip", type=int, default=48, help="frames per adherence clip; colour clips are half as long, "
+                   "and the prompt changes at this frame")
+    s.add_argument("--jobs", type=int, default=2, help="drift-gen runs at a time (each with cores/jobs threads)")
+    s.add_argument("--threads", type=int, default=1, help="torch threads for the analysis")
     s = sub.add_parser("adherence")
     s.add_argument("kind", choices=["video"])
     s.add_argument("--seeds", type=int, default=2)
@@ -305,7 +385,7 @@ def main():
     s.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     {"classifiers": cmd_classifiers, "adherence": cmd_adherence, "stability": cmd_stability,
-     "audio": cmd_audio}[a.cmd](a)
+     "audio": cmd_audio, "video": cmd_video}[a.cmd](a)
 
 
 if __name__ == "__main__":
