@@ -266,6 +266,7 @@ class DriftGen:
         self.frames = 0
         self.seconds = 0.0       # wall time of the runs, summed
         self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(jobs)
 
     def run(self, prompt, seed, frames, then=()):
         out = tempfile.mkdtemp(dir=self.tmp)
@@ -283,10 +284,17 @@ class DriftGen:
             self.seconds += time.time() - t
         return out
 
-    def map(self, fn, jobs):
-        """fn(job) for every job, `self.jobs` at a time (fn calls run and analyses), in order"""
-        with ThreadPoolExecutor(self.jobs) as pool:
-            return list(pool.map(fn, jobs))
+    def start(self, fn, jobs):
+        """fn(job) for every job (fn calls run and analyses), `self.jobs` at a time, in the background; the
+        caller renders the training data meanwhile, then calls collect"""
+        return [self.pool.submit(fn, j) for j in jobs]
+
+    @staticmethod
+    def collect(futures):
+        return [f.result() for f in futures]
+
+    def close(self):
+        self.pool.shutdown(cancel_futures=True)
 
     def rate(self):
         """frames per second of the machine (all parallel runs together)"""
@@ -346,7 +354,8 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
            "size": [info["width"], info["height"]], "fps": info["fps"], "latent": info["latent"],
            "cell_px": info["cell"], "token_px": info["token"], "seeds": seeds, "clip_frames": clip,
            "color_clip_frames": colour_clip, "long_frames": long_frames, "parallel_runs": jobs}
-    log(f"video model {res['model']}: {info['width']}x{info['height']} at {info['fps']:g} fps, latent cell "
+    log(f"video model {res['model']}: {info['width']}x{info['height']} at {info['fps']:g} fps, "
+        f"{'latent cell' if info['latent'] else 'patch'} "
         f"{info['cell']} px, token {info['token']} px; {planned} frames to generate, {jobs} drift-gen runs at a time")
     t0 = time.time()
     rng = random.Random(DATA_SEED)
@@ -366,7 +375,14 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
             shutil.rmtree(out)
             return m
         jobs_a = [(fw, s) for fw in words for s in range(seeds)]
-        clips = gen.map(clip_job, jobs_a)
+        running = gen.start(clip_job, jobs_a)
+        # meanwhile the training data, same prompts: structure reference and a check of the judge at this size
+        dfr = {}
+        for fam in VIDEO_FAMILIES:
+            prompts = [w for w in SYNONYMS[fam] for _ in range(seeds)]
+            d = render_data(prompts, clip, info, rng)
+            dfr[fam] = [measure(batches_of_tensor(c), J, periods) for c in d]
+        clips = gen.collect(running)
         progress("adherence clips")
         per_fam, per_word, fam_frames = {}, {}, {}
         for ((fam, w), s), m in zip(jobs_a, clips):
@@ -377,12 +393,6 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
             per_fam[fam] = round(float(np.mean(np.concatenate([m["fam"] == VIDEO_FAMILIES.index(fam)
                                                                 for m in fam_frames[fam]]))), 3)
         adh = float(np.mean(list(per_fam.values())))
-        # the training data, same prompts: structure reference and a check of the judge at this size
-        dfr = {}
-        for fam in VIDEO_FAMILIES:
-            prompts = [w for w in SYNONYMS[fam] for _ in range(seeds)]
-            d = render_data(prompts, clip, info, rng)
-            dfr[fam] = [measure(batches_of_tensor(c), J, periods) for c in d]
         data_adh = {fam: round(float(np.mean(np.concatenate([m["fam"] == VIDEO_FAMILIES.index(fam) for m in dfr[fam]]))), 3)
                     for fam in VIDEO_FAMILIES}
         res["adherence"] = {"overall": round(adh, 4), "per_family": per_fam,
@@ -415,7 +425,11 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
             return m
         import evaluate as ev
         jobs_c = [(ci, col, fam) for ci, col in enumerate(COLORS) for fam in VIDEO_FAMILIES]
-        cm = gen.map(colour_job, jobs_c)
+        running = gen.start(colour_job, jobs_c)
+        dcol = render_data([f"{col} {fam}" for col in COLORS for fam in VIDEO_FAMILIES], 2, info, rng)
+        dc = np.concatenate([measure([c], J, [], color=True)["col"] == ev.COLOR_CLASS[col]
+                             for c, col in zip(dcol, [c for c in COLORS for _ in VIDEO_FAMILIES])])
+        cm = gen.collect(running)
         progress("colour clips")
         per_col, per_col_fam = {}, {}
         for (ci, col, fam), m in zip(jobs_c, cm):
@@ -423,9 +437,6 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
             per_col.setdefault(col, []).append(ok)
             per_col_fam.setdefault(fam, []).append(ok)
         col_all = float(np.mean(np.concatenate([np.concatenate(v) for v in per_col.values()])))
-        dcol = render_data([f"{col} {fam}" for col in COLORS for fam in VIDEO_FAMILIES], 2, info, rng)
-        dc = np.concatenate([measure([c], J, [], color=True)["col"] == ev.COLOR_CLASS[col]
-                             for c, col in zip(dcol, [c for c in COLORS for _ in VIDEO_FAMILIES])])
         res["color"] = {"overall": round(col_all, 4),
                         "per_color": {c: round(float(np.mean(np.concatenate(v))), 3) for c, v in per_col.items()},
                         "per_family": {f: round(float(np.mean(np.concatenate(v))), 3) for f, v in per_col_fam.items()},
@@ -447,14 +458,30 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
             traj = measure(batches_of_dir(out, pts), J, [])
             shutil.rmtree(out)
             return m, pics, pts, traj
-        longs = gen.map(long_job, range(len(long_prompts)))
+        running = gen.start(long_job, range(len(long_prompts)))
+        # meanwhile: the data's range of frame statistics per prompt (one clip at a time: no differences
+        # across clips), the patch-grid reference (many short clips: sharp edges that stay put, such as the
+        # ocean's horizon, make the data's figure noisy over few clips), and the grid's data pictures
+        data_range = {}
+        for p in long_prompts:
+            dms = [measure([c], J, []) for c in render_data([p] * 24, 4, info, rng)]
+            data_range[p] = {k: np.concatenate([x[k] for x in dms]) for k in ("mean", "std", "grad", "diff")}
+        dref = {q: np.zeros(4) for q in periods}
+        for fam in VIDEO_FAMILIES:
+            for c in render_data([SYNONYMS[fam][i % len(SYNONYMS[fam])] for i in range(GRID_REF_CLIPS)], 2, info, rng):
+                for q in periods:
+                    dref[q] += boundary_sums(c, q)
+        data_pics = {}
+        for p in long_prompts:
+            spec = prompt_spec(p, rng.getrandbits(62), rng.uniform(0.0, 200.0))
+            data_pics[p] = {c: (torch.floor(datagen_video.render([spec], 1, info["width"], info["fps"], frame_offset=c)[0, 0]
+                                            * 255 + 0.5) / 255).numpy() for c in cols}
+        longs = gen.collect(running)
         progress("long runs")
         long_res, gen_pics, long_bounds = {}, {}, {p: np.zeros(4) for p in periods}
         for k, (p, (m, pics, pts, traj)) in enumerate(zip(long_prompts, longs)):
             fam = prompt_spec(p, 0, 0)["family"]
-            d = render_data([p] * 24, 4, info, rng)
-            dms = [measure([c], J, []) for c in d]          # one clip at a time: no differences across clips
-            dm = {k: np.concatenate([x[k] for x in dms]) for k in ("mean", "std", "grad", "diff")}
+            dm = data_range[p]
             inside = np.ones(len(m["mean"]), bool)
             rng_stats = {}
             for key in ("mean", "std", "grad"):
@@ -478,13 +505,7 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
                 f"{rng_stats['std']['trajectory'][-1]:.3f}, data {rng_stats['std']['data_range']})")
         res["long_runs"] = long_res
 
-        # 4. the patch grid: clips, long runs, and as the reference many short data clips (sharp edges that
-        # stay put, such as the ocean's horizon, make the data's figure noisy over few clips)
-        dref = {q: np.zeros(4) for q in periods}
-        for fam in VIDEO_FAMILIES:
-            for c in render_data([SYNONYMS[fam][i % len(SYNONYMS[fam])] for i in range(GRID_REF_CLIPS)], 2, info, rng):
-                for q in periods:
-                    dref[q] += boundary_sums(c, q)
+        # 4. the patch grid: clips, long runs, and the data's reference
         grid = {}
         for q in periods:
             gsum = sum(m["bounds"][q] for m in clips)
@@ -506,7 +527,7 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
             m = measure(batches_of_dir(out, list(range(switch_at + switch_after))), J, [])
             shutil.rmtree(out)
             return m
-        sw = gen.map(switch_job, range(len(SWITCH_PAIRS)))
+        sw = gen.collect(gen.start(switch_job, range(len(SWITCH_PAIRS))))
         progress("prompt changes")
         switches = []
         for (a, b), m in zip(SWITCH_PAIRS, sw):
@@ -523,17 +544,13 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
         res["prompt_change"] = switches
 
         # 6. the grid
-        data_pics = {}
-        for p in long_prompts:
-            spec = prompt_spec(p, rng.getrandbits(62), rng.uniform(0.0, 200.0))
-            data_pics[p] = {c: (torch.floor(datagen_video.render([spec], 1, info["width"], info["fps"], frame_offset=c)[0, 0]
-                                            * 255 + 0.5) / 255).numpy() for c in cols}
         if card:
             path = os.path.join(card, "video-grid.png")
             grid_figure(path, long_prompts, cols, gen_pics, data_pics)
             res["grid_png"] = os.path.relpath(path)
             log(f"wrote {res['grid_png']} (frames {cols}; generated above, training data below)")
     finally:
+        gen.close()
         shutil.rmtree(tmp, ignore_errors=True)
     res["frames_generated"] = gen.frames
     res["frames_per_second"] = round(gen.rate(), 2)
