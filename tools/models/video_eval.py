@@ -194,7 +194,9 @@ def boundary_sums(fr, period):
 
 
 def boundary_ratio(s):
-    return float((s[0] / s[1]) / (s[2] / s[3])) if s[1] and s[3] and s[2] > 0 else float("nan")
+    """mean energy across the boundaries over the mean elsewhere (1 for flat frames; large, not infinite,
+    for flat cells with steps between them)"""
+    return float((s[0] / s[1] + 1e-12) / (s[2] / s[3] + 1e-12))
 
 
 class Judges:
