@@ -23,6 +23,13 @@ Figures (the video model's bars in brackets):
   new family for 6 consecutive frames [<= 48 frames, 2 s];
 - models/card/video-grid.png: every family and two modifiers at frames 0, 100 and the last, generated
   above, training data below.
+
+Cost: drift-gen runs `jobs` at a time (default 2, one OpenMP thread each on 2 cores); the training data
+is rendered meanwhile. The default (--seeds 2 --clip 48 --frames 3000) generates 21 words x 2 x 48 +
+110 colour clips x 12 + 12 long runs x 3000 + 5 prompt changes x 144 = 40,056 frames, 90 % of them in
+the long runs: about 33 / 45 / 67 minutes at 20 / 15 / 10 frames/s (the machine's total). The run
+prints the frames it will generate, then after each phase the measured rate and the time left;
+--frames 1900 brings it to about 30 minutes at 15 frames/s.
 """
 import json
 import os
