@@ -12,7 +12,8 @@ The judges are small MLPs over hand-made features (video: colour, coarse layout,
 audio: band energies, level, crest factor, flatness, periodicity; colour: the video features plus
 chromaticity and hue statistics), trained on data from the procedural generators with seeds disjoint
 from the training run's. The colour judge names the colour word of a video frame (violet and purple are
-one colour in vocab.py, so one class), trained on frames of every family with every colour word. Results go to models/card/results.json.
+one colour in vocab.py, so one class), trained on frames of every family with every colour word.
+Results go to models/card/results.json.
 """
 import argparse
 import json
