@@ -118,21 +118,9 @@ static size_t dit_specs(const struct dit_config *c, struct drift_tensor_spec *sp
 static float *load_f32(struct drift_context *ctx, const struct drift_safetensors *st,
                        const char *name, struct drift_error *err)
 {
-    const struct drift_st_entry *e = drift_safetensors_find(st, name);
-    size_t n = e->nbytes / drift_dtype_size(e->dtype);
-    float *out = drift_ctx_alloc(ctx, n * sizeof(float));
-    if (!out) {
+    float *out = drift_ctx_load_f32(ctx, drift_safetensors_find(st, name));
+    if (!out)
         drift_error_set(err, -ENOMEM, "tensor '%s': out of memory", name);
-        return NULL;
-    }
-    if (e->dtype == DRIFT_BF16) {
-        /* The mapping may leave bf16 data unaligned; read it bytewise. */
-        const unsigned char *p = e->data;
-        for (size_t i = 0; i < n; i++)
-            out[i] = drift_bf16_to_f32((uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)));
-    } else {
-        memcpy(out, e->data, n * sizeof(float));
-    }
     return out;
 }
 

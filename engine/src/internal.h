@@ -86,6 +86,11 @@ int drift_plan_store(struct drift_context *ctx, const void *key, size_t key_size
 /* Counted allocations (64-byte aligned, zeroed). */
 void *drift_ctx_alloc(struct drift_context *ctx, size_t size);
 
+struct drift_st_entry;
+/* A model tensor as an owned f32 array (a counted allocation), converted from bf16 if stored so;
+ * NULL when out of memory. */
+float *drift_ctx_load_f32(struct drift_context *ctx, const struct drift_st_entry *e);
+
 /* Maps a failed dnnl status to -EIO with a message naming what was being done. */
 int drift_dnnl_fail(struct drift_error *err, dnnl_status_t status, const char *what);
 #define DNNL_TRY(err, call, what)                                                                \

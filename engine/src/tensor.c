@@ -2,7 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <drift/model_file.h>
 #include <drift/tensor.h>
+
+#include "internal.h"
 
 size_t drift_dtype_size(enum drift_dtype dtype)
 {
@@ -127,4 +130,21 @@ void drift_convert_bf16_to_f32(float *dst, const uint16_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dst[i] = drift_bf16_to_f32(src[i]);
+}
+
+float *drift_ctx_load_f32(struct drift_context *ctx, const struct drift_st_entry *e)
+{
+    size_t n = e->nbytes / drift_dtype_size(e->dtype);
+    float *out = drift_ctx_alloc(ctx, n * sizeof(float));
+    if (!out)
+        return NULL;
+    if (e->dtype == DRIFT_BF16) {
+        /* The mapping may leave bf16 data unaligned; read it bytewise. */
+        const unsigned char *p = e->data;
+        for (size_t i = 0; i < n; i++)
+            out[i] = drift_bf16_to_f32((uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)));
+    } else {
+        memcpy(out, e->data, n * sizeof(float));
+    }
+    return out;
 }

@@ -161,23 +161,6 @@ static int check_tensors(const struct drift_safetensors *st, const struct drift_
     return 0;
 }
 
-/* A tensor as owned f32 (converted from bf16 if stored so; the mapping may leave it unaligned). */
-static float *load_f32(struct drift_context *ctx, const struct drift_st_entry *e)
-{
-    size_t n = e->nbytes / drift_dtype_size(e->dtype);
-    float *out = drift_ctx_alloc(ctx, n * sizeof(float));
-    if (!out)
-        return NULL;
-    if (e->dtype == DRIFT_BF16) {
-        const unsigned char *p = e->data;
-        for (size_t i = 0; i < n; i++)
-            out[i] = drift_bf16_to_f32((uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)));
-    } else {
-        memcpy(out, e->data, n * sizeof(float));
-    }
-    return out;
-}
-
 static int load_conv(struct drift_video_decoder *d, const struct drift_safetensors *st, int n,
                      struct drift_error *err)
 {
@@ -186,7 +169,7 @@ static int load_conv(struct drift_video_decoder *d, const struct drift_safetenso
     snprintf(bname, sizeof(bname), "decoder.%d.bias", n);
     const struct drift_st_entry *we = drift_safetensors_find(st, wname),
                                 *be = drift_safetensors_find(st, bname);
-    float *w = load_f32(d->ctx, we), *b = load_f32(d->ctx, be);
+    float *w = drift_ctx_load_f32(d->ctx, we), *b = drift_ctx_load_f32(d->ctx, be);
     int r;
     if (!w || !b) {
         r = drift_error_set(err, -ENOMEM, "%s: out of memory", wname);
