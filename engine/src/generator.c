@@ -105,7 +105,7 @@ static int read_audio_representation(const struct drift_config *c, int patch,
  * "video": {width, height, channels, fps} (+ "latent": the transformer's frame and its decoder) or
  * "audio": {sample_rate, chunk, scale | representation "stft", n_fft, floor, spread}, "vocab". */
 static int read_info(const struct drift_config *c, struct drift_model_info *info, int *patch,
-                     int *channels, double *audio_scale, struct drift_spectral_params *spectral,
+                     double *audio_scale, struct drift_spectral_params *spectral,
                      struct drift_video_decoder_config *latent, struct drift_error *err)
 {
     memset(spectral, 0, sizeof(*spectral));
@@ -122,7 +122,8 @@ static int read_info(const struct drift_config *c, struct drift_model_info *info
         info->kind = DRIFT_MODEL_VIDEO;
         if (r == 0) r = config_int(c, "video.width", 8, 4096, &info->width, err);
         if (r == 0) r = config_int(c, "video.height", 8, 4096, &info->height, err);
-        if (r == 0) r = config_int(c, "video.channels", 3, 3, channels, err);
+        int channels; /* checked: RGB is the only picture format */
+        if (r == 0) r = config_int(c, "video.channels", 3, 3, &channels, err);
         if (r == 0) r = drift_config_get_double(c, "video.fps", 1, 240, &info->fps, err);
         if (r == 0)
             r = drift_video_decoder_read_config(c, info->width, info->height, latent, err);
@@ -133,7 +134,6 @@ static int read_info(const struct drift_config *c, struct drift_model_info *info
                                 latent->grid_w, latent->grid_h, *patch);
     } else if (strcmp(kind, "audio") == 0) {
         info->kind = DRIFT_MODEL_AUDIO;
-        *channels = 1;
         if (r == 0) r = config_int(c, "audio.sample_rate", 8000, 192000, &info->sample_rate, err);
         if (r == 0) r = config_int(c, "audio.chunk", 16, 1 << 20, &info->chunk_samples, err);
         if (r == 0) r = read_audio_representation(c, *patch, spectral, err);
@@ -244,12 +244,12 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
     struct drift_spectral_params spectral;
     struct drift_spectral *synth = NULL;
     struct drift_video_decoder_config latent;
-    int patch, channels, r = model_paths(path, wpath, cpath, sizeof(wpath), err);
+    int patch, r = model_paths(path, wpath, cpath, sizeof(wpath), err);
     double scale = 1, shift, ctx_t;
     memset(info, 0, sizeof(*info));
     if (r == 0) r = drift_safetensors_open(wpath, &st, err);
     if (r == 0) r = drift_config_open(cpath, &c, err);
-    if (r == 0) r = read_info(c, info, &patch, &channels, &scale, &spectral, &latent, err);
+    if (r == 0) r = read_info(c, info, &patch, &scale, &spectral, &latent, err);
     if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, err);
     /* Loading the weights into a throwaway f32 context checks every tensor and its shape. */
     if (r == 0) r = drift_context_new(&f32, &ctx, err);
@@ -393,9 +393,8 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     if (r == 0) r = drift_safetensors_open(wpath, &g->weights, err);
     if (r == 0) r = drift_config_open(cpath, &g->config, err);
     if (r == 0)
-        r = read_info(g->config, &g->info, &g->patch, &g->channels, &g->audio_scale,
-                      &g->spectral_params, &g->latent, err);
-    g->clip = (float)g->latent.clip;
+        r = read_info(g->config, &g->info, &g->patch, &g->audio_scale, &g->spectral_params,
+                      &g->latent, err);
     if (r == 0)
         r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t, err);
     if (r == 0) r = dit_read_config(g->config, &arch, err);

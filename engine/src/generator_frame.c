@@ -164,7 +164,7 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
         return r;
     /* The frame's values live in [-clip, clip] ([-1, 1] for pixels and audio): the output and the
      * context the window keeps alike. */
-    float clip = g->clip;
+    float clip = (float)g->latent.clip;
     for (size_t i = 0; i < g->frame_values; i++)
         g->x[i] = g->x[i] < -clip ? -clip : g->x[i] > clip ? clip : g->x[i];
     /* The window keeps the frame as training saw context: noised to context_t. */

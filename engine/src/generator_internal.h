@@ -17,12 +17,11 @@ struct drift_generator {
     struct drift_config *config;
     struct drift_model_info info;
     struct dit dit;
-    int patch, channels;
+    int patch;
     /* video: the transformer's frame (grid, channels) and the decoder of a latent model (NULL for
      * a pixel model, whose "latent" is the picture: factor 1, 3 channels, clip 1) */
     struct drift_video_decoder_config latent;
     struct drift_video_decoder *decoder;
-    float clip;                          /* the sampled frame is kept in [-clip, clip] */
     double audio_scale;                  /* audio "pcm": pcm = x * audio_scale */
     struct drift_spectral_params spectral_params; /* audio "stft" (n_fft 0 otherwise) */
     struct drift_spectral *spectral;     /* its synthesiser, owned */
