@@ -142,6 +142,19 @@ int drift_config_get_double(const struct drift_config *c, const char *key, doubl
     return 0;
 }
 
+int drift_config_get_bool(const struct drift_config *c, const char *key, bool *ret,
+                          struct drift_error *err)
+{
+    json_t *v = need(c, key, err);
+    if (!v)
+        return -ENOENT;
+    if (!json_is_boolean(v))
+        return drift_error_set(err, -EINVAL, "%s: key '%s' must be true or false, got %s",
+                               c->label, key, type_name(v));
+    *ret = json_is_true(v);
+    return 0;
+}
+
 int drift_config_get_string(const struct drift_config *c, const char *key, const char **ret,
                             struct drift_error *err)
 {

@@ -1,6 +1,6 @@
 /* The diffusion transformer's forward pass (docs/MODELS.md), one frame at a time:
  *   c  = t_embed(timestep(t)) + text                                    (B,D)
- *   h  = patch_embed(x) + pos_embed                                     (B,T,D)
+ *   h  = patch_embed(x) + pos_embed [+ prev_embed(the frame before)]    (B,T,D)
  *   per block: shift1,scale1,gate1,shift2,scale2,gate2 = adaLN(c)
  *     h += gate1 * proj(attention(LN(h)*(1+scale1)+shift1, window))
  *     h += gate2 * fc2(gelu(fc1(LN(h)*(1+scale2)+shift2)))
@@ -127,16 +127,31 @@ static int block_finish(struct dit *d, int i, struct drift_tensor *h, int64_t po
     return drift_gated_add(d->ctx, h, &gate2, &d->tmp, err);
 }
 
+int dit_set_previous(struct dit *d, const float *prev, struct drift_error *err)
+{
+    size_t TD = (size_t)d->cfg.tokens * d->cfg.hidden;
+    memcpy(d->base.data, d->pos_embed, TD * sizeof(float));
+    if (!prev || !d->cfg.previous_frame_input)
+        return 0;
+    /* Once per frame, not per evaluation: the frame before is the same for every sampler step
+     * and both guidance branches. */
+    struct drift_tensor x;
+    drift_tensor_view(&x, DRIFT_F32, (float *)prev, 3,
+                      (int64_t[]){ 1, d->cfg.tokens, d->cfg.in_dim });
+    return drift_linear_forward(d->ctx, d->prev_embed, &x, &d->base, true, err);
+}
+
 static int embed(struct dit *d, const struct drift_tensor *x, struct drift_error *err)
 {
     int r = drift_linear_forward(d->ctx, d->patch_embed, x, &d->h0, false, err);
     if (r < 0)
         return r;
     int64_t TD = (int64_t)d->cfg.tokens * d->cfg.hidden;
+    const float *base = d->base.data;
     for (int b = 0; b < d->batch; b++) {
         float *row = (float *)d->h0.data + b * TD;
         for (int64_t i = 0; i < TD; i++)
-            row[i] += d->pos_embed[i];
+            row[i] += base[i];
     }
     return 0;
 }

@@ -27,6 +27,9 @@ struct dit_config {
     int hidden, depth, heads, mlp_ratio, window, text_dim, vocab_size;
     int tokens, in_dim;
     bool x_prediction; /* arch.prediction: "v" (default) or "x" */
+    /* arch.previous_frame_input: the frame before (as the window keeps it) is an input too,
+     * embedded by prev_embed (no bias) and added to the frame's tokens (dit_set_previous) */
+    bool previous_frame_input;
     float slopes[DIT_MAX_HEADS];
 };
 
@@ -59,6 +62,7 @@ struct dit {
     struct drift_context *ctx;         /* not owned */
     struct drift_linear *patch_embed, *t_fc1, *t_fc2, *text_fc1, *text_fc2;
     struct drift_linear *final_ada, *final_linear;
+    struct drift_linear *prev_embed;   /* (D,P), no bias; NULL unless previous_frame_input */
     float *pos_embed;                  /* (T,D) */
     float *text_table;                 /* (V,E) */
     float *text_null;                  /* (D) */
@@ -69,6 +73,8 @@ struct dit {
     struct drift_tensor residual_all, residual_rest; /* step-cache residuals (B,T,D) */
     float t_rows[2];                                 /* each row's t of the last dit_condition */
     struct drift_tensor signal_prev;                 /* (B,T,D): TeaCache / first-block signal */
+    struct drift_tensor base;  /* (1,T,D): pos_embed + prev_embed(the frame before), added to every
+                                  row's embedding; pos_embed alone when there is no frame before */
     bool residual_valid, signal_valid;
 };
 
@@ -95,6 +101,11 @@ int dit_text_cond(struct dit *dit, const int *ids, int count, float *out, struct
  * dit->cond (B,D). */
 int dit_condition(struct dit *dit, const float *t, const float *const *text,
                   struct drift_error *err);
+
+/* The frame before the next ones evaluated or committed: prev (T*P floats, read during the call
+ * only) or NULL for none (a stream's first frame). A no-op returning 0 for a model without
+ * previous_frame_input. Cleared (none) by dit_set_batch. */
+int dit_set_previous(struct dit *dit, const float *prev, struct drift_error *err);
 
 /* One evaluation on x (B,T,P) with dit->cond; writes the velocity to out (B,T,P). `position` is
  * the frame's index (keys' ages). sc may be NULL (no step caching). */

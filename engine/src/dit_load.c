@@ -49,6 +49,11 @@ int dit_read_config(const struct drift_config *c, struct dit_config *cfg,
                                    drift_config_label(c), prediction);
         cfg->x_prediction = prediction[0] == 'x';
     }
+    cfg->previous_frame_input = false;
+    if (drift_config_has(c, "arch.previous_frame_input") &&
+        (r = drift_config_get_bool(c, "arch.previous_frame_input", &cfg->previous_frame_input,
+                                   err)) < 0)
+        return r;
     const char *key = "arch.alibi_slopes";
     double slopes[DIT_MAX_HEADS];
     size_t n = 0;
@@ -83,7 +88,7 @@ static void add_linear_spec(struct drift_tensor_spec *specs, size_t *n, const ch
 }
 
 /* Every tensor the architecture needs, with its shape. Returns the count (specs must hold
- * 20 + 10 * depth entries). */
+ * 21 + 10 * depth entries). */
 static size_t dit_specs(const struct dit_config *c, struct drift_tensor_spec *specs)
 {
     size_t n = 0;
@@ -111,6 +116,8 @@ static size_t dit_specs(const struct dit_config *c, struct drift_tensor_spec *sp
     }
     add_linear_spec(specs, &n, "final.adaLN", 2 * D, D);
     add_linear_spec(specs, &n, "final.linear", c->in_dim, D);
+    if (c->previous_frame_input)
+        add_spec(specs, &n, "prev_embed.weight", 2, D, c->in_dim);
     return n;
 }
 
@@ -124,28 +131,37 @@ static float *load_f32(struct drift_context *ctx, const struct drift_safetensors
     return out;
 }
 
-static int load_linear(struct drift_context *ctx, const struct drift_safetensors *st,
-                       const char *prefix, enum drift_activation act, struct drift_linear **ret,
-                       struct drift_error *err)
+/* Packs linear `prefix` (.weight, and .bias unless has_bias is false). */
+static int load_linear_bias(struct drift_context *ctx, const struct drift_safetensors *st,
+                            const char *prefix, bool has_bias, enum drift_activation act,
+                            struct drift_linear **ret, struct drift_error *err)
 {
     char wname[96], bname[96];
     snprintf(wname, sizeof(wname), "%s.weight", prefix);
     snprintf(bname, sizeof(bname), "%s.bias", prefix);
     const struct drift_st_entry *we = drift_safetensors_find(st, wname);
     float *w = load_f32(ctx, st, wname, err);
-    float *b = w ? load_f32(ctx, st, bname, err) : NULL;
+    float *b = w && has_bias ? load_f32(ctx, st, bname, err) : NULL;
     int r = -ENOMEM;
-    if (w && b) {
+    if (w && (b || !has_bias)) {
         struct drift_tensor wt, bt;
         drift_tensor_view(&wt, DRIFT_F32, w, 2, we->shape);
-        drift_tensor_view(&bt, DRIFT_F32, b, 1, &we->shape[0]);
-        r = drift_linear_new(ctx, &wt, &bt, act, ret, err);
+        if (b)
+            drift_tensor_view(&bt, DRIFT_F32, b, 1, &we->shape[0]);
+        r = drift_linear_new(ctx, &wt, b ? &bt : NULL, act, ret, err);
         if (r < 0)
             drift_error_prefix(err, "%s", wname);
     }
     free(w);
     free(b);
     return r;
+}
+
+static int load_linear(struct drift_context *ctx, const struct drift_safetensors *st,
+                       const char *prefix, enum drift_activation act, struct drift_linear **ret,
+                       struct drift_error *err)
+{
+    return load_linear_bias(ctx, st, prefix, true, act, ret, err);
 }
 
 static int alloc_scratch(struct dit *d, struct drift_error *err)
@@ -158,7 +174,7 @@ static int alloc_scratch(struct dit *d, struct drift_error *err)
         { &d->mods, 2, B, 6 * D, 0 }, { &d->fmods, 2, B, 2 * D, 0 },
         { &d->temb, 2, B, DIT_FREQ_DIM, 0 }, { &d->t1, 2, B, D, 0 }, { &d->cond, 2, B, D, 0 },
         { &d->residual_all, 3, B, T, D }, { &d->residual_rest, 3, B, T, D },
-        { &d->signal_prev, 3, B, T, D },
+        { &d->signal_prev, 3, B, T, D }, { &d->base, 3, 1, T, D },
     };
     size_t n = sizeof(list) / sizeof(list[0]), bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -195,7 +211,7 @@ int dit_set_batch(struct dit *d, int batch, struct drift_error *err)
                                d->cfg.tokens, d->cfg.window, &d->blocks[i].cache, err);
     }
     d->residual_valid = d->signal_valid = false;
-    return r;
+    return r == 0 ? dit_set_previous(d, NULL, err) : r;
 }
 
 void dit_clear_cache(struct dit *d)
@@ -233,7 +249,7 @@ int dit_load(struct drift_context *ctx, const struct drift_safetensors *st,
     int r = dit_read_config(config, &d->cfg, err);
     if (r < 0)
         return r;
-    struct drift_tensor_spec *specs = calloc(20 + 10 * (size_t)d->cfg.depth, sizeof(*specs));
+    struct drift_tensor_spec *specs = calloc(21 + 10 * (size_t)d->cfg.depth, sizeof(*specs));
     if (!specs)
         return drift_error_set(err, -ENOMEM, "model: out of memory");
     size_t n = dit_specs(&d->cfg, specs);
@@ -241,6 +257,11 @@ int dit_load(struct drift_context *ctx, const struct drift_safetensors *st,
     free(specs);
     if (r < 0)
         return r;
+    /* Trained weights the architecture would silently leave out make another model's frames. */
+    if (!d->cfg.previous_frame_input && drift_safetensors_find(st, "prev_embed.weight"))
+        return drift_error_set(err, -EINVAL, "tensor 'prev_embed.weight' is not used: "
+                               "%s: arch.previous_frame_input is not true",
+                               drift_config_label(config));
     struct { const char *name; enum drift_activation act; struct drift_linear **out; } parts[] = {
         { "patch_embed", DRIFT_ACT_NONE, &d->patch_embed },
         { "t_embed.fc1", DRIFT_ACT_SILU, &d->t_fc1 },
@@ -252,6 +273,8 @@ int dit_load(struct drift_context *ctx, const struct drift_safetensors *st,
     };
     for (size_t k = 0; r == 0 && k < sizeof(parts) / sizeof(parts[0]); k++)
         r = load_linear(ctx, st, parts[k].name, parts[k].act, parts[k].out, err);
+    if (r == 0 && d->cfg.previous_frame_input)
+        r = load_linear_bias(ctx, st, "prev_embed", false, DRIFT_ACT_NONE, &d->prev_embed, err);
     for (int i = 0; r == 0 && i < d->cfg.depth; i++)
         r = load_block(d, st, i, err);
     if (r == 0 && (!(d->pos_embed = load_f32(ctx, st, "pos_embed", err)) ||
@@ -268,7 +291,8 @@ int dit_load(struct drift_context *ctx, const struct drift_safetensors *st,
 void dit_free(struct dit *d)
 {
     struct drift_linear *singles[] = { d->patch_embed, d->t_fc1, d->t_fc2, d->text_fc1,
-                                       d->text_fc2, d->final_ada, d->final_linear };
+                                       d->text_fc2, d->final_ada, d->final_linear,
+                                       d->prev_embed };
     for (size_t i = 0; i < sizeof(singles) / sizeof(singles[0]); i++)
         drift_linear_free(singles[i]);
     for (int i = 0; i < DIT_MAX_DEPTH; i++) {
@@ -290,7 +314,7 @@ void dit_free(struct dit *d)
 double dit_flops_per_eval(const struct dit_config *c, int past)
 {
     double D = c->hidden, T = c->tokens, P = c->in_dim, r = c->mlp_ratio;
-    double mac = T * P * D + DIT_FREQ_DIM * D + D * D;
+    double mac = T * P * D * (c->previous_frame_input ? 2 : 1) + DIT_FREQ_DIM * D + D * D;
     double block = D * 6 * D + T * (3 * D * D + D * D + 2 * r * D * D) + 2 * T * (past + 1) * T * D;
     mac += c->depth * block + 2 * D * D + T * D * P;
     return 2 * mac;

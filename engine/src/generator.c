@@ -339,7 +339,7 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     size_t D = (size_t)g->dit.cfg.hidden, W = (size_t)g->dit.cfg.window;
     g->frame_values = (size_t)g->dit.cfg.tokens * g->dit.cfg.in_dim;
     g->text_from = drift_ctx_alloc(g->ctx, 6 * D * sizeof(float));
-    g->x = drift_ctx_alloc(g->ctx, 6 * g->frame_values * sizeof(float));
+    g->x = drift_ctx_alloc(g->ctx, 8 * g->frame_values * sizeof(float));
     g->past = drift_ctx_alloc(g->ctx, (W ? W : 1) * g->frame_values * sizeof(float));
     g->past_position = drift_ctx_alloc(g->ctx, (W ? W : 1) * sizeof(int64_t));
     if (!g->text_from || !g->x || !g->past || !g->past_position)
@@ -350,6 +350,8 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     g->text_spare = g->text_from + 4 * D;
     g->scratch = g->x + g->frame_values;
     g->x_prev = g->x + 5 * g->frame_values;
+    g->before = g->x + 6 * g->frame_values;
+    g->evicted = g->x + 7 * g->frame_values;
     g->last_change = INFINITY;
     return 0;
 }
@@ -368,7 +370,8 @@ static int set_batch(struct drift_generator *g, int batch, struct drift_error *e
     if (drift_tensor_alloc(&g->xb, DRIFT_F32, 3, shape) < 0 ||
         drift_tensor_alloc(&g->vb, DRIFT_F32, 3, shape) < 0)
         return drift_error_set(err, -ENOMEM, "generator: out of memory");
-    g->past_count = 0; /* the window restarts */
+    g->past_count = 0; /* the window restarts (dit_set_batch emptied it) */
+    g->has_before = g->has_evicted = false;
     return 0;
 }
 
@@ -449,6 +452,7 @@ static int apply(struct drift_generator *g, const struct drift_generator_setting
     if (g->cache != rs->cache) {
         dit_clear_cache(&g->dit); /* the window's meaning changes with the policy */
         g->past_count = 0;
+        g->has_before = g->has_evicted = false;
     }
     g->cache = rs->cache;
     g->cache_threshold = rs->threshold;

@@ -29,17 +29,27 @@ static int condition(struct drift_generator *g, float t, struct drift_error *err
     return dit_condition(&g->dit, ts, texts, err);
 }
 
-/* Cache "none": rebuild the window from the stored clean frames before an evaluation. */
+static int set_before(struct drift_generator *g, struct drift_error *err)
+{
+    return dit_set_previous(&g->dit, g->has_before ? g->before : NULL, err);
+}
+
+/* Cache "none": rebuild the window from the stored clean frames before an evaluation, each with
+ * the frame before it as its input, as when it was committed. */
 static int rebuild_window(struct drift_generator *g, struct drift_error *err)
 {
     dit_clear_cache(&g->dit);
     int r = g->past_count ? condition(g, (float)g->context_t, err) : 0;
     for (int i = 0; r == 0 && i < g->past_count; i++) {
+        const float *prev = i > 0 ? g->past + (size_t)(i - 1) * g->frame_values
+                                  : g->has_evicted ? g->evicted : NULL;
+        if ((r = dit_set_previous(&g->dit, prev, err)) < 0)
+            break;
         broadcast_rows(g, g->past + (size_t)i * g->frame_values);
         r = dit_commit(&g->dit, &g->xb, g->past_position[i], err);
         g->counters.evals_run++;
     }
-    return r;
+    return r == 0 ? set_before(g, err) : r;
 }
 
 struct eval_args {
@@ -102,6 +112,8 @@ static int remember_past(struct drift_generator *g, const float *context)
     if (W == 0)
         return 0;
     if (g->past_count == W) { /* drop the oldest */
+        memcpy(g->evicted, g->past, g->frame_values * sizeof(float));
+        g->has_evicted = true;
         memmove(g->past, g->past + g->frame_values, (size_t)(W - 1) * g->frame_values * sizeof(float));
         memmove(g->past_position, g->past_position + 1, (size_t)(W - 1) * sizeof(int64_t));
         g->past_count--;
@@ -158,7 +170,10 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
     frame_noise(g, DRIFT_NOISE_INIT, g->x);
     dit_step_cache_reset(&g->dit, &g->step_cache);
     struct eval_args args = { g, err };
-    int r = drift_sampler_run(g->sampler, g->times, g->steps, g->x, g->frame_values, g->scratch,
+    int r = set_before(g, err);
+    if (r < 0)
+        return r;
+    r = drift_sampler_run(g->sampler, g->times, g->steps, g->x, g->frame_values, g->scratch,
                               velocity, &args);
     if (r < 0)
         return r;
@@ -185,6 +200,8 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
         g->counters.seconds_model += now() - t0;
         g->counters.evals_run++;
     }
+    memcpy(g->before, context, g->frame_values * sizeof(float));
+    g->has_before = true;
     measure_change(g);
     g->frame++;
     g->counters.frames++;

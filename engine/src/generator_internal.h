@@ -48,6 +48,10 @@ struct drift_generator {
     size_t frame_values;        /* T * P */
     float *x, *scratch;         /* (T*P), 4 (T*P) */
     float *x_prev;              /* (T*P): the frame before, for the similarity filter */
+    /* arch.previous_frame_input: the frame before as the window keeps it (noised to context_t),
+     * an input of the next frame's evaluations and commit */
+    float *before;              /* (T*P) */
+    bool has_before;
     double last_change;         /* mean |x - x_prev| of the last generated frame */
     int64_t frames_of_prompt;   /* frames generated since the prompt last changed */
     float last_sample;          /* audio: the last output sample, for the declick filter */
@@ -59,6 +63,8 @@ struct drift_generator {
     float *past;                /* window * T * P */
     int64_t *past_position;
     int past_count;
+    float *evicted;             /* (T*P): the frame before past[0], its input when recommitted */
+    bool has_evicted;
     int64_t frame;
     struct dit_step_cache step_cache;
     struct drift_generator_counters counters;

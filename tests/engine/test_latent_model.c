@@ -1,7 +1,9 @@
 /* Latent video models through the generator (tests/fixtures/dit/tiny-latent: random weights, an
- * 8x8x4 latent in 2x2 patches, x prediction, clip 0.5, a decoder to 32x32 pixels): frames match
- * the reference sampler's (tools/models/reference.py Stream + decode, written by
- * tools/reference/make_dit_fixture.py) at >= 40 dB in f32, and so do the latents behind them (the
+ * 8x8x4 latent in 2x2 patches, x prediction, the frame before as an input, clip 0.5, a decoder
+ * to 32x32 pixels): frames match the reference sampler's (tools/models/reference.py Stream +
+ * decode, written by tools/reference/make_dit_fixture.py) at >= 40 dB in f32, with the window kept
+ * as keys and values or rebuilt from stored frames (cache "none": each recommitted frame with its
+ * own frame before, the oldest's long evicted), and so do the latents behind them (the
  * transformer and the clamp to [-clip, clip], before the decoder), the model reports its pixel size, steady
  * state allocates nothing, and every malformed latent section or decoder tensor is refused, by
  * the generator and the probe alike, with the key or tensor named. */
@@ -86,8 +88,9 @@ static void frames_match_the_reference_at_40_db(void **state)
     struct drift_safetensors *golden = NULL;
     if (drift_safetensors_open(MODEL "_golden.safetensors", &golden, &err) < 0)
         fail_msg("golden: %s", err.message);
-    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-        const struct golden_case *c = &cases[k];
+    for (size_t run = 0; run < 2 * sizeof(cases) / sizeof(cases[0]); run++) {
+        const struct golden_case *c = &cases[run / 2];
+        enum drift_cache_policy cache = run % 2 ? DRIFT_CACHE_NONE : DRIFT_CACHE_KV;
         char name[64];
         snprintf(name, sizeof(name), "%s.frames", c->name);
         struct drift_tensor want = fixture_tensor(golden, name);
@@ -96,6 +99,7 @@ static void frames_match_the_reference_at_40_db(void **state)
         struct drift_tensor want_latent = fixture_tensor(golden, name);
         size_t lat = (size_t)drift_tensor_numel(&want_latent) / (size_t)c->frames;
         struct drift_generator_settings s = settings_of(c);
+        s.cache = cache;
         struct drift_generator *g = open_gen(MODEL, &s);
         assert_int_equal(g->frame_values, lat);
         double worst = INFINITY, worst_latent = INFINITY;
@@ -113,8 +117,9 @@ static void frames_match_the_reference_at_40_db(void **state)
         }
         struct drift_generator_counters counters;
         drift_generator_get_counters(g, &counters);
-        print_message("%-9s %d frames: worst PSNR %.1f dB, latent SNR %.1f dB (decode %.1f "
-                      "ms/frame)\n", c->name, c->frames, worst, worst_latent,
+        print_message("%-9s %-4s %d frames: worst PSNR %.1f dB, latent SNR %.1f dB (decode %.1f "
+                      "ms/frame)\n", c->name, cache == DRIFT_CACHE_NONE ? "none" : "kv",
+                      c->frames, worst, worst_latent,
                       1e3 * counters.seconds_decode / c->frames);
         assert_true(worst >= 40.0);
         assert_true(worst_latent >= 40.0);
@@ -390,6 +395,8 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
         { "latent.decoder.shuffle", json_integer(9), "latent.decoder.shuffle" },
         { "latent.decoder.shuffle", json_integer(0), "latent.decoder.shuffle" },
         { "latent.decoder.shuffle", json_integer(4), "scale the latent by 8, not latent.factor 4" },
+        { "arch.previous_frame_input", json_integer(1), "key 'arch.previous_frame_input' must be true or false" },
+        { "arch.previous_frame_input", json_false(), "tensor 'prev_embed.weight' is not" },
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         variant_open(&v);
@@ -403,6 +410,12 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
     expect_refusal(&v, dir, "do not tile the latent (4 tokens of 16 values)");
 
     /* the tensors */
+    variant_open(&v);
+    rename_tensor(&v, "prev_embed.weight", "prev_embed.wxight");
+    expect_refusal(&v, dir, "tensor 'prev_embed.weight' is missing");
+    variant_open(&v);
+    RESHAPE(&v, "prev_embed.weight", 16, 32);
+    expect_refusal(&v, dir, "tensor 'prev_embed.weight'");
     variant_open(&v);
     rename_tensor(&v, "decoder.1.bias", "decoder.1.bixs");
     expect_refusal(&v, dir, "tensor 'decoder.1.bias' is missing");

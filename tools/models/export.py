@@ -26,6 +26,8 @@ def build_config(cfg, ck, commit, sampler):
                                 "text_dim", "vocab_size", "alibi_slopes")}
     arch.update(name="drift-dit", head_dim=cfg["hidden"] // cfg["heads"], freq_dim=M.FREQ_DIM, t_scale=M.T_SCALE,
                 ln_eps=M.LN_EPS, mlp_act="gelu_tanh", prediction=cfg.get("prediction", "v"))
+    if cfg.get("previous_frame_input"):
+        arch["previous_frame_input"] = True
     out = {"format": "drift-model", "format_version": 1, "kind": kind, "arch": arch}
     if kind == "video":
         out["video"] = {"width": cfg["width"], "height": cfg["height"], "channels": cfg["channels"], "fps": cfg["fps"],

@@ -136,6 +136,13 @@ class DriftDiT(nn.Module):
         self.cfg = cfg
         D, P, T = cfg["hidden"], cfg["in_dim"], cfg["tokens"]
         self.patch_embed = nn.Linear(P, D)
+        if cfg.get("previous_frame_input"):
+            # The frame before, as the window keeps it (noised to the context level), embedded token by token
+            # and added to this frame's tokens: carrying the picture on is then a per-token copy, which
+            # attention over the window learns slowly (GameNGen and DIAMOND give the past frame as input
+            # channels; an added embedding is the same thing for a linear first layer). Zero at the start.
+            self.prev_embed = nn.Linear(P, D, bias=False)
+            nn.init.zeros_(self.prev_embed.weight)
         self.pos_embed = nn.Parameter(torch.randn(T, D) * 0.02)
         self.t_embed = nn.Module()
         self.t_embed.fc1 = nn.Linear(FREQ_DIM, D)
@@ -182,11 +189,19 @@ class DriftDiT(nn.Module):
         b = torch.where(ok[None], b, torch.full_like(b, float("-inf")))    # [H, L, L]
         return b.repeat_interleave(T, 1).repeat_interleave(T, 2)           # [H, LT, LT]
 
+    def embed(self, x, prev):
+        """x [..., T, P] -> h [..., T, D]; prev: the frame before (same shape) or None (none: zeros)"""
+        h = self.patch_embed(x) + self.pos_embed
+        if prev is not None and self.cfg.get("previous_frame_input"):
+            h = h + self.prev_embed(prev)
+        return h
+
     def forward(self, x, t, text):
         B, L, T, _ = x.shape
         D = self.cfg["hidden"]
         c = self.cond(t, text)                                              # [B, L, D]
-        h = self.patch_embed(x) + self.pos_embed
+        # each frame's predecessor as the model saw it (its own noise level); the clip's first has none
+        h = self.embed(x, torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], 1))
         bias = self.clip_bias(L, x.device)
         for blk in self.blocks:
             s1, sc1, g1, s2, sc2, g2 = [m[:, :, None] for m in blk.mods(c)]
@@ -200,13 +215,14 @@ class DriftDiT(nn.Module):
         return to_velocity(self.cfg, x, t, self.final.linear(layer_norm(h) * (1 + sc) + sh))
 
     # ---- streaming forward of one frame against a KV cache (reference / engine semantics)
-    def forward_frame(self, x, t, text, cache):
+    def forward_frame(self, x, t, text, cache, prev=None):
         """x [B, T, P], t [B], text [B, D]; cache: list (per layer) of list of (k, v) of past frames, oldest
-        first, each [B, H, T, dh], at most `window` entries. Returns (v [B, T, P], kv list of this frame)."""
+        first, each [B, H, T, dh], at most `window` entries; prev [B, T, P]: the frame before as the window
+        keeps it, or None (the stream's first frame). Returns (v [B, T, P], kv list of this frame)."""
         D = self.cfg["hidden"]
         B, T, _ = x.shape
         c = self.cond(t, text)                                              # [B, D]
-        h = self.patch_embed(x) + self.pos_embed
+        h = self.embed(x, prev)
         new_kv = []
         for li, blk in enumerate(self.blocks):
             s1, sc1, g1, s2, sc2, g2 = [m[:, None] for m in blk.mods(c)]
@@ -236,7 +252,7 @@ def flops_per_eval(cfg, n_past):
     """multiply-adds x2 of one model evaluation of one frame attending to n_past cached frames."""
     D, T, P, L = cfg["hidden"], cfg["tokens"], cfg["in_dim"], cfg["depth"]
     r, V = cfg["mlp_ratio"], cfg["text_dim"]
-    mac = T * P * D                                  # patch embed
+    mac = T * P * D * (2 if cfg.get("previous_frame_input") else 1)   # patch embed (+ the frame before)
     mac += FREQ_DIM * D + D * D                      # t embed (text cond is computed once per prompt)
     per_block = D * 6 * D + T * (3 * D * D + D * D + 2 * r * D * D) + 2 * T * (n_past + 1) * T * D
     mac += L * per_block

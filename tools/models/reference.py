@@ -40,6 +40,7 @@ def load(path):
     a = conf["arch"]
     kw = {k: a[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "text_dim", "alibi_slopes")}
     kw["prediction"] = a.get("prediction", "v")
+    kw["previous_frame_input"] = bool(a.get("previous_frame_input", False))
     if conf["kind"] == "video":
         v = conf["video"]
         lt = conf.get("latent")
@@ -158,6 +159,7 @@ class Stream:
         neg = torch.cat([self.encode(negative_prompt)] * len(prompts))
         self.branches = [self.text] + ([neg] if self.guidance != 1.0 else [])
         self.caches = [[[] for _ in net.blocks] for _ in self.branches]
+        self.prev = None   # the frame before as the window keeps it (arch.previous_frame_input)
         self.frame = 0
         self.n = self.cfg["tokens"] * self.cfg["in_dim"]
         self.noise_file = open(noise_file, "rb") if noise_file else None
@@ -195,7 +197,7 @@ class Stream:
 
     def model(self, x, t, b):
         tt = torch.full((x.shape[0],), float(t))
-        v, kv = self.net.forward_frame(x, tt, self.branches[b], self.caches[b])
+        v, kv = self.net.forward_frame(x, tt, self.branches[b], self.caches[b], self.prev)
         self.evals += 1
         return v, kv
 
@@ -218,6 +220,7 @@ class Stream:
                     c.append(kv[li])
                     if len(c) > self.cfg["window"]:
                         c.pop(0)
+            self.prev = xc
         self.frame += 1
         out = self.from_tokens(x0, self.batch)
         if self.conf.get("latent"):   # the frame's latent stays in self.latent; the output is its decode

@@ -26,6 +26,8 @@ def write_config(path, cfg, latent=None):
                                 "in_dim", "text_dim", "vocab_size", "alibi_slopes")}
     if cfg.get("prediction", "v") != "v":
         arch["prediction"] = cfg["prediction"]
+    if cfg.get("previous_frame_input"):
+        arch["previous_frame_input"] = True
     conf = {"format": "drift-model", "format_version": 1, "kind": cfg["kind"], "arch": arch,
             "vocab": ["w%d" % i for i in range(cfg["vocab_size"])]}
     if cfg["kind"] == "video":
@@ -120,7 +122,7 @@ LATENT_CASES = (("euler", "w1 w3", "", 5, "euler", 3, 1.0, 1.0, 0.05, 4),
 
 def latent_model():
     """A tiny latent video model (docs/MODELS.md, latent): the transformer makes an 8x8 latent of
-    4 channels in 2x2 patches (16 tokens of 16 values, x prediction, clip 0.5: the
+    4 channels in 2x2 patches (16 tokens of 16 values, x prediction, the frame before as an input, clip 0.5: the
     sampled latents reach past it, so the clamp matters); a random decoder
     (conv 3x3 4->8, up, conv 3x3 8->8, conv 1x1 8->12, pixel shuffle 2) makes 32x32 pixels.
     Goldens from the reference sampler (tools/models/reference.py: Stream, decode), per case the
@@ -130,7 +132,8 @@ def latent_model():
     import reference as R
     torch.manual_seed(10)
     cfg = M.video_config(12, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=2,
-                         text_dim=8, latent_factor=4, latent_channels=4, prediction="x")
+                         text_dim=8, latent_factor=4, latent_channels=4, prediction="x",
+                         previous_frame_input=True)
     net = M.DriftDiT(cfg).eval()
     with torch.no_grad():
         for name, p in net.named_parameters():

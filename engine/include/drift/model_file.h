@@ -8,6 +8,7 @@
 #ifndef DRIFT_MODEL_FILE_H
 #define DRIFT_MODEL_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,9 @@ int drift_config_get_int(const struct drift_config *config, const char *key, int
                          int64_t max, int64_t *ret, struct drift_error *err);
 int drift_config_get_double(const struct drift_config *config, const char *key, double min,
                             double max, double *ret, struct drift_error *err);
+/* A JSON true or false. */
+int drift_config_get_bool(const struct drift_config *config, const char *key, bool *ret,
+                          struct drift_error *err);
 /* The string is owned by the config. */
 int drift_config_get_string(const struct drift_config *config, const char *key, const char **ret,
                             struct drift_error *err);
