@@ -66,6 +66,10 @@ struct drift_stream_backend {
                  struct drift_error *err);
     /* Frames the output has repeated so far because none was ready in time. */
     uint64_t (*repeated)(struct drift_stream_gen *g);
+    /* The share of the work of the frames since the last call that does not grow with the steps
+     * (decoding, conversion: all but the model's evaluations), in [0, 1]; negative when there is
+     * nothing to tell. May be NULL: the loop then takes the work as proportional to the steps. */
+    double (*fixed_share)(struct drift_stream_gen *g);
     /* Audio chunks generated so far, and those that came after their time (a gap); may be
      * NULL (no audio). */
     void (*audio_counters)(struct drift_stream_gen *g, uint64_t *ret_chunks, uint64_t *ret_late);

@@ -22,6 +22,8 @@ struct drift_stream_gen {
     struct drift_stream_output *out;
     struct drift_stream_audio *audio; /* the audio thread, which alone uses gen.audio */
     uint8_t *rgb;
+    double work;                      /* seconds in engine_frame so far */
+    double work_before, model_before; /* at the last engine_fixed_share: work, model seconds */
 };
 
 static double seconds_since(int64_t t0)
@@ -117,8 +119,22 @@ static int engine_frame(struct drift_stream_gen *g, int64_t index, double *ret_w
     if (r < 0)
         return r;
     *ret_work = seconds_since(t0);
+    g->work += *ret_work;
     drift_stream_output_push_video(g->out, g->rgb, index);
     return 0;
+}
+
+static double engine_fixed_share(struct drift_stream_gen *g)
+{
+    struct drift_generator_counters c;
+    drift_generator_get_counters(g->gen.video, &c);
+    double work = g->work - g->work_before, model = c.seconds_model - g->model_before;
+    g->work_before = g->work;
+    g->model_before = c.seconds_model;
+    if (!(work > 0))
+        return -1;
+    double fixed = 1.0 - model / work;
+    return fixed < 0 ? 0 : fixed > 1 ? 1 : fixed;
 }
 
 static void engine_audio_counters(struct drift_stream_gen *g, uint64_t *ret_chunks,
@@ -153,6 +169,7 @@ const struct drift_stream_backend drift_stream_engine_backend = {
     .update = engine_update,
     .frame = engine_frame,
     .repeated = engine_repeated,
+    .fixed_share = engine_fixed_share,
     .audio_counters = engine_audio_counters,
     .close = engine_close,
     .output_counters = output_counters,

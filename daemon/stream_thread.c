@@ -61,10 +61,23 @@ static void take_requests(struct gen *g)
     }
 }
 
+/* The realtime factor one more step per frame would leave. A frame's model evaluations grow
+ * with the steps (the sampler's, plus the one that commits the frame to the window); the rest
+ * (decoding, conversion) does not. Taking all of it as proportional to the steps would keep a
+ * model whose decoder costs a fifth of a frame stuck at one step when it could run all of them. */
+static double rtf_with_one_more_step(struct gen *g)
+{
+    double fixed = g->be->fixed_share ? g->be->fixed_share(g->g) : -1;
+    double s = g->steps_now;
+    if (fixed < 0) /* nothing measured: work proportional to the steps */
+        return g->rtf * s / (s + 1);
+    return g->rtf / (fixed + (1 - fixed) * (s + 2) / (s + 1));
+}
+
 /* Every window: measure, then lower or raise the steps so that generation keeps real time.
  * Steps go down only when the output really had to repeat frames in the window (generation
- * fell behind), not for one slow measurement; the first window (plans being built) only
- * measures. */
+ * fell behind), not for one slow measurement; they go up again when the measured cost of one
+ * more step leaves 15 % to spare. The first window (plans being built) only measures. */
 static void adapt(struct gen *g)
 {
     uint64_t repeated_now = g->be->repeated(g->g);
@@ -72,13 +85,13 @@ static void adapt(struct gen *g)
     g->repeated_before = repeated_now;
     if (g->window_work > 0) {
         g->rtf = (double)g->window_frames * g->info.fps_den / g->info.fps_num / g->window_work;
+        double rtf_up = rtf_with_one_more_step(g);
         unsigned before = g->steps_now;
         if (g->windows++ == 0) {
         } else if (g->rtf < 0.95 && repeated && g->steps_now > 1) {
             g->steps_now--;
             g->steps_lowered++;
-        } else if (g->steps_now < g->steps_asked &&
-                   g->rtf * g->steps_now / (g->steps_now + 1) > 1.15) {
+        } else if (g->steps_now < g->steps_asked && rtf_up > 1.15) {
             g->steps_now++;
         }
         if (g->steps_now != before) {

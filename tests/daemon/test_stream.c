@@ -33,6 +33,7 @@ static struct {
     GMutex lock;
     /* set by the tests */
     double work_per_step;       /* seconds of generation work one step costs */
+    double work_fixed;          /* seconds of work a frame costs whatever its steps (a decoder) */
     int fail_frame;             /* frame index that fails (-1: none) */
     gint hang;                  /* frame() blocks while set: a stalled generator (atomic) */
     /* seen */
@@ -99,7 +100,7 @@ static int fake_frame(struct drift_stream_gen *g, int64_t index, double *ret_wor
     if (index == fake.fail_frame)
         return drift_error_set(err, -EIO, "frame %d: the fake failed", (int)index);
     g_mutex_lock(&fake.lock);
-    *ret_work = fake.work_per_step * g->steps;
+    *ret_work = fake.work_fixed + fake.work_per_step * g->steps;
     if (*ret_work > 1.0 / g->fps)
         fake.repeated++; /* a live output repeats a frame when the next one is late */
     g_mutex_unlock(&fake.lock);
@@ -112,6 +113,15 @@ static uint64_t fake_repeated(struct drift_stream_gen *g)
     uint64_t r = fake.repeated;
     g_mutex_unlock(&fake.lock);
     return r;
+}
+
+static double fake_fixed_share(struct drift_stream_gen *g)
+{
+    g_mutex_lock(&fake.lock);
+    double work = fake.work_fixed + fake.work_per_step * g->steps;
+    double share = work > 0 ? fake.work_fixed / work : -1;
+    g_mutex_unlock(&fake.lock);
+    return share;
 }
 
 static void fake_close(struct drift_stream_gen *g)
@@ -141,6 +151,7 @@ static const struct drift_stream_backend fake_backend = {
     .update = fake_update,
     .frame = fake_frame,
     .repeated = fake_repeated,
+    .fixed_share = fake_fixed_share,
     .close = fake_close,
     .output_counters = fake_output_counters,
     .output_free = fake_output_free,
@@ -360,6 +371,27 @@ static void steps_go_down_when_behind_and_back_up_when_there_is_room(void **stat
     stop_and_free(s);
 }
 
+static void a_fixed_cost_per_frame_does_not_keep_the_steps_down(void **state)
+{
+    /* A decoder's 6 ms of a 10 ms frame, 2 ms a step: down to 2 steps (10 ms). Then 0.25 ms a
+     * step: 7 steps take 7.75 ms (1.29x real time) and 8 would take 8 ms (1.25x). Taking the whole
+     * frame as proportional to the steps predicts 1.13x for 8 and stays at 7 (at 2, in fact);
+     * the measured fixed share predicts it right. */
+    fake.work_fixed = 0.006;
+    fake.work_per_step = 0.002;
+    struct drift_stream *s = new_stream("a.safetensors");
+    drift_stream_start(s);
+    struct drift_stream_live live;
+    WAIT_FOR((drift_stream_get_live(s, &live), live.degraded && live.steps <= 2));
+    g_mutex_lock(&fake.lock);
+    fake.work_per_step = 0.00025;
+    g_mutex_unlock(&fake.lock);
+    WAIT_FOR((drift_stream_get_live(s, &live), !live.degraded));
+    assert_int_equal(live.steps, 8);
+    assert_int_equal(fake.steps, 8);
+    stop_and_free(s);
+}
+
 static void a_stream_in_real_time_keeps_its_steps(void **state)
 {
     fake.work_per_step = 0.0005; /* 4 ms of 10 */
@@ -520,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup(a_refused_output_stops_the_stream_with_the_reason, setup),
         cmocka_unit_test_setup(a_missing_audio_model_is_a_warning_not_a_failure, setup),
         cmocka_unit_test_setup(steps_go_down_when_behind_and_back_up_when_there_is_room, setup),
+        cmocka_unit_test_setup(a_fixed_cost_per_frame_does_not_keep_the_steps_down, setup),
         cmocka_unit_test_setup(a_stream_in_real_time_keeps_its_steps, setup),
         cmocka_unit_test_setup(a_new_model_restarts_the_stream_with_it, setup),
         cmocka_unit_test_setup(a_bad_model_is_refused_and_the_stream_keeps_running, setup),
