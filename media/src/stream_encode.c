@@ -238,6 +238,7 @@ void drift_stream_output_attach(struct drift_stream_output *out, struct drift_me
     sink->started = false;
     g_mutex_lock(&out->sinks_lock);
     g_ptr_array_add(out->sinks, sink);
+    g_cond_broadcast(&out->sinks_cond);
     g_mutex_unlock(&out->sinks_lock);
     drift_stream_output_request_keyframe(out);
 }
@@ -247,6 +248,18 @@ void drift_stream_output_detach(struct drift_stream_output *out, struct drift_me
     g_mutex_lock(&out->sinks_lock);
     g_ptr_array_remove(out->sinks, sink);
     g_mutex_unlock(&out->sinks_lock);
+}
+
+bool drift_stream_output_wait_watched(struct drift_stream_output *out, int64_t timeout_us)
+{
+    gint64 deadline = g_get_monotonic_time() + MAX(timeout_us, 0);
+    g_mutex_lock(&out->sinks_lock);
+    while (out->sinks->len == 0 && timeout_us > 0 &&
+           g_cond_wait_until(&out->sinks_cond, &out->sinks_lock, deadline))
+        ;
+    bool watched = out->sinks->len > 0;
+    g_mutex_unlock(&out->sinks_lock);
+    return watched;
 }
 
 void drift_stream_output_set_clients(struct drift_stream_output *out, unsigned clients)

@@ -89,6 +89,7 @@ int drift_stream_output_init(struct drift_stream_output **ret_out,
     g_mutex_init(&out->lock);
     g_cond_init(&out->cond);
     g_mutex_init(&out->sinks_lock);
+    g_cond_init(&out->sinks_cond);
     out->sinks = g_ptr_array_new();
     r = open_encoders(out, config, err);
     if (r == 0 && (r = alloc_queues(out)) < 0)
@@ -129,6 +130,7 @@ void drift_stream_output_free(struct drift_stream_output *out)
     drift_audio_ring_free(&out->audio);
     free(out->audio_chunk);
     g_ptr_array_free(out->sinks, TRUE);
+    g_cond_clear(&out->sinks_cond);
     g_mutex_clear(&out->sinks_lock);
     g_cond_clear(&out->cond);
     g_mutex_clear(&out->lock);

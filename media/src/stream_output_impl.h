@@ -29,6 +29,7 @@ struct drift_stream_output {
     char error[256];
 
     GMutex sinks_lock;
+    GCond sinks_cond;  /* broadcast when a destination attaches */
     GPtrArray *sinks; /* struct drift_media_sink *, transfer none */
 
     GThread *thread;

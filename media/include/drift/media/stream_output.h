@@ -143,6 +143,14 @@ void drift_stream_output_request_keyframe(struct drift_stream_output *out);
  */
 int drift_stream_output_finish(struct drift_stream_output *out);
 
+/**
+ * drift_stream_output_wait_watched() - whether a destination (an RTSP media, a file writer, a
+ * publisher) is attached, waiting up to @timeout_us for one to attach when none is (0: do not
+ * wait). A live stream's generator sleeps here while nobody watches (driftd's on-demand
+ * streams): attaching wakes it at once. Thread-safe.
+ */
+bool drift_stream_output_wait_watched(struct drift_stream_output *out, int64_t timeout_us);
+
 /** drift_stream_output_get_stats() - a consistent snapshot of the counters. Thread-safe. */
 void drift_stream_output_get_stats(struct drift_stream_output *out,
                                    struct drift_stream_stats *ret_stats);
