@@ -49,6 +49,8 @@ static int property_spec(sd_bus *bus, const char *path, const char *interface,
     int r = sd_bus_message_open_container(reply, 'a', "{sv}");
     for (int k = 0; r >= 0 && k < _DRIFT_KEY_MAX; k++) {
         const char *name = drift_setting_desc(k)->name;
+        if (!(drift_setting_desc(k)->scope & DRIFT_SCOPE_JOB))
+            continue; /* a live stream's key */
         struct drift_setting_value v = drift_setting_get(&j->spec, k);
         switch (v.type) {
         case DRIFT_SETTING_STRING:

@@ -31,6 +31,8 @@ char *drift_job_to_text(const struct drift_job *job, size_t *ret_size)
     for (int k = 0; k < _DRIFT_KEY_MAX; k++) {
         if (k == DRIFT_KEY_GUIDANCE && job->spec.guidance < 0)
             continue; /* the model's default */
+        if (!(drift_setting_desc(k)->scope & DRIFT_SCOPE_JOB))
+            continue; /* a live stream's key (on_demand, ...) */
         g_autofree char *v = drift_setting_to_string(&job->spec, k);
         g_key_file_set_string(kf, "spec", drift_setting_desc(k)->name, v);
     }
@@ -76,8 +78,8 @@ int drift_job_from_text(struct drift_job *job, const char *file, const char *tex
         return drift_error_set(err, -EINVAL, "%s: no [spec] section", file);
     for (size_t i = 0; keys[i]; i++) {
         g_autofree char *v = g_key_file_get_string(kf, "spec", keys[i], NULL);
-        if (!v || drift_settings_set_string(&job->spec, DRIFT_SCOPE_STREAM | DRIFT_SCOPE_JOB,
-                                            keys[i], v, err) < 0) {
+        if (!v || drift_settings_set_string(&job->spec, DRIFT_SCOPE_JOB, keys[i], v,
+                                            err) < 0) {
             drift_error_prefix(err, "%s: [spec]", file);
             return -EINVAL;
         }

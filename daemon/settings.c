@@ -54,6 +54,13 @@ static const struct drift_setting_desc table[_DRIFT_KEY_MAX] = {
     [DRIFT_KEY_AUDIO] = { "audio", DRIFT_SETTING_BOOL, SJ, DRIFT_APPLY_RESTART, 0, 1,
                           "true or false", NULL, "true when audio_model is set",
                           "generate audio with audio_model" },
+    [DRIFT_KEY_ON_DEMAND] = { "on_demand", DRIFT_SETTING_BOOL, S, DRIFT_APPLY_LIVE, 0, 1,
+                              "true or false", "true", NULL,
+                              "generate only while watched: idle_after seconds without a viewer "
+                              "stop generation, the first viewer wakes it" },
+    [DRIFT_KEY_IDLE_AFTER] = { "idle_after", DRIFT_SETTING_DOUBLE, S, DRIFT_APPLY_LIVE, 0.1, 86400,
+                               "0.1..86400", "5", NULL,
+                               "seconds without a viewer before an on_demand stream idles" },
     [DRIFT_KEY_SECONDS] = { "seconds", DRIFT_SETTING_DOUBLE, J, DRIFT_APPLY_NONE, 0.1, 86400,
                             "0.1..86400", NULL, "none: required", "length of a render" },
     [DRIFT_KEY_OUTPUT] = { "output", DRIFT_SETTING_STRING, J, DRIFT_APPLY_NONE, 1, DRIFT_PATH_MAX,
@@ -123,6 +130,8 @@ static void *field(struct drift_settings *s, enum drift_setting_key k)
     case DRIFT_KEY_CACHE: return &s->cache;
     case DRIFT_KEY_CACHE_THRESHOLD: return &s->cache_threshold;
     case DRIFT_KEY_AUDIO: return &s->audio;
+    case DRIFT_KEY_ON_DEMAND: return &s->on_demand;
+    case DRIFT_KEY_IDLE_AFTER: return &s->idle_after;
     case DRIFT_KEY_SECONDS: return &s->seconds;
     case DRIFT_KEY_OUTPUT: return &s->output;
     case DRIFT_KEY_FORMAT: return &s->format;
@@ -401,7 +410,7 @@ char *drift_settings_reference(void)
                                : d->def[0] ? g_strdup_printf("`%s`", d->def)
                                            : g_strdup("\"\"");
         g_string_append_printf(t, "| `%s` | %s | %s | %s | %s | %s | %s |\n", d->name,
-                               d->scope & DRIFT_SCOPE_STREAM ? "stream, job" : "job",
+                               d->scope == (S | J) ? "stream, job" : d->scope == S ? "stream" : "job",
                                types[d->type], d->range, def, applies[d->apply], d->help);
     }
     return g_string_free(t, FALSE);

@@ -55,6 +55,8 @@ enum drift_setting_key {
     DRIFT_KEY_CACHE,
     DRIFT_KEY_CACHE_THRESHOLD,
     DRIFT_KEY_AUDIO,
+    DRIFT_KEY_ON_DEMAND,
+    DRIFT_KEY_IDLE_AFTER,
     DRIFT_KEY_SECONDS,
     DRIFT_KEY_OUTPUT,
     DRIFT_KEY_FORMAT,
@@ -81,8 +83,8 @@ struct drift_settings {
     uint32_t set;          /* bit (1 << key) for every key given */
     char *model, *audio_model, *prompt, *negative_prompt, *cache, *output, *format;
     uint64_t seed, width, height, steps, not_before, priority;
-    double fps, guidance, cache_threshold, seconds;
-    bool audio;
+    double fps, guidance, cache_threshold, seconds, idle_after;
+    bool audio, on_demand;
 };
 
 /* A typed value, as it arrives from D-Bus or from parsing a string. */

@@ -6,7 +6,7 @@
 
 #include <glib.h>
 
-#define SCOPE (DRIFT_SCOPE_STREAM | DRIFT_SCOPE_JOB)
+#define SCOPE DRIFT_SCOPE_JOB /* a stream's keys that a render takes, and the job keys */
 
 static int parse_item(struct drift_settings *s, const char *where, char *item,
                       struct drift_error *err)

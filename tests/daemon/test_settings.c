@@ -106,6 +106,13 @@ static void keys_belong_to_scopes(void **state)
     assert_int_equal(drift_settings_set_string(&s, DRIFT_SCOPE_JOB, "format", "avi", &err), -EINVAL);
     assert_int_equal(drift_settings_set_string(&s, DRIFT_SCOPE_JOB, "bogus", "1", &err), -ENOENT);
     assert_non_null(strstr(err.message, "known keys: model"));
+    /* on_demand and idle_after belong to live streams: a render has nobody to wait for. */
+    assert_int_equal(drift_settings_set_string(&s, DRIFT_SCOPE_JOB, "on_demand", "false", &err), -ENOENT);
+    assert_non_null(strstr(err.message, "unknown key 'on_demand'"));
+    assert_int_equal(drift_settings_set_string(&s, DRIFT_SCOPE_STREAM, "on_demand", "false", &err), 0);
+    assert_false(s.on_demand);
+    assert_int_equal(drift_settings_set_string(&s, DRIFT_SCOPE_STREAM, "idle_after", "0", &err), -EINVAL);
+    assert_string_equal(err.message, "idle_after: 0 is out of range; allowed: 0.1..86400");
     drift_settings_done(&s);
 }
 
