@@ -22,9 +22,13 @@ char *drift_notify_status_line(GPtrArray *streams)
         if (s->state == DRIFT_STREAM_RUNNING) {
             running++;
             clients += c;
-            g_string_append_printf(detail, "%g fps, %.2fx real time%s, %u client%s", s->settings.fps,
-                                   live.realtime_factor, live.degraded ? " (degraded)" : "", c,
-                                   c == 1 ? "" : "s");
+            if (live.idle)
+                g_string_append_printf(detail, "%g fps, idle, %u client%s", s->settings.fps, c,
+                                       c == 1 ? "" : "s");
+            else
+                g_string_append_printf(detail, "%g fps, %.2fx real time%s, %u client%s",
+                                       s->settings.fps, live.realtime_factor,
+                                       live.degraded ? " (degraded)" : "", c, c == 1 ? "" : "s");
         } else {
             g_string_append(detail, drift_stream_state_name(s->state));
         }

@@ -92,7 +92,7 @@ static void set_state(struct drift_stream *s, enum drift_stream_state state, con
         return;
     if (was_running != (state == DRIFT_STREAM_RUNNING))
         drift_emit_changed_va(s->host->emit, s->path, DRIFT_STREAM_IFACE, "State", "Running",
-                              "Error", "Url");
+                              "Error", "Url", "Idle");
     else
         drift_emit_changed_va(s->host->emit, s->path, DRIFT_STREAM_IFACE, "State", "Error");
 }
@@ -167,7 +167,8 @@ static void emit_settings_changed(struct drift_stream *s)
 {
     drift_emit_changed_va(s->host->emit, s->path, DRIFT_STREAM_IFACE, "Prompt", "NegativePrompt",
                           "Seed", "Width", "Height", "Fps", "Steps", "Guidance", "Cache",
-                          "CacheThreshold", "Audio", "Model", "AudioModel");
+                          "CacheThreshold", "Audio", "Model", "AudioModel", "OnDemand",
+                          "IdleAfter");
 }
 
 int drift_stream_apply(struct drift_stream *s, const struct drift_settings *next,
@@ -289,6 +290,17 @@ static void handle_request(struct drift_stream *s, struct drift_stream_event *ev
     answer(req, req->result, req->err.message);
 }
 
+static void handle_idle(struct drift_stream *s, struct drift_stream_event *ev)
+{
+    if (ev->result)
+        log_stream(LOG_INFO, s->name, "idle: nobody watched for %g s; generation paused",
+                   s->settings.idle_after);
+    else
+        log_stream(LOG_INFO, s->name, "watched: generation resumes");
+    if (!s->removed)
+        drift_emit_changed_va(s->host->emit, s->path, DRIFT_STREAM_IFACE, "Idle");
+}
+
 static void handle_warning(struct drift_stream *s, struct drift_stream_event *ev)
 {
     log_stream(LOG_WARNING, s->name, "%s", ev->message);
@@ -309,6 +321,7 @@ void drift_stream_dispatch_events(struct drift_stream *s)
         case DRIFT_EVENT_REQUEST: handle_request(s, ev); break;
         case DRIFT_EVENT_WARNING: handle_warning(s, ev); break;
         case DRIFT_EVENT_STOPPED: handle_stopped(s, ev); break;
+        case DRIFT_EVENT_IDLE: handle_idle(s, ev); break;
         }
         event_free(ev);
     }
@@ -351,8 +364,24 @@ void drift_stream_media_counters(struct drift_stream *s, uint64_t *ret_repeated,
                                  uint64_t *ret_dropped)
 {
     *ret_repeated = *ret_dropped = 0;
-    if (s->out && s->state == DRIFT_STREAM_RUNNING)
-        s->host->backend->output_counters(s->out, ret_repeated, ret_dropped);
+    if (!s->out || s->state != DRIFT_STREAM_RUNNING)
+        return;
+    s->host->backend->output_counters(s->out, ret_repeated, ret_dropped);
+    /* What the output repeated while the stream idled (and until its first frame after
+     * waking) is the pause, not generation falling behind. */
+    struct drift_stream_live live;
+    drift_stream_get_live(s, &live);
+    uint64_t r = live.hiding_repeats ? MIN(*ret_repeated, live.repeated_at_idle) : *ret_repeated;
+    *ret_repeated = r > live.repeated_hidden ? r - live.repeated_hidden : 0;
+}
+
+bool drift_stream_idle(struct drift_stream *s)
+{
+    if (s->state != DRIFT_STREAM_RUNNING)
+        return false;
+    struct drift_stream_live live;
+    drift_stream_get_live(s, &live);
+    return live.idle;
 }
 
 bool drift_stream_behind(struct drift_stream *s)
@@ -361,8 +390,11 @@ bool drift_stream_behind(struct drift_stream *s)
         return false;
     struct drift_stream_live live;
     drift_stream_get_live(s, &live);
-    return live.degraded || (live.realtime_factor > 0 && live.realtime_factor < 1.05 &&
-                             live.frames > (uint64_t)(3 * s->settings.fps));
+    if (live.idle)
+        return false;
+    return live.degraded || (live.warming && live.frames > 0) ||
+           (live.realtime_factor > 0 && live.realtime_factor < 1.05 &&
+            live.frames > (uint64_t)(3 * s->settings.fps));
 }
 
 bool drift_stream_stalled(struct drift_stream *s, uint64_t now_usec, uint64_t usec)

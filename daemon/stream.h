@@ -73,6 +73,13 @@ struct drift_stream_backend {
     /* Audio chunks generated so far, and those that came after their time (a gap); may be
      * NULL (no audio). */
     void (*audio_counters)(struct drift_stream_gen *g, uint64_t *ret_chunks, uint64_t *ret_late);
+    /* Whether somebody watches the output (an RTSP media, a file writer, a publisher is
+     * attached), waiting up to timeout_usec for one when nobody does (0: do not wait). NULL:
+     * always watched, so the stream never idles. */
+    bool (*watched)(struct drift_stream_gen *g, int64_t timeout_usec);
+    /* Generation pauses (idle) or resumes: the backend quiets what runs beside the loop (the
+     * audio thread). May be NULL. */
+    void (*set_idle)(struct drift_stream_gen *g, bool idle);
     /* Frees the generators; the output stays (the main thread frees it once unserved). */
     void (*close)(struct drift_stream_gen *g);
     void (*output_counters)(struct drift_stream_output *out, uint64_t *ret_repeated,
@@ -113,6 +120,13 @@ struct drift_stream_live {
     int sample_rate;
     uint64_t audio_chunks;       /* audio chunks generated (the audio has its own thread) */
     uint64_t audio_chunks_late;  /* of those, the ones after a gap: the clock passed the audio */
+    bool idle;                   /* on demand and unwatched: generation paused */
+    bool warming;                /* the first measuring window after a start or a wake */
+    /* The output's repeats while idle and until the first frame after waking are not the
+     * generator falling behind: they are left out of FramesRepeated. */
+    bool hiding_repeats;         /* idle, or woken and the first frame not pushed yet */
+    uint64_t repeated_at_idle;   /* the output's repeat counter when the stream went idle */
+    uint64_t repeated_hidden;    /* repeats left out so far */
 };
 
 struct drift_stream {
@@ -181,7 +195,10 @@ unsigned drift_stream_clients(struct drift_stream *s);
 /* The output's repeat and drop counters (0 when not running). */
 void drift_stream_media_counters(struct drift_stream *s, uint64_t *ret_repeated,
                                  uint64_t *ret_dropped);
-/* Whether a running stream falls behind real time (renders give way to it). */
+/* Whether a running stream generates now, or pauses until a viewer comes (on demand). */
+bool drift_stream_idle(struct drift_stream *s);
+/* Whether a running stream falls behind real time, or has just started or woken and is
+ * measuring (renders give way to it). An idle stream is never behind. */
 bool drift_stream_behind(struct drift_stream *s);
 /* Whether a running stream made no frame for longer than usec (a stalled generator). */
 bool drift_stream_stalled(struct drift_stream *s, uint64_t now_usec, uint64_t usec);
@@ -207,6 +224,7 @@ enum drift_stream_event_kind {
     DRIFT_EVENT_REQUEST,     /* a request was applied or refused */
     DRIFT_EVENT_WARNING,     /* running, but degraded (message says how) */
     DRIFT_EVENT_STOPPED,     /* the thread is about to return; result < 0: it failed */
+    DRIFT_EVENT_IDLE,        /* generation paused (result 1: nobody watched) or resumed (0) */
 };
 
 struct drift_stream_event {

@@ -26,6 +26,7 @@ struct drift_stream_audio {
     GMutex lock;
     GCond cond;                       /* the thread waits on it, and so does an update */
     bool stop, exited;
+    bool paused, resync;              /* paused: generate nothing; resync: start at the clock */
     const struct drift_settings *request; /* borrowed from the waiting updater */
     int request_result;
     struct drift_error request_err;
@@ -92,7 +93,15 @@ static gpointer audio_thread(gpointer data)
             take_request(a);
             continue;
         }
+        if (a->paused) {
+            g_cond_wait(&a->cond, &a->lock);
+            continue;
+        }
+        bool resync = a->resync;
+        a->resync = false;
         g_mutex_unlock(&a->lock);
+        if (resync) /* after a pause: what the clock passed meanwhile was nobody's */
+            a->next = MAX(a->next, clock_samples(a->out));
         /* Samples the clock must still move before the next chunk fits within the lead. */
         int64_t ahead = a->next + a->chunk - a->lead - clock_samples(a->out);
         struct drift_error e = { 0 };
@@ -167,6 +176,15 @@ int drift_stream_audio_update(struct drift_stream_audio *a, const struct drift_s
                         a->error.message[0] ? a->error.message : "audio: the audio thread stopped");
     g_mutex_unlock(&a->lock);
     return r;
+}
+
+void drift_stream_audio_pause(struct drift_stream_audio *a, bool paused)
+{
+    g_mutex_lock(&a->lock);
+    a->resync |= a->paused && !paused;
+    a->paused = paused;
+    g_cond_broadcast(&a->cond);
+    g_mutex_unlock(&a->lock);
 }
 
 void drift_stream_audio_get_counters(struct drift_stream_audio *a,

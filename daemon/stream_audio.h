@@ -13,6 +13,7 @@
 #ifndef DRIFT_DAEMON_STREAM_AUDIO_H
 #define DRIFT_DAEMON_STREAM_AUDIO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <drift/error.h>
@@ -42,6 +43,10 @@ int drift_stream_audio_start(struct drift_stream_audio **ret, struct drift_gener
  * errno with err set; -ECANCELED when the thread stopped on an error. */
 int drift_stream_audio_update(struct drift_stream_audio *a, const struct drift_settings *s,
                               struct drift_error *err);
+
+/* Pauses the thread (it takes updates but generates nothing; an idle stream) or resumes it: it
+ * starts again at the output's clock, and the audio skipped meanwhile is not counted late. */
+void drift_stream_audio_pause(struct drift_stream_audio *a, bool paused);
 
 void drift_stream_audio_get_counters(struct drift_stream_audio *a,
                                      struct drift_stream_audio_counters *ret);

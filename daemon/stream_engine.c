@@ -154,6 +154,18 @@ static uint64_t engine_repeated(struct drift_stream_gen *g)
     return st.frames_repeated;
 }
 
+static bool engine_watched(struct drift_stream_gen *g, int64_t timeout_usec)
+{
+    return drift_stream_output_wait_watched(g->out, timeout_usec);
+}
+
+/* While the video pauses the audio thread pauses too: nobody hears it. */
+static void engine_set_idle(struct drift_stream_gen *g, bool idle)
+{
+    if (g->audio)
+        drift_stream_audio_pause(g->audio, idle);
+}
+
 static void output_counters(struct drift_stream_output *out, uint64_t *ret_repeated,
                             uint64_t *ret_dropped)
 {
@@ -171,6 +183,8 @@ const struct drift_stream_backend drift_stream_engine_backend = {
     .repeated = engine_repeated,
     .fixed_share = engine_fixed_share,
     .audio_counters = engine_audio_counters,
+    .watched = engine_watched,
+    .set_idle = engine_set_idle,
     .close = engine_close,
     .output_counters = output_counters,
     .output_free = drift_stream_output_free,

@@ -2,13 +2,20 @@
  * output, paced by the output's bounded queue. When generation cannot keep up the output repeats
  * frames (counted by the media layer) and this loop lowers the steps per frame until it keeps
  * up again, raising them back when there is room (counted in StepsLowered, shown by Degraded).
- * What generates and where frames go is the backend's business (stream_engine.c in driftd). */
+ * An on-demand stream that nobody watched for idle_after seconds pauses between two frames
+ * (Idle): the thread sleeps until a destination attaches to the output, keeping its generator
+ * (the KV window, prompt and settings), then resumes at the steps asked while the output repeats
+ * its last frame. What generates and where frames go is the backend's business
+ * (stream_engine.c in driftd). */
 #include <errno.h>
 
 #include "log.h"
 #include "stream.h"
 
 #define PACE_WINDOW_USEC 2000000 /* default of struct drift_stream_host.pace_window_usec */
+/* How long an idle thread sleeps between looks at its requests and stop flag, stamping its
+ * progress for the watchdog each time; a viewer wakes it at once. */
+#define IDLE_POLL_USEC 250000
 
 struct gen {
     struct drift_stream *s;
@@ -27,6 +34,8 @@ struct gen {
     int64_t window_start;
     double window_work;
     uint64_t window_frames;
+    int64_t last_watched;             /* when the output last had a destination */
+    bool waking;                      /* resumed; the first frame is not pushed yet */
 };
 
 static unsigned steps_of(const struct gen *g, const struct drift_settings *s)
@@ -121,6 +130,7 @@ static void publish(struct gen *g)
     s->live.model_steps = g->info.default_steps;
     s->live.steps_lowered = g->steps_lowered;
     s->live.degraded = g->steps_now < g->steps_asked;
+    s->live.warming = g->windows == 0;
     s->live.width = g->info.width;
     s->live.height = g->info.height;
     s->live.model_fps = g->info.model_fps;
@@ -145,18 +155,101 @@ static int step(struct gen *g, struct drift_error *e)
     return 0;
 }
 
+static void post_idle(struct gen *g, bool idle)
+{
+    struct drift_stream_event *ev = g_new0(struct drift_stream_event, 1);
+    ev->kind = DRIFT_EVENT_IDLE;
+    ev->result = idle;
+    drift_stream_post(g->s, ev);
+}
+
+/* An on-demand stream idles once its output had no destination for idle_after seconds. */
+static bool should_idle(struct gen *g)
+{
+    if (!g->be->watched || !g->cur.on_demand)
+        return false;
+    int64_t now = g_get_monotonic_time();
+    if (g->be->watched(g->g, 0)) {
+        g->last_watched = now;
+        return false;
+    }
+    return (double)(now - g->last_watched) >= g->cur.idle_after * 1e6;
+}
+
+/* Sleeps until somebody watches (or on_demand is turned off, or the stream stops), answering
+ * requests meanwhile, then resumes at the steps asked with a fresh measuring window. */
+static void idle(struct gen *g)
+{
+    struct drift_stream *s = g->s;
+    uint64_t repeated = g->be->repeated(g->g);
+    if (g->be->set_idle)
+        g->be->set_idle(g->g, true);
+    g_mutex_lock(&s->lock);
+    s->live.idle = true;
+    if (!s->live.hiding_repeats)
+        s->live.repeated_at_idle = repeated;
+    s->live.hiding_repeats = true;
+    g_mutex_unlock(&s->lock);
+    post_idle(g, true);
+    while (!g_atomic_int_get(&s->stop)) {
+        take_requests(g);
+        if (!g->cur.on_demand || g->be->watched(g->g, IDLE_POLL_USEC))
+            break;
+        g_mutex_lock(&s->lock);
+        s->live.last_progress_usec = (uint64_t)g_get_monotonic_time(); /* alive, for the watchdog */
+        g_mutex_unlock(&s->lock);
+    }
+    if (g->be->set_idle)
+        g->be->set_idle(g->g, false);
+    if (g->steps_now != g->steps_asked) {
+        struct drift_error e = { 0 };
+        if (g->be->update(g->g, &g->cur, g->steps_asked, false, &e) == 0)
+            g->steps_now = g->steps_asked; /* full settings; the controller measures anew */
+    }
+    g->last_watched = g->window_start = g_get_monotonic_time();
+    g->window_work = 0;
+    g->window_frames = 0;
+    g->windows = 0;
+    g->waking = true;
+    g_mutex_lock(&s->lock);
+    s->live.idle = false;
+    s->live.warming = true;
+    g_mutex_unlock(&s->lock);
+    post_idle(g, false);
+}
+
+/* The first frame after waking is in the output: the repeats until now were the pause's. */
+static void woken(struct gen *g)
+{
+    struct drift_stream *s = g->s;
+    uint64_t repeated = g->be->repeated(g->g);
+    g_mutex_lock(&s->lock);
+    if (repeated > s->live.repeated_at_idle)
+        s->live.repeated_hidden += repeated - s->live.repeated_at_idle;
+    s->live.hiding_repeats = false;
+    g_mutex_unlock(&s->lock);
+    g->repeated_before = repeated;
+    g->waking = false;
+}
+
 static void run(struct gen *g, struct drift_stream_event *stopped)
 {
     struct drift_stream *s = g->s;
-    g->window_start = g_get_monotonic_time();
+    g->window_start = g->last_watched = g_get_monotonic_time();
     while (!g_atomic_int_get(&s->stop)) {
         take_requests(g);
+        if (should_idle(g)) {
+            idle(g);
+            continue;
+        }
         struct drift_error e = { 0 };
         if (step(g, &e) < 0) {
             stopped->result = e.code < 0 ? e.code : -EIO;
             stopped->message = g_strdup_printf("generation failed: %s", e.message);
             return;
         }
+        if (g->waking)
+            woken(g);
         if ((uint64_t)(g_get_monotonic_time() - g->window_start) >= g->window_usec)
             adapt(g);
         publish(g);

@@ -3,7 +3,8 @@
  * start -> loading -> running; stop -> stopping -> stopped; failures at load and while running;
  * degrade (fewer steps when the output repeats frames) and recover; a model swap restarts the
  * stream, a bad model leaves it running; live changes are answered once the generator took
- * them; a stalled generator is seen; a retired stream never restarts. */
+ * them; a stalled generator is seen; a retired stream never restarts; an on-demand stream
+ * idles unwatched and wakes for a viewer. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +42,8 @@ static struct {
     char *last_model, *last_prompt;
     unsigned steps;             /* in use */
     uint64_t repeated;          /* frames the fake output had to repeat */
+    gint watched;               /* a destination is attached to the output (atomic) */
+    gint idle_calls;            /* set_idle(true) calls (atomic) */
 } fake;
 
 static int fake_check(const struct drift_settings *next, const struct drift_settings *cur,
@@ -157,6 +160,34 @@ static const struct drift_stream_backend fake_backend = {
     .output_free = fake_output_free,
 };
 
+/* The output of an on-demand stream: watched while fake.watched is set. */
+static bool fake_watched(struct drift_stream_gen *g, int64_t timeout_usec)
+{
+    int64_t until = g_get_monotonic_time() + timeout_usec;
+    while (!g_atomic_int_get(&fake.watched) && g_get_monotonic_time() < until)
+        g_usleep(1000);
+    return g_atomic_int_get(&fake.watched);
+}
+
+static void fake_set_idle(struct drift_stream_gen *g, bool idle)
+{
+    if (idle)
+        g_atomic_int_inc(&fake.idle_calls);
+}
+
+static const struct drift_stream_backend fake_backend_on_demand = {
+    .check = fake_check,
+    .open = fake_open,
+    .update = fake_update,
+    .frame = fake_frame,
+    .repeated = fake_repeated,
+    .watched = fake_watched,
+    .set_idle = fake_set_idle,
+    .close = fake_close,
+    .output_counters = fake_output_counters,
+    .output_free = fake_output_free,
+};
+
 /* ---- the fake host -------------------------------------------------------------------------- */
 
 static struct {
@@ -194,6 +225,17 @@ static const struct drift_emitter emitter = { .changed = on_changed };
 
 static const struct drift_stream_host host = {
     .backend = &fake_backend,
+    .emit = &emitter,
+    .pace_window_usec = 20000,
+    .loaded = on_loaded,
+    .stopped = on_stopped,
+    .serve = on_serve,
+    .unserve = on_unserve,
+    .clients = on_clients,
+};
+
+static const struct drift_stream_host host_on_demand = {
+    .backend = &fake_backend_on_demand,
     .emit = &emitter,
     .pace_window_usec = 20000,
     .loaded = on_loaded,
@@ -542,6 +584,84 @@ static int teardown_group(void **state)
     return 0;
 }
 
+
+static struct drift_stream *new_on_demand_stream(bool on_demand)
+{
+    struct drift_settings set;
+    drift_settings_init_stream(&set, "models/video", "");
+    set.fps = 100;
+    set.on_demand = on_demand;
+    set.idle_after = 0.1;
+    struct drift_stream *s = drift_stream_new(&host_on_demand, "live", &set);
+    drift_settings_done(&set);
+    return s;
+}
+
+static uint64_t repeated_of(struct drift_stream *s)
+{
+    uint64_t repeated, dropped;
+    drift_stream_media_counters(s, &repeated, &dropped);
+    return repeated;
+}
+
+static void an_unwatched_on_demand_stream_idles_and_a_viewer_wakes_it(void **state)
+{
+    struct drift_stream *s = new_on_demand_stream(true);
+    assert_int_equal(drift_stream_start(s), 0);
+    WAIT_FOR(s->state == DRIFT_STREAM_RUNNING);
+    WAIT_FOR(drift_stream_idle(s));
+    assert_non_null(strstr(host_seen.changed->str, "Idle"));
+    assert_int_equal(g_atomic_int_get(&fake.idle_calls), 1);
+    assert_false(drift_stream_behind(s)); /* renders take the machine */
+    uint64_t frames = frames_of(s), repeated = repeated_of(s);
+    g_usleep(300000);
+    WAIT_FOR(!g_main_context_iteration(NULL, FALSE));
+    assert_int_equal(frames_of(s), frames);                 /* nothing generated */
+    assert_true(drift_stream_idle(s));
+    assert_false(drift_stream_stalled(s, (uint64_t)g_get_monotonic_time(), 200000)); /* alive */
+    g_mutex_lock(&fake.lock);
+    fake.repeated += 50; /* the output repeats its last frame meanwhile */
+    g_mutex_unlock(&fake.lock);
+    assert_int_equal(repeated_of(s), repeated);             /* not counted against the stream */
+    g_string_truncate(host_seen.changed, 0);
+    g_atomic_int_set(&fake.watched, 1);                     /* a viewer */
+    WAIT_FOR(!drift_stream_idle(s) && frames_of(s) > frames + 5);
+    assert_non_null(strstr(host_seen.changed->str, "Idle"));
+    assert_int_equal(repeated_of(s), repeated);
+    stop_and_free(s);
+}
+
+static void a_stream_not_on_demand_generates_unwatched(void **state)
+{
+    struct drift_stream *s = new_on_demand_stream(false);
+    assert_int_equal(drift_stream_start(s), 0);
+    WAIT_FOR(s->state == DRIFT_STREAM_RUNNING);
+    g_usleep(300000);
+    uint64_t frames = frames_of(s);
+    WAIT_FOR(frames_of(s) > frames + 5);
+    assert_false(drift_stream_idle(s));
+    assert_int_equal(g_atomic_int_get(&fake.idle_calls), 0);
+    stop_and_free(s);
+}
+
+static void turning_on_demand_off_wakes_an_idle_stream(void **state)
+{
+    struct drift_stream *s = new_on_demand_stream(true);
+    assert_int_equal(drift_stream_start(s), 0);
+    WAIT_FOR(s->state == DRIFT_STREAM_RUNNING && drift_stream_idle(s));
+    struct drift_settings next;
+    drift_settings_copy(&next, &s->settings);
+    next.set = 1u << DRIFT_KEY_ON_DEMAND;
+    next.on_demand = false;
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_stream_apply(s, &next, NULL, NULL, NULL, &err), 0);
+    drift_settings_done(&next);
+    uint64_t frames = frames_of(s);
+    WAIT_FOR(!drift_stream_idle(s) && frames_of(s) > frames + 5);
+    assert_false(s->settings.on_demand);
+    stop_and_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +679,9 @@ int main(void)
         cmocka_unit_test_setup(a_live_change_is_answered_once_the_generator_took_it, setup),
         cmocka_unit_test_setup(a_stalled_generator_is_seen, setup),
         cmocka_unit_test_setup(a_retired_stream_never_starts_again, setup),
+        cmocka_unit_test_setup(an_unwatched_on_demand_stream_idles_and_a_viewer_wakes_it, setup),
+        cmocka_unit_test_setup(a_stream_not_on_demand_generates_unwatched, setup),
+        cmocka_unit_test_setup(turning_on_demand_off_wakes_an_idle_stream, setup),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_group);
 }
