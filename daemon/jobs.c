@@ -141,7 +141,14 @@ static gboolean job_thread_done(gpointer data);
 static gpointer job_thread(gpointer data)
 {
     struct drift_job *j = data;
-    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), (int)j->nice);
+    /* Never above the live streams, whose threads run at the process's niceness: a driftd
+     * started niced keeps its renders at least as nice. The render's OpenMP team, made by this
+     * thread, inherits it. */
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, (id_t)gettid());
+    if (errno)
+        base = 0;
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), MAX(base, (int)j->nice));
     struct drift_render_hooks hooks = { .progress = progress, .throttle = throttle,
                                         .userdata = j, .cancel = &j->cancel };
     struct job_result *res = g_new0(struct job_result, 1);
