@@ -101,6 +101,10 @@ static int method_create_stream(sd_bus_message *m, void *userdata, sd_bus_error 
     struct drift_error err = { 0 };
     if (r >= 0 && drift_check_models(&settings, NULL, &err) < 0)
         r = drift_bus_error(error, -ENOEXEC, err.message);
+    if (r >= 0 && (r = context_admit(ctx, name, &settings, &err)) < 0) {
+        log_stream(LOG_WARNING, name, "refused: %s", err.message);
+        r = drift_bus_error(error, r, err.message);
+    }
     struct drift_stream *s = r < 0 ? NULL : context_add_stream(ctx, name, &settings, false);
     drift_settings_done(&settings);
     if (r < 0)

@@ -5,6 +5,7 @@
 
 #include "bus.h"
 #include "context.h"
+#include "log.h"
 #include "stream.h"
 
 #define GETTER(fn) \
@@ -56,6 +57,11 @@ LIVE_GETTER(property_steps_lowered, "t", live.steps_lowered)
 LIVE_GETTER(property_degraded, "b", (int)live.degraded)
 LIVE_GETTER(property_audio_chunks_generated, "t", live.audio_chunks)
 LIVE_GETTER(property_audio_chunks_late, "t", live.audio_chunks_late)
+
+GETTER(property_idle)
+{
+    return sd_bus_message_append(reply, "b", (int)drift_stream_idle(userdata));
+}
 
 GETTER(property_frames_repeated)
 {
@@ -135,6 +141,11 @@ static int method_set(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
     struct drift_stream *s = userdata;
+    struct drift_error err = { 0 };
+    if (!drift_stream_active(s) && context_admit(s->host->userdata, s->name, &s->settings, &err) < 0) {
+        log_stream(LOG_WARNING, s->name, "not started: %s", err.message);
+        return drift_bus_error(error, err.code, err.message);
+    }
     if (drift_stream_start(s) < 0)
         return sd_bus_error_setf(error, DRIFT_ERROR_BUSY, "stream '%s' is %s", s->name,
                                  drift_stream_state_name(s->state));
@@ -173,10 +184,13 @@ static const sd_bus_vtable stream_vtable[] = {
     SD_BUS_PROPERTY("Audio", "b", NULL, SETTING(audio), CHANGES),
     SD_BUS_PROPERTY("Model", "s", property_string_field, SETTING(model), CHANGES),
     SD_BUS_PROPERTY("AudioModel", "s", property_string_field, SETTING(audio_model), CHANGES),
+    SD_BUS_PROPERTY("OnDemand", "b", NULL, SETTING(on_demand), CHANGES),
+    SD_BUS_PROPERTY("IdleAfter", "d", NULL, SETTING(idle_after), CHANGES),
     SD_BUS_PROPERTY("Running", "b", property_running, 0, CHANGES),
     SD_BUS_PROPERTY("State", "s", property_state, 0, CHANGES),
     SD_BUS_PROPERTY("Error", "s", property_string_field, offsetof(struct drift_stream, error), CHANGES),
     SD_BUS_PROPERTY("Clients", "u", property_clients, 0, CHANGES),
+    SD_BUS_PROPERTY("Idle", "b", property_idle, 0, CHANGES),
     SD_BUS_PROPERTY("FramesGenerated", "t", property_frames_generated, 0, POLLED),
     SD_BUS_PROPERTY("RealtimeFactor", "d", property_realtime_factor, 0, POLLED),
     SD_BUS_PROPERTY("EffectiveSteps", "u", property_effective_steps, 0, POLLED),

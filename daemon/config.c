@@ -20,6 +20,7 @@ struct driftd_config *driftd_config_new(const char *default_model, const char *d
     cfg->state_dir = NULL; /* not set: drift_state_dir() picks */
     cfg->max_streams = 8;
     cfg->private_socket = true;
+    cfg->admission_strict = true;
     cfg->rtsp_address = g_strdup("127.0.0.1");
     cfg->rtsp_port = 8554;
     cfg->jobs_concurrency = 1;
@@ -228,7 +229,19 @@ static int apply_daemon(struct ctx *c, const char *group, const char *key)
         c->cfg->private_socket = v;
         return 0;
     }
-    return unknown(c, group, key, "state_dir, max_streams, private_socket");
+    if (!strcmp(key, "admission")) {
+        g_autofree char *v = NULL;
+        int r = get_string(c, group, key, &v);
+        if (r < 0)
+            return r;
+        if (strcmp(v, "strict") && strcmp(v, "allow")) {
+            drift_error_set(c->err, -EINVAL, "admission: '%.64s'; allowed: strict or allow", v);
+            return fail_at(c, group, key, -EINVAL);
+        }
+        c->cfg->admission_strict = !strcmp(v, "strict");
+        return 0;
+    }
+    return unknown(c, group, key, "state_dir, max_streams, private_socket, admission");
 }
 
 static int apply_rtsp(struct ctx *c, const char *group, const char *key)

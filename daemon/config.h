@@ -23,6 +23,7 @@ struct driftd_config {
     char *state_dir;          /* [daemon] state_dir; NULL = not set (see drift_state_dir) */
     unsigned max_streams;     /* [daemon] max_streams */
     bool private_socket;      /* [daemon] private_socket */
+    bool admission_strict;    /* [daemon] admission: strict (true) or allow */
     char *rtsp_address;       /* [rtsp] address */
     unsigned rtsp_port;       /* [rtsp] port; 0 = any free port */
     unsigned jobs_concurrency; /* [jobs] concurrency */

@@ -10,6 +10,7 @@
 
 #include <drift/media/rtsp_server.h>
 
+#include "admission.h"
 #include "bus_names.h"
 #include "generation.h"
 #include "log.h"
@@ -84,9 +85,64 @@ void context_update_clients(struct context *ctx)
     }
 }
 
+/* Remembers what a step of each running stream's model costs: the least cost seen, measured
+ * over a whole window while generating (not warming up after a start or a wake, not idle). */
+static void measure_streams(struct context *ctx)
+{
+    for (guint i = 0; i < ctx->streams->len; i++) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        if (s->state != DRIFT_STREAM_RUNNING)
+            continue;
+        struct drift_stream_live live;
+        drift_stream_get_live(s, &live);
+        if (live.idle || live.warming)
+            continue;
+        double sec = drift_admission_step_seconds(live.realtime_factor, s->settings.fps,
+                                                  live.steps);
+        if (sec <= 0)
+            continue;
+        double *cost = g_hash_table_lookup(ctx->step_costs, s->settings.model);
+        if (!cost) {
+            cost = g_new(double, 1);
+            *cost = sec;
+            g_hash_table_insert(ctx->step_costs, g_strdup(s->settings.model), cost);
+        }
+        *cost = MIN(*cost, sec);
+    }
+}
+
+static double step_cost(struct context *ctx, const char *model)
+{
+    const double *cost = g_hash_table_lookup(ctx->step_costs, model);
+    return cost ? *cost : 0;
+}
+
+int context_admit(struct context *ctx, const char *name, const struct drift_settings *settings,
+                  struct drift_error *err)
+{
+    if (!ctx->config->admission_strict)
+        return 0;
+    measure_streams(ctx);
+    g_autoptr(GArray) loads = g_array_new(FALSE, FALSE, sizeof(struct drift_admission_load));
+    for (guint i = 0; i < ctx->streams->len; i++) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        if (!strcmp(s->name, name) || !drift_stream_active(s))
+            continue;
+        struct drift_admission_load l = { s->name, s->settings.fps,
+                                          step_cost(ctx, s->settings.model) };
+        g_array_append_val(loads, l);
+    }
+    struct drift_admission_load cand = { name, settings->fps, step_cost(ctx, settings->model) };
+    if (cand.step_seconds == 0)
+        log_stream(LOG_INFO, name, "admitted: its model's cost is not measured yet");
+    return drift_admission_check((const struct drift_admission_load *)loads->data, loads->len,
+                                 &cand, err);
+}
+
 static gboolean on_clients(gpointer data)
 {
     context_update_clients(data);
+    measure_streams(data);
     return G_SOURCE_CONTINUE;
 }
 
@@ -317,6 +373,7 @@ int context_init(struct context *ctx, struct drift_error *err)
 {
     ctx->streams = g_ptr_array_new();
     ctx->stopping = g_ptr_array_new();
+    ctx->step_costs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     ctx->private_fd = -1;
     ctx->stream_host = (struct drift_stream_host){
         .backend = &drift_stream_engine_backend,
@@ -407,4 +464,6 @@ void context_done(struct context *ctx)
     drift_jobs_free(ctx->jobs);
     driftd_config_free(ctx->config);
     g_free(ctx->state_dir);
+    if (ctx->step_costs)
+        g_hash_table_unref(ctx->step_costs);
 }

@@ -58,6 +58,10 @@ struct context {
     struct drift_jobs *jobs;
     struct drift_notify notify;
 
+    /* The least seconds of work one denoising step of each model was measured to cost here
+     * (model path -> double *), for admission (admission.h). */
+    GHashTable *step_costs;
+
     bool shutting_down;
     int64_t shutdown_started;  /* g_get_monotonic_time() at SIGTERM */
     unsigned loads_pending;    /* streams still loading before READY=1 */
@@ -87,6 +91,12 @@ void context_remove_stream(struct context *ctx, const char *name);
 int context_rtsp_port(struct context *ctx);
 /* Emits Clients for streams whose client count changed (polled: the server counts). */
 void context_update_clients(struct context *ctx);
+
+/* Admission of a live stream called name with settings beside the other active streams:
+ * 0, or -EBUSY with err saying what runs and what it needs ([daemon] admission = strict and
+ * the measured capacity cannot hold them all at one step per frame). */
+int context_admit(struct context *ctx, const char *name, const struct drift_settings *settings,
+                  struct drift_error *err);
 
 /* Re-reads the configuration and applies it. Returns 0 or a negative errno with err set;
  * on error nothing changes. */

@@ -32,6 +32,7 @@ static void defaults_without_a_file(void **state)
     assert_int_equal(cfg->max_streams, 8);
     assert_int_equal(cfg->jobs_concurrency, 1);
     assert_true(cfg->private_socket);
+    assert_true(cfg->admission_strict);
     assert_int_equal(cfg->streams->len, 0);
     driftd_config_free(cfg);
 }
@@ -52,6 +53,8 @@ static void stream_section_gets_defaults_and_values(void **state)
     assert_true(sc->settings.fps == 30);
     assert_string_equal(sc->settings.model, "/m/video.safetensors");
     assert_true(sc->settings.audio);
+    assert_true(sc->settings.on_demand);
+    assert_true(sc->settings.idle_after == 5);
     driftd_config_free(cfg);
 }
 
@@ -96,6 +99,9 @@ static void out_of_range_values_name_key_and_range(void **state)
         { "[rtsp]\naddress = example.org\n", "driftd.conf:2: address" },
         { "[daemon]\nmax_streams = 0\n", "allowed: 1..64" },
         { "[daemon]\nstate_dir = relative\n", "absolute path" },
+        { "[daemon]\nadmission = maybe\n", "driftd.conf:2: admission: 'maybe'; allowed: strict or allow" },
+        { "[stream.live]\nidle_after = 0\n", "idle_after: 0 is out of range; allowed: 0.1..86400" },
+        { "[stream.live]\non_demand = sometimes\n", "on_demand: 'sometimes' is not a boolean" },
         { "[jobs]\nconcurrency = 99\n", "allowed: 1..16" },
         { "[stream.live]\n\n\nwidth = 5000\n", "driftd.conf:4: width: 5000 is out of range" },
         { "[stream.live]\nheight = 255\n", "odd" },
@@ -248,6 +254,7 @@ static void the_shipped_config_shows_the_defaults(void **state)
     assert_null(cfg->state_dir);
     assert_int_equal(cfg->max_streams, def->max_streams);
     assert_int_equal(cfg->private_socket, def->private_socket);
+    assert_int_equal(cfg->admission_strict, def->admission_strict);
     assert_string_equal(cfg->rtsp_address, def->rtsp_address);
     assert_int_equal(cfg->rtsp_port, def->rtsp_port);
     assert_int_equal(cfg->jobs_concurrency, def->jobs_concurrency);

@@ -1,0 +1,61 @@
+/* Admission of live streams: the measured cost of one step per frame of every live stream must
+ * fit the machine; a refusal says what runs and what the new stream needs. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "admission.h"
+
+static void a_stream_that_fits_is_admitted(void **state)
+{
+    /* 24 fps x 10 ms = 0.24 of the machine, twice, and 0.30 more: 0.78 */
+    struct drift_admission_load running[] = { { "live", 24, 0.010 }, { "cam", 24, 0.010 } };
+    struct drift_admission_load cand = { "third", 30, 0.010 };
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_admission_check(running, 2, &cand, &err), 0);
+}
+
+static void a_stream_that_cannot_fit_is_refused_with_what_runs(void **state)
+{
+    struct drift_admission_load running[] = { { "live", 24, 0.020 }, { "cam", 24, 0.010 } };
+    struct drift_admission_load cand = { "big", 60, 0.010 }; /* 0.48 + 0.24 + 0.60 > 1 */
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_admission_check(running, 2, &cand, &err), -EBUSY);
+    assert_non_null(strstr(err.message, "stream 'big' needs 0.60 of the machine"));
+    assert_non_null(strstr(err.message, "60 fps at 1 step per frame"));
+    assert_non_null(strstr(err.message, "0.28 is left"));
+    assert_non_null(strstr(err.message, "running: live 0.48, cam 0.24"));
+    assert_non_null(strstr(err.message, "admission = strict"));
+}
+
+static void an_unmeasured_model_is_admitted(void **state)
+{
+    struct drift_admission_load running[] = { { "live", 24, 0.040 } }; /* 0.96 */
+    struct drift_admission_load cand = { "new", 60, 0 };
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_admission_check(running, 1, &cand, &err), 0);
+}
+
+static void a_step_costs_the_work_of_a_frame_over_its_steps(void **state)
+{
+    /* 2x real time at 24 fps: a frame takes 1/48 s of work; at 4 steps a step 1/192 s. */
+    assert_true(drift_admission_step_seconds(2.0, 24, 4) == 1.0 / 192);
+    assert_true(drift_admission_step_seconds(0, 24, 4) == 0);   /* not measured */
+    assert_true(drift_admission_step_seconds(2.0, 24, 0) == 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_stream_that_fits_is_admitted),
+        cmocka_unit_test(a_stream_that_cannot_fit_is_refused_with_what_runs),
+        cmocka_unit_test(an_unmeasured_model_is_admitted),
+        cmocka_unit_test(a_step_costs_the_work_of_a_frame_over_its_steps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
