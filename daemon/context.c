@@ -85,7 +85,7 @@ void context_update_clients(struct context *ctx)
     }
 }
 
-/* Remembers what a step of each running stream's model costs: the least cost seen, measured
+/* Remembers what a frame of each running stream's model costs at one step: the least seen, measured
  * over a whole window while generating (not warming up after a start or a wake, not idle). */
 static void measure_streams(struct context *ctx)
 {
@@ -97,23 +97,23 @@ static void measure_streams(struct context *ctx)
         drift_stream_get_live(s, &live);
         if (live.idle || live.warming)
             continue;
-        double sec = drift_admission_step_seconds(live.realtime_factor, s->settings.fps,
-                                                  live.steps);
+        double sec = drift_admission_min_frame_seconds(live.realtime_factor, s->settings.fps,
+                                                       live.steps);
         if (sec <= 0)
             continue;
-        double *cost = g_hash_table_lookup(ctx->step_costs, s->settings.model);
+        double *cost = g_hash_table_lookup(ctx->frame_costs, s->settings.model);
         if (!cost) {
             cost = g_new(double, 1);
             *cost = sec;
-            g_hash_table_insert(ctx->step_costs, g_strdup(s->settings.model), cost);
+            g_hash_table_insert(ctx->frame_costs, g_strdup(s->settings.model), cost);
         }
         *cost = MIN(*cost, sec);
     }
 }
 
-static double step_cost(struct context *ctx, const char *model)
+static double frame_cost(struct context *ctx, const char *model)
 {
-    const double *cost = g_hash_table_lookup(ctx->step_costs, model);
+    const double *cost = g_hash_table_lookup(ctx->frame_costs, model);
     return cost ? *cost : 0;
 }
 
@@ -129,11 +129,11 @@ int context_admit(struct context *ctx, const char *name, const struct drift_sett
         if (!strcmp(s->name, name) || !drift_stream_active(s))
             continue;
         struct drift_admission_load l = { s->name, s->settings.fps,
-                                          step_cost(ctx, s->settings.model) };
+                                          frame_cost(ctx, s->settings.model) };
         g_array_append_val(loads, l);
     }
-    struct drift_admission_load cand = { name, settings->fps, step_cost(ctx, settings->model) };
-    if (cand.step_seconds == 0)
+    struct drift_admission_load cand = { name, settings->fps, frame_cost(ctx, settings->model) };
+    if (cand.frame_seconds == 0)
         log_stream(LOG_INFO, name, "admitted: its model's cost is not measured yet");
     return drift_admission_check((const struct drift_admission_load *)loads->data, loads->len,
                                  &cand, err);
@@ -227,6 +227,17 @@ static bool live_behind(void *userdata)
     for (guint i = 0; i < ctx->streams->len; i++)
         if (drift_stream_behind(ctx->streams->pdata[i]))
             return true;
+    return false;
+}
+
+static bool live_active(void *userdata)
+{
+    struct context *ctx = userdata;
+    for (guint i = 0; i < ctx->streams->len; i++) {
+        struct drift_stream *s = ctx->streams->pdata[i];
+        if (s->state == DRIFT_STREAM_RUNNING && !drift_stream_idle(s))
+            return true;
+    }
     return false;
 }
 
@@ -373,7 +384,7 @@ int context_init(struct context *ctx, struct drift_error *err)
 {
     ctx->streams = g_ptr_array_new();
     ctx->stopping = g_ptr_array_new();
-    ctx->step_costs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    ctx->frame_costs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     ctx->private_fd = -1;
     ctx->stream_host = (struct drift_stream_host){
         .backend = &drift_stream_engine_backend,
@@ -392,6 +403,7 @@ int context_init(struct context *ctx, struct drift_error *err)
         .render = drift_render_run,
         .now = wall_clock,
         .live_behind = live_behind,
+        .live_active = live_active,
         .idle = jobs_idle,
         .userdata = ctx,
     };
@@ -464,6 +476,6 @@ void context_done(struct context *ctx)
     drift_jobs_free(ctx->jobs);
     driftd_config_free(ctx->config);
     g_free(ctx->state_dir);
-    if (ctx->step_costs)
-        g_hash_table_unref(ctx->step_costs);
+    if (ctx->frame_costs)
+        g_hash_table_unref(ctx->frame_costs);
 }

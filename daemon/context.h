@@ -58,9 +58,9 @@ struct context {
     struct drift_jobs *jobs;
     struct drift_notify notify;
 
-    /* The least seconds of work one denoising step of each model was measured to cost here
+    /* The least seconds of work a frame of each model at one step was measured to cost here
      * (model path -> double *), for admission (admission.h). */
-    GHashTable *step_costs;
+    GHashTable *frame_costs;
 
     bool shutting_down;
     int64_t shutdown_started;  /* g_get_monotonic_time() at SIGTERM */

@@ -41,12 +41,20 @@ static void an_unmeasured_model_is_admitted(void **state)
     assert_int_equal(drift_admission_check(running, 1, &cand, &err), 0);
 }
 
-static void a_step_costs_the_work_of_a_frame_over_its_steps(void **state)
+static void a_stream_alone_is_admitted_even_when_too_slow(void **state)
 {
-    /* 2x real time at 24 fps: a frame takes 1/48 s of work; at 4 steps a step 1/192 s. */
-    assert_true(drift_admission_step_seconds(2.0, 24, 4) == 1.0 / 192);
-    assert_true(drift_admission_step_seconds(0, 24, 4) == 0);   /* not measured */
-    assert_true(drift_admission_step_seconds(2.0, 24, 0) == 0);
+    struct drift_admission_load cand = { "only", 60, 0.100 }; /* 6 machines' worth */
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_admission_check(NULL, 0, &cand, &err), 0);
+}
+
+static void a_frame_at_one_step_costs_two_evaluations_of_those_measured(void **state)
+{
+    /* 2x real time at 24 fps: a frame takes 1/48 s of work at 3 steps (4 evaluations with the
+     * commit pass); at 1 step (2 evaluations) half of that, 1/96 s. */
+    assert_true(drift_admission_min_frame_seconds(2.0, 24, 3) == 1.0 / 96);
+    assert_true(drift_admission_min_frame_seconds(0, 24, 4) == 0);   /* not measured */
+    assert_true(drift_admission_min_frame_seconds(2.0, 24, 0) == 0);
 }
 
 int main(void)
@@ -55,7 +63,8 @@ int main(void)
         cmocka_unit_test(a_stream_that_fits_is_admitted),
         cmocka_unit_test(a_stream_that_cannot_fit_is_refused_with_what_runs),
         cmocka_unit_test(an_unmeasured_model_is_admitted),
-        cmocka_unit_test(a_step_costs_the_work_of_a_frame_over_its_steps),
+        cmocka_unit_test(a_stream_alone_is_admitted_even_when_too_slow),
+        cmocka_unit_test(a_frame_at_one_step_costs_two_evaluations_of_those_measured),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
