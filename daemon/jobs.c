@@ -3,6 +3,7 @@
 #include "jobs.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -112,11 +113,48 @@ static void set_state(struct drift_job *j, enum drift_job_state state, const cha
     }
 }
 
-/* Render threads give way to live streams: they run niced, and between two frames they wait
- * while a live stream is behind real time. */
+/* Puts the render's threads (the render thread and the OpenMP team it made, which inherited its
+ * name) under SCHED_IDLE, or back to the normal policy at the job's niceness. Going back needs
+ * RLIMIT_NICE room (or CAP_SYS_NICE): when refused they stay SCHED_IDLE, which only costs the
+ * render speed when something else wants the CPU. Returns whether every thread took it. */
+static bool set_render_policy(struct drift_job *j, bool idle)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/task", 0, NULL);
+    if (!dir)
+        return false;
+    bool ok = true;
+    const char *tid_name;
+    while ((tid_name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("/proc/self/task/%s/comm", tid_name);
+        g_autofree char *comm = NULL;
+        if (!g_file_get_contents(path, &comm, NULL, NULL) || strcmp(g_strchomp(comm), j->thread_name))
+            continue;
+        pid_t tid = (pid_t)g_ascii_strtoll(tid_name, NULL, 10);
+        struct sched_param p = { 0 };
+        if (sched_setscheduler(tid, idle ? SCHED_IDLE : SCHED_OTHER, &p) < 0)
+            ok = false;
+        else if (!idle)
+            (void)setpriority(PRIO_PROCESS, (id_t)tid, (int)j->nice);
+    }
+    return ok;
+}
+
+/* Render threads give way to live streams: they run niced; while a live stream generates they
+ * take only the CPU time nothing else wants (SCHED_IDLE), and between two frames they wait
+ * while a live stream is behind real time (or measuring after a start or a wake). With every
+ * live stream idle they run as driftd --render would. */
 static void throttle(void *userdata)
 {
     struct drift_job *j = userdata;
+    bool idle = g_atomic_int_get(&j->jobs->live_active);
+    if (idle != j->sched_idle && !j->policy_stuck) {
+        if (!set_render_policy(j, idle) && !idle) {
+            j->policy_stuck = true; /* SCHED_IDLE for good: not allowed back */
+            log_job(LOG_DEBUG, j->id, "render threads stay SCHED_IDLE: %s", g_strerror(errno));
+        } else {
+            j->sched_idle = idle;
+        }
+    }
     for (int i = 0; i < 50 && g_atomic_int_get(&j->jobs->live_behind) &&
                     !g_atomic_int_get(&j->cancel); i++)
         g_usleep(20000);
@@ -148,7 +186,9 @@ static gpointer job_thread(gpointer data)
     int base = getpriority(PRIO_PROCESS, (id_t)gettid());
     if (errno)
         base = 0;
-    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), MAX(base, (int)j->nice));
+    j->nice = (unsigned)MAX(base, (int)j->nice);
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), (int)j->nice);
+    j->sched_idle = j->policy_stuck = false;
     struct drift_render_hooks hooks = { .progress = progress, .throttle = throttle,
                                         .userdata = j, .cancel = &j->cancel };
     struct job_result *res = g_new0(struct job_result, 1);
@@ -197,9 +237,9 @@ static void start_job(struct drift_job *j)
     j->progress = 0;
     j->thread_progress = 0;
     set_state(j, DRIFT_JOB_RUNNING, "");
-    g_autofree char *name = g_strdup_printf("job-%.8s", j->id);
+    g_snprintf(j->thread_name, sizeof j->thread_name, "job-%.8s", j->id);
     j->nice = j->jobs->config->jobs_nice;
-    j->thread = g_thread_new(name, job_thread, job_ref(j));
+    j->thread = g_thread_new(j->thread_name, job_thread, job_ref(j));
 }
 
 /* Queued jobs by priority (higher first), then by age. */
@@ -225,6 +265,7 @@ void drift_jobs_schedule(struct drift_jobs *jobs)
     uint64_t t = now(jobs);
     unsigned running = 0;
     g_atomic_int_set(&jobs->live_behind, h->live_behind && h->live_behind(h->userdata));
+    g_atomic_int_set(&jobs->live_active, h->live_active && h->live_active(h->userdata));
     for (guint i = 0; i < jobs->list->len; i++) {
         struct drift_job *j = jobs->list->pdata[i];
         if (j->state == DRIFT_JOB_SCHEDULED && j->not_before <= t)

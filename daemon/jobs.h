@@ -49,7 +49,10 @@ struct drift_job {
     struct drift_settings spec; /* complete */
 
     GThread *thread;
+    char thread_name[16];     /* the render thread's, which its OpenMP team inherits */
     unsigned nice;            /* of the render thread */
+    bool sched_idle;          /* the render's threads run SCHED_IDLE (render thread only) */
+    bool policy_stuck;        /* they could not leave SCHED_IDLE (no RLIMIT_NICE room) */
     gint cancel;
     GMutex lock;
     double thread_progress;   /* under lock */
@@ -68,6 +71,9 @@ struct drift_jobs_host {
     /* Whether a live stream falls behind real time: renders wait between frames while it does.
      * May be NULL (never). */
     bool (*live_behind)(void *userdata);
+    /* Whether a live stream generates now (running, not idle): renders then take only the
+     * CPU time nothing else wants (SCHED_IDLE). May be NULL (never). */
+    bool (*live_active)(void *userdata);
     /* A render thread ended while shutting down. May be NULL. */
     void (*idle)(void *userdata);
     void *userdata;
@@ -80,6 +86,7 @@ struct drift_jobs {
     GPtrArray *list;          /* struct drift_job *, oldest first */
     guint tick_timer, retention_timer;
     gint live_behind;         /* a live stream is behind real time: renders wait (atomic) */
+    gint live_active;         /* a live stream generates: renders run SCHED_IDLE (atomic) */
     bool shutting_down;
 };
 
