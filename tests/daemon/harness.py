@@ -250,6 +250,22 @@ class Viewer:
                 self.proc.kill()
 
 
+def threads_cpu_seconds(pid, name):
+    """Seconds on a CPU (schedstat: nanoseconds, not clock ticks) of the threads of pid called
+    name, together: a stream's generation thread gen-NAME and the OpenMP team it made, which
+    inherits the name. None when there is no such thread."""
+    total, found = 0, False
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if open(f"/proc/{pid}/task/{tid}/comm").read().strip() != name:
+                continue
+            total += int(open(f"/proc/{pid}/task/{tid}/schedstat").read().split()[0])
+            found = True
+        except (OSError, IndexError, ValueError):
+            pass  # a thread that just ended
+    return total / 1e9 if found else None
+
+
 def with_daemon(fn, **kw):
     """A test (build, source) that runs fn(d) on its own driftd (Daemon(build, source, **kw)),
     prints the end of driftd's log when it fails, and always cleans up."""
