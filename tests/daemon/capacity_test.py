@@ -138,6 +138,45 @@ def render_while_idle(d):
     check(took < 3 * alone + 10, f"the render took {took:.1f} s, alone {alone:.1f} s")
 
 
+def render_policies(pid):
+    """The scheduling policies (0 normal, 5 SCHED_IDLE) of the threads of pid whose name starts
+    with job- (a render thread and its OpenMP team)."""
+    policies = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = open(f"/proc/{pid}/task/{tid}/stat").read()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1:stat.rindex(")")].startswith("job-"):
+            policies.add(int(stat.rsplit(")", 1)[1].split()[38]))
+    return policies
+
+
+def render_gives_way(d):
+    """While a live stream generates for a viewer a render's threads run SCHED_IDLE (they take
+    only what the stream leaves); once it idles they run normally again."""
+    d.start()
+    v = Viewer(d.url(), os.path.join(d.tmp, "viewer.log"))
+    try:
+        wait_until(lambda: v.frames() > 5, 30, "the viewer to get frames")
+        r = d.ctl("--user", "render", f"model={d.model}", "seconds=600", "fps=24", "width=64",
+                  "height=64", "audio=false")
+        check(r.returncode == 0, f"driftctl render: {r.stderr}")
+        job = f"/org/drift1/job/{r.stdout.strip()}"
+        wait_until(lambda: d.get(job, "org.drift1.Job", "State") == "running", 60, "the render to run")
+        wait_until(lambda: render_policies(d.proc.pid) == {5}, 30,
+                   "the render's threads to be SCHED_IDLE while the stream is watched")
+    finally:
+        v.close()
+    wait_until(lambda: d.stream_get("live", "Idle"), 30, "the stream to idle")
+    wait_until(lambda: render_policies(d.proc.pid) == {0}, 30,
+               "the render's threads to run normally once the stream idles")
+    p0 = d.get(job, "org.drift1.Job", "Progress")
+    wait_until(lambda: d.get(job, "org.drift1.Job", "Progress") > p0, 30, "the render to progress")
+    d.call(job, "org.drift1.Job", "Cancel")
+    wait_until(lambda: d.get(job, "org.drift1.Job", "State") == "cancelled", 30, "the render to stop")
+
+
 def admission(build, source):
     """admission = strict: with the default video model measured on the running stream, a
     stream that cannot fit at one step per frame is refused by CreateStream (Busy, naming what
@@ -205,6 +244,7 @@ TESTS = {
     "idle_wake": with_daemon(idle_wake, stream_extra=ON_DEMAND),
     "always_on": with_daemon(always_on, stream_extra=f"on_demand = false\nidle_after = {IDLE_AFTER}\n"),
     "render_while_idle": with_daemon(render_while_idle, stream_extra=ON_DEMAND),
+    "render_gives_way": with_daemon(render_gives_way, stream_extra=ON_DEMAND),
     "admission": admission,
 }
 
