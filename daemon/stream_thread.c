@@ -199,6 +199,8 @@ static void idle(struct gen *g)
         s->live.last_progress_usec = (uint64_t)g_get_monotonic_time(); /* alive, for the watchdog */
         g_mutex_unlock(&s->lock);
     }
+    if (g_atomic_int_get(&s->stop))
+        return; /* stopping while idle: nothing resumes (Idle ends with Running) */
     if (g->be->set_idle)
         g->be->set_idle(g->g, false);
     if (g->steps_now != g->steps_asked) {

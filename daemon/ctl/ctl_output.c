@@ -39,7 +39,9 @@ void ctl_print_stream_table(json_t *streams)
            "FRAMES", "URL");
     json_array_foreach(streams, i, s) {
         char rtf[32] = "-";
-        if (json_is_true(json_object_get(s, "Running")))
+        if (json_is_true(json_object_get(s, "Idle")))
+            snprintf(rtf, sizeof rtf, "idle"); /* on demand, nobody watching */
+        else if (json_is_true(json_object_get(s, "Running")))
             snprintf(rtf, sizeof rtf, "%.2fx%s", ctl_num(s, "RealtimeFactor"),
                      json_is_true(json_object_get(s, "Degraded")) ? "!" : "");
         printf("%-16s %-9s %7.0f %6g %8s %10.0f  %s\n", ctl_str(s, "Name"), ctl_str(s, "State"),

@@ -62,6 +62,8 @@ def idle_wake(d):
     wait_until(lambda: d.stream_get("live", "Idle"), 30, "Idle without a viewer")
     check(d.stream_get("live", "Running") is True, "an idle stream is not Running")
     wait_until(lambda: status_says(d, "live: 24 fps, idle"), 10, "STATUS= to say the stream is idle")
+    r = d.ctl("--user", "streams")
+    check(r.returncode == 0 and " idle " in r.stdout, f"driftctl streams: {r.stdout}")
     time.sleep(0.5)
     frames = d.stream_get("live", "FramesGenerated")
     idle = gen_cpu_growth(d, 3)

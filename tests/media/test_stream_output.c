@@ -409,6 +409,34 @@ static void unwatched_output_skips_encoding_and_stays_in_sync(void **state)
     assert_true(sink->audio_end <= video_end + 27 * GST_MSECOND);
 }
 
+static gpointer attach_later(gpointer data)
+{
+    g_usleep(50000);
+    attach(data);
+    return NULL;
+}
+
+/* A producer can sleep until somebody watches: attaching a destination wakes it at once. */
+static void waiting_for_a_destination_wakes_when_one_attaches(void **state)
+{
+    struct fixture *f = *state;
+    struct drift_stream_output_config c = config(true, 25);
+    assert_int_equal(drift_stream_output_init(&f->out, &c, NULL), 0);
+    assert_false(drift_stream_output_wait_watched(f->out, 0));
+    gint64 t0 = g_get_monotonic_time();
+    assert_false(drift_stream_output_wait_watched(f->out, 30000)); /* nobody: the timeout */
+    assert_true(g_get_monotonic_time() - t0 >= 30000);
+    GThread *t = g_thread_new("attach", attach_later, f);
+    t0 = g_get_monotonic_time();
+    assert_true(drift_stream_output_wait_watched(f->out, 10 * G_USEC_PER_SEC));
+    gint64 waited = g_get_monotonic_time() - t0;
+    g_thread_join(t);
+    assert_true(waited >= 40000 && waited < 5 * G_USEC_PER_SEC); /* woken, not timed out */
+    assert_true(drift_stream_output_wait_watched(f->out, 0));
+    detach(f);
+    assert_false(drift_stream_output_wait_watched(f->out, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +449,7 @@ int main(void)
         FIXTURE_TEST(offline_output_pushes_back_instead_of_dropping),
         cmocka_unit_test(audio_gaps_are_silence_and_overlaps_are_dropped),
         FIXTURE_TEST(unwatched_output_skips_encoding_and_stays_in_sync),
+        FIXTURE_TEST(waiting_for_a_destination_wakes_when_one_attaches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
