@@ -559,8 +559,10 @@ def kill9(d):
 
 
 TESTS = {
-    "load": with_daemon(load),
-    "dbus_flood": with_daemon(dbus_flood, env={"WATCHDOG_USEC": "2000000"}),
+    # Both watch the generator go on with nobody watching (FramesGenerated): on_demand = false.
+    "load": with_daemon(load, stream_extra="on_demand = false\n"),
+    "dbus_flood": with_daemon(dbus_flood, stream_extra="on_demand = false\n",
+                              env={"WATCHDOG_USEC": "2000000"}),
     "model_at_start": model_at_start,
     "model_at_reload": with_daemon(model_at_reload),
     "port_in_use": port_in_use,
