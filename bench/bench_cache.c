@@ -153,7 +153,7 @@ static int parse(int argc, char **argv, struct cache_options *o)
 
 int drift_bench_cache(int argc, char **argv)
 {
-    struct cache_options o = { .model = DRIFT_MODELS_DIR "/drift-video", .prompt = "slow violet aurora",
+    struct cache_options o = { .model = bench_model_path("drift-video"), .prompt = "slow violet aurora",
                                .frames = 24, .steps = 8,
                                .long_frames = 5000, .thresholds = { 0.1, 0.2, 0.4 } };
     if (parse(argc, argv, &o) < 0) {

@@ -22,10 +22,6 @@
 #include "bench.h"
 #include "bench_util.h"
 
-#ifndef DRIFT_MODELS_DIR
-#define DRIFT_MODELS_DIR "models"
-#endif
-
 #define MAX_SAMPLES 4096
 
 struct peers_options {
@@ -449,7 +445,7 @@ static int run_fps_only(const struct peers_options *o, const struct drift_model_
 int drift_bench_peers(int argc, char **argv)
 {
     struct peers_options o = { .seconds = 2.0 };
-    const char *model = DRIFT_MODELS_DIR "/drift-video";
+    const char *model = bench_model_path("drift-video");
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--inputs") && i + 1 < argc) o.inputs = argv[++i];

@@ -112,7 +112,7 @@ static double int8_quality(const char *model)
 int drift_bench_stream(int argc, char **argv)
 {
     double seconds = 5;
-    const char *models[2] = { DRIFT_MODELS_DIR "/drift-video", DRIFT_MODELS_DIR "/drift-audio" };
+    const char *models[2] = { bench_model_path("drift-video"), bench_model_path("drift-audio") };
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--video") && i + 1 < argc) models[0] = argv[++i];

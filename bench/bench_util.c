@@ -1,6 +1,24 @@
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "bench_util.h"
+
+const char *bench_model_path(const char *name)
+{
+    const char *dir = getenv("DRIFT_MODELS_DIR");
+    if (!dir || !dir[0]) {
+        char probe[4096];
+        snprintf(probe, sizeof probe, "%s/%s.json", DRIFT_MODELS_DIR, name);
+        dir = access(probe, R_OK) == 0 ? DRIFT_MODELS_DIR : DRIFT_MODELS_INSTALL_DIR;
+    }
+    size_t size = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(size);
+    if (path)
+        snprintf(path, size, "%s/%s", dir, name);
+    return path ? path : name;
+}
 
 static int compare_double(const void *a, const void *b)
 {

@@ -15,4 +15,9 @@ static inline double bench_now(void)
  * times); returns the median seconds per call. fn returns < 0 on failure (then -1 is returned). */
 double bench_median(int (*fn)(void *arg), void *arg, double min_seconds);
 
+/* The path of the default model name ("drift-video", "drift-audio"), without extension: under
+ * $DRIFT_MODELS_DIR when set, else the source tree's models/ when it is there (a build tree's
+ * drift-bench), else where drift installs them. Lives until exit. */
+const char *bench_model_path(const char *name);
+
 #endif
