@@ -20,7 +20,7 @@ add_custom_command(OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/changelog.gz
   DEPENDS ${_deb}/changelog)
 add_custom_target(deb-changelog ALL DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/changelog.gz)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/changelog.gz ${_deb}/copyright DESTINATION ${_docdir}
-        COMPONENT daemon-data)
+        COMPONENT deb)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME drift)
@@ -52,7 +52,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${_deb}/postinst ${_deb}/prerm ${_deb}/postrm ${_deb}/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # Not the media layer's demo (drift-rtsp-demo).
-set(CPACK_COMPONENTS_ALL daemon daemon-data man completion Unspecified)
+set(CPACK_COMPONENTS_ALL daemon daemon-data man completion deb Unspecified)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
 set(CPACK_PACKAGE_DIRECTORY ${CMAKE_BINARY_DIR}/package)
