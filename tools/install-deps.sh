@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package drift needs to build, run, test and train.
+# Installs every Debian 12 package drift needs to build, run, test, package and train.
 # Idempotent: only missing packages are installed. Runs as root or through sudo.
 set -euo pipefail
 
@@ -14,6 +14,7 @@ packages=(
   ffmpeg
   clang libclang-rt-14-dev llvm
   python3 python3-torch python3-numpy python3-matplotlib python3-gi gir1.2-glib-2.0
+  dpkg-dev scdoc man-db lintian debootstrap
 )
 
 sudo_cmd=()
