@@ -9,7 +9,10 @@ root=$1
 fail() { echo "clean root: FAIL: $*"; exit 1; }
 step() { printf '\n== %3d s: %s\n' "$SECONDS" "$*"; }
 inroot() { chroot "$root" "$@"; }
-apt() { inroot apt-get -q -o Dpkg::Use-Pty=0 "$@" > /tmp/apt.$$.log 2>&1 || { tail -30 /tmp/apt.$$.log; rm -f /tmp/apt.$$.log; fail "apt-get $*"; }; rm -f /tmp/apt.$$.log; }
+apt() { # the log inside the root ($$ is 1 in this PID namespace: no name to share on the host)
+  inroot apt-get -q -o Dpkg::Use-Pty=0 "$@" > "$root/tmp/apt.log" 2>&1 ||
+    { tail -30 "$root/tmp/apt.log"; fail "apt-get $*"; }
+}
 
 mount -t proc proc "$root/proc"
 mount -t sysfs -o ro sysfs "$root/sys"

@@ -57,9 +57,8 @@ dpkg-deb -f "$deb" Depends Recommends
 # Everything inside the root runs in mount and PID namespaces of its own: its mounts and processes
 # go with it, even when it is killed, so that nothing under the build tree stays mounted or runs.
 step "inside the clean root"
-export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 DRIFT_BOX_LEFT
-DRIFT_BOX_LEFT=$(left)
-timeout "$DRIFT_BOX_LEFT" unshare --mount --pid --fork --kill-child --propagation private -- \
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+timeout "$(left)" unshare --mount --pid --fork --kill-child --propagation private -- \
   bash "$src/tests/package/clean_root_inside.sh" "$root" ||
   fail "inside the clean root (see above)"
 echo "clean root: passed in $SECONDS s"
