@@ -30,12 +30,12 @@ _driftctl_field()
         sed -n "s/.*\"$3\": *\"\\([A-Za-z0-9._-]*\\)\".*/\\1/p"
 }
 
-# The keys of the settings table: all of them (jobs), or those of streams.
+# The keys of the settings table that apply to a stream or to a job (its scope column).
 _driftctl_keys()
 { # _driftctl_keys PROG stream|job
     "$1" keys 2>/dev/null | awk -F' [|] ' -v scope="$2" '
         NR > 2 { key = $1; sub(/^[|] `/, "", key); sub(/`$/, "", key)
-                 if (scope == "job" || $2 ~ /stream/) print key }'
+                 if ($2 ~ scope) print key }'
 }
 
 # The values a key takes, from its type and range in the table.
