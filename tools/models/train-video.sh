@@ -2,11 +2,11 @@
 # Trains the default video model from nothing on this machine's CPU, resumable (run it again to go on from
 # the last checkpoint; a finished stage is skipped), then exports it to models/drift-video.{safetensors,json}.
 #
-#   tools/models/train-video.sh [OUT_DIR] [SECONDS]        (defaults: out/video, 3300)
+#   tools/models/train-video.sh [OUT_DIR] [SECONDS]        (defaults: out/video, 4800)
 #   follow it: tail -f OUT_DIR/train.log      (autoencoder, dataset, then one line per 50 steps; loss.csv)
 #
 # Stages (tools/models/train.py --model video): the autoencoder (12 min, OUT/ae.pt), the training set
-# rendered and encoded once (~8 min, OUT/data.pt), the transformer on the latents (SECONDS).
+# rendered and encoded once (~18 min, OUT/data.pt), the transformer on the latents (SECONDS).
 # PyTorch's fp32 products go to the system BLAS; Debian's default (netlib) runs at ~3 GFLOP/s here, so
 # without OpenBLAS installed this fetches Debian's libopenblas0-pthread with apt-get download and gives it
 # to the training process alone (no system change). Run nothing else heavy beside it: OpenBLAS's threads
@@ -14,7 +14,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/out/video}
-seconds=${2:-3300}
+seconds=${2:-4800}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 . "$root/tools/models/openblas.sh"
@@ -24,3 +24,6 @@ start=$(date +%s)
   --loss-t-min 0.4 --previous-frame --ae-seconds 720 \
   --seconds "$seconds" --out "$out" 2>&1 | tee -a "$out/train.log"
 echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
+# The shipped sampler defaults: 3 Euler steps, the window's frames (and the frame before) at noise 0.4.
+/usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 \
+  --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
