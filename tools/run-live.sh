@@ -35,8 +35,7 @@ Words a prompt may use: see docs/MODELS.md. Ctrl-C stops driftd.
 
 MSG
 export DRIFT_MODELS_DIR=$root/models
-# OpenMP threads spin only briefly before they sleep, as in units/driftd.service.
-export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000}
+# OpenMP threads wait as libgomp does by default, as in units/driftd.service (its comment says why).
 state=$build/state
 mkdir -p "$state"
 # Root without a system bus (a container, a CI machine) is fine: driftd says so and serves
