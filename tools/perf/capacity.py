@@ -272,19 +272,11 @@ def plot(runs, alone, args, path):
 
 
 def put_in_docs(text, png):
-    path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
-    with open(path) as fh:
-        doc = fh.read()
-    begin, end = "<!-- capacity: begin -->", "<!-- capacity: end -->"
-    if begin not in doc or end not in doc:
-        raise SystemExit(f"{path}: no {begin} ... {end} markers")
-    head, rest = doc.split(begin, 1)
     if png:
         import shutil
         shutil.copy(png, os.path.join(ROOT, "docs", "perf-capacity.png"))
         text += "\n![capacity](perf-capacity.png)\n"
-    with open(path, "w") as fh:
-        fh.write(head + begin + "\n" + text + end + rest.split(end, 1)[1])
+    figures.put_in_docs(text, "capacity")
 
 
 def model_default_steps(args):

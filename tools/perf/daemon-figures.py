@@ -221,11 +221,12 @@ def table(f, args, cpu):
     return "\n".join(lines) + "\n"
 
 
-def put_in_docs(text):
+def put_in_docs(text, section="daemon-figures"):
+    """Replaces what stands between docs/PERFORMANCE.md's <!-- SECTION: begin/end --> markers."""
     path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
     with open(path) as fh:
         doc = fh.read()
-    begin, end = "<!-- daemon-figures: begin -->", "<!-- daemon-figures: end -->"
+    begin, end = f"<!-- {section}: begin -->", f"<!-- {section}: end -->"
     if begin not in doc or end not in doc:
         raise SystemExit(f"{path}: no {begin} ... {end} markers")
     head, rest = doc.split(begin, 1)
