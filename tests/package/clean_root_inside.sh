@@ -52,7 +52,7 @@ for link in /etc/systemd/system/multi-user.target.wants/driftd.service \
 done
 [[ -e $root/var/lib/systemd/deb-systemd-helper-enabled/driftd.service.dsh-also ]] ||
   fail "deb-systemd-helper has no state for driftd.service (purge could not clean up)"
-inroot dpkg-query -W -f='${Conffiles}\n' drift | grep -q '^ /etc/drift/driftd.conf ' ||
+inroot dpkg-query -W -f='${Conffiles}\n' drift | grep '^ /etc/drift/driftd.conf ' > /dev/null ||
   fail "/etc/drift/driftd.conf is not a conffile"
 unit=$(inroot dpkg -L drift | grep '/systemd/system/driftd.service$') || fail "no driftd.service in the package"
 echo "unit: $unit"
@@ -104,7 +104,7 @@ grep -q 'codec_type=audio' <<<"$probe" || fail "no audio"
 
 step "driftctl: steering as root, reading as nobody, the installed D-Bus policy"
 inroot driftctl --system prompt live "fast red flames" || fail "driftctl prompt as root"
-inroot driftctl --system show live | grep -q 'fast red flames' || fail "the prompt did not change"
+inroot driftctl --system show live | grep 'fast red flames' > /dev/null || fail "the prompt did not change"
 inroot setpriv --reuid=65534 --regid=65534 --clear-groups driftctl --system status > /dev/null ||
   fail "nobody cannot read the status"
 if inroot setpriv --reuid=65534 --regid=65534 --clear-groups driftctl --system stop live 2>/dev/null; then
@@ -118,18 +118,19 @@ complete_line() {
               _driftctl; printf "%s\n" "${COMPREPLY[@]}"' _ "$1"
 }
 [[ $(complete_line "driftctl --system prompt ") == live ]] || fail "completing a stream name: '$(complete_line "driftctl --system prompt ")'"
-complete_line "driftctl st" | grep -qx status || fail "completing a command"
+complete_line "driftctl st" | grep -x status > /dev/null ||
+  fail "completing a command: '$(complete_line "driftctl st" | tr '\n' ' ')'; driftctl --help begins: $(inroot driftctl --help 2>&1 | head -4)"
 
 step "a render job: driftctl render, watch; the output under /var/lib/drift/renders"
 job=$(inroot driftctl --system render seconds=0.5 output=clean-root.mp4) || fail "driftctl render"
 echo "job $job"
-complete_line "driftctl --system watch " | grep -qx "$job" ||
+complete_line "driftctl --system watch " | grep -x "$job" > /dev/null ||
   fail "completing a job id: '$(complete_line "driftctl --system watch ")'"
 out=$(inroot timeout 180 driftctl --system watch "$job") || fail "the render did not finish: $out"
 [[ $(tail -1 <<<"$out") == /var/lib/drift/renders/clean-root.mp4 ]] || fail "driftctl watch: $out"
 [[ $(inroot stat -c %U /var/lib/drift/renders/clean-root.mp4) == drift ]] || fail "the render is not drift's"
 inroot ffprobe -v error -show_entries stream=codec_name -of csv=p=0 /var/lib/drift/renders/clean-root.mp4 |
-  tr '\n' ' ' | grep -q 'h264 aac' || fail "the render is not H.264 + AAC"
+  tr '\n' ' ' | grep 'h264 aac' > /dev/null || fail "the render is not H.264 + AAC"
 
 step "SIGTERM"
 kill -TERM "$driftd_pid"

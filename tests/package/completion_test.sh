@@ -56,8 +56,8 @@ keys_of() {
 }
 expect "driftctl render " "$(keys_of job)"
 expect "driftctl set live " "$(keys_of stream)"
-complete "driftctl set live " | grep -qx 'seconds=' && { echo "FAIL set offers seconds="; failures=$((failures + 1)); }
-complete "driftctl render " | grep -qx 'on_demand=' && { echo "FAIL render offers on_demand="; failures=$((failures + 1)); }
+complete "driftctl set live " | grep -x 'seconds=' > /dev/null && { echo "FAIL set offers seconds="; failures=$((failures + 1)); }
+complete "driftctl render " | grep -x 'on_demand=' > /dev/null && { echo "FAIL render offers on_demand="; failures=$((failures + 1)); }
 # With no daemon there are no names to offer, and completion says nothing on the terminal.
 expect "driftctl --socket $tmp/none prompt " ""
 
