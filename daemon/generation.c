@@ -101,6 +101,10 @@ static int check_model(const char *key, const char *path, enum drift_model_kind 
         return drift_error_set(err, -ENOEXEC, "%s: %s: no such file", key, path);
     struct drift_model_info info;
     int r = drift_model_probe(path, &info, err);
+    /* Probing packs weights in parallel on the calling thread (driftd's main thread): its OpenMP
+     * team would outlive the check, and libgomp's count of threads beyond the CPUs makes every
+     * generator's waiting threads sleep at once (a render at half speed). */
+    drift_release_threads();
     if (r < 0) {
         drift_error_prefix(err, "%s", key);
         return -ENOEXEC;

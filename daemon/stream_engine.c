@@ -164,6 +164,10 @@ static void engine_set_idle(struct drift_stream_gen *g, bool idle)
 {
     if (g->audio)
         drift_stream_audio_pause(g->audio, idle);
+    /* On the stream's thread: its OpenMP team goes while it sleeps, so that a render's team does
+     * not share libgomp's count of threads with it (docs/PERFORMANCE.md, capacity). */
+    if (idle)
+        drift_release_threads();
 }
 
 static void output_counters(struct drift_stream_output *out, uint64_t *ret_repeated,

@@ -243,3 +243,10 @@ void *drift_ctx_alloc(struct drift_context *ctx, size_t size)
     ctx->counters.bytes_allocated += rounded;
     return p;
 }
+
+void drift_release_threads(void)
+{
+#ifdef _OPENMP
+    (void)omp_pause_resource_all(omp_pause_hard); /* -1 where the runtime cannot: nothing lost */
+#endif
+}

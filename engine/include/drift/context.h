@@ -79,4 +79,12 @@ const struct drift_counters *drift_context_counters(const struct drift_context *
 /* The ISA string of this CPU without creating a context. */
 const char *drift_cpu_isa(void);
 
+/* Ends the calling thread's OpenMP worker threads (the team its parallel work made: the engine's
+ * and oneDNN's); its next parallel work makes them again. For a thread about to sleep a long time
+ * (an idle stream): libgomp counts the threads of every team in the process, and once they
+ * outnumber the CPUs every waiting thread spins only briefly before it sleeps, which slows
+ * whichever team is working (a render beside an idle stream ran at half speed). A no-op where the
+ * engine is built without OpenMP (clang). */
+void drift_release_threads(void);
+
 #endif
