@@ -356,6 +356,14 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     return 0;
 }
 
+/* The generator's side of an emptied window: no past frames and no frame before, as at a
+ * stream's start (the transformer's cache is emptied by the caller). */
+static void forget_window(struct drift_generator *g)
+{
+    g->past_count = 0;
+    g->has_before = g->has_evicted = false;
+}
+
 /* (Re)shapes the batch tensors for 1 (no guidance) or 2 rows. */
 static int set_batch(struct drift_generator *g, int batch, struct drift_error *err)
 {
@@ -370,8 +378,7 @@ static int set_batch(struct drift_generator *g, int batch, struct drift_error *e
     if (drift_tensor_alloc(&g->xb, DRIFT_F32, 3, shape) < 0 ||
         drift_tensor_alloc(&g->vb, DRIFT_F32, 3, shape) < 0)
         return drift_error_set(err, -ENOMEM, "generator: out of memory");
-    g->past_count = 0; /* the window restarts (dit_set_batch emptied it) */
-    g->has_before = g->has_evicted = false;
+    forget_window(g); /* dit_set_batch emptied the window */
     return 0;
 }
 
@@ -451,8 +458,7 @@ static int apply(struct drift_generator *g, const struct drift_generator_setting
     g->guidance = rs->guidance;
     if (g->cache != rs->cache) {
         dit_clear_cache(&g->dit); /* the window's meaning changes with the policy */
-        g->past_count = 0;
-        g->has_before = g->has_evicted = false;
+        forget_window(g);
     }
     g->cache = rs->cache;
     g->cache_threshold = rs->threshold;
