@@ -59,6 +59,7 @@ class Crops:
     def batch(self, B):
         idx = torch.randint(0, self.lm.shape[0], (B,), generator=self.g)
         start = torch.randint(0, self.lm.shape[1] - self.frames + 1, (B,), generator=self.g)
+        self.last_index = idx   # the clips of the last batch (diagnostics: carry_check.py)
         x = torch.stack([self.lm[i, s:s + self.frames] for i, s in zip(idx.tolist(), start.tolist())]).float()
         x = spectral.to_model(x, self.mean, self.std)
         return x.reshape(B, self.chunks, self.tpc, -1), [self.prompts[i] for i in idx.tolist()]

@@ -331,7 +331,7 @@ def cmd_audio(a):
     import audio_eval
     torch.set_num_threads(a.threads)
     j, _ = load_judge("audio")
-    res = audio_eval.evaluate(a.drift_gen, a.model, j, a.seeds, a.seconds, a.long_chunks, CARD)
+    res = audio_eval.evaluate(a.drift_gen, a.model, j, a.seeds, a.seconds, a.long_chunks, CARD, a.tune_seeds)
     r = results()
     r["audio_engine"] = res
     save_results(r)
@@ -362,6 +362,7 @@ def main():
     s.add_argument("--seeds", type=int, default=4)
     s.add_argument("--seconds", type=float, default=4.0)
     s.add_argument("--long-chunks", type=int, default=3000, help="chunks per family in the long runs (0: none)")
+    s.add_argument("--tune-seeds", type=int, default=16, help="generated clips per prompt for the tuning figure")
     s.add_argument("--threads", type=int, default=2)
     s = sub.add_parser("video")
     s.add_argument("--drift-gen", default=os.path.join(ROOT, "build", "gen", "drift-gen"))

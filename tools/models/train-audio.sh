@@ -14,5 +14,6 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 . "$root/tools/models/openblas.sh"
 "${env_args[@]}" nice -n 10 /usr/bin/python3 "$root/tools/models/train.py" --model audio --hidden 128 --depth 4 \
-  --batch 128 --clip 6 --lr 6e-4 --warmup 100 --ema 0.998 --p-ctx 0.25 --p-ln 0.45 \
+  --batch 128 --clip 6 --lr 6e-4 --warmup 100 --ema 0.998 --p-ctx 0.25 --p-ln 0.45 --p-one 0.2 --loss-t-min 0.4 \
+  --previous-frame \
   --seconds "$seconds" --out "$out" 2>&1 | tee -a "$out/train.log"

@@ -128,7 +128,7 @@ def main():
                     help="video: diffuse in the autoencoder's latent (else in pixels, 128x128)")
     ap.add_argument("--patch", type=int)
     ap.add_argument("--previous-frame", action=argparse.BooleanOptionalAction, default=False,
-                    help="video: the frame before is an input of each frame (model.py: prev_embed)")
+                    help="the frame (audio: chunk) before is an input of each frame (model.py: prev_embed)")
     ap.add_argument("--heads", type=int)
     ap.add_argument("--p-ctx", type=float, default=0.30, help="share of frames at context-like noise")
     ap.add_argument("--p-ln", type=float, default=0.55, help="share at logit-normal noise (the rest: uniform)")
@@ -150,7 +150,7 @@ def main():
     if a.model == "video" and a.latent:
         arch = dict(dict(width=256, height=256, latent_factor=video_ae.FACTOR, latent_channels=video_ae.CHANNELS,
                          patch=4, prediction="x"), **arch)
-    if a.model == "video" and a.previous_frame:
+    if a.previous_frame:
         arch["previous_frame_input"] = True
     cfg = M.video_config(len(VOCAB), **arch) if a.model == "video" else M.audio_config(len(VOCAB), **arch)
     B = a.batch or (32 if a.model == "video" else 64)

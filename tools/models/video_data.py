@@ -65,6 +65,7 @@ class Crops:
     def batch(self, B):
         idx = torch.randint(0, self.z.shape[0], (B,), generator=self.g)
         start = torch.randint(0, self.z.shape[1] - self.frames + 1, (B,), generator=self.g)
+        self.last_index = idx   # the clips of the last batch (diagnostics: carry_check.py)
         x = torch.stack([self.z[i, s:s + self.frames] for i, s in zip(idx.tolist(), start.tolist())]).float()
         x = (x - self.mean) / self.std
         return M.patchify(x, self.patch), [self.prompts[i] for i in idx.tolist()]
