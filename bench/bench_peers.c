@@ -289,7 +289,7 @@ static double generator_fps(const char *stem, const struct drift_generator_setti
         return -1;
     const struct drift_model_info *info = drift_generator_info(g);
     bool video = info->kind == DRIFT_MODEL_VIDEO;
-    size_t unit = video ? (size_t)info->width * info->height * 3 : (size_t)info->chunk_samples;
+    size_t unit = video ? (size_t)info->width * info->height * 3 : (size_t)info->chunk_samples * info->channels;
     void *buf = malloc(video ? unit : unit * sizeof(float));
     int rc = buf ? 0 : -ENOMEM, warm = info->window + 2, n = 0;
     double start = 0, fps = -1;

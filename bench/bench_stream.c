@@ -42,7 +42,7 @@ static int measure(const char *model, enum drift_precision precision, double sec
     }
     const struct drift_model_info *info = drift_generator_info(g);
     bool video = info->kind == DRIFT_MODEL_VIDEO;
-    size_t unit = video ? (size_t)info->width * info->height * 3 : (size_t)info->chunk_samples * 4;
+    size_t unit = video ? (size_t)info->width * info->height * 3 : (size_t)info->chunk_samples * info->channels * 4;
     void *buf = malloc(unit);
     double rate = video ? info->fps : (double)info->sample_rate / info->chunk_samples;
     int rc = 0, warm = info->window + 2, n = 0;

@@ -41,13 +41,13 @@ static int open_all(struct render *rd, struct drift_error *err)
         return r;
     const struct drift_model_info *vi = rd->gen.vinfo, *ai = rd->gen.ainfo;
     if (ai)
-        rd->pcm = g_new(float, ai->chunk_samples);
+        rd->pcm = g_new(float, (size_t)ai->chunk_samples * ai->channels);
     bool mkv = !strcmp(s->format, "mkv");
     struct drift_stream_output_config oc = {
         .width = vi->width, .height = vi->height,
         .out_width = (int)s->width, .out_height = (int)s->height,
         .fps_num = rd->gen.fps_num, .fps_den = rd->gen.fps_den,
-        .audio = ai != NULL, .audio_rate = ai ? ai->sample_rate : 0, .audio_channels = 1,
+        .audio = ai != NULL, .audio_rate = ai ? ai->sample_rate : 0, .audio_channels = ai ? ai->channels : 1,
         .audio_codec = mkv ? DRIFT_AUDIO_OPUS : DRIFT_AUDIO_AAC,
         .live = false,
         .push_timeout_ms = 2000, /* see push() */
@@ -97,8 +97,8 @@ static int one_frame(struct render *rd, int64_t k, int64_t *sample, struct drift
         return 0;
     int64_t end = drift_audio_samples_for(k + 1, ai->sample_rate, rd->gen.fps_num, rd->gen.fps_den);
     while (*sample < end) {
-        if ((r = drift_generator_next_audio(rd->gen.audio, rd->pcm, (size_t)ai->chunk_samples,
-                                            err)) < 0)
+        size_t room = (size_t)ai->chunk_samples * (size_t)ai->channels;
+        if ((r = drift_generator_next_audio(rd->gen.audio, rd->pcm, room, err)) < 0)
             return r;
         if ((r = push(rd, rd->pcm, (size_t)ai->chunk_samples, *sample, err)) < 0)
             return r;

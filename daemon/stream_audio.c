@@ -18,6 +18,7 @@ struct drift_stream_audio {
     struct drift_generator *gen;      /* the thread's alone */
     struct drift_stream_output *out;
     int rate, chunk;
+    size_t channels;                  /* interleaved in pcm */
     int64_t lead;                     /* samples */
     float *pcm;                       /* one chunk; the thread's */
     int64_t next;                     /* sample index of the next chunk; the thread's */
@@ -52,7 +53,7 @@ static int one_chunk(struct drift_stream_audio *a, struct drift_error *err)
     bool late = a->next < clock;
     if (late)
         a->next = clock;
-    int r = drift_generator_next_audio(a->gen, a->pcm, (size_t)a->chunk, err);
+    int r = drift_generator_next_audio(a->gen, a->pcm, (size_t)a->chunk * a->channels, err);
     if (r < 0) {
         drift_error_prefix(err, "audio");
         return r;
@@ -138,8 +139,9 @@ int drift_stream_audio_start(struct drift_stream_audio **ret, struct drift_gener
     a->out = out;
     a->rate = info->sample_rate;
     a->chunk = info->chunk_samples;
+    a->channels = (size_t)info->channels;
     a->lead = MAX(lead_usec * a->rate / G_USEC_PER_SEC, 2 * (int64_t)a->chunk);
-    a->pcm = g_new(float, (size_t)a->chunk);
+    a->pcm = g_new(float, (size_t)a->chunk * a->channels);
     g_mutex_init(&a->lock);
     g_cond_init(&a->cond);
     g_autofree char *thread_name = g_strdup_printf("audio-%s", name);

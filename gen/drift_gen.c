@@ -172,15 +172,17 @@ static void put_le(FILE *f, uint32_t v, int bytes)
         fputc((int)((v >> (8 * i)) & 0xff), f);
 }
 
-static int write_wav(const char *path, const float *pcm, size_t n, int rate)
+/* n samples in all (interleaved when channels is 2), 16-bit PCM. */
+static int write_wav(const char *path, const float *pcm, size_t n, int channels, int rate)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
         return -errno;
     uint32_t data = (uint32_t)(n * 2);
     fwrite("RIFF", 1, 4, f); put_le(f, 36 + data, 4); fwrite("WAVEfmt ", 1, 8, f);
-    put_le(f, 16, 4); put_le(f, 1, 2); put_le(f, 1, 2); put_le(f, (uint32_t)rate, 4);
-    put_le(f, (uint32_t)rate * 2, 4); put_le(f, 2, 2); put_le(f, 16, 2);
+    put_le(f, 16, 4); put_le(f, 1, 2); put_le(f, (uint32_t)channels, 2); put_le(f, (uint32_t)rate, 4);
+    put_le(f, (uint32_t)(rate * 2 * channels), 4); put_le(f, (uint32_t)(2 * channels), 2);
+    put_le(f, 16, 2);
     fwrite("data", 1, 4, f); put_le(f, data, 4);
     for (size_t i = 0; i < n; i++) {
         float v = pcm[i] * 32767.0f;
@@ -235,7 +237,8 @@ int main(int argc, char **argv)
         free(o.then);
         return 1;
     }
-    size_t unit = video ? (size_t)info->width * info->height * 3 : (size_t)info->chunk_samples;
+    size_t unit = video ? (size_t)info->width * info->height * 3
+                        : (size_t)info->chunk_samples * (size_t)info->channels;
     uint8_t *rgb = video ? malloc(unit) : NULL;
     float *pcm = video ? NULL : malloc((size_t)count * unit * sizeof(float));
     int status = (rgb || pcm) ? 0 : 1;
@@ -263,7 +266,7 @@ int main(int argc, char **argv)
     if (status == 0 && !video) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/audio.wav", o.out);
-        if (write_wav(path, pcm, (size_t)count * unit, info->sample_rate) < 0) {
+        if (write_wav(path, pcm, (size_t)count * unit, info->channels, info->sample_rate) < 0) {
             fprintf(stderr, "drift-gen: %s: cannot write\n", path);
             status = 1;
         }

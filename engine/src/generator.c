@@ -98,6 +98,15 @@ static int read_audio_representation(const struct drift_config *c, int patch,
                             "(the hop, %d)", drift_config_label(c), n_fft, patch);
     spectral->n_fft = r == 0 ? n_fft : 0;
     spectral->hop = patch;
+    /* Stereo comes from the synthesiser (spectral.h): the model itself is mono. */
+    spectral->channels = 1;
+    if (r == 0 && drift_config_has(c, "audio.channels"))
+        r = config_int(c, "audio.channels", 1, 2, &spectral->channels, err);
+    if (r == 0 && spectral->channels == 2)
+        r = drift_config_get_double(c, "audio.stereo_width", 0, 1, &spectral->width, err);
+    else if (r == 0 && drift_config_has(c, "audio.stereo_width"))
+        r = drift_error_set(err, -EINVAL, "%s: audio.stereo_width is set but audio.channels is not 2",
+                            drift_config_label(c));
     return r;
 }
 
@@ -137,8 +146,13 @@ static int read_info(const struct drift_config *c, struct drift_model_info *info
         if (r == 0) r = config_int(c, "audio.sample_rate", 8000, 192000, &info->sample_rate, err);
         if (r == 0) r = config_int(c, "audio.chunk", 16, 1 << 20, &info->chunk_samples, err);
         if (r == 0) r = read_audio_representation(c, *patch, spectral, err);
-        if (r == 0 && spectral->n_fft == 0)
+        if (r == 0 && spectral->n_fft == 0) {
             r = drift_config_get_double(c, "audio.scale", 1e-6, 100, audio_scale, err);
+            int channels = 1; /* a waveform model is mono */
+            if (r == 0 && drift_config_has(c, "audio.channels"))
+                r = config_int(c, "audio.channels", 1, 1, &channels, err);
+        }
+        info->channels = spectral->n_fft ? spectral->channels : 1;
         if (r == 0 && info->chunk_samples % *patch)
             r = drift_error_set(err, -EINVAL, "%s: chunk %d is not a multiple of patch %d",
                                 drift_config_label(c), info->chunk_samples, *patch);
@@ -592,9 +606,11 @@ int drift_generator_next_audio(struct drift_generator *g, float *pcm, size_t sam
 {
     if (g->info.kind != DRIFT_MODEL_AUDIO)
         return drift_error_set(err, -EINVAL, "next_audio: this is a video model");
-    if (!pcm || samples < (size_t)g->info.chunk_samples)
-        return drift_error_set(err, -EINVAL, "next_audio: room for %zu samples, %d needed",
-                               samples, g->info.chunk_samples);
+    size_t needed = (size_t)g->info.chunk_samples * (size_t)g->info.channels;
+    if (!pcm || samples < needed)
+        return drift_error_set(err, -EINVAL, "next_audio: room for %zu samples, %zu needed (%d per "
+                               "channel, %d channels)", samples, needed, g->info.chunk_samples,
+                               g->info.channels);
     int r = drift_generator_step(g, err);
     if (r < 0)
         return r;

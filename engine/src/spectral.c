@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,9 @@
 #define TWO_PI 6.283185307179586
 #define TONAL_RATIO 2.0  /* a peak is tonal when its power is 2x the mean of the bins 3..10 away */
 #define NOISE_GAIN 2.0f  /* frames of independent phases overlap-add to 1/4 of the power */
+/* The right channel's phase turns come from another region of the noise counter than the noise
+ * phases (frame * 4096 + bin stays far below it). */
+#define RIGHT_STREAM ((uint64_t)1 << 62)
 
 struct drift_spectral {
     struct drift_spectral_params p;
@@ -25,7 +29,10 @@ struct drift_spectral {
     float *phase_next;        /* [bins] this frame's, while the last frame's are still read */
     float *gain;              /* [bins] this frame's gain per bin (1 tonal, NOISE_GAIN noise) */
     uint64_t count;           /* frames synthesised since the start: the noise phases' counter */
+    int channels;
     float *tail;              /* [n_fft] overlap-add accumulator; the first hop samples are next */
+    float *tail_right;        /* [n_fft] the right channel's (stereo only) */
+    float *phase_right;       /* [bins] scratch: the right channel's phases of this frame */
     float *frame;             /* [n_fft] inverse transform output (av_malloc: aligned for av_tx) */
     AVComplexFloat *spec;     /* [bins] inverse transform input */
     float *mag;               /* [bins] scratch for drift_spectral_synthesize */
@@ -45,6 +52,8 @@ void drift_spectral_reset(struct drift_spectral *s)
     for (int k = 0; k < s->bins; k++)
         s->phase[k] = initial_phase(k);
     memset(s->tail, 0, (size_t)s->p.n_fft * sizeof(float));
+    if (s->tail_right)
+        memset(s->tail_right, 0, (size_t)s->p.n_fft * sizeof(float));
     s->count = 0;
 }
 
@@ -61,6 +70,10 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
     if (!(p->floor > 0 && p->floor < 1) || !(p->spread > 0 && p->spread < 100))
         return drift_error_set(err, -EINVAL, "spectral: floor %g or spread %g out of range",
                                p->floor, p->spread);
+    int channels = p->channels ? p->channels : 1;
+    if (channels < 1 || channels > 2 || !(p->width >= 0 && p->width <= 1))
+        return drift_error_set(err, -EINVAL, "spectral: channels %d (1 or 2) or width %g (0..1) "
+                               "out of range", p->channels, p->width);
     int bins = p->n_fft / 2 + 1;
     for (int k = 0; k < bins; k++)
         if (!isfinite(mean[k]) || !isfinite(std[k]) || !(std[k] > 0))
@@ -71,6 +84,7 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
         return drift_error_set(err, -ENOMEM, "spectral: out of memory");
     s->p = *p;
     s->bins = bins;
+    s->channels = channels;
     size_t nf = (size_t)p->n_fft, nb = (size_t)bins;
     s->mean = malloc(nb * sizeof(float));
     s->std = malloc(nb * sizeof(float));
@@ -81,11 +95,15 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
     s->tail = malloc(nf * sizeof(float));
     s->mag = malloc(nb * sizeof(float));
     s->peaks = malloc(nb * sizeof(int));
+    bool stereo = channels == 2;
+    s->tail_right = stereo ? malloc(nf * sizeof(float)) : NULL;
+    s->phase_right = stereo ? malloc(nb * sizeof(float)) : NULL;
     s->frame = av_malloc(nf * sizeof(float));
     s->spec = av_malloc(nb * sizeof(AVComplexFloat));
     float scale = 1.0f / (float)p->n_fft; /* av_tx's inverse is not normalised */
-    int r = (s->mean && s->std && s->window && s->phase && s->gain && s->phase_next && s->tail && s->mag && s->peaks && s->frame &&
-             s->spec) ? av_tx_init(&s->tx, &s->itx, AV_TX_FLOAT_RDFT, 1, p->n_fft, &scale, 0)
+    bool have = s->mean && s->std && s->window && s->phase && s->gain && s->phase_next && s->tail &&
+                s->mag && s->peaks && s->frame && s->spec && (!stereo || (s->tail_right && s->phase_right));
+    int r = have ? av_tx_init(&s->tx, &s->itx, AV_TX_FLOAT_RDFT, 1, p->n_fft, &scale, 0)
                       : AVERROR(ENOMEM);
     if (r < 0) {
         drift_spectral_free(s);
@@ -115,6 +133,8 @@ void drift_spectral_free(struct drift_spectral *s)
     free(s->gain);
     free(s->phase_next);
     free(s->tail);
+    free(s->tail_right);
+    free(s->phase_right);
     free(s->mag);
     free(s->peaks);
     free(s);
@@ -185,33 +205,70 @@ static void frame_phases(struct drift_spectral *s, const float *mag)
     s->count++;
 }
 
-void drift_spectral_frame(struct drift_spectral *s, const float *mag, float *pcm)
+/* One channel of one frame: the complex spectrum of mag with these phases (and s->gain),
+ * inverse-transformed, windowed and added to tail. */
+static void overlap_add(struct drift_spectral *s, const float *mag, const float *phase, float *tail)
 {
-    int n = s->p.n_fft, hop = s->p.hop, bins = s->bins;
-    frame_phases(s, mag);
+    int n = s->p.n_fft, bins = s->bins;
     float gain = (float)n / 4.0f; /* the periodic Hann window's sum / 2 */
     for (int k = 0; k < bins; k++) {
         /* (-1)^k moves the phase reference from the frame's centre to its start */
-        double m = (double)(mag[k] * s->gain[k] * gain) * ((k & 1) ? -1.0 : 1.0), ph = s->phase[k];
+        double m = (double)(mag[k] * s->gain[k] * gain) * ((k & 1) ? -1.0 : 1.0), ph = phase[k];
         s->spec[k].re = (float)(m * cos(ph));
         s->spec[k].im = (k == 0 || k == bins - 1) ? 0.0f : (float)(m * sin(ph));
     }
     s->itx(s->tx, s->frame, s->spec, sizeof(AVComplexFloat));
     const float ola = 1.5f; /* sum of the squared Hann window over hops of n_fft / 4 */
     for (int i = 0; i < n; i++)
-        s->tail[i] += s->frame[i] * s->window[i] / ola;
-    memcpy(pcm, s->tail, (size_t)hop * sizeof(float));
-    memmove(s->tail, s->tail + hop, (size_t)(n - hop) * sizeof(float));
-    memset(s->tail + n - hop, 0, (size_t)hop * sizeof(float));
+        tail[i] += s->frame[i] * s->window[i] / ola;
+}
+
+/* The right channel's phases: tonal bins (gain 1) as the left's, noise bins turned by
+ * width * 2 pi * (u - 1/2), u from the noise hash of (RIGHT_STREAM + frame * 4096 + bin). */
+static void right_phases(struct drift_spectral *s)
+{
+    uint64_t frame = s->count - 1; /* frame_phases has counted this frame */
+    for (int k = 0; k < s->bins; k++) {
+        if (s->gain[k] != NOISE_GAIN) {
+            s->phase_right[k] = s->phase[k];
+            continue;
+        }
+        uint64_t z = drift_noise_mix(RIGHT_STREAM + frame * 4096u + (uint64_t)k);
+        double u = (double)(z >> 11) * (1.0 / 9007199254740992.0);
+        s->phase_right[k] = (float)((double)s->phase[k] + s->p.width * TWO_PI * (u - 0.5));
+    }
+}
+
+/* Hands out the first hop samples of an overlap-add tail (every channels-th value of pcm) and
+ * moves the tail on by a hop. */
+static void take_hop(struct drift_spectral *s, float *tail, float *pcm)
+{
+    int n = s->p.n_fft, hop = s->p.hop;
+    for (int i = 0; i < hop; i++)
+        pcm[(size_t)i * s->channels] = tail[i];
+    memmove(tail, tail + hop, (size_t)(n - hop) * sizeof(float));
+    memset(tail + n - hop, 0, (size_t)hop * sizeof(float));
+}
+
+void drift_spectral_frame(struct drift_spectral *s, const float *mag, float *pcm)
+{
+    frame_phases(s, mag);
+    overlap_add(s, mag, s->phase, s->tail);
+    take_hop(s, s->tail, pcm);
+    if (s->channels == 2) {
+        right_phases(s);
+        overlap_add(s, mag, s->phase_right, s->tail_right);
+        take_hop(s, s->tail_right, pcm + 1);
+    }
 }
 
 void drift_spectral_synthesize(struct drift_spectral *s, const float *tokens, int frames, float *pcm)
 {
     for (int f = 0; f < frames; f++) {
         drift_spectral_magnitudes(s, tokens + (size_t)f * s->bins, s->mag);
-        float *out = pcm + (size_t)f * s->p.hop;
+        float *out = pcm + (size_t)f * s->p.hop * s->channels;
         drift_spectral_frame(s, s->mag, out);
-        for (int i = 0; i < s->p.hop; i++)
+        for (int i = 0; i < s->p.hop * s->channels; i++)
             out[i] = out[i] > 1.0f ? 1.0f : out[i] < -1.0f ? -1.0f : out[i];
     }
 }

@@ -7,6 +7,10 @@
  * the log magnitudes around it; every bin takes the phase of its peak's region), inverse-transforms
  * each frame with libavutil's av_tx and overlap-adds it. Streaming: each frame finalises hop samples;
  * the state (phases, overlap tail) carries over from chunk to chunk, so joins need no declick.
+ * Stereo (channels 2): the left channel is the mono synthesis; the right one takes the same
+ * magnitudes and the same tonal phases, and turns each noise bin's phase by width x a second
+ * noise phase, so tones stay in the centre and noise spreads (rain, wind and surf have width, a
+ * drone has none); samples are interleaved L, R.
  * Everything is allocated by drift_spectral_new; synthesis allocates nothing. */
 #ifndef DRIFT_SPECTRAL_H
 #define DRIFT_SPECTRAL_H
@@ -20,6 +24,9 @@ struct drift_spectral_params {
     int hop;        /* n_fft / 4 (the overlap-add gain assumes it) */
     double floor;   /* magnitude floor of the log: ln(|X| + floor) */
     double spread;  /* model x = (ln(|X| + floor) - mean) / (spread * std) */
+    int channels;   /* 1 or 2 (0 is read as 1) */
+    double width;   /* 2 channels: 0..1, how far the right channel's noise phases turn (1: the two
+                       channels' noise is uncorrelated) */
 };
 
 struct drift_spectral;
@@ -36,10 +43,11 @@ void drift_spectral_reset(struct drift_spectral *s);
 /* One token (model space, bins values) -> linear magnitudes (bins values). */
 void drift_spectral_magnitudes(const struct drift_spectral *s, const float *token, float *mag);
 
-/* One frame of linear magnitudes -> hop final samples (not clamped). */
+/* One frame of linear magnitudes -> hop final samples per channel, interleaved (not clamped). */
 void drift_spectral_frame(struct drift_spectral *s, const float *mag, float *pcm);
 
-/* frames tokens (model space, [frames][bins]) -> frames * hop samples, clamped to [-1, 1]. */
+/* frames tokens (model space, [frames][bins]) -> frames * hop samples per channel, interleaved,
+ * clamped to [-1, 1]. */
 void drift_spectral_synthesize(struct drift_spectral *s, const float *tokens, int frames, float *pcm);
 
 #endif

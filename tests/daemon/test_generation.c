@@ -29,7 +29,7 @@ static void audio_follows_the_words_it_knows_with_its_own_defaults(void **state)
 {
     static const char *const vocab[] = { "w2", "hum" };
     struct drift_model_info info = { .kind = DRIFT_MODEL_AUDIO, .sample_rate = 24000,
-                                     .chunk_samples = 2048, .vocab = vocab, .vocab_size = 2 };
+                                     .chunk_samples = 2048, .channels = 1, .vocab = vocab, .vocab_size = 2 };
     struct drift_settings s;
     stream_settings(&s, "W1 w2  hum");
     g_free(s.cache);

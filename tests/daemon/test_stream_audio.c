@@ -48,7 +48,8 @@ static int setup(void **state)
     assert_true(f->lead_chunks >= 2);
     struct drift_stream_output_config oc = {
         .width = f->g.vinfo->width, .height = f->g.vinfo->height, .fps_num = FPS, .fps_den = 1,
-        .preset = "ultrafast", .audio = true, .audio_rate = f->rate, .audio_channels = 1,
+        .preset = "ultrafast", .audio = true, .audio_rate = f->rate,
+        .audio_channels = f->g.ainfo->channels,
         .audio_codec = DRIFT_AUDIO_OPUS, .live = true, .audio_on_clock = true,
     };
     if (drift_stream_output_init(&f->out, &oc, &err) < 0)

@@ -1,6 +1,7 @@
 /* Spectral audio models through the generator (tests/fixtures/dit/tiny-spectral: random weights,
  * x prediction, 512-sample chunks of 2 STFT frames): bounded, reproducible, continuous chunks; the
- * loader refuses a malformed representation or prediction by the key or tensor at fault. */
+ * loader refuses a malformed representation or prediction by the key or tensor at fault; a stereo
+ * model file adds a synthesised right channel. */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <jansson.h>
@@ -107,6 +108,29 @@ static void write_variant(const char *dir, const char *section, const char *key,
     free(bytes);
 }
 
+/* Sets one more key in DIR/m.json (after write_variant). */
+static void also_set(const char *dir, const char *section, const char *key, json_t *value)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/m.json", dir);
+    json_error_t jerr;
+    json_t *conf = json_load_file(path, 0, &jerr);
+    assert_non_null(conf);
+    json_object_set_new(json_object_get(conf, section), key, value);
+    assert_int_equal(json_dump_file(conf, path, 0), 0);
+    json_decref(conf);
+}
+
+static void remove_variant(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/m.json", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/m.safetensors", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void expect_refusal(const char *dir, const char *words)
 {
     char model[512];
@@ -147,12 +171,53 @@ static void malformed_representations_are_refused_by_name(void **state)
     expect_refusal(dir, "needs (32,512)"); /* the weights no longer fit the architecture */
     write_variant(dir, "audio", NULL, NULL, "spectral.mean", "spectral.mxan");
     expect_refusal(dir, "spectral.mean");
-    char path[512];
-    snprintf(path, sizeof(path), "%s/m.json", dir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/m.safetensors", dir);
-    unlink(path);
-    rmdir(dir);
+    write_variant(dir, "audio", "channels", json_integer(3), NULL, NULL);
+    expect_refusal(dir, "audio.channels");
+    write_variant(dir, "audio", "channels", json_integer(2), NULL, NULL); /* no width */
+    expect_refusal(dir, "audio.stereo_width");
+    also_set(dir, "audio", "stereo_width", json_real(1.5));
+    expect_refusal(dir, "audio.stereo_width");
+    write_variant(dir, "audio", "stereo_width", json_real(0.5), NULL, NULL); /* mono */
+    expect_refusal(dir, "audio.stereo_width is set but audio.channels is not 2");
+    remove_variant(dir);
+}
+
+/* A stereo model file (audio.channels 2) is the same model with a second synthesised channel:
+ * the left channel is the mono model's output sample for sample, the right one differs, and a
+ * buffer of one channel's room is refused by name. */
+static void a_stereo_model_adds_a_right_channel(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/drift-spectral-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_variant(dir, "audio", "channels", json_integer(2), NULL, NULL);
+    also_set(dir, "audio", "stereo_width", json_real(1.0));
+    char model[512];
+    snprintf(model, sizeof(model), "%s/m", dir);
+    struct drift_generator_settings s = defaults();
+    struct drift_generator *mono = NULL, *stereo = NULL;
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_generator_new(MODEL, &s, &mono, &err), 0);
+    assert_int_equal(drift_generator_new(model, &s, &stereo, &err), 0);
+    assert_int_equal(drift_generator_info(mono)->channels, 1);
+    assert_int_equal(drift_generator_info(stereo)->channels, 2);
+    static float m[CHUNK], st[2 * CHUNK];
+    assert_int_equal(drift_generator_next_audio(stereo, st, CHUNK, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "2 channels"));
+    double differ = 0;
+    for (int c = 0; c < 6; c++) {
+        assert_int_equal(drift_generator_next_audio(mono, m, CHUNK, &err), 0);
+        assert_int_equal(drift_generator_next_audio(stereo, st, 2 * CHUNK, &err), 0);
+        for (int i = 0; i < CHUNK; i++) {
+            if (st[2 * i] != m[i])
+                fail_msg("chunk %d sample %d: left %g, mono %g", c, i, st[2 * i], m[i]);
+            differ += fabs(st[2 * i + 1] - st[2 * i]);
+        }
+    }
+    assert_true(differ > 0);
+    drift_generator_free(mono);
+    drift_generator_free(stereo);
+    remove_variant(dir);
 }
 
 int main(void)
@@ -161,6 +226,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chunks_are_bounded_reproducible_and_continuous),
         cmocka_unit_test(malformed_representations_are_refused_by_name),
+        cmocka_unit_test(a_stereo_model_adds_a_right_channel),
     };
     return cmocka_run_group_tests_name("spectral model", tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@ SAMPLER_DEFAULTS = {
 }
 
 
-def build_config(cfg, ck, commit, sampler):
+def build_config(cfg, ck, commit, sampler, stereo_width=0.0):
     kind = cfg["kind"]
     arch = {k: cfg[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "tokens", "in_dim",
                                 "text_dim", "vocab_size", "alibi_slopes")}
@@ -36,12 +36,14 @@ def build_config(cfg, ck, commit, sampler):
             out["latent"] = latent_section(cfg, ck["latent"])
     elif cfg.get("representation", "pcm") == "stft":
         import spectral
-        out["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
+        out["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 2 if stereo_width else 1,
                         "representation": "stft", "n_fft": spectral.N_FFT, "floor": spectral.FLOOR,
                         "spread": spectral.SPREAD,
                         "pixel_scale": "one token per STFT frame (hop = arch.patch): x = (ln(|X| + floor) - "
                                        "spectral.mean) / (spread * spectral.std); phases rebuilt by the "
                                        "synthesiser (tools/models/spectral.py)"}
+        if stereo_width:   # the synthesiser's second channel (spectral.py: stereo); the model is mono
+            out["audio"]["stereo_width"] = stereo_width
     else:
         out["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
                         "representation": "pcm", "scale": cfg["audio_scale"], "pixel_scale": "pcm = x * scale"}
@@ -89,14 +91,19 @@ def main():
     ap.add_argument("--steps", type=int)
     ap.add_argument("--shift", type=float)
     ap.add_argument("--context-t", type=float)
+    ap.add_argument("--stereo-width", type=float, default=0.0,
+                    help="spectral audio: > 0 makes the file stereo, the right channel's noise phases turned "
+                         "by this much (0..1; tools/models/spectral.py)")
     a = ap.parse_args()
+    if not 0 <= a.stereo_width <= 1:
+        ap.error(f"--stereo-width {a.stereo_width} is outside 0..1")
     ck = load_ckpt(a.ckpt)
     cfg = ck["cfg"]
     sampler = dict(SAMPLER_DEFAULTS[cfg["kind"]])
     for k, v in (("steps", a.steps), ("shift", a.shift), ("context_t", a.context_t)):
         if v is not None:
             sampler[k] = v
-    conf = build_config(cfg, ck, a.commit, sampler)
+    conf = build_config(cfg, ck, a.commit, sampler, a.stereo_width)
     base = os.path.join(a.outdir, a.name)
     tensors = dict(ck["state"])
     if ck.get("spectral"):   # the per-bin normalisation travels with the weights (always F32)

@@ -245,11 +245,14 @@ def declick(y, prev):
 
 
 def audio_pcm(conf, outs):
-    """model-space chunks (list of [chunk values]) -> PCM of the whole stream, as the engine delivers it:
-    "stft": the phase vocoder (spectral.Synth); "pcm": x * scale, then the declick."""
+    """model-space chunks (list of [chunk values]) -> PCM of the whole stream, as the engine delivers it
+    ([samples] mono, [samples, 2] stereo): "stft": the phase vocoder (spectral.Synth); "pcm": x * scale,
+    then the declick."""
     if conf["audio"].get("representation", "pcm") == "stft":
         import spectral
-        syn = spectral.Synth(conf["_spectral"]["mean"], conf["_spectral"]["std"])
+        au = conf["audio"]
+        syn = spectral.Synth(conf["_spectral"]["mean"], conf["_spectral"]["std"], au.get("channels", 1),
+                             au.get("stereo_width", 0.0))
         return np.concatenate([syn.chunk(np.asarray(o, np.float32).reshape(-1, spectral.BINS)) for o in outs])
     prev, pcm = None, []
     for o in outs:
@@ -276,7 +279,7 @@ def write_png(path, rgb):
 def write_wav(path, pcm, sr):
     pcm16 = np.round(np.clip(pcm, -1, 1) * 32767).astype("<i2")
     with wave.open(path, "wb") as w:
-        w.setnchannels(1)
+        w.setnchannels(1 if pcm16.ndim == 1 else pcm16.shape[1])
         w.setsampwidth(2)
         w.setframerate(sr)
         w.writeframes(pcm16.tobytes())
@@ -324,6 +327,7 @@ def f32(path, arr):
 
 
 SPECTRAL_SOUNDS = (("drone", "low"), ("rain", None), ("chimes", "high"))
+SPECTRAL_WIDTH = 0.75   # the stereo case of the synthesiser's golden stream (interleaved L, R)
 
 
 def golden_spectral(out):
@@ -343,13 +347,17 @@ def golden_spectral(out):
     syn = S.Synth(mean.numpy(), std.numpy())
     mags = np.stack([syn.magnitudes(t) for t in tokens])
     pcm = np.concatenate([syn.frame(t) for t in tokens])
+    st = S.Synth(mean.numpy(), std.numpy(), 2, SPECTRAL_WIDTH)
+    stereo = np.concatenate([st.frame(t) for t in tokens])
     return {"n_fft": S.N_FFT, "hop": S.HOP, "floor": S.FLOOR, "spread": S.SPREAD, "frames": len(tokens),
             "sounds": [" ".join(w for w in (p, f) if w) for f, p in SPECTRAL_SOUNDS],
             "mean": f32(os.path.join(out, "spectral.mean.f32"), mean.numpy()),
             "std": f32(os.path.join(out, "spectral.std.f32"), std.numpy()),
             "tokens": f32(os.path.join(out, "spectral.tokens.f32"), tokens),
             "magnitudes": f32(os.path.join(out, "spectral.magnitudes.f32"), mags),
-            "pcm": f32(os.path.join(out, "spectral.pcm.f32"), pcm)}
+            "pcm": f32(os.path.join(out, "spectral.pcm.f32"), pcm),
+            "stereo_width": SPECTRAL_WIDTH,
+            "pcm_stereo": f32(os.path.join(out, "spectral.pcm-stereo.f32"), stereo)}
 
 
 def cmd_golden(a):

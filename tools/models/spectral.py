@@ -17,6 +17,12 @@ it does when all bins are locked. Noise bins are scaled by NOISE_GAIN: with a Ha
 overlap, frames of independent phases overlap-add to 1/4 of the power that coherent frames keep.
 Frames are inverse-transformed, windowed with the same Hann window and overlap-added; the output of a
 frame is final HOP samples later.
+
+Stereo (channels 2) is the synthesiser's, not the model's: the left channel is the mono synthesis; the
+right one has the same magnitudes and tonal phases, and each noise bin's phase turned by
+width * 2 pi * (u - 1/2), u from mix(2^62 + frame * 2^12 + k). Two noise phases differing by a uniform
+angle of width w correlate by sin(pi w) / (pi w): tones stay in the centre, noise spreads between the
+speakers, so rain, wind and surf get width and a drone stays narrow.
 """
 import math
 
@@ -31,6 +37,7 @@ TONAL_RATIO = 2.0                  # 3 dB (measured: 8 left the generated drones
 NOISE_GAIN = 2.0                   # overlap-adding frames of independent phases keeps 1/4 of the power
 WINDOW_GAIN = N_FFT / 4.0          # sum of the periodic Hann window / 2
 OLA_GAIN = 1.5                     # sum over the hops of the squared window (hop = N_FFT / 4)
+RIGHT_STREAM = 1 << 62             # the right channel's phase turns: another region of the noise counter
 
 
 def hann():
@@ -62,7 +69,10 @@ def initial_phase():
 class Synth:
     """x (model space) -> PCM, streaming. State: the phase of every bin and the overlap-add tail."""
 
-    def __init__(self, mean, std):
+    def __init__(self, mean, std, channels=1, width=0.0):
+        assert channels in (1, 2) and 0 <= width <= 1
+        self.channels, self.width = channels, width
+        self.tail_right = np.zeros(N_FFT, np.float32)
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
         self.phase = initial_phase()
@@ -74,12 +84,15 @@ class Synth:
         lm = np.asarray(x, np.float32) * (np.float32(SPREAD) * self.std) + self.mean
         return np.maximum(np.exp(lm) - np.float32(FLOOR), 0).astype(np.float32)
 
+    def uniform(self, base):
+        """[BINS] uniforms in [0, 1) of this frame: (mix(base + frame * 4096 + k) >> 11) / 2^53."""
+        import noise
+        z = noise.mix(np.uint64(base) + np.uint64(self.count) * np.uint64(4096) + np.arange(BINS, dtype=np.uint64))
+        return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
     def noise_phases(self):
         """this frame's noise phases [BINS]: 2 pi * (mix(frame * 4096 + k) >> 11) / 2^53."""
-        import noise
-        z = noise.mix(np.uint64(self.count) * np.uint64(4096) + np.arange(BINS, dtype=np.uint64))
-        u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-        return (2 * np.pi * u).astype(np.float32)
+        return (2 * np.pi * self.uniform(0)).astype(np.float32)
 
     def frame_phases(self, mag):
         """advance self.phase for one frame of magnitudes [BINS]; returns the frame's phases and the
@@ -105,6 +118,10 @@ class Synth:
             out[max(lo, p - 2):min(hi, p + 3)] = ph
             gain[max(lo, p - 2):min(hi, p + 3)] = 1
         self.phase = out
+        if self.channels == 2:   # before the count moves on: the right turns belong to this frame
+            turn = self.width * (2 * np.pi) * (self.uniform(RIGHT_STREAM) - 0.5)
+            self.phase_right = np.where(gain == np.float32(NOISE_GAIN), out.astype(np.float64) + turn,
+                                        out).astype(np.float32)
         self.count += 1
         return out, gain
 
@@ -113,18 +130,23 @@ class Synth:
         return self.frame_from_magnitudes(self.magnitudes(x))
 
     def frame_from_magnitudes(self, mag):
-        """one frame of linear magnitudes [BINS] -> HOP final samples."""
+        """one frame of linear magnitudes [BINS] -> HOP final samples ([HOP, 2] in stereo)."""
         ph, gain = self.frame_phases(mag)
+        self.tail, left = self._overlap_add(mag, gain, ph, self.tail)
+        if self.channels == 1:
+            return left
+        self.tail_right, right = self._overlap_add(mag, gain, self.phase_right, self.tail_right)
+        return np.stack([left, right], 1)
+
+    def _overlap_add(self, mag, gain, ph, tail):
         sign = np.where(np.arange(BINS) % 2 == 0, 1.0, -1.0)      # frame centre -> frame start
         spec = (mag * gain * np.float32(WINDOW_GAIN)) * sign * np.exp(1j * ph.astype(np.float64))
         spec[0] = spec[0].real
         spec[-1] = spec[-1].real
         y = np.fft.irfft(spec, N_FFT).astype(np.float32) * self.win / np.float32(OLA_GAIN)
-        self.tail += y
-        out = self.tail[:HOP].copy()
-        self.tail = np.concatenate([self.tail[HOP:], np.zeros(HOP, np.float32)])
-        return out
+        tail = tail + y
+        return np.concatenate([tail[HOP:], np.zeros(HOP, np.float32)]), tail[:HOP].copy()
 
     def chunk(self, tokens):
-        """tokens [CHUNK/HOP, BINS] -> PCM [CHUNK], clamped to [-1, 1]."""
+        """tokens [CHUNK/HOP, BINS] -> PCM [CHUNK] ([CHUNK, 2] in stereo), clamped to [-1, 1]."""
         return np.clip(np.concatenate([self.frame(t) for t in tokens]), -1, 1)

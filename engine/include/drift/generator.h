@@ -31,7 +31,8 @@ struct drift_model_info {
                                   decodes to width x height pixels (docs/MODELS.md, latent) */
     double fps;                /* video: content frame rate */
     int sample_rate;           /* audio: samples per second */
-    int chunk_samples;         /* audio: samples per chunk (mono) */
+    int chunk_samples;         /* audio: samples per chunk, per channel */
+    int channels;              /* audio: 1, or 2 (interleaved L, R) */
     int window;                /* past frames/chunks kept in the KV cache */
     int default_steps;
     char default_sampler[32];
@@ -159,7 +160,8 @@ const struct drift_model_info *drift_generator_info(const struct drift_generator
  * that). Audio: -EINVAL. */
 int drift_generator_next_frame(struct drift_generator *gen, uint8_t *rgb, size_t size,
                                struct drift_error *err);
-/* Audio: writes the next chunk, chunk_samples mono float samples in [-1, 1]. Video: -EINVAL. */
+/* Audio: writes the next chunk, chunk_samples x channels float samples in [-1, 1] (stereo
+ * interleaved L, R); samples is pcm's room in floats. Video: -EINVAL. */
 int drift_generator_next_audio(struct drift_generator *gen, float *pcm, size_t samples,
                                struct drift_error *err);
 
