@@ -11,6 +11,8 @@ Figures:
   wanders by about 2 semitones by chance alone; tune_seeds clips (default 16) against 48 data clips
   bring that under 1.5 (1.25 sigma / sqrt(n)), and the interquartile ranges are reported beside it;
 - joins: mean |second difference| at chunk joins over inside chunks (1 = no clicks);
+- stereo (a stereo model): the correlation of the left and right channels per family (1 = mono);
+  every other figure judges the left channel, which is the mono synthesis;
 - chunk-rate artefact: the envelope's spectrum at the chunk rate (24000/2048 = 11.7 Hz) over its
   neighbourhood (the median of 2..30 Hz), in dB, generated and data;
 - long runs: 3000 chunks per family; adherence over the last 500, and the share of those chunks whose
@@ -37,20 +39,37 @@ PITCH_WORDS = ("low", None, "high")
 
 
 def read_wav(path):
+    """-> (pcm [samples, channels] float, rate)"""
     with wave.open(path, "rb") as w:
-        assert w.getsampwidth() == 2 and w.getnchannels() == 1, path
-        rate = w.getframerate()
+        assert w.getsampwidth() == 2 and w.getnchannels() in (1, 2), path
+        rate, ch = w.getframerate(), w.getnchannels()
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32767.0
-    return pcm, rate
+    return pcm.reshape(-1, ch), rate
+
+
+# The right channels of stereo clips drift_gen has read, by prompt (the width figure).
+RIGHT = {}
 
 
 def drift_gen(binary, model, prompt, seed, seconds, tmp):
+    """drift-gen's audio: the left channel (a stereo model's left channel is its mono synthesis,
+    spectral.py); the right one of a stereo file is kept in RIGHT[prompt]."""
     out = os.path.join(tmp, f"g{abs(hash((prompt, seed, seconds)))}")
     subprocess.run([binary, "--model", model, "--prompt", prompt, "--seed", str(seed), "--seconds", str(seconds),
                     "--out", out], check=True, capture_output=True)
     pcm, rate = read_wav(os.path.join(out, "audio.wav"))
     assert rate == SR, f"drift-gen wrote {rate} Hz, expected {SR}"
-    return pcm
+    if pcm.shape[1] == 2:
+        RIGHT.setdefault(prompt, []).append((pcm[:, 0].copy(), pcm[:, 1].copy()))
+    return pcm[:, 0].copy()
+
+
+def channel_correlation(pairs):
+    """correlation of left and right over (left, right) clips, skipping the first window."""
+    lr = sum(float(np.dot(l[1024:], r[1024:])) for l, r in pairs)
+    ll = sum(float(np.dot(l[1024:], l[1024:])) for l, _ in pairs)
+    rr = sum(float(np.dot(r[1024:], r[1024:])) for _, r in pairs)
+    return lr / math.sqrt(ll * rr + 1e-30)
 
 
 def data_clip(fam, pitch, seed, seconds):
@@ -143,6 +162,9 @@ def evaluate(binary, model, judge, seeds, seconds, long_chunks, card, tune_seeds
         log(f"adherence {res['adherence']:.3f} ({seeds} seeds x {seconds:g} s per family, chunks of {CHUNK}): {per}")
         allclips = [c for v in clips.values() for c in v]
         res["join_ratio"] = round(join_ratio(allclips), 3)
+        if RIGHT:
+            res["stereo_correlation"] = {fam: round(channel_correlation(RIGHT[fam]), 3) for fam in AUDIO_FAMILIES}
+            log(f"left/right correlation (1: mono, 0: uncorrelated): {res['stereo_correlation']}")
         rng = random.Random(9090)
         data = {fam: [data_clip(fam, None, rng.getrandbits(40), seconds) for _ in range(seeds)] for fam in AUDIO_FAMILIES}
         res["join_ratio_data"] = round(join_ratio([c for v in data.values() for c in v]), 3)
