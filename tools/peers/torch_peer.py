@@ -39,11 +39,15 @@ def load(stem):
     kind = cfg.setdefault("kind", config.get("kind"))
     for k, v in config.get(kind, {}).items():
         cfg.setdefault(k, v)
+    # The frame before (arch.previous_frame_input) is embedded once per frame, before the steps (the
+    # engine folds it into the position embedding: engine/src/dit.c), so it is not part of the step timed
+    # here either.
+    cfg["previous_frame_input"] = False
     net = M.DriftDiT(cfg).eval()
     weights, _ = safetensors_io.load(stem + ".safetensors")
     # spectral.mean/std (spectral audio models) belong to the synthesiser and decoder.* (latent video models)
     # to the decoder that runs once per frame after the steps: neither is the network step timed here
-    weights = {k: v.float() for k, v in weights.items() if not k.startswith(("spectral.", "decoder."))}
+    weights = {k: v.float() for k, v in weights.items() if not k.startswith(("spectral.", "decoder.", "prev_embed."))}
     net.load_state_dict(weights, strict=True)
     return net, config, cfg
 
