@@ -559,6 +559,12 @@ def audio_live(d):
     video, audio = packet_times(path, "v:0"), packet_times(path, "a:0")
     check(len(video) > seconds * fps * 0.9, f"{len(video)} video frames in {seconds} s")
     check(audio, "no audio packets")
+    # The stream carries the audio model's channels (the shipped one is stereo: docs/MODELS.md).
+    with open(os.path.join(models, "drift-audio.json")) as f:
+        want = json.load(f)["audio"].get("channels", 1)
+    got = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels",
+                          "-of", "csv=p=0", path], capture_output=True, text=True, timeout=60).stdout.strip()
+    check(got == str(want), f"the recording's audio has {got!r} channels, the audio model {want}")
     v0, v1 = video[0][0], video[-1][0] + 1 / fps
     a0, a1 = audio[0][0], audio[-1][0] + audio[-1][1]
     pcm = pcm_f32(path, rate)
