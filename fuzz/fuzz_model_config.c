@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     static const char *keys[] = { "arch.hidden", "arch.depth", "version", "vocab", "sampler.steps",
                                   "audio.representation", "audio.n_fft", "audio.floor",
+                                  "audio.channels", "audio.stereo_width",
                                   "latent.factor", "latent.clip", "latent.decoder.layers",
                                   "latent.decoder.shuffle", "a.b.c", "" };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
