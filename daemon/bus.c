@@ -230,16 +230,5 @@ struct drift_emitter drift_bus_emitter(struct context *ctx)
 
 int drift_bus_error(sd_bus_error *error, int code, const char *message)
 {
-    const char *name;
-    switch (code < 0 ? -code : code) {
-    case EINVAL: case ENAMETOOLONG: case ERANGE: name = DRIFT_ERROR_INVALID_ARGUMENT; break;
-    case ENOENT: case ESRCH: name = DRIFT_ERROR_NOT_FOUND; break;
-    case EEXIST: name = DRIFT_ERROR_EXISTS; break;
-    case EBUSY: case EALREADY: case EAGAIN: name = DRIFT_ERROR_BUSY; break;
-    case E2BIG: case ENOSPC: case EMFILE: name = DRIFT_ERROR_LIMIT; break;
-    case EOPNOTSUPP: name = DRIFT_ERROR_NOT_SUPPORTED; break;
-    case EBADMSG: case ENOEXEC: case EPROTO: name = DRIFT_ERROR_MODEL; break;
-    default: name = DRIFT_ERROR_FAILED; break;
-    }
-    return sd_bus_error_set(error, name, message);
+    return sd_bus_error_set(error, drift_error_name(code), message);
 }

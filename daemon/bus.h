@@ -15,17 +15,9 @@
 
 #include "bus_names.h"
 #include "emitter.h"
+#include "errors.h"
 
 struct context;
-
-#define DRIFT_ERROR_INVALID_ARGUMENT "org.drift1.Error.InvalidArgument"
-#define DRIFT_ERROR_NOT_FOUND "org.drift1.Error.NotFound"
-#define DRIFT_ERROR_EXISTS "org.drift1.Error.Exists"
-#define DRIFT_ERROR_BUSY "org.drift1.Error.Busy"
-#define DRIFT_ERROR_LIMIT "org.drift1.Error.LimitExceeded"
-#define DRIFT_ERROR_MODEL "org.drift1.Error.ModelError"
-#define DRIFT_ERROR_NOT_SUPPORTED "org.drift1.Error.NotSupported"
-#define DRIFT_ERROR_FAILED "org.drift1.Error.Failed"
 
 struct drift_bus_conn {
     struct context *ctx;
@@ -41,7 +33,9 @@ int drift_bus_open(struct context *ctx, struct drift_error *err);
 int drift_bus_listen_private(struct context *ctx, struct drift_error *err);
 void drift_bus_close_all(struct context *ctx);
 
-/* Registers the objects on one connection (bus_manager.c, bus_stream.c, bus_job.c). */
+/* Registers the objects on one connection (bus_manager.c, bus_stream.c, bus_job.c). Their
+ * methods read the call's arguments and hand them to the operations they share with the HTTP API
+ * (ops.h). */
 int drift_bus_add_manager(struct context *ctx, sd_bus *bus);
 int drift_bus_add_streams(struct context *ctx, sd_bus *bus);
 int drift_bus_add_jobs(struct context *ctx, sd_bus *bus);
@@ -50,10 +44,12 @@ int drift_bus_add_jobs(struct context *ctx, sd_bus *bus);
  * InterfacesAdded/Removed, Manager.JobFinished). */
 struct drift_emitter drift_bus_emitter(struct context *ctx);
 
-/* Turns a negative errno and message into a named org.drift1.Error. Returns -abs(code). */
+/* Turns a negative errno and message into the org.drift1.Error that drift_error_name() names.
+ * Returns -abs(code). */
 int drift_bus_error(sd_bus_error *error, int code, const char *message);
 
-/* Reads an a{sv} into settings (scope: DRIFT_SCOPE_STREAM or _JOB). Returns 0 or sets error. */
+/* Reads an a{sv} into settings (scope: DRIFT_SCOPE_STREAM or _JOB): each key is set through the
+ * settings table and marked in settings->set. Returns 0 or sets error. */
 struct drift_settings;
 int drift_bus_read_settings(sd_bus_message *m, unsigned scope, struct drift_settings *settings,
                             sd_bus_error *error);

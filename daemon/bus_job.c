@@ -6,6 +6,7 @@
 #include "bus.h"
 #include "context.h"
 #include "jobs.h"
+#include "ops.h"
 
 static int job_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                     void **found, sd_bus_error *error)
@@ -67,7 +68,7 @@ static int property_spec(sd_bus *bus, const char *path, const char *interface,
 static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
     struct drift_error err = { 0 };
-    int r = drift_job_cancel(userdata, &err);
+    int r = drift_ops_cancel_job(userdata, &err);
     return r < 0 ? drift_bus_error(error, r, err.message) : sd_bus_reply_method_return(m, NULL);
 }
 

@@ -1,14 +1,11 @@
 /* org.drift1.Manager at /org/drift1. */
-#include <errno.h>
-#include <string.h>
-
 #include <drift/context.h>
 
 #include "bus.h"
 #include "context.h"
-#include "generation.h"
 #include "jobs.h"
 #include "log.h"
+#include "ops.h"
 #include "stream.h"
 #include "version.h"
 
@@ -75,42 +72,32 @@ static int property_max_streams(sd_bus *bus, const char *path, const char *inter
     return sd_bus_message_append(reply, "u", (uint32_t)ctx->config->max_streams);
 }
 
+/* Reads the a{sv} of a call into the keys given (scope: stream or job). */
+static int read_given(sd_bus_message *m, unsigned scope, struct drift_settings *given,
+                      sd_bus_error *error)
+{
+    *given = (struct drift_settings){ 0 };
+    int r = drift_bus_read_settings(m, scope, given, error);
+    if (r < 0)
+        drift_settings_done(given);
+    return r;
+}
+
 static int method_create_stream(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
     struct context *ctx = userdata;
     const char *name;
+    struct drift_settings given;
     int r = sd_bus_message_read(m, "s", &name);
-    if (r < 0)
+    if (r < 0 || (r = read_given(m, DRIFT_SCOPE_STREAM, &given, error)) < 0)
         return r;
-    struct drift_error nerr = { 0 };
-    if (drift_stream_name_check(name, &nerr) < 0)
-        return sd_bus_error_set(error, DRIFT_ERROR_INVALID_ARGUMENT, nerr.message);
-    if (context_find_stream(ctx, name))
-        return sd_bus_error_setf(error, DRIFT_ERROR_EXISTS, "stream '%s' already exists", name);
-    if (ctx->streams->len >= ctx->config->max_streams)
-        return sd_bus_error_setf(error, DRIFT_ERROR_LIMIT,
-                                 "%u streams exist; allowed: at most %u (max_streams in [daemon])",
-                                 ctx->streams->len, ctx->config->max_streams);
-    struct drift_settings settings;
-    drift_settings_init_stream(&settings, ctx->config->default_model,
-                               ctx->config->default_audio_model);
-    r = drift_bus_read_settings(m, DRIFT_SCOPE_STREAM, &settings, error);
-    if (r >= 0 && drift_settings_has(&settings, DRIFT_KEY_AUDIO_MODEL) &&
-        !drift_settings_has(&settings, DRIFT_KEY_AUDIO))
-        settings.audio = settings.audio_model[0] != 0;
+    struct drift_stream *s = NULL;
     struct drift_error err = { 0 };
-    if (r >= 0 && drift_check_models(&settings, NULL, &err) < 0)
-        r = drift_bus_error(error, -ENOEXEC, err.message);
-    if (r >= 0 && (r = context_admit(ctx, name, &settings, &err)) < 0) {
-        log_stream(LOG_WARNING, name, "refused: %s", err.message);
-        r = drift_bus_error(error, r, err.message);
-    }
-    struct drift_stream *s = r < 0 ? NULL : context_add_stream(ctx, name, &settings, false);
-    drift_settings_done(&settings);
+    r = drift_ops_create_stream(ctx, name, &given, &s, &err);
+    drift_settings_done(&given);
     if (r < 0)
-        return r;
+        return drift_bus_error(error, r, err.message);
     log_stream(LOG_INFO, name, "created over D-Bus");
-    drift_stream_start(s);
     return sd_bus_reply_method_return(m, "o", s->path);
 }
 
@@ -121,9 +108,9 @@ static int method_remove_stream(sd_bus_message *m, void *userdata, sd_bus_error 
     int r = sd_bus_message_read(m, "s", &name);
     if (r < 0)
         return r;
-    if (!context_find_stream(ctx, name))
-        return sd_bus_error_setf(error, DRIFT_ERROR_NOT_FOUND, "no stream named '%.64s'", name);
-    context_remove_stream(ctx, name);
+    struct drift_error err = { 0 };
+    if ((r = drift_ops_remove_stream(ctx, name, &err)) < 0)
+        return drift_bus_error(error, r, err.message);
     log_stream(LOG_INFO, name, "removed over D-Bus");
     return sd_bus_reply_method_return(m, NULL);
 }
@@ -131,17 +118,14 @@ static int method_remove_stream(sd_bus_message *m, void *userdata, sd_bus_error 
 static int method_submit_job(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
     struct context *ctx = userdata;
-    struct drift_settings spec;
-    drift_settings_init_stream(&spec, ctx->config->default_model,
-                               ctx->config->default_audio_model);
-    int r = drift_bus_read_settings(m, DRIFT_SCOPE_JOB, &spec, error);
-    if (r < 0) {
-        drift_settings_done(&spec);
+    struct drift_settings given;
+    int r = read_given(m, DRIFT_SCOPE_JOB, &given, error);
+    if (r < 0)
         return r;
-    }
-    struct drift_job *j;
+    struct drift_job *j = NULL;
     struct drift_error err = { 0 };
-    r = drift_jobs_submit(ctx->jobs, &spec, &j, &err);
+    r = drift_ops_submit_job(ctx, &given, &j, &err);
+    drift_settings_done(&given);
     if (r < 0)
         return drift_bus_error(error, r, err.message);
     return sd_bus_reply_method_return(m, "o", j->path);
@@ -151,7 +135,7 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
     struct context *ctx = userdata;
     struct drift_error err = { 0 };
-    int r = context_reload(ctx, &err);
+    int r = drift_ops_reload(ctx, &err);
     if (r < 0)
         return drift_bus_error(error, r, err.message);
     return sd_bus_reply_method_return(m, NULL);

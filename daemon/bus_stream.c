@@ -5,7 +5,7 @@
 
 #include "bus.h"
 #include "context.h"
-#include "log.h"
+#include "ops.h"
 #include "stream.h"
 
 #define GETTER(fn) \
@@ -96,16 +96,6 @@ static void message_unref(void *m)
     sd_bus_message_unref(m);
 }
 
-static int apply(struct drift_stream *s, sd_bus_message *m, const struct drift_settings *next,
-                 sd_bus_error *error)
-{
-    struct drift_error err = { 0 };
-    int r = drift_stream_apply(s, next, answer, sd_bus_message_ref(m), message_unref, &err);
-    if (r < 0)
-        return drift_bus_error(error, r, err.message);
-    return 1; /* answered later, when the generator took the change */
-}
-
 static int method_set_prompt(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
     struct drift_stream *s = userdata;
@@ -113,52 +103,39 @@ static int method_set_prompt(sd_bus_message *m, void *userdata, sd_bus_error *er
     int r = sd_bus_message_read(m, "s", &prompt);
     if (r < 0)
         return r;
-    struct drift_settings next;
     struct drift_error err = { 0 };
-    drift_settings_copy(&next, &s->settings);
-    r = drift_settings_set(&next, DRIFT_SCOPE_STREAM, "prompt",
-                           &(struct drift_setting_value){ .type = DRIFT_SETTING_STRING, .s = prompt },
-                           &err);
-    r = r < 0 ? sd_bus_error_set(error, DRIFT_ERROR_INVALID_ARGUMENT, err.message)
-              : apply(s, m, &next, error);
-    drift_settings_done(&next);
-    return r;
+    r = drift_ops_set_prompt(s, prompt, answer, sd_bus_message_ref(m), message_unref, &err);
+    if (r < 0)
+        return drift_bus_error(error, r, err.message);
+    return 1; /* answered later, when the generator took the change */
 }
 
 static int method_set(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
     struct drift_stream *s = userdata;
-    struct drift_settings next;
-    drift_settings_copy(&next, &s->settings);
-    next.set = 0;
-    int r = drift_bus_read_settings(m, DRIFT_SCOPE_STREAM, &next, error);
-    if (r >= 0)
-        r = apply(s, m, &next, error);
-    drift_settings_done(&next);
-    return r;
+    struct drift_settings given = { 0 };
+    int r = drift_bus_read_settings(m, DRIFT_SCOPE_STREAM, &given, error);
+    struct drift_error err = { 0 };
+    if (r >= 0 &&
+        (r = drift_ops_set(s, &given, answer, sd_bus_message_ref(m), message_unref, &err)) < 0)
+        r = drift_bus_error(error, r, err.message);
+    drift_settings_done(&given);
+    return r < 0 ? r : 1; /* answered later, when the generator took the change */
 }
 
 static int method_start(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
     struct drift_stream *s = userdata;
     struct drift_error err = { 0 };
-    if (!drift_stream_active(s) && context_admit(s->host->userdata, s->name, &s->settings, &err) < 0) {
-        log_stream(LOG_WARNING, s->name, "not started: %s", err.message);
-        return drift_bus_error(error, err.code, err.message);
-    }
-    if (drift_stream_start(s) < 0)
-        return sd_bus_error_setf(error, DRIFT_ERROR_BUSY, "stream '%s' is %s", s->name,
-                                 drift_stream_state_name(s->state));
-    return sd_bus_reply_method_return(m, NULL);
+    int r = drift_ops_start(s->host->userdata, s, &err);
+    return r < 0 ? drift_bus_error(error, r, err.message) : sd_bus_reply_method_return(m, NULL);
 }
 
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-    struct drift_stream *s = userdata;
-    if (drift_stream_stop(s) < 0)
-        return sd_bus_error_setf(error, DRIFT_ERROR_BUSY, "stream '%s' is %s", s->name,
-                                 drift_stream_state_name(s->state));
-    return sd_bus_reply_method_return(m, NULL);
+    struct drift_error err = { 0 };
+    int r = drift_ops_stop(userdata, &err);
+    return r < 0 ? drift_bus_error(error, r, err.message) : sd_bus_reply_method_return(m, NULL);
 }
 
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
