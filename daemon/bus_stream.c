@@ -57,6 +57,8 @@ LIVE_GETTER(property_steps_lowered, "t", live.steps_lowered)
 LIVE_GETTER(property_degraded, "b", (int)live.degraded)
 LIVE_GETTER(property_audio_chunks_generated, "t", live.audio_chunks)
 LIVE_GETTER(property_audio_chunks_late, "t", live.audio_chunks_late)
+LIVE_GETTER(property_evaluations_run, "t", live.evals_run)
+LIVE_GETTER(property_evaluations_skipped, "t", live.evals_skipped)
 
 GETTER(property_idle)
 {
@@ -177,6 +179,8 @@ static const sd_bus_vtable stream_vtable[] = {
     SD_BUS_PROPERTY("FramesDropped", "t", property_frames_dropped, 0, POLLED),
     SD_BUS_PROPERTY("AudioChunksGenerated", "t", property_audio_chunks_generated, 0, POLLED),
     SD_BUS_PROPERTY("AudioChunksLate", "t", property_audio_chunks_late, 0, POLLED),
+    SD_BUS_PROPERTY("EvaluationsRun", "t", property_evaluations_run, 0, POLLED),
+    SD_BUS_PROPERTY("EvaluationsSkipped", "t", property_evaluations_skipped, 0, POLLED),
     SD_BUS_METHOD_WITH_ARGS("SetPrompt", SD_BUS_ARGS("s", prompt), SD_BUS_NO_RESULT,
                             method_set_prompt, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Set", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_set,

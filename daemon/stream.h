@@ -73,6 +73,9 @@ struct drift_stream_backend {
     /* Audio chunks generated so far, and those that came after their time (a gap); may be
      * NULL (no audio). */
     void (*audio_counters)(struct drift_stream_gen *g, uint64_t *ret_chunks, uint64_t *ret_late);
+    /* The video model's evaluations so far: computed, and served by a step-level cache instead
+     * (the engine's counters). May be NULL (not counted). */
+    void (*eval_counters)(struct drift_stream_gen *g, uint64_t *ret_run, uint64_t *ret_skipped);
     /* Whether somebody watches the output (an RTSP media, a file writer, a publisher is
      * attached), waiting up to timeout_usec for one when nobody does (0: do not wait). NULL:
      * always watched, so the stream never idles. */
@@ -120,6 +123,8 @@ struct drift_stream_live {
     int sample_rate;
     uint64_t audio_chunks;       /* audio chunks generated (the audio has its own thread) */
     uint64_t audio_chunks_late;  /* of those, the ones after a gap: the clock passed the audio */
+    uint64_t evals_run;          /* the video model's evaluations computed */
+    uint64_t evals_skipped;      /* and those a step-level cache served instead */
     bool idle;                   /* on demand and unwatched: generation paused */
     bool warming;                /* the first measuring window after a start or a wake */
     /* The output's repeats while idle and until the first frame after waking are not the

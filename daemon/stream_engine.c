@@ -147,6 +147,15 @@ static void engine_audio_counters(struct drift_stream_gen *g, uint64_t *ret_chun
     *ret_late = c.late;
 }
 
+static void engine_eval_counters(struct drift_stream_gen *g, uint64_t *ret_run,
+                                 uint64_t *ret_skipped)
+{
+    struct drift_generator_counters c;
+    drift_generator_get_counters(g->gen.video, &c);
+    *ret_run = c.evals_run;
+    *ret_skipped = c.evals_skipped;
+}
+
 static uint64_t engine_repeated(struct drift_stream_gen *g)
 {
     struct drift_stream_stats st;
@@ -187,6 +196,7 @@ const struct drift_stream_backend drift_stream_engine_backend = {
     .repeated = engine_repeated,
     .fixed_share = engine_fixed_share,
     .audio_counters = engine_audio_counters,
+    .eval_counters = engine_eval_counters,
     .watched = engine_watched,
     .set_idle = engine_set_idle,
     .close = engine_close,

@@ -137,6 +137,8 @@ static void publish(struct gen *g)
     s->live.sample_rate = g->info.sample_rate;
     if (g->be->audio_counters)
         g->be->audio_counters(g->g, &s->live.audio_chunks, &s->live.audio_chunks_late);
+    if (g->be->eval_counters)
+        g->be->eval_counters(g->g, &s->live.evals_run, &s->live.evals_skipped);
     g_mutex_unlock(&s->lock);
 }
 

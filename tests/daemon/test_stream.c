@@ -42,6 +42,7 @@ static struct {
     char *last_model, *last_prompt;
     unsigned steps;             /* in use */
     uint64_t repeated;          /* frames the fake output had to repeat */
+    uint64_t evals_run, evals_skipped; /* the fake generator's: each step of a frame, one cached */
     gint watched;               /* a destination is attached to the output (atomic) */
     gint idle_calls;            /* set_idle(true) calls (atomic) */
 } fake;
@@ -106,6 +107,8 @@ static int fake_frame(struct drift_stream_gen *g, int64_t index, double *ret_wor
     *ret_work = fake.work_fixed + fake.work_per_step * g->steps;
     if (*ret_work > 1.0 / g->fps)
         fake.repeated++; /* a live output repeats a frame when the next one is late */
+    fake.evals_run += g->steps;
+    fake.evals_skipped++;
     g_mutex_unlock(&fake.lock);
     return 0;
 }
@@ -125,6 +128,15 @@ static double fake_fixed_share(struct drift_stream_gen *g)
     double share = work > 0 ? fake.work_fixed / work : -1;
     g_mutex_unlock(&fake.lock);
     return share;
+}
+
+static void fake_eval_counters(struct drift_stream_gen *g, uint64_t *ret_run,
+                               uint64_t *ret_skipped)
+{
+    g_mutex_lock(&fake.lock);
+    *ret_run = fake.evals_run;
+    *ret_skipped = fake.evals_skipped;
+    g_mutex_unlock(&fake.lock);
 }
 
 static void fake_close(struct drift_stream_gen *g)
@@ -155,6 +167,7 @@ static const struct drift_stream_backend fake_backend = {
     .frame = fake_frame,
     .repeated = fake_repeated,
     .fixed_share = fake_fixed_share,
+    .eval_counters = fake_eval_counters,
     .close = fake_close,
     .output_counters = fake_output_counters,
     .output_free = fake_output_free,
@@ -308,6 +321,23 @@ static void start_loads_serves_and_generates(void **state)
     assert_string_equal(fake.last_model, "a.safetensors");
     WAIT_FOR(frames_of(s) >= 10);
     assert_int_equal(drift_stream_clients(s), 2);
+    stop_and_free(s);
+}
+
+/* The generator's evaluations (computed and cached) are published with every frame, for the
+ * EvaluationsRun/EvaluationsSkipped properties and the metrics. */
+static void the_generators_evaluations_are_published_with_each_frame(void **state)
+{
+    struct drift_stream *s = new_stream("a.safetensors");
+    drift_stream_start(s);
+    WAIT_FOR(frames_of(s) >= 10);
+    struct drift_stream_live live;
+    drift_stream_get_live(s, &live);
+    assert_true(live.steps > 0);
+    /* One frame's steps each, as the fake counts them; published after the frame. */
+    assert_true(live.evals_run >= 10 * live.steps);
+    assert_true(live.evals_skipped >= 10);
+    assert_int_equal(live.evals_run, live.evals_skipped * live.steps);
     stop_and_free(s);
 }
 
@@ -666,6 +696,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(start_loads_serves_and_generates, setup),
+        cmocka_unit_test_setup(the_generators_evaluations_are_published_with_each_frame, setup),
         cmocka_unit_test_setup(stop_ends_the_thread_unserves_and_frees_the_output, setup),
         cmocka_unit_test_setup(a_model_that_cannot_load_fails_the_stream_with_the_reason, setup),
         cmocka_unit_test_setup(a_generation_failure_fails_the_running_stream, setup),
