@@ -23,6 +23,8 @@ struct driftd_config *driftd_config_new(const char *default_model, const char *d
     cfg->admission_strict = true;
     cfg->rtsp_address = g_strdup("127.0.0.1");
     cfg->rtsp_port = 8554;
+    cfg->http_address = g_strdup("127.0.0.1");
+    cfg->http_port = 8555;
     cfg->jobs_concurrency = 1;
     cfg->jobs_keep_days = 30;
     cfg->jobs_nice = 10;
@@ -48,6 +50,7 @@ void driftd_config_free(struct driftd_config *cfg)
     g_ptr_array_unref(cfg->streams);
     g_free(cfg->state_dir);
     g_free(cfg->rtsp_address);
+    g_free(cfg->http_address);
     g_free(cfg->default_model);
     g_free(cfg->default_audio_model);
     g_free(cfg);
@@ -193,7 +196,7 @@ static int unknown(struct ctx *c, const char *group, const char *key, const char
                         allowed);
     else
         drift_error_set(c->err, -ENOENT,
-                        "unknown section [%s]; known sections: [daemon], [rtsp], [jobs], [stream.NAME]",
+                        "unknown section [%s]; known sections: [daemon], [rtsp], [http], [jobs], [stream.NAME]",
                         group);
     return fail_at(c, group, key, -ENOENT);
 }
@@ -244,25 +247,39 @@ static int apply_daemon(struct ctx *c, const char *group, const char *key)
     return unknown(c, group, key, "state_dir, max_streams, private_socket, admission");
 }
 
+/* An IPv4 or IPv6 address literal into *ret (transfer full). */
+static int get_address(struct ctx *c, const char *group, const char *key, char **ret)
+{
+    g_autofree char *v = NULL;
+    int r = get_string(c, group, key, &v);
+    if (r < 0)
+        return r;
+    g_autoptr(GInetAddress) a = g_inet_address_new_from_string(v);
+    if (!a) {
+        drift_error_set(c->err, -EINVAL,
+                        "address: '%.64s' is not an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::)", v);
+        return fail_at(c, group, key, -EINVAL);
+    }
+    g_free(*ret);
+    *ret = g_steal_pointer(&v);
+    return 0;
+}
+
 static int apply_rtsp(struct ctx *c, const char *group, const char *key)
 {
     if (!strcmp(key, "port"))
         return get_uint(c, group, key, 0, 65535, &c->cfg->rtsp_port);
-    if (!strcmp(key, "address")) {
-        g_autofree char *v = NULL;
-        int r = get_string(c, group, key, &v);
-        if (r < 0)
-            return r;
-        g_autoptr(GInetAddress) a = g_inet_address_new_from_string(v);
-        if (!a) {
-            drift_error_set(c->err, -EINVAL,
-                            "address: '%.64s' is not an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::)", v);
-            return fail_at(c, group, key, -EINVAL);
-        }
-        g_free(c->cfg->rtsp_address);
-        c->cfg->rtsp_address = g_steal_pointer(&v);
-        return 0;
-    }
+    if (!strcmp(key, "address"))
+        return get_address(c, group, key, &c->cfg->rtsp_address);
+    return unknown(c, group, key, "address, port");
+}
+
+static int apply_http(struct ctx *c, const char *group, const char *key)
+{
+    if (!strcmp(key, "port"))
+        return get_uint(c, group, key, 0, 65535, &c->cfg->http_port);
+    if (!strcmp(key, "address"))
+        return get_address(c, group, key, &c->cfg->http_address);
     return unknown(c, group, key, "address, port");
 }
 
@@ -328,7 +345,8 @@ static int apply_group(struct ctx *c, const char *group)
             return fail_at(c, group, NULL, -EINVAL);
         }
         sc = stream_get(c->cfg, name);
-    } else if (strcmp(group, "daemon") && strcmp(group, "rtsp") && strcmp(group, "jobs")) {
+    } else if (strcmp(group, "daemon") && strcmp(group, "rtsp") && strcmp(group, "http") &&
+               strcmp(group, "jobs")) {
         return unknown(c, group, NULL, NULL);
     }
     for (size_t i = 0; keys && keys[i]; i++) {
@@ -339,6 +357,8 @@ static int apply_group(struct ctx *c, const char *group)
             r = apply_daemon(c, group, keys[i]);
         else if (!strcmp(group, "rtsp"))
             r = apply_rtsp(c, group, keys[i]);
+        else if (!strcmp(group, "http"))
+            r = apply_http(c, group, keys[i]);
         else
             r = apply_jobs(c, group, keys[i]);
         if (r < 0)
@@ -385,6 +405,20 @@ static int apply_file(struct driftd_config *cfg, const char *path, bool optional
 static gint compare_names(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int driftd_config_check(const struct driftd_config *cfg, struct drift_error *err)
+{
+    /* Access control (users, roles, TLS) is not there yet: with nobody to check, the web
+     * server must not be reachable from other machines (DESIGN.md "Access"). */
+    g_autoptr(GInetAddress) a = g_inet_address_new_from_string(cfg->http_address);
+    if (cfg->http_port && (!a || !g_inet_address_get_is_loopback(a)))
+        return drift_error_set(err, -EINVAL,
+                               "[http] address: %.64s is not a loopback address; serving other "
+                               "machines requires access control, which driftd does not have "
+                               "yet: use 127.0.0.1 or ::1 (or [http] port = 0: no web server)",
+                               cfg->http_address);
+    return 0;
 }
 
 int driftd_config_load(struct driftd_config *cfg, const char *path, bool optional,

@@ -26,6 +26,8 @@ struct driftd_config {
     bool admission_strict;    /* [daemon] admission: strict (true) or allow */
     char *rtsp_address;       /* [rtsp] address */
     unsigned rtsp_port;       /* [rtsp] port; 0 = any free port */
+    char *http_address;       /* [http] address: an IP address, loopback (see driftd_config_check) */
+    unsigned http_port;       /* [http] port; 0 = no web server */
     unsigned jobs_concurrency; /* [jobs] concurrency */
     unsigned jobs_keep_days;   /* [jobs] keep_days: finished job records; 0 = forever */
     unsigned jobs_output_keep_days; /* [jobs] output_keep_days: outputs of done jobs; 0 = forever */
@@ -49,6 +51,12 @@ int driftd_config_apply_data(struct driftd_config *cfg, const char *file_name, c
 /* Reads path (missing: -ENOENT, unless optional) and then path.d/ *.conf in lexical order. */
 int driftd_config_load(struct driftd_config *cfg, const char *path, bool optional,
                       struct drift_error *err);
+
+/* The daemon's rules that no single key can check, for the configuration as a whole (after
+ * every file was read; driftd --render, which serves nothing, does not need them): -EINVAL when
+ * the web server would listen on an address that is not loopback (without access control
+ * every surface stays on this machine). err names the key. */
+int driftd_config_check(const struct driftd_config *cfg, struct drift_error *err);
 
 const struct drift_stream_config *driftd_config_stream(const struct driftd_config *cfg,
                                                       const char *name);

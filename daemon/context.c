@@ -295,6 +295,8 @@ static int load_config(struct context *ctx, struct driftd_config **ret, struct d
     g_autofree char *audio = drift_model_path(DRIFT_AUDIO_MODEL_FILE);
     struct driftd_config *cfg = driftd_config_new(video, audio);
     int r = driftd_config_load(cfg, ctx->config_path, ctx->config_optional, err);
+    if (r >= 0)
+        r = driftd_config_check(cfg, err);
     if (r < 0) {
         driftd_config_free(cfg);
         return r;
@@ -327,10 +329,16 @@ int context_reload(struct context *ctx, struct drift_error *err)
     if (g_strcmp0(next->rtsp_address, ctx->config->rtsp_address) ||
         next->rtsp_port != ctx->config->rtsp_port)
         log_warning("reload: [rtsp] address and port take effect at the next start");
-    /* What the server is bound to stays what the properties say. */
+    if (g_strcmp0(next->http_address, ctx->config->http_address) ||
+        next->http_port != ctx->config->http_port)
+        log_warning("reload: [http] address and port take effect at the next start");
+    /* What the servers are bound to stays what the properties say. */
     g_free(next->rtsp_address);
     next->rtsp_address = g_strdup(ctx->config->rtsp_address);
     next->rtsp_port = ctx->config->rtsp_port;
+    g_free(next->http_address);
+    next->http_address = g_strdup(ctx->config->http_address);
+    next->http_port = ctx->config->http_port;
     apply_streams(ctx, ctx->config, next);
     drift_jobs_set_config(ctx->jobs, next);
     driftd_config_free(ctx->config);

@@ -29,6 +29,9 @@ static void defaults_without_a_file(void **state)
     assert_null(cfg->state_dir); /* not set: drift_state_dir() decides */
     assert_string_equal(cfg->rtsp_address, "127.0.0.1");
     assert_int_equal(cfg->rtsp_port, 8554);
+    assert_string_equal(cfg->http_address, "127.0.0.1");
+    assert_int_equal(cfg->http_port, 8555);
+    assert_int_equal(driftd_config_check(cfg, NULL), 0);
     assert_int_equal(cfg->max_streams, 8);
     assert_int_equal(cfg->jobs_concurrency, 1);
     assert_true(cfg->private_socket);
@@ -97,6 +100,10 @@ static void out_of_range_values_name_key_and_range(void **state)
     static const struct { const char *text, *needle; } cases[] = {
         { "[rtsp]\nport = 70000\n", "driftd.conf:2: port: '70000' is out of range; allowed: 0..65535" },
         { "[rtsp]\naddress = example.org\n", "driftd.conf:2: address" },
+        { "[http]\nport = 65536\n", "driftd.conf:2: port: '65536' is out of range; allowed: 0..65535" },
+        { "[http]\n\nport = -1\n", "driftd.conf:3: port: '-1' is out of range; allowed: 0..65535" },
+        { "[http]\naddress = localhost\n", "driftd.conf:2: address: 'localhost' is not an IPv4 or IPv6 address" },
+        { "[http]\nbind = 1\n", "driftd.conf:2: unknown key 'bind' in [http]; known keys: address, port" },
         { "[daemon]\nmax_streams = 0\n", "allowed: 1..64" },
         { "[daemon]\nstate_dir = relative\n", "absolute path" },
         { "[daemon]\nadmission = maybe\n", "driftd.conf:2: admission: 'maybe'; allowed: strict or allow" },
@@ -257,6 +264,8 @@ static void the_shipped_config_shows_the_defaults(void **state)
     assert_int_equal(cfg->admission_strict, def->admission_strict);
     assert_string_equal(cfg->rtsp_address, def->rtsp_address);
     assert_int_equal(cfg->rtsp_port, def->rtsp_port);
+    assert_string_equal(cfg->http_address, def->http_address);
+    assert_int_equal(cfg->http_port, def->http_port);
     assert_int_equal(cfg->jobs_concurrency, def->jobs_concurrency);
     assert_int_equal(cfg->jobs_nice, def->jobs_nice);
     assert_int_equal(cfg->jobs_keep_days, def->jobs_keep_days);
@@ -264,6 +273,39 @@ static void the_shipped_config_shows_the_defaults(void **state)
     assert_int_equal(cfg->jobs_output_max_mb, def->jobs_output_max_mb);
     driftd_config_free(def);
     driftd_config_free(cfg);
+}
+
+/* Without access control the web server listens on loopback only: any other address is
+ * refused for the whole configuration, naming the key and why; port 0 (no server) takes any. */
+static void the_web_server_stays_on_loopback(void **state)
+{
+    static const struct {
+        const char *text;
+        int result;
+    } cases[] = {
+        { "[http]\naddress = 127.0.0.1\nport = 8080\n", 0 },
+        { "[http]\naddress = 127.0.0.2\n", 0 },
+        { "[http]\naddress = ::1\n", 0 },
+        { "[http]\naddress = 0.0.0.0\n", -EINVAL },
+        { "[http]\naddress = ::\n", -EINVAL },
+        { "[http]\naddress = 192.168.1.10\n", -EINVAL },
+        { "[http]\naddress = 0.0.0.0\nport = 0\n", 0 },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        int r;
+        struct drift_error err;
+        struct driftd_config *cfg = parse(cases[i].text, &r, &err);
+        assert_int_equal(r, 0); /* each key is fine alone */
+        r = driftd_config_check(cfg, &err);
+        if (r != cases[i].result)
+            fail_msg("%s: %d (%s)", cases[i].text, r, err.message);
+        if (r < 0) {
+            assert_non_null(strstr(err.message, "[http] address: "));
+            assert_non_null(strstr(err.message, "is not a loopback address"));
+            assert_non_null(strstr(err.message, "requires access control"));
+        }
+        driftd_config_free(cfg);
+    }
 }
 
 int main(void)
@@ -281,6 +323,7 @@ int main(void)
         cmocka_unit_test(state_dir_is_option_then_config_then_systemd),
         cmocka_unit_test(an_empty_state_dir_unsets_it),
         cmocka_unit_test(the_shipped_config_shows_the_defaults),
+        cmocka_unit_test(the_web_server_stays_on_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
