@@ -64,6 +64,22 @@ static int property_rtsp_port(sd_bus *bus, const char *path, const char *interfa
     return sd_bus_message_append(reply, "u", (uint32_t)context_rtsp_port(ctx));
 }
 
+static int property_http_address(sd_bus *bus, const char *path, const char *interface,
+                                 const char *property, sd_bus_message *reply, void *userdata,
+                                 sd_bus_error *error)
+{
+    struct context *ctx = userdata;
+    return sd_bus_message_append(reply, "s", ctx->config->http_address);
+}
+
+static int property_http_port(sd_bus *bus, const char *path, const char *interface,
+                              const char *property, sd_bus_message *reply, void *userdata,
+                              sd_bus_error *error)
+{
+    struct context *ctx = userdata;
+    return sd_bus_message_append(reply, "u", (uint32_t)ctx->config->http_port);
+}
+
 static int property_max_streams(sd_bus *bus, const char *path, const char *interface,
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *error)
@@ -157,6 +173,8 @@ static const sd_bus_vtable manager_vtable[] = {
     SD_BUS_PROPERTY("Ready", "b", property_ready, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("RtspAddress", "s", property_rtsp_address, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("RtspPort", "u", property_rtsp_port, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("HttpAddress", "s", property_http_address, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("HttpPort", "u", property_http_port, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("MaxStreams", "u", property_max_streams, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_METHOD_WITH_ARGS("CreateStream", SD_BUS_ARGS("s", name, "a{sv}", settings),

@@ -1,6 +1,6 @@
 /* driftd: generates video and audio with diffusion models and streams them over RTSP, steered
- * over D-Bus (org.drift1). One GLib main loop runs D-Bus, the RTSP server and the timers; each
- * stream generates on its own thread. */
+ * over D-Bus (org.drift1) and a web server's JSON API. One GLib main loop runs D-Bus, the RTSP
+ * and HTTP servers and the timers; each stream generates on its own thread. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -12,6 +12,7 @@
 
 #include "bus.h"
 #include "context.h"
+#include "http.h"
 #include "log.h"
 #include "render.h"
 #include "version.h"
@@ -123,9 +124,13 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGINT, on_sigterm, &ctx);
     g_unix_signal_add(SIGHUP, on_sighup, &ctx);
     struct drift_error err = { 0 };
+    struct drift_http *http = NULL;
     r = context_init(&ctx, &err);
     if (r >= 0)
         r = drift_bus_open(&ctx, &err);
+    /* Bound before READY=1, like the RTSP port: a port in use fails the start. */
+    if (r >= 0)
+        r = drift_http_start(&ctx, &http, &err);
     if (r < 0) {
         log_error("%s", err.message);
         drift_bus_close_all(&ctx);
@@ -139,6 +144,7 @@ int main(int argc, char **argv)
     ctx.emit = drift_bus_emitter(&ctx);
     context_start(&ctx);
     g_main_loop_run(ctx.loop);
+    drift_http_free(http);
     drift_bus_close_all(&ctx);
     context_done(&ctx);
     if (ctx.shutdown_started)

@@ -11,6 +11,12 @@ char *drift_model_path(const char *file)
     return g_build_filename(dir && dir[0] ? dir : DRIFT_MODELS_DIR_DEFAULT, file, NULL);
 }
 
+char *drift_web_dir(void)
+{
+    const char *dir = g_getenv("DRIFT_WEB_DIR");
+    return g_strdup(dir && dir[0] ? dir : DRIFT_WEB_DIR_DEFAULT);
+}
+
 char *drift_state_dir(const char *option, const char *configured)
 {
     if (option)

@@ -11,6 +11,11 @@
  * Transfer full (g_free). */
 char *drift_model_path(const char *file);
 
+/* The web server's shipped files (the page template, /static/ files) under $DRIFT_WEB_DIR when
+ * set (the repo's run script and tests: daemon/web), else where they are installed
+ * (DATADIR/drift/web). Transfer full (g_free). */
+char *drift_web_dir(void);
+
 /* The state directory, first of: option (--state-dir), configured ([daemon] state_dir; NULL =
  * not set), $STATE_DIRECTORY when absolute (systemd's StateDirectory=), /var/lib/drift as
  * root, $XDG_STATE_HOME/drift (~/.local/state/drift) otherwise. Transfer full (g_free). */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/run-live.sh BUILD_DIR: runs driftd in the foreground with the repo's configuration
-# (conf/driftd.conf) and the repo's models (models/), streaming at rtsp://127.0.0.1:8554/live.
+# (conf/driftd.conf), the repo's models (models/) and web files (daemon/web), streaming at
+# rtsp://127.0.0.1:8554/live with its page at http://127.0.0.1:8555/.
 # No system bus needed: driftctl reaches driftd over its private socket. Ctrl-C stops it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,6 +10,7 @@ driftd=$build/daemon/driftd
 driftctl=$build/daemon/driftctl
 video=$root/models/drift-video.safetensors
 url=rtsp://127.0.0.1:8554/live
+page=http://127.0.0.1:8555/
 
 if [[ ! -x $driftd || ! -f $video ]]; then
   demo=$build/media/drift-rtsp-demo
@@ -28,13 +30,14 @@ driftd streams the default model with audio at
     $url
 
 Watch it:   ffplay $url      (or: vlc $url, mpv $url)
+Its page:   $page  (JSON API under ${page}api, metrics at ${page}metrics)
 Steer it:   $driftctl prompt live "fast red flames"
             $driftctl set live steps=2 cache=kv+step
             $driftctl status
 Words a prompt may use: see docs/MODELS.md. Ctrl-C stops driftd.
 
 MSG
-export DRIFT_MODELS_DIR=$root/models
+export DRIFT_MODELS_DIR=$root/models DRIFT_WEB_DIR=$root/daemon/web
 # OpenMP threads wait as libgomp does by default, as in units/driftd.service (its comment says why).
 state=$build/state
 mkdir -p "$state"

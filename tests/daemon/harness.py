@@ -75,7 +75,7 @@ class Notify:
 
 class Daemon:
     def __init__(self, build, source, config_extra="", stream_extra="", env=None, bus=True,
-                 streams=("live",), args=()):
+                 streams=("live",), args=(), http=""):
         self.build, self.source = build, source
         self.driftd = os.path.join(build, "daemon", "driftd")
         self.driftctl = os.path.join(build, "daemon", "driftctl")
@@ -84,8 +84,11 @@ class Daemon:
         self.config = os.path.join(self.tmp, "driftd.conf")
         self.dropins = self.config + ".d"
         os.makedirs(self.dropins)
+        # The web server's port is fixed (0 turns it off): off unless a test asks for it (http:
+        # the [http] section's keys), so that tests run side by side.
         body = (f"[daemon]\nstate_dir = {self.tmp}/state\n{config_extra}\n"
-                f"[rtsp]\naddress = 127.0.0.1\nport = 0\n")
+                f"[rtsp]\naddress = 127.0.0.1\nport = 0\n"
+                f"[http]\n{http or 'port = 0'}\n")
         for name in streams:
             body += (f"[stream.{name}]\nmodel = {self.model}\naudio = false\nprompt = w1 w2\n"
                      f"width = 64\nheight = 64\nfps = 24\n{stream_extra}\n")
@@ -94,6 +97,7 @@ class Daemon:
         self.env = dict(os.environ)
         self.env.update({"XDG_RUNTIME_DIR": self.tmp, "RUNTIME_DIRECTORY": self.tmp + "/drift",
                          "DRIFT_MODELS_DIR": os.path.dirname(self.model),
+                         "DRIFT_WEB_DIR": os.path.join(source, "daemon", "web"),
                          "NOTIFY_SOCKET": self.tmp + "/notify", "DRIFT_LOG_LEVEL": "debug"})
         self.env.pop("JOURNAL_STREAM", None)
         self.env.pop("WATCHDOG_USEC", None)

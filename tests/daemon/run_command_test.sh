@@ -2,7 +2,8 @@
 # The README's run command, tried as a user tries it: `tools/dev.sh run` from the source tree
 # installs what is missing (nothing, after the test command), builds build-release (up to date
 # when the test command built it; from nothing otherwise) and streams the default models; ffprobe
-# must then read H.264 video and an audio stream at rtsp://127.0.0.1:8554/live. SIGTERM stops it.
+# must then read H.264 video and an audio stream at rtsp://127.0.0.1:8554/live, and the page at
+# http://127.0.0.1:8555/ list the stream (with curl, when there is one). SIGTERM stops it.
 #   run_command_test.sh SOURCE_ROOT
 set -uo pipefail
 root=${1:?usage: run_command_test.sh SOURCE_ROOT}
@@ -10,10 +11,12 @@ url=rtsp://127.0.0.1:8554/live
 for tool in ffprobe setsid; do
   command -v "$tool" >/dev/null || { echo "no $tool; skipping"; exit 77; }
 done
-if (exec 3<>/dev/tcp/127.0.0.1/8554) 2>/dev/null; then
-  echo "port 8554 is already in use (a driftd of yours?); skipping"
-  exit 77
-fi
+for port in 8554 8555; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+    echo "port $port is already in use (a driftd of yours?); skipping"
+    exit 77
+  fi
+done
 log=$(mktemp)
 setsid "$root/tools/dev.sh" run >"$log" 2>&1 &
 pid=$!
@@ -39,6 +42,11 @@ echo "ffprobe $url:"
 echo "$streams"
 echo "$streams" | grep -q "^h264,video," || fail "no H.264 video stream at $url"
 echo "$streams" | grep -q ",audio" || fail "no audio stream at $url"
+if command -v curl >/dev/null; then
+  page=$(curl -sf http://127.0.0.1:8555/) || fail "no page at http://127.0.0.1:8555/"
+  grep -q '<td class="name">live</td>' <<<"$page" || fail "the page does not list live: $page"
+  echo "page: http://127.0.0.1:8555/ lists live"
+fi
 kill -TERM "$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "driftd did not stop within 10 s of SIGTERM"

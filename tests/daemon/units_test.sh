@@ -64,6 +64,8 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
   cat > "$tmp/d.conf" <<CONF
 [rtsp]
 port = 0
+[http]
+port = 0
 [stream.live]
 model = $src/tests/fixtures/dit/tiny.safetensors
 audio = false
@@ -100,7 +102,8 @@ cmake -S "$src" -B "$tmp/b" -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 DESTDIR="$tmp/root" cmake --install "$tmp/b" --component daemon-data >/dev/null
 for f in etc/drift/driftd.conf usr/share/dbus-1/system.d/org.drift1.conf \
          usr/share/dbus-1/system-services/org.drift1.service \
-         usr/lib/sysusers.d/drift.conf usr/lib/tmpfiles.d/drift.conf; do
+         usr/lib/sysusers.d/drift.conf usr/lib/tmpfiles.d/drift.conf \
+         usr/share/drift/web/index.html usr/share/drift/web/style.css; do
   [[ -e $tmp/root/$f ]] || { echo "cmake --install did not install /$f"; exit 1; }
 done
 unit=$(ls "$tmp"/root/{lib,usr/lib}/systemd/system/driftd.service 2>/dev/null | head -1 || true)
