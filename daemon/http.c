@@ -190,14 +190,20 @@ void drift_http_pending_unref(void *data)
 
 /* ---- the checks before a request is read --------------------------------------------------- */
 
-static void refuse_body(SoupServerMessage *msg, goffset size)
+/* A request refused before its body was read: libsoup still reads a body that comes without
+ * "Expect: 100-continue"; it keeps none of it, and the connection closes after the answer. */
+static void stop_reading(SoupServerMessage *msg)
 {
-    g_object_set_data(G_OBJECT(msg), TOO_BIG, GINT_TO_POINTER(1));
-    /* Read the rest without keeping it, and close the connection after the answer. */
     soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
     soup_message_body_truncate(soup_server_message_get_request_body(msg));
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection",
                                  "close");
+}
+
+static void refuse_body(SoupServerMessage *msg, goffset size)
+{
+    g_object_set_data(G_OBJECT(msg), TOO_BIG, GINT_TO_POINTER(1));
+    stop_reading(msg);
     drift_http_reply_error(msg, 413, DRIFT_ERROR_LIMIT,
                            "request body: %" G_GINT64_FORMAT " bytes or more; allowed: at most %d",
                            (gint64)size, DRIFT_HTTP_BODY_MAX);
@@ -218,6 +224,7 @@ static void early_handler(SoupServer *server, SoupServerMessage *msg, const char
     const char *host = soup_message_headers_get_one(req, "Host");
     const char *method = soup_server_message_get_method(msg);
     if (!drift_http_host_allowed(host)) {
+        stop_reading(msg);
         drift_http_reply_error(msg, 403, DRIFT_ERROR_ACCESS_DENIED,
                                "Host '%.64s' is not this machine: use its address or localhost",
                                host);
@@ -225,6 +232,7 @@ static void early_handler(SoupServer *server, SoupServerMessage *msg, const char
     }
     bool changes = strcmp(method, "GET") && strcmp(method, "HEAD");
     if (changes && !drift_http_origin_allowed(soup_message_headers_get_one(req, "Origin"), host)) {
+        stop_reading(msg);
         drift_http_reply_error(msg, 403, DRIFT_ERROR_ACCESS_DENIED,
                                "Origin '%.64s' is another site: changes come from this one",
                                soup_message_headers_get_one(req, "Origin"));

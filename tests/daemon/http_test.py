@@ -241,13 +241,20 @@ def metrics(d, web):
         return out
 
     live = (("stream", "live"),)
+    frames = "drift_stream_frames_generated_total"
+    wait_until(lambda: d.stream_get("live", "FramesGenerated") > 0, 60, "the first frames")
     a = scrape()
     web.json("POST", "/api/jobs", {"model": d.model, "seconds": 600, "width": 32, "height": 32,
                                    "audio": False, "not_before": int((time.time() + 3600) * 1e6)},
              expect=201)
-    time.sleep(2)
-    b = scrape()
-    for name in ("drift_stream_frames_generated_total", "drift_stream_evaluations_run_total"):
+    time.sleep(1)
+
+    def grown():
+        m = scrape()
+        return m if m[(frames, live)] > a[(frames, live)] + 5 else None
+
+    b = wait_until(grown, 60, "frames to grow on /metrics")
+    for name in (frames, "drift_stream_evaluations_run_total"):
         check(b[(name, live)] > a[(name, live)] > 0, f"{name} did not grow: {a[(name, live)]} -> {b[(name, live)]}")
     check(b[("drift_process_cpu_seconds_total", ())] > a[("drift_process_cpu_seconds_total", ())],
           "CPU seconds did not grow")
