@@ -140,10 +140,10 @@ static bool set_render_policy(struct drift_job *j, bool idle)
 }
 
 /* Render threads give way to live streams: they run niced; while a live stream generates they
- * take only the CPU time nothing else wants (SCHED_IDLE), and between two frames they wait
- * while a live stream is behind real time (or measuring after a start or a wake). With every
- * live stream idle they run as driftd --render would. */
-static void throttle(void *userdata)
+ * take only the CPU time nothing else wants (SCHED_IDLE) on one thread (render.c says why), and
+ * between two frames they wait while a live stream is behind real time (or measuring after a
+ * start or a wake). With every live stream idle they run as driftd --render would. */
+static int throttle(void *userdata)
 {
     struct drift_job *j = userdata;
     bool idle = g_atomic_int_get(&j->jobs->live_active);
@@ -158,6 +158,7 @@ static void throttle(void *userdata)
     for (int i = 0; i < 50 && g_atomic_int_get(&j->jobs->live_behind) &&
                     !g_atomic_int_get(&j->cancel); i++)
         g_usleep(20000);
+    return idle ? 1 : 0;
 }
 
 static void progress(void *userdata, double fraction)

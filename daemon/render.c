@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <drift/context.h>
 #include <drift/generator.h>
 #include <drift/media/file_writer.h>
 #include <drift/media/stream_output.h>
@@ -26,6 +27,7 @@ struct render {
     struct drift_file_writer *writer;
     uint8_t *rgb;
     float *pcm;
+    int threads; /* the cap in force (0: none): see limit_threads */
 };
 
 static bool cancelled(const struct render *rd)
@@ -107,17 +109,38 @@ static int one_frame(struct render *rd, int64_t k, int64_t *sample, struct drift
     return 0;
 }
 
+/* A render beside a generating live stream runs on its job thread alone: libgomp counts the
+ * threads of every OpenMP team in the process, and once they exceed the CPUs it cuts every
+ * waiting thread's spin to 100 iterations, the live stream's team's too, which then sleeps
+ * between kernels and repeats frames (docs/PERFORMANCE.md, capacity). So the render's team is
+ * ended (drift_release_threads, from this thread) and made again once the streams idle. */
+static int limit_threads(struct render *rd, int threads, struct drift_error *err)
+{
+    if (threads == rd->threads)
+        return 0;
+    int r = drift_generator_set_threads(rd->gen.video, threads, err);
+    if (r == 0 && rd->gen.audio)
+        r = drift_generator_set_threads(rd->gen.audio, threads, err);
+    if (r < 0)
+        return r;
+    if (threads)
+        drift_release_threads();
+    rd->threads = threads;
+    return 0;
+}
+
 static int generate(struct render *rd, struct drift_error *err)
 {
     int64_t frames = (int64_t)llround(rd->s->seconds * rd->s->fps), sample = 0;
     if (frames < 1)
         frames = 1;
     for (int64_t k = 0; k < frames; k++) {
-        if (rd->hooks->throttle)
-            rd->hooks->throttle(rd->hooks->userdata);
+        int r = rd->hooks->throttle ? limit_threads(rd, rd->hooks->throttle(rd->hooks->userdata), err) : 0;
+        if (r < 0)
+            return r;
         if (cancelled(rd))
             return drift_error_set(err, -ECANCELED, "cancelled");
-        int r = one_frame(rd, k, &sample, err);
+        r = one_frame(rd, k, &sample, err);
         if (r < 0)
             return r;
         if (rd->hooks->progress)

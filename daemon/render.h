@@ -14,8 +14,10 @@
 struct drift_render_hooks {
     /* Called after every frame with the fraction done (0..1]. */
     void (*progress)(void *userdata, double fraction);
-    /* Called before every frame; may sleep to give way to live streams. */
-    void (*throttle)(void *userdata);
+    /* Called before every frame; may sleep to give way to live streams. Returns the most OpenMP
+     * threads the render may use for the next frame (0: as many as its generators were made
+     * with). */
+    int (*throttle)(void *userdata);
     void *userdata;
     /* Set (g_atomic_int_set) to non-zero to cancel: the render stops within a frame. */
     gint *cancel;

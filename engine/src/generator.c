@@ -429,6 +429,8 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     /* Before anything is built: kernels are built for the team that runs them. */
     if (r == 0 && threads == 0)
         drift_context_fit_threads(g->ctx, g->info.flops_per_eval);
+    if (r == 0)
+        g->threads_created = g->ctx->threads;
     if (r == 0) r = dit_load(g->ctx, g->weights, g->config, 1, &g->dit, err);
     if (r == 0)
         r = check_layout(g->config, &g->info, g->patch, &g->latent, &g->spectral_params,
@@ -630,6 +632,16 @@ int drift_generator_next_audio(struct drift_generator *g, float *pcm, size_t sam
     }
     g->last_sample = pcm[g->info.chunk_samples - 1];
     g->has_last_sample = true;
+    return 0;
+}
+
+int drift_generator_set_threads(struct drift_generator *g, int threads, struct drift_error *err)
+{
+    int most = g->threads_created > 0 ? g->threads_created : 256;
+    if (threads < 0 || threads > most)
+        return drift_error_set(err, -EINVAL, "threads: %d outside [0, %d] (0 = as created)",
+                               threads, most);
+    g->ctx->threads = threads ? threads : g->threads_created;
     return 0;
 }
 

@@ -13,6 +13,7 @@
 
 struct drift_generator {
     struct drift_context *ctx;
+    int threads_created;              /* ctx->threads as loaded (0: the OpenMP default) */
     struct drift_safetensors *weights;
     struct drift_config *config;
     struct drift_model_info info;

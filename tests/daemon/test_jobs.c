@@ -30,6 +30,7 @@ static struct {
     GString *order;        /* prompts in the order renders started */
     gint release;          /* renders return when set */
     int fail;              /* renders fail with this (0: succeed) */
+    gint threads_cap;      /* what the last throttle allowed (0: no cap) */
 } fake;
 
 static int fake_render(const struct drift_settings *spec, const struct drift_render_hooks *hooks,
@@ -44,7 +45,7 @@ static int fake_render(const struct drift_settings *spec, const struct drift_ren
     int r = 0;
     for (int i = 0; !g_atomic_int_get(&fake.release); i++) {
         if (hooks->throttle)
-            hooks->throttle(hooks->userdata);
+            g_atomic_int_set(&fake.threads_cap, hooks->throttle(hooks->userdata));
         if (g_atomic_int_get(hooks->cancel)) {
             r = drift_error_set(err, -ECANCELED, "cancelled");
             break;
@@ -468,6 +469,26 @@ static void renders_wait_while_a_live_stream_is_behind(void **state)
     WAIT_FOR((drift_jobs_schedule(f->jobs), j->progress >= 0.3));
 }
 
+/* While a live stream generates, a render runs on one thread (render.c: libgomp throttles every
+ * team's spin once the teams outnumber the CPUs); with the streams idle it gets its threads
+ * back. */
+static void renders_use_one_thread_while_a_live_stream_generates(void **state)
+{
+    struct fixture *f = *state;
+    static gint generating = 1;
+    static struct drift_jobs_host busy;
+    busy = host;
+    busy.live_active = stream_behind; /* reads the flag it is given */
+    busy.userdata = &generating;
+    f->jobs = drift_jobs_new(&busy, f->dir, f->config);
+    drift_jobs_start(f->jobs);
+    g_atomic_int_set(&fake.threads_cap, -1);
+    submit(f, "beside a stream", 0, 0);
+    WAIT_FOR((drift_jobs_schedule(f->jobs), g_atomic_int_get(&fake.threads_cap) == 1));
+    g_atomic_int_set(&generating, 0);
+    WAIT_FOR((drift_jobs_schedule(f->jobs), g_atomic_int_get(&fake.threads_cap) == 0));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -483,6 +504,7 @@ int main(void)
         T(after_a_restart_every_job_is_found_and_a_running_one_restarts),
         T(a_shutdown_requeues_running_jobs_for_the_next_start),
         T(renders_wait_while_a_live_stream_is_behind),
+        T(renders_use_one_thread_while_a_live_stream_generates),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_group);
 }

@@ -281,6 +281,36 @@ static void thread_count_does_not_change_the_frames(void **state)
     assert_true(worst <= 1); /* f32 sums in another order: at most one 8-bit step */
 }
 
+/* A generator made for 2 threads capped to 1 between frames (a render beside a live stream)
+ * makes the frames a 1-thread generator makes, within one 8-bit step; more than it was made
+ * for, or a negative count, is refused and changes nothing; 0 lifts the cap. */
+static void a_thread_cap_between_frames_keeps_the_frames(void **state)
+{
+    (void)state;
+    struct drift_generator_settings s = defaults();
+    uint8_t capped[3 * FRAME_BYTES], one[3 * FRAME_BYTES];
+    s.threads = 2;
+    struct drift_generator *g = open_gen(&s);
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_generator_set_threads(g, 3, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "threads: 3 outside [0, 2]"));
+    assert_int_equal(drift_generator_set_threads(g, -1, &err), -EINVAL);
+    assert_int_equal(drift_generator_set_threads(g, 1, &err), 0);
+    frames(g, 3, capped);
+    assert_int_equal(drift_generator_set_threads(g, 0, &err), 0);
+    drift_generator_free(g);
+    s.threads = 1;
+    g = open_gen(&s);
+    frames(g, 3, one);
+    drift_generator_free(g);
+    int worst = 0;
+    for (size_t i = 0; i < sizeof(one); i++) {
+        int d = abs((int)one[i] - (int)capped[i]);
+        worst = d > worst ? d : worst;
+    }
+    assert_true(worst <= 1);
+}
+
 static void steady_state_allocates_nothing(void **state)
 {
     struct drift_generator_settings s = defaults();
@@ -466,6 +496,7 @@ int main(void)
         cmocka_unit_test(out_of_range_settings_are_rejected_by_name),
         cmocka_unit_test(automatic_thread_count_follows_the_model_size),
         cmocka_unit_test(thread_count_does_not_change_the_frames),
+        cmocka_unit_test(a_thread_cap_between_frames_keeps_the_frames),
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(two_generators_run_side_by_side),
         cmocka_unit_test(similarity_filter_repeats_still_frames_up_to_its_cap),

@@ -177,6 +177,11 @@ int drift_generator_set_prompt(struct drift_generator *gen, const char *prompt,
 int drift_generator_update(struct drift_generator *gen,
                            const struct drift_generator_settings *settings,
                            struct drift_error *err);
+/* Caps the OpenMP threads of the generator's work from the next frame on: 1..the count it was
+ * created with, or 0 for that count again (kernels are built for the team they were made with,
+ * so never more). A caller that lowers it from its own thread may then end that thread's team
+ * (drift_release_threads). -EINVAL outside the range; nothing changes then. */
+int drift_generator_set_threads(struct drift_generator *gen, int threads, struct drift_error *err);
 
 void drift_generator_get_counters(const struct drift_generator *gen,
                                   struct drift_generator_counters *ret);
