@@ -253,6 +253,16 @@ static void automatic_thread_count_follows_the_model_size(void **state)
 }
 
 /* The thread count changes how the kernels split the work, not what a frame is. */
+static int worst_byte_difference(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    int worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = abs((int)a[i] - (int)b[i]);
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}
+
 static void thread_count_does_not_change_the_frames(void **state)
 {
 #ifndef _OPENMP
@@ -273,12 +283,8 @@ static void thread_count_does_not_change_the_frames(void **state)
     g = open_gen(&s);
     frames(g, 3, two);
     drift_generator_free(g);
-    int worst = 0;
-    for (size_t i = 0; i < sizeof(one); i++) {
-        int d = abs((int)one[i] - (int)two[i]);
-        worst = d > worst ? d : worst;
-    }
-    assert_true(worst <= 1); /* f32 sums in another order: at most one 8-bit step */
+    assert_true(worst_byte_difference(one, two, sizeof(one)) <= 1); /* f32 sums in another order:
+                                                                       at most one 8-bit step */
 }
 
 /* A generator made for 2 threads capped to 1 between frames (a render beside a live stream)
@@ -303,12 +309,7 @@ static void a_thread_cap_between_frames_keeps_the_frames(void **state)
     g = open_gen(&s);
     frames(g, 3, one);
     drift_generator_free(g);
-    int worst = 0;
-    for (size_t i = 0; i < sizeof(one); i++) {
-        int d = abs((int)one[i] - (int)capped[i]);
-        worst = d > worst ? d : worst;
-    }
-    assert_true(worst <= 1);
+    assert_true(worst_byte_difference(one, capped, sizeof(one)) <= 1);
 }
 
 static void steady_state_allocates_nothing(void **state)
