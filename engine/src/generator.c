@@ -98,15 +98,24 @@ static int read_audio_representation(const struct drift_config *c, int patch,
                             "(the hop, %d)", drift_config_label(c), n_fft, patch);
     spectral->n_fft = r == 0 ? n_fft : 0;
     spectral->hop = patch;
-    /* Stereo comes from the synthesiser (spectral.h): the model itself is mono. */
-    spectral->channels = 1;
-    if (r == 0 && drift_config_has(c, "audio.channels"))
-        r = config_int(c, "audio.channels", 1, 2, &spectral->channels, err);
-    if (r == 0 && spectral->channels == 2)
+    return r;
+}
+
+/* audio.channels (absent: 1) and, with 2, audio.stereo_width. Stereo comes from the synthesiser
+ * (spectral.h): the network is mono, so a waveform ("pcm") model is mono. */
+static int read_audio_channels(const struct drift_config *c, struct drift_spectral_params *spectral,
+                               int *channels, struct drift_error *err)
+{
+    int r = 0;
+    *channels = 1;
+    if (drift_config_has(c, "audio.channels"))
+        r = config_int(c, "audio.channels", 1, spectral->n_fft ? 2 : 1, channels, err);
+    if (r == 0 && *channels == 2)
         r = drift_config_get_double(c, "audio.stereo_width", 0, 1, &spectral->width, err);
     else if (r == 0 && drift_config_has(c, "audio.stereo_width"))
         r = drift_error_set(err, -EINVAL, "%s: audio.stereo_width is set but audio.channels is not 2",
                             drift_config_label(c));
+    spectral->channels = *channels;
     return r;
 }
 
@@ -146,13 +155,9 @@ static int read_info(const struct drift_config *c, struct drift_model_info *info
         if (r == 0) r = config_int(c, "audio.sample_rate", 8000, 192000, &info->sample_rate, err);
         if (r == 0) r = config_int(c, "audio.chunk", 16, 1 << 20, &info->chunk_samples, err);
         if (r == 0) r = read_audio_representation(c, *patch, spectral, err);
-        if (r == 0 && spectral->n_fft == 0) {
+        if (r == 0 && spectral->n_fft == 0)
             r = drift_config_get_double(c, "audio.scale", 1e-6, 100, audio_scale, err);
-            int channels = 1; /* a waveform model is mono */
-            if (r == 0 && drift_config_has(c, "audio.channels"))
-                r = config_int(c, "audio.channels", 1, 1, &channels, err);
-        }
-        info->channels = spectral->n_fft ? spectral->channels : 1;
+        if (r == 0) r = read_audio_channels(c, spectral, &info->channels, err);
         if (r == 0 && info->chunk_samples % *patch)
             r = drift_error_set(err, -EINVAL, "%s: chunk %d is not a multiple of patch %d",
                                 drift_config_label(c), info->chunk_samples, *patch);
