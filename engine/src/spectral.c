@@ -150,6 +150,12 @@ void drift_spectral_magnitudes(const struct drift_spectral *s, const float *toke
     }
 }
 
+/* A uniform in [0, 1) from the noise hash of key: the top 53 bits of mix(key) / 2^53. */
+static double hash_uniform(uint64_t key)
+{
+    return (double)(drift_noise_mix(key) >> 11) * (1.0 / 9007199254740992.0);
+}
+
 /* Phases and gains of one frame (into s->phase, s->gain). Noise bins get a fresh phase from a hash
  * of (frame counter, bin) and NOISE_GAIN; a tonal peak advances its phase by its own frequency and
  * locks its main lobe (+-2 bins, cut at the lowest bins towards the neighbouring peaks) to it. */
@@ -158,8 +164,7 @@ static void frame_phases(struct drift_spectral *s, const float *mag)
     int bins = s->bins, n_peaks = 0;
     double advance = TWO_PI * s->p.hop / s->p.n_fft; /* radians per hop per bin of frequency */
     for (int k = 0; k < bins; k++) {
-        uint64_t z = drift_noise_mix(s->count * 4096u + (uint64_t)k);
-        s->phase_next[k] = (float)(TWO_PI * (double)(z >> 11) * (1.0 / 9007199254740992.0));
+        s->phase_next[k] = (float)(TWO_PI * hash_uniform(s->count * 4096u + (uint64_t)k));
         s->gain[k] = NOISE_GAIN;
     }
     for (int k = 1; k < bins - 1; k++)
@@ -233,8 +238,7 @@ static void right_phases(struct drift_spectral *s)
             s->phase_right[k] = s->phase[k];
             continue;
         }
-        uint64_t z = drift_noise_mix(RIGHT_STREAM + frame * 4096u + (uint64_t)k);
-        double u = (double)(z >> 11) * (1.0 / 9007199254740992.0);
+        double u = hash_uniform(RIGHT_STREAM + frame * 4096u + (uint64_t)k);
         s->phase_right[k] = (float)((double)s->phase[k] + s->p.width * TWO_PI * (u - 0.5));
     }
 }
