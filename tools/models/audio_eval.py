@@ -47,20 +47,16 @@ def read_wav(path):
     return pcm.reshape(-1, ch), rate
 
 
-# The right channels of stereo clips drift_gen has read, by prompt (the width figure).
-RIGHT = {}
-
-
-def drift_gen(binary, model, prompt, seed, seconds, tmp):
+def drift_gen(binary, model, prompt, seed, seconds, tmp, pairs=None):
     """drift-gen's audio: the left channel (a stereo model's left channel is its mono synthesis,
-    spectral.py); the right one of a stereo file is kept in RIGHT[prompt]."""
+    spectral.py); a stereo file's (left, right) is appended to pairs when given."""
     out = os.path.join(tmp, f"g{abs(hash((prompt, seed, seconds)))}")
     subprocess.run([binary, "--model", model, "--prompt", prompt, "--seed", str(seed), "--seconds", str(seconds),
                     "--out", out], check=True, capture_output=True)
     pcm, rate = read_wav(os.path.join(out, "audio.wav"))
     assert rate == SR, f"drift-gen wrote {rate} Hz, expected {SR}"
-    if pcm.shape[1] == 2:
-        RIGHT.setdefault(prompt, []).append((pcm[:, 0].copy(), pcm[:, 1].copy()))
+    if pcm.shape[1] == 2 and pairs is not None:
+        pairs.append((pcm[:, 0].copy(), pcm[:, 1].copy()))
     return pcm[:, 0].copy()
 
 
@@ -151,9 +147,9 @@ def evaluate(binary, model, judge, seeds, seconds, long_chunks, card, tune_seeds
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         # adherence and joins
-        clips, per = {}, {}
+        clips, per, stereo = {}, {}, {fam: [] for fam in AUDIO_FAMILIES}
         for fi, fam in enumerate(AUDIO_FAMILIES):
-            clips[fam] = [drift_gen(binary, model, fam, 8100 + s, seconds, tmp) for s in range(seeds)]
+            clips[fam] = [drift_gen(binary, model, fam, 8100 + s, seconds, tmp, stereo[fam]) for s in range(seeds)]
             with torch.no_grad():
                 pred = torch.cat([judge(judge_features(chunks_of(c))).argmax(1) for c in clips[fam]])
             per[fam] = round(float((pred == fi).float().mean()), 3)
@@ -162,8 +158,8 @@ def evaluate(binary, model, judge, seeds, seconds, long_chunks, card, tune_seeds
         log(f"adherence {res['adherence']:.3f} ({seeds} seeds x {seconds:g} s per family, chunks of {CHUNK}): {per}")
         allclips = [c for v in clips.values() for c in v]
         res["join_ratio"] = round(join_ratio(allclips), 3)
-        if RIGHT:
-            res["stereo_correlation"] = {fam: round(channel_correlation(RIGHT[fam]), 3) for fam in AUDIO_FAMILIES}
+        if all(stereo.values()):
+            res["stereo_correlation"] = {fam: round(channel_correlation(stereo[fam]), 3) for fam in AUDIO_FAMILIES}
             log(f"left/right correlation (1: mono, 0: uncorrelated): {res['stereo_correlation']}")
         rng = random.Random(9090)
         data = {fam: [data_clip(fam, None, rng.getrandbits(40), seconds) for _ in range(seeds)] for fam in AUDIO_FAMILIES}

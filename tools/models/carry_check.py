@@ -25,7 +25,7 @@ import train  # noqa: E402
 import video_data  # noqa: E402
 
 
-def check(net, cfg, crops, families, clips, batch=32, levels=(1.0, 0.6, 0.3)):
+def check(net, crops, families, clips, batch=32, levels=(1.0, 0.6, 0.3)):
     """{t: {family: (model, copy, mean)}} mean squared errors of the last frame, model space."""
     sums = collections.defaultdict(lambda: torch.zeros(4, dtype=torch.float64))
     with torch.no_grad():
@@ -70,12 +70,11 @@ def main():
     net.eval()
     data = torch.load(os.path.join(a.run, "data.pt"))
     frames = ck.get("clip") or cfg["window"] + 1
-    if cfg.get("kind", "audio" if "in_dim" in cfg and cfg.get("representation") == "stft" else "video") == "audio" \
-            or "logmag" in data:
+    if "logmag" in data:   # the audio cache (audio_data.py); else video latents (video_data.py)
         crops = audio_data.Crops(data, frames, cfg["tokens"], a.seed)
     else:
         crops = video_data.Crops(data, frames, cfg["patch"], a.seed)
-    res = check(net, cfg, crops, data["families"], a.clips)
+    res = check(net, crops, data["families"], a.clips)
     print(f"{a.ckpt or os.path.join(a.run, 'ckpt.pt')}: {ck.get('steps')} steps; clean-frame error of the last "
           f"frame of {frames} (context clean), model space")
     print(f"{'t':>4} {'family':<10} {'model':>8} {'copy prev':>10} {'data mean':>10}")
