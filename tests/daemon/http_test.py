@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SKIP, Daemon, Fail, check, main, wait_until  # noqa: E402
+from harness import SKIP, Daemon, check, main, wait_until, with_daemon  # noqa: E402
 
 LIVE = "/org/drift1/stream/live"
 S = "org.drift1.Stream"
@@ -58,23 +58,15 @@ class Web:
         return self.json("GET", path)
 
 
-def http_daemon(build, source, **kw):
-    port = free_port()
-    d = Daemon(build, source, http=f"address = 127.0.0.1\nport = {port}", **kw)
-    return d, Web(port)
-
-
 def run_with(fn, **kw):
+    """harness.with_daemon for fn(d, web): a started driftd serving HTTP on a free port."""
     def run(build, source):
-        d, web = http_daemon(build, source, **kw)
-        try:
+        port = free_port()
+
+        def started(d):
             d.start()
-            fn(d, web)
-        except Fail:
-            print(d.log_text()[-4000:])
-            raise
-        finally:
-            d.close()
+            fn(d, Web(port))
+        with_daemon(started, http=f"address = 127.0.0.1\nport = {port}", **kw)(build, source)
     return run
 
 
