@@ -486,23 +486,19 @@ def render(build, source):
         d.close()
 
 
-def pcm_f32(path, rate):
-    """The audio of a recording decoded to mono float samples at rate."""
+def pcm_f32(path, rate, channels=1):
+    """The audio of a recording decoded to float samples at rate (channels interleaved)."""
     import array
-    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac", "1",
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac", str(channels),
                           "-ar", str(rate), "-f", "f32le", "-"], capture_output=True, timeout=120).stdout
     pcm = array.array("f")
-    pcm.frombytes(raw[:len(raw) // 4 * 4])
+    pcm.frombytes(raw[:len(raw) // (4 * channels) * 4 * channels])
     return pcm
 
 
 def channel_correlation(path, rate):
     """The correlation of a recording's first two audio channels."""
-    import array
-    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac", "2",
-                          "-ar", str(rate), "-f", "f32le", "-"], capture_output=True, timeout=120).stdout
-    pcm = array.array("f")
-    pcm.frombytes(raw[:len(raw) // 8 * 8])
+    pcm = pcm_f32(path, rate, 2)
     left, right = pcm[0::2], pcm[1::2]
     lr = sum(a * b for a, b in zip(left, right))
     ll, rr = sum(a * a for a in left), sum(b * b for b in right)
