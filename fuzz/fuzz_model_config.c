@@ -1,11 +1,13 @@
 /* libFuzzer target: the model config reader and its typed getters over arbitrary text, and the
- * latent video decoder's reading of its "latent" section (engine/src/video_decoder.c). */
+ * latent video decoder's reading of its "latent" section (engine/src/video_decoder.c) and the
+ * refiner's of "arch.refiner" (engine/src/refiner.c). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include <drift/model_file.h>
 
+#include "refiner.h"
 #include "video_decoder.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   "audio.representation", "audio.n_fft", "audio.floor",
                                   "audio.channels", "audio.stereo_width",
                                   "latent.factor", "latent.clip", "latent.decoder.layers",
-                                  "latent.decoder.shuffle", "a.b.c", "" };
+                                  "latent.decoder.shuffle", "arch.refiner.channels",
+                                  "arch.refiner.layers", "a.b.c", "" };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         int64_t n;
         double d;
@@ -40,6 +43,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (dc.grid_w * dc.factor != 256 || dc.grid_h * dc.factor != 192 ||
             (dc.layer_count && ((1 << dc.ups) * dc.shuffle != dc.factor || dc.convs < 1 ||
                                 dc.convs + dc.ups != dc.layer_count || !(dc.clip > 0))))
+            abort();
+    } else if (err.message[0] == '\0') {
+        abort();
+    }
+    /* An accepted refiner tiles 16 tokens of 16 values (the corpus's tiny model): abort if not. */
+    struct drift_refiner_config rc;
+    err.message[0] = '\0';
+    if (drift_refiner_read_config(c, 16, 16, &rc, &err) == 0) {
+        if (rc.layers && ((int64_t)rc.grid_h * rc.grid_w * rc.cell_channels != 16 * 16 ||
+                          rc.layers < 2 || rc.layers > DRIFT_REFINER_MAX_LAYERS ||
+                          rc.channels < 1 || rc.grid_h % rc.patch || rc.grid_w % rc.patch))
             abort();
     } else if (err.message[0] == '\0') {
         abort();

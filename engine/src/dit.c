@@ -4,7 +4,8 @@
  *   per block: shift1,scale1,gate1,shift2,scale2,gate2 = adaLN(c)
  *     h += gate1 * proj(attention(LN(h)*(1+scale1)+shift1, window))
  *     h += gate2 * fc2(gelu(fc1(LN(h)*(1+scale2)+shift2)))
- *   out = final.linear(LN(h)*(1+scale)+shift), shift,scale = final.adaLN(c) */
+ *   out = final.linear(LN(h)*(1+scale)+shift), shift,scale = final.adaLN(c)
+ *   [out += refiner(out, x, the frame before, t)   (x prediction; refiner.h)] */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -131,6 +132,9 @@ int dit_set_previous(struct dit *d, const float *prev, struct drift_error *err)
 {
     size_t TD = (size_t)d->cfg.tokens * d->cfg.hidden;
     memcpy(d->base.data, d->pos_embed, TD * sizeof(float));
+    d->has_previous = prev && d->refiner;
+    if (d->has_previous)
+        memcpy(d->previous.data, prev, (size_t)d->cfg.tokens * d->cfg.in_dim * sizeof(float));
     if (!prev || !d->cfg.previous_frame_input)
         return 0;
     /* Once per frame, not per evaluation: the frame before is the same for every sampler step
@@ -217,8 +221,14 @@ static int final_layer(struct dit *d, const struct drift_tensor *x, struct drift
         return r;
     if ((r = drift_linear_forward(d->ctx, d->final_linear, &d->a, out, false, err)) < 0)
         return r;
+    int64_t per_row = (int64_t)d->cfg.tokens * d->cfg.in_dim;
+    for (int b = 0; d->refiner && b < d->batch; b++)
+        if ((r = drift_refiner_run(d->refiner, (float *)out->data + b * per_row,
+                                   (const float *)x->data + b * per_row,
+                                   d->has_previous ? d->previous.data : NULL, d->t_rows[b],
+                                   err)) < 0)
+            return r;
     if (d->cfg.x_prediction) {
-        int64_t per_row = (int64_t)d->cfg.tokens * d->cfg.in_dim;
         const float *xs = x->data;
         float *o = out->data;
         for (int b = 0; b < d->batch; b++) {

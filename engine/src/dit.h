@@ -15,6 +15,8 @@
 #include <drift/model_file.h>
 #include <drift/ops.h>
 
+#include "refiner.h"
+
 #define DIT_MAX_DEPTH 32
 #define DIT_MAX_HEADS 32
 #define DIT_FREQ_DIM 256
@@ -30,6 +32,9 @@ struct dit_config {
     /* arch.previous_frame_input: the frame before (as the window keeps it) is an input too,
      * embedded by prev_embed (no bias) and added to the frame's tokens (dit_set_previous) */
     bool previous_frame_input;
+    /* arch.refiner (x prediction, latent video): convolutions on the latent grid refine the clean
+     * frame of every evaluation (refiner.h); layers 0 = none */
+    struct drift_refiner_config refiner;
     float slopes[DIT_MAX_HEADS];
 };
 
@@ -63,6 +68,7 @@ struct dit {
     struct drift_linear *patch_embed, *t_fc1, *t_fc2, *text_fc1, *text_fc2;
     struct drift_linear *final_ada, *final_linear;
     struct drift_linear *prev_embed;   /* (D,P), no bias; NULL unless previous_frame_input */
+    struct drift_refiner *refiner;     /* NULL unless cfg.refiner.layers */
     float *pos_embed;                  /* (T,D) */
     float *text_table;                 /* (V,E) */
     float *text_null;                  /* (D) */
@@ -75,6 +81,8 @@ struct dit {
     struct drift_tensor signal_prev;                 /* (B,T,D): TeaCache / first-block signal */
     struct drift_tensor base;  /* (1,T,D): pos_embed + prev_embed(the frame before), added to every
                                   row's embedding; pos_embed alone when there is no frame before */
+    struct drift_tensor previous;  /* (1,T,P): the frame before, kept for the refiner */
+    bool has_previous;
     bool residual_valid, signal_valid;
 };
 
@@ -103,8 +111,8 @@ int dit_condition(struct dit *dit, const float *t, const float *const *text,
                   struct drift_error *err);
 
 /* The frame before the next ones evaluated or committed: prev (T*P floats, read during the call
- * only) or NULL for none (a stream's first frame). A no-op returning 0 for a model without
- * previous_frame_input. Cleared (none) by dit_set_batch. */
+ * only) or NULL for none (a stream's first frame). A no-op returning 0 for a model with neither
+ * previous_frame_input nor a refiner. Cleared (none) by dit_set_batch. */
 int dit_set_previous(struct dit *dit, const float *prev, struct drift_error *err);
 
 /* One evaluation on x (B,T,P) with dit->cond; writes the velocity to out (B,T,P). `position` is

@@ -54,6 +54,11 @@ int dit_read_config(const struct drift_config *c, struct dit_config *cfg,
         (r = drift_config_get_bool(c, "arch.previous_frame_input", &cfg->previous_frame_input,
                                    err)) < 0)
         return r;
+    if ((r = drift_refiner_read_config(c, cfg->tokens, cfg->in_dim, &cfg->refiner, err)) < 0)
+        return r;
+    if (cfg->refiner.layers && !cfg->x_prediction)
+        return drift_error_set(err, -EINVAL, "%s: arch.refiner refines a clean frame: it needs "
+                               "arch.prediction \"x\"", drift_config_label(c));
     const char *key = "arch.alibi_slopes";
     double slopes[DIT_MAX_HEADS];
     size_t n = 0;
@@ -175,6 +180,7 @@ static int alloc_scratch(struct dit *d, struct drift_error *err)
         { &d->temb, 2, B, DIT_FREQ_DIM, 0 }, { &d->t1, 2, B, D, 0 }, { &d->cond, 2, B, D, 0 },
         { &d->residual_all, 3, B, T, D }, { &d->residual_rest, 3, B, T, D },
         { &d->signal_prev, 3, B, T, D }, { &d->base, 3, 1, T, D },
+        { &d->previous, 3, 1, T, d->cfg.in_dim },
     };
     size_t n = sizeof(list) / sizeof(list[0]), bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -275,6 +281,11 @@ int dit_load(struct drift_context *ctx, const struct drift_safetensors *st,
         r = load_linear(ctx, st, parts[k].name, parts[k].act, parts[k].out, err);
     if (r == 0 && d->cfg.previous_frame_input)
         r = load_linear_bias(ctx, st, "prev_embed", false, DRIFT_ACT_NONE, &d->prev_embed, err);
+    if (r == 0 && d->cfg.refiner.layers)
+        r = drift_refiner_new(ctx, st, &d->cfg.refiner, &d->refiner, err);
+    else if (r == 0 && drift_safetensors_find(st, "refiner.0.weight"))
+        r = drift_error_set(err, -EINVAL, "tensor 'refiner.0.weight' is not used: %s has no "
+                            "arch.refiner", drift_config_label(config));
     for (int i = 0; r == 0 && i < d->cfg.depth; i++)
         r = load_block(d, st, i, err);
     if (r == 0 && (!(d->pos_embed = load_f32(ctx, st, "pos_embed", err)) ||
@@ -304,6 +315,7 @@ void dit_free(struct dit *d)
         drift_linear_free(b->fc2);
         drift_kv_cache_free(b->cache);
     }
+    drift_refiner_free(d->refiner);
     free(d->pos_embed);
     free(d->text_table);
     free(d->text_null);
@@ -317,5 +329,5 @@ double dit_flops_per_eval(const struct dit_config *c, int past)
     double mac = T * P * D * (c->previous_frame_input ? 2 : 1) + DIT_FREQ_DIM * D + D * D;
     double block = D * 6 * D + T * (3 * D * D + D * D + 2 * r * D * D) + 2 * T * (past + 1) * T * D;
     mac += c->depth * block + 2 * D * D + T * D * P;
-    return 2 * mac;
+    return 2 * mac + (c->refiner.layers ? drift_refiner_flops(&c->refiner) : 0);
 }

@@ -1,12 +1,12 @@
 /* Latent video models through the generator (tests/fixtures/dit/tiny-latent: random weights, an
- * 8x8x4 latent in 2x2 patches, x prediction, the frame before as an input, clip 0.5, a decoder
- * to 32x32 pixels): frames match the reference sampler's (tools/models/reference.py Stream +
+ * 8x8x4 latent in 2x2 patches, x prediction, the frame before as an input, a refiner of 3
+ * convolutions on the latent grid, clip 0.5, a decoder to 32x32 pixels): frames match the reference sampler's (tools/models/reference.py Stream +
  * decode, written by tools/reference/make_dit_fixture.py) at >= 40 dB in f32, with the window kept
  * as keys and values or rebuilt from stored frames (cache "none": each recommitted frame with its
  * own frame before, the oldest's long evicted), and so do the latents behind them (the
  * transformer and the clamp to [-clip, clip], before the decoder), the model reports its pixel size, steady
  * state allocates nothing, and every malformed latent section or decoder tensor is refused, by
- * the generator and the probe alike, with the key or tensor named. */
+ * the generator and the probe alike, with the key or tensor named (the refiner's too). */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -397,6 +397,19 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
         { "latent.decoder.shuffle", json_integer(4), "scale the latent by 8, not latent.factor 4" },
         { "arch.previous_frame_input", json_integer(1), "key 'arch.previous_frame_input' must be true or false" },
         { "arch.previous_frame_input", json_false(), "tensor 'prev_embed.weight' is not" },
+        { "arch.refiner", NULL, "tensor 'refiner.0.weight' is not used" },
+        { "arch.refiner", json_string("3x6"), "arch.refiner.channels" },
+        { "arch.refiner.channels", json_integer(0), "arch.refiner.channels" },
+        { "arch.refiner.channels", json_integer(513), "arch.refiner.channels" },
+        { "arch.refiner.channels", NULL, "arch.refiner.channels" },
+        { "arch.refiner.channels", json_integer(8), "tensor 'refiner.0.weight'" },
+        { "arch.refiner.layers", json_integer(1), "arch.refiner.layers" },
+        { "arch.refiner.layers", json_integer(17), "arch.refiner.layers" },
+        { "arch.refiner.layers", json_real(2.5), "arch.refiner.layers" },
+        { "arch.refiner.layers", json_integer(2), "tensor 'refiner.1.weight'" },
+        { "arch.refiner.layers", json_integer(4), "tensor 'refiner.2.weight' has shape (4,6,3,3), the architecture needs (6,6,3,3)" },
+        { "arch.prediction", json_string("v"), "arch.refiner refines a clean frame: it needs arch.prediction \"x\"" },
+        { "arch.patch", json_integer(3), "latent 8x8 is not a multiple of patch 3" },
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         variant_open(&v);
@@ -416,6 +429,24 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
     variant_open(&v);
     RESHAPE(&v, "prev_embed.weight", 16, 32);
     expect_refusal(&v, dir, "tensor 'prev_embed.weight'");
+    variant_open(&v);
+    rename_tensor(&v, "refiner.2.bias", "refiner.2.bixs");
+    expect_refusal(&v, dir, "tensor 'refiner.2.bias' is missing");
+    variant_open(&v);
+    RESHAPE(&v, "refiner.0.weight", 6, 12, 3, 3);
+    expect_refusal(&v, dir, "tensor 'refiner.0.weight'");
+    variant_open(&v);
+    RESHAPE(&v, "refiner.1.weight", 6, 6, 1, 1);
+    expect_refusal(&v, dir, "tensor 'refiner.1.weight'");
+    variant_open(&v);
+    RESHAPE(&v, "refiner.2.bias", 3);
+    expect_refusal(&v, dir, "tensor 'refiner.2.bias'");
+    variant_open(&v);
+    add_tensor(&v, "refiner.3.bias", 4);
+    expect_refusal(&v, dir, "tensor 'refiner.3.bias' is not part of the refiner");
+    variant_open(&v);
+    add_tensor(&v, "refiner.01.bias", 6);
+    expect_refusal(&v, dir, "tensor 'refiner.01.bias' is not part of the refiner");
     variant_open(&v);
     rename_tensor(&v, "decoder.1.bias", "decoder.1.bixs");
     expect_refusal(&v, dir, "tensor 'decoder.1.bias' is missing");
@@ -459,13 +490,15 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
     expect_refusal(&v, dir, "tensor 'decoder.scale' is not part of the decoder");
     print_message("%d malformed variants refused by name\n", refusals);
 
-    /* BF16 decoder tensors load like F32 ones: the same frames, but for the weights' rounding */
+    /* BF16 decoder and refiner tensors load like F32 ones: the same frames, but for the weights'
+     * rounding */
     variant_open(&v);
-    for (int n = 0; n < 3; n++) {
+    for (int n = 0; n < 6; n++) {
+        const char *part = n < 3 ? "decoder" : "refiner";
         char name[32];
-        snprintf(name, sizeof(name), "decoder.%d.weight", n);
+        snprintf(name, sizeof(name), "%s.%d.weight", part, n % 3);
         to_bf16(&v, name);
-        snprintf(name, sizeof(name), "decoder.%d.bias", n);
+        snprintf(name, sizeof(name), "%s.%d.bias", part, n % 3);
         to_bf16(&v, name);
     }
     variant_write(&v, dir);
@@ -480,7 +513,7 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
     for (int i = 0; i < FRAME_BYTES; i++)
         fbf[i] = (float)fb[i] / 127.5f - 1.0f;
     double q = psnr(fa, fbf, FRAME_BYTES);
-    print_message("bf16 decoder tensors: PSNR %.1f dB against f32 ones\n", q);
+    print_message("bf16 decoder and refiner tensors: PSNR %.1f dB against f32 ones\n", q);
     assert_true(q >= 30.0 && memcmp(fa, fb, sizeof(fa)) != 0);
     drift_generator_free(a);
     drift_generator_free(b);

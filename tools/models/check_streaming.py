@@ -11,10 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model as M  # noqa: E402
 
 
-def main():
-    torch.manual_seed(0)
-    cfg = M.audio_config(10, chunk=64, patch=16, hidden=32, depth=2, heads=2, window=3, text_dim=8,
-                         representation="pcm")
+def check(name, cfg):
     net = M.DriftDiT(cfg)
     for p in net.parameters():
         p.data.normal_(0, 0.2)
@@ -26,15 +23,29 @@ def main():
         full = net(x, t, text)
         cache, outs = [[] for _ in net.blocks], []
         for f in range(L):
-            o, kv = net.forward_frame(x[:, f], t[:, f], text, cache)
+            # the frame before as the clip forward gives it: the clip's frame f-1 at its own noise
+            o, kv = net.forward_frame(x[:, f], t[:, f], text, cache, x[:, f - 1] if f else None)
             outs.append(o)
             for li, c in enumerate(cache):
                 c.append(kv[li])
                 if len(c) > cfg["window"]:
                     c.pop(0)
     err = (torch.stack(outs, 1) - full).abs().max().item()
-    print(f"streaming vs clip forward: max abs difference {err:.3g} over {L} frames, window {cfg['window']}")
-    sys.exit(0 if err < 1e-4 else 1)
+    print(f"{name}: streaming vs clip forward: max abs difference {err:.3g} over {L} frames, window {cfg['window']}")
+    return err < 1e-4
+
+
+def main():
+    torch.manual_seed(0)
+    ok = check("audio, pcm", M.audio_config(10, chunk=64, patch=16, hidden=32, depth=2, heads=2, window=3,
+                                            text_dim=8, representation="pcm"))
+    # x prediction, the frame before as an input and the refiner: every per-frame input the clip forward
+    # builds from its neighbours must be what the streaming forward is given
+    ok &= check("latent video, frame before, refiner",
+                M.video_config(10, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=3,
+                               text_dim=8, latent_factor=4, latent_channels=4, prediction="x",
+                               previous_frame_input=True, refiner={"channels": 6, "layers": 3}))
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,13 @@ def build_config(cfg, ck, commit, sampler, stereo_width=0.0):
                 ln_eps=M.LN_EPS, mlp_act="gelu_tanh", prediction=cfg.get("prediction", "v"))
     if cfg.get("previous_frame_input"):
         arch["previous_frame_input"] = True
+    if cfg.get("refiner"):
+        arch["refiner"] = {"channels": cfg["refiner"]["channels"], "layers": cfg["refiner"]["layers"],
+                           "activation": "silu", "inputs": ["x0", "x_t", "previous", "t"],
+                           "note": "on the latent grid (HWC, latent.channels per cell): input = concat(the "
+                                   "transformer's clean frame, x_t, the frame before as the window keeps it or "
+                                   "zeros, a map filled with t); refiner.N = 3x3 convolution, padding 1, SiLU "
+                                   "after every one but the last; the clean frame = x0 + the last one's output"}
     out = {"format": "drift-model", "format_version": 1, "kind": kind, "arch": arch}
     if kind == "video":
         out["video"] = {"width": cfg["width"], "height": cfg["height"], "channels": cfg["channels"], "fps": cfg["fps"],

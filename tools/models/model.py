@@ -93,6 +93,55 @@ def timestep_embedding(t):
     return torch.cat([torch.cos(a), torch.sin(a)], -1)
 
 
+def refiner_channels(cfg):
+    """the refiner's convolutions as (in, out) channel pairs; [] without one (arch.refiner absent)"""
+    r = cfg.get("refiner")
+    if not r:
+        return []
+    C = cfg["latent_channels"]
+    chans = [3 * C + 1] + [r["channels"]] * (r["layers"] - 1) + [C]
+    return list(zip(chans[:-1], chans[1:]))
+
+
+class Refiner(nn.Module):
+    """A small convolutional head on the latent grid after the transformer (a "patch detailer", DiP 2025).
+
+    The transformer sees the frame as 4x4-cell patches and emits each patch through one linear layer: the
+    detail inside a patch and the seams between patches are what it draws worst (the 32-pixel grid), and
+    carrying the picture on from the frame before through a 192-wide residual stream is slow to learn. The
+    refiner sees, cell by cell, the transformer's clean frame, the frame's noisy input x_t, the frame before
+    (as the window keeps it; zeros for a stream's first frame) and a map filled with t, and adds a correction
+    to the clean frame: 3x3 convolutions, padding 1, SiLU between them, the last one zero at the start (the
+    model starts as the transformer alone). x prediction only."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        # registered as "0", "1", ...: the tensors are refiner.N.weight [O, I, 3, 3] and refiner.N.bias [O]
+        for n, (i, o) in enumerate(refiner_channels(cfg)):
+            self.add_module(str(n), nn.Conv2d(i, o, 3, padding=1))
+        self.convs = list(self.children())
+        nn.init.zeros_(self.convs[-1].weight)
+        nn.init.zeros_(self.convs[-1].bias)
+
+    def grid(self, tok):
+        c = self.cfg
+        return unpatchify(tok, c["patch"], c["latent_height"], c["latent_width"], c["latent_channels"]).permute(0, 3, 1, 2)
+
+    def forward(self, x0, x, prev, t):
+        """x0, x, prev [N, T, P] tokens (prev None: zeros), t [N] -> the refined clean frame [N, T, P]"""
+        N = x0.shape[0]
+        g0 = self.grid(x0)
+        tmap = t.to(g0.dtype)[:, None, None, None].expand(N, 1, *g0.shape[2:])
+        gp = self.grid(prev) if prev is not None else torch.zeros_like(g0)
+        h = torch.cat([g0, self.grid(x), gp, tmap], 1)
+        for i, conv in enumerate(self.convs):
+            h = conv(h)
+            if i < len(self.convs) - 1:
+                h = F.silu(h)
+        return x0 + patchify(h.permute(0, 2, 3, 1), self.cfg["patch"])
+
+
 def layer_norm(x):
     return F.layer_norm(x, x.shape[-1:], eps=LN_EPS)
 
@@ -160,6 +209,9 @@ class DriftDiT(nn.Module):
         for m in (self.final.adaLN, self.final.linear):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
+        if cfg.get("refiner"):
+            assert cfg.get("prediction") == "x" and cfg.get("latent_factor", 1) >= 1 and cfg["kind"] == "video"
+            self.refiner = Refiner(cfg)
         self.register_buffer("slopes", torch.tensor(cfg["alibi_slopes"], dtype=torch.float32), persistent=False)
 
     # ---- conditioning
@@ -212,7 +264,12 @@ class DriftDiT(nn.Module):
             a = layer_norm(h) * (1 + sc2) + s2
             h = h + g2 * blk.mlp.fc2(F.gelu(blk.mlp.fc1(a), approximate="tanh"))
         sh, sc = [m[:, :, None] for m in self.final.adaLN(c).chunk(2, -1)]
-        return to_velocity(self.cfg, x, t, self.final.linear(layer_norm(h) * (1 + sc) + sh))
+        out = self.final.linear(layer_norm(h) * (1 + sc) + sh)
+        if self.cfg.get("refiner"):
+            prev = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], 1)
+            out = self.refiner(out.reshape(B * L, T, -1), x.reshape(B * L, T, -1), prev.reshape(B * L, T, -1),
+                               t.reshape(B * L)).reshape(out.shape)
+        return to_velocity(self.cfg, x, t, out)
 
     # ---- streaming forward of one frame against a KV cache (reference / engine semantics)
     def forward_frame(self, x, t, text, cache, prev=None):
@@ -241,7 +298,10 @@ class DriftDiT(nn.Module):
             a = layer_norm(h) * (1 + sc2) + s2
             h = h + g2 * blk.mlp.fc2(F.gelu(blk.mlp.fc1(a), approximate="tanh"))
         sh, sc = [m[:, None] for m in self.final.adaLN(c).chunk(2, -1)]
-        return to_velocity(self.cfg, x, t, self.final.linear(layer_norm(h) * (1 + sc) + sh)), new_kv
+        out = self.final.linear(layer_norm(h) * (1 + sc) + sh)
+        if self.cfg.get("refiner"):
+            out = self.refiner(out, x, prev, t)
+        return to_velocity(self.cfg, x, t, out), new_kv
 
 
 def count_params(model):
@@ -257,4 +317,6 @@ def flops_per_eval(cfg, n_past):
     per_block = D * 6 * D + T * (3 * D * D + D * D + 2 * r * D * D) + 2 * T * (n_past + 1) * T * D
     mac += L * per_block
     mac += 2 * D * D + T * D * P                     # final
+    if cfg.get("refiner"):                            # 3x3 convolutions on the latent grid
+        mac += cfg["latent_height"] * cfg["latent_width"] * 9 * sum(i * o for i, o in refiner_channels(cfg))
     return 2 * mac

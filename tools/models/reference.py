@@ -41,6 +41,8 @@ def load(path):
     kw = {k: a[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "text_dim", "alibi_slopes")}
     kw["prediction"] = a.get("prediction", "v")
     kw["previous_frame_input"] = bool(a.get("previous_frame_input", False))
+    if a.get("refiner"):
+        kw["refiner"] = {"channels": a["refiner"]["channels"], "layers": a["refiner"]["layers"]}
     if conf["kind"] == "video":
         v = conf["video"]
         lt = conf.get("latent")

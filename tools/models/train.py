@@ -129,6 +129,8 @@ def main():
     ap.add_argument("--patch", type=int)
     ap.add_argument("--previous-frame", action=argparse.BooleanOptionalAction, default=False,
                     help="the frame (audio: chunk) before is an input of each frame (model.py: prev_embed)")
+    ap.add_argument("--refiner", help="video, x prediction: a convolutional head on the latent grid after the "
+                    "transformer, CHANNELSxLAYERS (model.py: Refiner), e.g. 48x4")
     ap.add_argument("--heads", type=int)
     ap.add_argument("--p-ctx", type=float, default=0.30, help="share of frames at context-like noise")
     ap.add_argument("--p-ln", type=float, default=0.55, help="share at logit-normal noise (the rest: uniform)")
@@ -152,6 +154,11 @@ def main():
                          patch=4, prediction="x"), **arch)
     if a.previous_frame:
         arch["previous_frame_input"] = True
+    if a.refiner:
+        ch, layers = (int(v) for v in a.refiner.lower().split("x"))
+        if a.model != "video" or not a.latent or ch < 1 or layers < 2:
+            ap.error(f"--refiner {a.refiner}: a latent video model, CHANNELSxLAYERS with at least 2 layers")
+        arch["refiner"] = {"channels": ch, "layers": layers}
     cfg = M.video_config(len(VOCAB), **arch) if a.model == "video" else M.audio_config(len(VOCAB), **arch)
     B = a.batch or (32 if a.model == "video" else 64)
     L = a.clip

@@ -28,6 +28,8 @@ def write_config(path, cfg, latent=None):
         arch["prediction"] = cfg["prediction"]
     if cfg.get("previous_frame_input"):
         arch["previous_frame_input"] = True
+    if cfg.get("refiner"):
+        arch["refiner"] = dict(cfg["refiner"])
     conf = {"format": "drift-model", "format_version": 1, "kind": cfg["kind"], "arch": arch,
             "vocab": ["w%d" % i for i in range(cfg["vocab_size"])]}
     if cfg["kind"] == "video":
@@ -123,7 +125,8 @@ LATENT_CASES = (("euler", "w1 w3", "", 5, "euler", 3, 1.0, 1.0, 0.05, 4),
 def latent_model():
     """A tiny latent video model (docs/MODELS.md, latent): the transformer makes an 8x8 latent of
     4 channels in 2x2 patches (16 tokens of 16 values, x prediction, the frame before as an input, clip 0.5: the
-    sampled latents reach past it, so the clamp matters); a random decoder
+    sampled latents reach past it, so the clamp matters), a refiner of 3 convolutions 13->6->6->4 on the
+    8x8 grid (model.py: Refiner); a random decoder
     (conv 3x3 4->8, up, conv 3x3 8->8, conv 1x1 8->12, pixel shuffle 2) makes 32x32 pixels.
     Goldens from the reference sampler (tools/models/reference.py: Stream, decode), per case the
     decoded frames [F, 32, 32, 3] and the latents [F, 8, 8, 4]; and the decoder alone on a random
@@ -133,7 +136,7 @@ def latent_model():
     torch.manual_seed(10)
     cfg = M.video_config(12, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=2,
                          text_dim=8, latent_factor=4, latent_channels=4, prediction="x",
-                         previous_frame_input=True)
+                         previous_frame_input=True, refiner={"channels": 6, "layers": 3})
     net = M.DriftDiT(cfg).eval()
     with torch.no_grad():
         for name, p in net.named_parameters():
