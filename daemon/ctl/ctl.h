@@ -65,6 +65,9 @@ int ctl_job(struct ctl *c, int argc, char **argv);
 int ctl_cancel(struct ctl *c, int argc, char **argv);
 int ctl_watch(struct ctl *c, int argc, char **argv);
 int ctl_keys(struct ctl *c, int argc, char **argv);
+/* ctl_passwd.c: a users-file line (docs/ACCESS.md) for NAME ROLE, the password read from
+ * stdin. */
+int ctl_passwd(struct ctl *c, int argc, char **argv);
 
 /* KEY=VALUE arguments appended as an a{sv} (types from the settings table). Prints and returns
  * -1 on a bad argument (exit code 2). */

@@ -31,6 +31,7 @@ static const struct command commands[] = {
     { "job", ctl_job, true, "job ID                      a job's properties" },
     { "cancel", ctl_cancel, true, "cancel ID                   cancel a job" },
     { "watch", ctl_watch, true, "watch ID                    follow a job's progress" },
+    { "passwd", ctl_passwd, false, "passwd NAME ROLE            a users-file line (view, control, admin);\n                              the password from stdin" },
     { "keys", ctl_keys, false, "keys                        every KEY: type, range, default, meaning" },
 };
 
