@@ -51,6 +51,7 @@ void driftd_config_free(struct driftd_config *cfg)
     g_free(cfg->state_dir);
     g_free(cfg->rtsp_address);
     g_free(cfg->http_address);
+    g_free(cfg->access_users);
     g_free(cfg->default_model);
     g_free(cfg->default_audio_model);
     g_free(cfg);
@@ -196,7 +197,8 @@ static int unknown(struct ctx *c, const char *group, const char *key, const char
                         allowed);
     else
         drift_error_set(c->err, -ENOENT,
-                        "unknown section [%s]; known sections: [daemon], [rtsp], [http], [jobs], [stream.NAME]",
+                        "unknown section [%s]; known sections: [daemon], [rtsp], [http], [access], "
+                        "[jobs], [stream.NAME]",
                         group);
     return fail_at(c, group, key, -ENOENT);
 }
@@ -283,6 +285,29 @@ static int apply_http(struct ctx *c, const char *group, const char *key)
     return unknown(c, group, key, "address, port");
 }
 
+static int apply_access(struct ctx *c, const char *group, const char *key)
+{
+    if (!strcmp(key, "users")) {
+        g_autofree char *v = NULL;
+        int r = get_string(c, group, key, &v);
+        if (r < 0)
+            return r;
+        g_free(c->cfg->access_users);
+        c->cfg->access_users = NULL;
+        if (!v[0]) /* empty: no users (a drop-in can turn access control off again) */
+            return 0;
+        /* Relative to the file that names it, like model paths. */
+        g_autofree char *dir = g_path_get_dirname(c->file);
+        c->cfg->access_users = g_canonicalize_filename(v, dir);
+        if (strlen(c->cfg->access_users) > DRIFT_PATH_MAX) {
+            drift_error_set(c->err, -EINVAL, "users: path longer than %d bytes", DRIFT_PATH_MAX);
+            return fail_at(c, group, key, -EINVAL);
+        }
+        return 0;
+    }
+    return unknown(c, group, key, "users");
+}
+
 static int apply_jobs(struct ctx *c, const char *group, const char *key)
 {
     if (!strcmp(key, "concurrency"))
@@ -346,7 +371,7 @@ static int apply_group(struct ctx *c, const char *group)
         }
         sc = stream_get(c->cfg, name);
     } else if (strcmp(group, "daemon") && strcmp(group, "rtsp") && strcmp(group, "http") &&
-               strcmp(group, "jobs")) {
+               strcmp(group, "access") && strcmp(group, "jobs")) {
         return unknown(c, group, NULL, NULL);
     }
     for (size_t i = 0; keys && keys[i]; i++) {
@@ -359,6 +384,8 @@ static int apply_group(struct ctx *c, const char *group)
             r = apply_rtsp(c, group, keys[i]);
         else if (!strcmp(group, "http"))
             r = apply_http(c, group, keys[i]);
+        else if (!strcmp(group, "access"))
+            r = apply_access(c, group, keys[i]);
         else
             r = apply_jobs(c, group, keys[i]);
         if (r < 0)
@@ -407,17 +434,30 @@ static gint compare_names(gconstpointer a, gconstpointer b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static bool loopback(const char *address)
+{
+    g_autoptr(GInetAddress) a = g_inet_address_new_from_string(address);
+    return a && g_inet_address_get_is_loopback(a);
+}
+
 int driftd_config_check(const struct driftd_config *cfg, struct drift_error *err)
 {
-    /* Access control (users, roles, TLS) is not there yet: with nobody to check, the web
-     * server must not be reachable from other machines (DESIGN.md "Access"). */
-    g_autoptr(GInetAddress) a = g_inet_address_new_from_string(cfg->http_address);
-    if (cfg->http_port && (!a || !g_inet_address_get_is_loopback(a)))
+    /* With nobody to check, no surface may be reachable from other machines (DESIGN.md
+     * "Access"). The RTSP server always listens ([rtsp] port = 0 is any free port); the web
+     * server not at port 0. */
+    if (cfg->access_users)
+        return 0;
+    if (!loopback(cfg->rtsp_address))
+        return drift_error_set(err, -EINVAL,
+                               "[rtsp] address: %.64s is not a loopback address; serving other "
+                               "machines requires access control: set [access] users "
+                               "(docs/ACCESS.md), or use 127.0.0.1 or ::1", cfg->rtsp_address);
+    if (cfg->http_port && !loopback(cfg->http_address))
         return drift_error_set(err, -EINVAL,
                                "[http] address: %.64s is not a loopback address; serving other "
-                               "machines requires access control, which driftd does not have "
-                               "yet: use 127.0.0.1 or ::1 (or [http] port = 0: no web server)",
-                               cfg->http_address);
+                               "machines requires access control: set [access] users "
+                               "(docs/ACCESS.md), or use 127.0.0.1 or ::1 (or [http] port = 0: "
+                               "no web server)", cfg->http_address);
     return 0;
 }
 

@@ -26,13 +26,14 @@ struct driftd_config {
     bool admission_strict;    /* [daemon] admission: strict (true) or allow */
     char *rtsp_address;       /* [rtsp] address */
     unsigned rtsp_port;       /* [rtsp] port; 0 = any free port */
-    char *http_address;       /* [http] address: an IP address, loopback (see driftd_config_check) */
+    char *http_address;       /* [http] address: an IP address, loopback unless access_users */
     unsigned http_port;       /* [http] port; 0 = no web server */
     unsigned jobs_concurrency; /* [jobs] concurrency */
     unsigned jobs_keep_days;   /* [jobs] keep_days: finished job records; 0 = forever */
     unsigned jobs_output_keep_days; /* [jobs] output_keep_days: outputs of done jobs; 0 = forever */
     unsigned jobs_nice;        /* [jobs] nice: niceness of render threads */
     unsigned jobs_output_max_mb;    /* [jobs] output_max_mb: all outputs together; 0 = no limit */
+    char *access_users;       /* [access] users: the users file (absolute); NULL = none */
     GPtrArray *streams;       /* struct drift_stream_config *, in order of first appearance */
     char *default_model, *default_audio_model;
 };
@@ -54,8 +55,9 @@ int driftd_config_load(struct driftd_config *cfg, const char *path, bool optiona
 
 /* The daemon's rules that no single key can check, for the configuration as a whole (after
  * every file was read; driftd --render, which serves nothing, does not need them): -EINVAL when
- * the web server would listen on an address that is not loopback (without access control
- * every surface stays on this machine). err names the key. */
+ * no users are configured ([access] users) and the RTSP server or the web server would listen
+ * on an address that is not loopback (without access control every surface stays on this
+ * machine). err names the key. The users file itself is read by the caller (access.h). */
 int driftd_config_check(const struct driftd_config *cfg, struct drift_error *err);
 
 const struct drift_stream_config *driftd_config_stream(const struct driftd_config *cfg,

@@ -308,6 +308,52 @@ static void the_web_server_stays_on_loopback(void **state)
     }
 }
 
+/* [rtsp] is held to the same rule; with users configured ([access] users) any address goes. */
+static void without_users_every_surface_stays_on_loopback(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *refused; /* the key named, or NULL: accepted */
+    } cases[] = {
+        { "[rtsp]\naddress = ::1\n", NULL },
+        { "[rtsp]\naddress = 0.0.0.0\n", "[rtsp] address: 0.0.0.0 is not a loopback address" },
+        { "[rtsp]\naddress = 10.0.0.1\nport = 0\n", "[rtsp] address: 10.0.0.1" },
+        { "[rtsp]\naddress = 0.0.0.0\n[access]\nusers = /etc/drift/users\n", NULL },
+        { "[http]\naddress = ::\n[access]\nusers = users\n", NULL },
+        { "[http]\naddress = ::\n[access]\nusers = users\nusers =\n", "[http] address: ::" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        int r;
+        struct drift_error err;
+        struct driftd_config *cfg = parse(cases[i].text, &r, &err);
+        assert_int_equal(r, 0);
+        r = driftd_config_check(cfg, &err);
+        if (cases[i].refused ? r != -EINVAL || !strstr(err.message, cases[i].refused) : r != 0)
+            fail_msg("%s: %d (%s)", cases[i].text, r, err.message);
+        if (r < 0)
+            assert_non_null(strstr(err.message, "set [access] users"));
+        driftd_config_free(cfg);
+    }
+}
+
+static void the_users_file_is_relative_to_the_config_file(void **state)
+{
+    int r;
+    struct drift_error err;
+    struct driftd_config *cfg = parse("[access]\nusers = users\n", &r, &err);
+    assert_int_equal(r, 0);
+    assert_string_equal(cfg->access_users, "/etc/drift/users");
+    driftd_config_free(cfg);
+    cfg = parse("[access]\nusers = /srv/drift/users\n", &r, &err);
+    assert_string_equal(cfg->access_users, "/srv/drift/users");
+    driftd_config_free(cfg);
+    cfg = parse("[access]\n\nuser = x\n", &r, &err);
+    assert_int_equal(r, -ENOENT);
+    assert_non_null(strstr(err.message, "/etc/drift/driftd.conf:3: unknown key 'user' in [access]; "
+                                        "known keys: users"));
+    driftd_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +370,8 @@ int main(void)
         cmocka_unit_test(an_empty_state_dir_unsets_it),
         cmocka_unit_test(the_shipped_config_shows_the_defaults),
         cmocka_unit_test(the_web_server_stays_on_loopback),
+        cmocka_unit_test(without_users_every_surface_stays_on_loopback),
+        cmocka_unit_test(the_users_file_is_relative_to_the_config_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
