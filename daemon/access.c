@@ -16,6 +16,7 @@ struct drift_user {
 };
 
 struct drift_users {
+    gint ref;
     GPtrArray *list; /* struct drift_user * */
 };
 
@@ -63,9 +64,15 @@ static void user_free(void *p)
     g_free(u);
 }
 
+struct drift_users *drift_users_ref(struct drift_users *users)
+{
+    g_atomic_int_inc(&users->ref);
+    return users;
+}
+
 void drift_users_free(struct drift_users *users)
 {
-    if (!users)
+    if (!users || !g_atomic_int_dec_and_test(&users->ref))
         return;
     g_ptr_array_unref(users->list);
     g_free(users);
@@ -195,6 +202,7 @@ int drift_users_parse(const char *file_name, const char *data, size_t size,
     if (memchr(data, '\0', size))
         return drift_error_set(err, -EINVAL, "%s: contains a NUL byte", file_name);
     struct drift_users *users = g_new0(struct drift_users, 1);
+    users->ref = 1;
     users->list = g_ptr_array_new_with_free_func(user_free);
     g_autofree char *text = g_strndup(data, size);
     char **lines = g_strsplit(text, "\n", -1);

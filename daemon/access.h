@@ -50,7 +50,10 @@ int drift_users_parse(const char *file_name, const char *data, size_t size,
                       struct drift_users **ret, struct drift_error *err);
 /* drift_users_parse on the file at path (-ENOENT, -EACCES, -EIO naming it when unreadable). */
 int drift_users_load(const char *path, struct drift_users **ret, struct drift_error *err);
-/* NULL is fine. */
+/* Users are reference counted (atomically: a thread may check a password with a reference of
+ * its own while the main thread replaces the users). Returns users. */
+struct drift_users *drift_users_ref(struct drift_users *users);
+/* Drops a reference; the last one frees. NULL is fine. */
 void drift_users_free(struct drift_users *users);
 unsigned drift_users_count(const struct drift_users *users);
 /* The role of the user called name, DRIFT_ROLE_NONE when there is none. */

@@ -21,6 +21,7 @@ struct token {
 };
 
 struct drift_guard {
+    GMutex lock;                /* everything below */
     struct drift_users *users;
     GHashTable *failures; /* address key -> struct failures * */
     GHashTable *tokens;   /* SHA-256 hex of the token -> struct token * */
@@ -36,6 +37,7 @@ static void token_free(void *p)
 struct drift_guard *drift_guard_new(void)
 {
     struct drift_guard *g = g_new0(struct drift_guard, 1);
+    g_mutex_init(&g->lock);
     g->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g->tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, token_free);
     return g;
@@ -48,18 +50,25 @@ void drift_guard_free(struct drift_guard *g)
     drift_users_free(g->users);
     g_hash_table_unref(g->failures);
     g_hash_table_unref(g->tokens);
+    g_mutex_clear(&g->lock);
     g_free(g);
 }
 
 void drift_guard_set_users(struct drift_guard *g, struct drift_users *users)
 {
-    drift_users_free(g->users);
+    g_mutex_lock(&g->lock);
+    struct drift_users *old = g->users;
     g->users = users;
+    g_mutex_unlock(&g->lock);
+    drift_users_free(old); /* or later, by a check still holding it */
 }
 
 bool drift_guard_on(const struct drift_guard *g)
 {
-    return drift_users_count(g->users) > 0;
+    g_mutex_lock((GMutex *)&g->lock);
+    bool on = drift_users_count(g->users) > 0;
+    g_mutex_unlock((GMutex *)&g->lock);
+    return on;
 }
 
 /* ---- failures per address ----------------------------------------------------------------- */
@@ -104,8 +113,8 @@ static void make_room(struct drift_guard *g, int64_t now)
         g_hash_table_remove(g->failures, oldest);
 }
 
-int drift_guard_blocked(struct drift_guard *g, const char *peer, int64_t now,
-                        unsigned *ret_retry_s)
+/* drift_guard_blocked with the lock held. */
+static int blocked(struct drift_guard *g, const char *peer, int64_t now, unsigned *ret_retry_s)
 {
     g_autofree char *key = address_key(peer);
     struct failures *f = g_hash_table_lookup(g->failures, key);
@@ -121,7 +130,16 @@ int drift_guard_blocked(struct drift_guard *g, const char *peer, int64_t now,
     return -EAGAIN;
 }
 
-/* Counts a failure from peer; err says what failed (what) and how many failures there were. */
+int drift_guard_blocked(struct drift_guard *g, const char *peer, int64_t now,
+                        unsigned *ret_retry_s)
+{
+    g_mutex_lock(&g->lock);
+    int r = blocked(g, peer, now, ret_retry_s);
+    g_mutex_unlock(&g->lock);
+    return r;
+}
+
+/* Counts a failure from peer (lock held); err says what failed (what) and how many failures there were. */
 static int fail(struct drift_guard *g, const char *what, const char *peer, int64_t now,
                 struct drift_error *err)
 {
@@ -151,14 +169,25 @@ int drift_guard_login(struct drift_guard *g, const char *name, const char *passw
                       struct drift_error *err)
 {
     unsigned retry;
-    if (drift_guard_blocked(g, peer, now, &retry) < 0)
+    g_mutex_lock(&g->lock);
+    if (blocked(g, peer, now, &retry) < 0) {
+        g_mutex_unlock(&g->lock);
         return drift_error_set(err, -EAGAIN, "%s: too many failed logins; retry in %u s",
                                peer, retry);
-    if (drift_users_verify(g->users, name, password, ret_role) == 0)
+    }
+    struct drift_users *users = g->users ? drift_users_ref(g->users) : NULL;
+    g_mutex_unlock(&g->lock);
+    /* crypt_r takes its time (on purpose): not with the lock held. */
+    int r = drift_users_verify(users, name, password, ret_role);
+    drift_users_free(users);
+    if (r == 0)
         return 0;
     g_autofree char *what = g_strdup_printf("wrong name or password for '%.64s' from %s", name,
                                             peer);
-    return fail(g, what, peer, now, err);
+    g_mutex_lock(&g->lock);
+    r = fail(g, what, peer, now, err);
+    g_mutex_unlock(&g->lock);
+    return r;
 }
 
 /* ---- tokens ------------------------------------------------------------------------------- */
@@ -168,12 +197,12 @@ static char *token_key(const char *token)
     return g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1);
 }
 
-int drift_guard_token_check(struct drift_guard *g, const char *token, const char *peer,
-                            int64_t now, const char **ret_name, enum drift_role *ret_role,
-                            struct drift_error *err)
+static int token_check(struct drift_guard *g, const char *token, const char *peer,
+                       int64_t now, char **ret_name, enum drift_role *ret_role,
+                       struct drift_error *err)
 {
     unsigned retry;
-    if (drift_guard_blocked(g, peer, now, &retry) < 0)
+    if (blocked(g, peer, now, &retry) < 0)
         return drift_error_set(err, -EAGAIN, "%s: too many failed logins; retry in %u s",
                                peer, retry);
     g_autofree char *key = token_key(token);
@@ -187,13 +216,23 @@ int drift_guard_token_check(struct drift_guard *g, const char *token, const char
         g_autofree char *what = g_strdup_printf("unknown or expired token from %s", peer);
         return fail(g, what, peer, now, err);
     }
-    *ret_name = t->name;
+    *ret_name = g_strdup(t->name);
     *ret_role = role;
     return 0;
 }
 
-int drift_guard_token_issue(struct drift_guard *g, const char *name, int64_t now,
-                            char **ret_token, struct drift_error *err)
+int drift_guard_token_check(struct drift_guard *g, const char *token, const char *peer,
+                            int64_t now, char **ret_name, enum drift_role *ret_role,
+                            struct drift_error *err)
+{
+    g_mutex_lock(&g->lock);
+    int r = token_check(g, token, peer, now, ret_name, ret_role, err);
+    g_mutex_unlock(&g->lock);
+    return r;
+}
+
+static int token_issue(struct drift_guard *g, const char *name, int64_t now, char **ret_token,
+                       struct drift_error *err)
 {
     if (g_hash_table_size(g->tokens) >= DRIFT_GUARD_TOKENS_MAX) {
         GHashTableIter it;
@@ -221,8 +260,27 @@ int drift_guard_token_issue(struct drift_guard *g, const char *name, int64_t now
     return 0;
 }
 
+int drift_guard_token_issue(struct drift_guard *g, const char *name, int64_t now,
+                            char **ret_token, struct drift_error *err)
+{
+    g_mutex_lock(&g->lock);
+    int r = token_issue(g, name, now, ret_token, err);
+    g_mutex_unlock(&g->lock);
+    return r;
+}
+
 void drift_guard_token_revoke(struct drift_guard *g, const char *token)
 {
     g_autofree char *key = token_key(token);
+    g_mutex_lock(&g->lock);
     g_hash_table_remove(g->tokens, key);
+    g_mutex_unlock(&g->lock);
+}
+
+enum drift_role drift_guard_role(struct drift_guard *g, const char *name)
+{
+    g_mutex_lock(&g->lock);
+    enum drift_role role = drift_users_role(g->users, name);
+    g_mutex_unlock(&g->lock);
+    return role;
 }

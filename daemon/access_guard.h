@@ -13,8 +13,10 @@
  * copy of a usable token sits in memory. The role is the user's current one: a reload that
  * removes the user or changes the role applies at once.
  *
- * Times are g_get_monotonic_time() microseconds, passed in (tests choose them). Main thread
- * only; prints nothing (callers log, naming the peer). */
+ * Times are g_get_monotonic_time() microseconds, passed in (tests choose them). Any thread
+ * (the RTSP server checks on its own threads, the web server on the main loop): a mutex
+ * guards the tables, and passwords are checked outside it, on a reference to the users.
+ * Prints nothing (callers log, naming the peer). */
 #ifndef DRIFT_DAEMON_ACCESS_GUARD_H
 #define DRIFT_DAEMON_ACCESS_GUARD_H
 
@@ -57,11 +59,10 @@ int drift_guard_login(struct drift_guard *g, const char *name, const char *passw
                       const char *peer, int64_t now, enum drift_role *ret_role,
                       struct drift_error *err);
 
-/* A bearer token from peer: 0 with *ret_name (transfer none, valid until the next call on g)
- * and *ret_role; -EAGAIN when blocked; -EACCES (unknown, expired, user gone), counted as a
+/* A bearer token from peer: 0 with *ret_name (transfer full, g_free) and *ret_role; -EAGAIN when blocked; -EACCES (unknown, expired, user gone), counted as a
  * failure, err set. */
 int drift_guard_token_check(struct drift_guard *g, const char *token, const char *peer,
-                            int64_t now, const char **ret_name, enum drift_role *ret_role,
+                            int64_t now, char **ret_name, enum drift_role *ret_role,
                             struct drift_error *err);
 
 /* A new token for user name (who just logged in): *ret_token is transfer full (g_free), valid
@@ -69,6 +70,9 @@ int drift_guard_token_check(struct drift_guard *g, const char *token, const char
  * exist; -EIO when the kernel gives no random bytes. */
 int drift_guard_token_issue(struct drift_guard *g, const char *name, int64_t now,
                             char **ret_token, struct drift_error *err);
+
+/* The current role of the user called name (DRIFT_ROLE_NONE: no such user). */
+enum drift_role drift_guard_role(struct drift_guard *g, const char *name);
 
 /* Ends a token (logout); an unknown one is fine. */
 void drift_guard_token_revoke(struct drift_guard *g, const char *token);

@@ -289,26 +289,68 @@ static void apply_streams(struct context *ctx, const struct driftd_config *old,
     }
 }
 
-static int load_config(struct context *ctx, struct driftd_config **ret, struct drift_error *err)
+/* The configuration and its users file (*ret_users: NULL when [access] users is not set). */
+static int load_config(struct context *ctx, struct driftd_config **ret,
+                       struct drift_users **ret_users, struct drift_error *err)
 {
     g_autofree char *video = drift_model_path(DRIFT_VIDEO_MODEL_FILE);
     g_autofree char *audio = drift_model_path(DRIFT_AUDIO_MODEL_FILE);
     struct driftd_config *cfg = driftd_config_new(video, audio);
+    struct drift_users *users = NULL;
     int r = driftd_config_load(cfg, ctx->config_path, ctx->config_optional, err);
     if (r >= 0)
         r = driftd_config_check(cfg, err);
+    if (r >= 0 && cfg->access_users && (r = drift_users_load(cfg->access_users, &users, err)) < 0)
+        drift_error_prefix(err, "[access] users");
     if (r < 0) {
         driftd_config_free(cfg);
         return r;
     }
     *ret = cfg;
+    *ret_users = users;
     return 0;
+}
+
+/* Says which surfaces listen where and whether they ask who is there. */
+static void log_access(struct context *ctx, struct drift_users *users)
+{
+    const struct driftd_config *cfg = ctx->config;
+    if (!users)
+        log_info("access: no users configured: RTSP (%s) and HTTP (%s) stay on loopback, open "
+                 "to every local user", cfg->rtsp_address,
+                 cfg->http_port ? cfg->http_address : "off");
+    else
+        log_info("access: %u users from %s: RTSP (%s, Basic) and HTTP (%s, Basic or bearer "
+                 "token) require a login", drift_users_count(users), cfg->access_users,
+                 cfg->rtsp_address, cfg->http_port ? cfg->http_address : "off");
+}
+
+/* The RTSP server's question (drift_rtsp_auth), on its client threads. No credentials when
+ * they are required is not a failed login: players ask without first, as HTTP clients do. */
+static int rtsp_check(void *userdata, const char *user, const char *password, const char *peer)
+{
+    struct drift_guard *g = ((struct context *)userdata)->guard;
+    int64_t now = g_get_monotonic_time();
+    unsigned retry;
+    if (!drift_guard_on(g))
+        return 0;
+    if (drift_guard_blocked(g, peer, now, &retry) < 0)
+        return -EAGAIN;
+    if (!user)
+        return -EACCES;
+    enum drift_role role = DRIFT_ROLE_NONE;
+    struct drift_error err = { 0 };
+    int r = drift_guard_login(g, user, password, peer, now, &role, &err);
+    if (r == -EACCES)
+        log_warning("rtsp: %s", err.message);
+    return r < 0 ? r : role >= DRIFT_ROLE_VIEW ? 0 : -EACCES;
 }
 
 int context_reload(struct context *ctx, struct drift_error *err)
 {
     struct driftd_config *next = NULL;
-    int r = load_config(ctx, &next, err);
+    struct drift_users *users = NULL;
+    int r = load_config(ctx, &next, &users, err);
     if (r < 0) {
         log_error("reload refused, nothing changed: %s", err->message);
         return r;
@@ -322,23 +364,36 @@ int context_reload(struct context *ctx, struct drift_error *err)
             drift_error_prefix(err, "[stream.%s]", sc->name);
             log_error("reload refused, nothing changed: %s", err->message);
             driftd_config_free(next);
+            drift_users_free(users);
             return r;
         }
     }
-    drift_notify_reloading(&ctx->notify);
-    if (g_strcmp0(next->rtsp_address, ctx->config->rtsp_address) ||
-        next->rtsp_port != ctx->config->rtsp_port)
-        log_warning("reload: [rtsp] address and port take effect at the next start");
-    if (g_strcmp0(next->http_address, ctx->config->http_address) ||
-        next->http_port != ctx->config->http_port)
-        log_warning("reload: [http] address and port take effect at the next start");
-    /* What the servers are bound to stays what the properties say. */
+    /* The servers stay bound where they are: the loopback rule holds for those addresses. */
+    g_autofree char *rtsp_address = g_strdup(next->rtsp_address);
+    g_autofree char *http_address = g_strdup(next->http_address);
     g_free(next->rtsp_address);
     next->rtsp_address = g_strdup(ctx->config->rtsp_address);
-    next->rtsp_port = ctx->config->rtsp_port;
     g_free(next->http_address);
     next->http_address = g_strdup(ctx->config->http_address);
+    unsigned http_port = next->http_port;
     next->http_port = ctx->config->http_port;
+    if ((r = driftd_config_check(next, err)) < 0) {
+        drift_error_prefix(err, "as bound until the next start");
+        log_error("reload refused, nothing changed: %s", err->message);
+        driftd_config_free(next);
+        drift_users_free(users);
+        return r;
+    }
+    drift_notify_reloading(&ctx->notify);
+    if (g_strcmp0(rtsp_address, ctx->config->rtsp_address) ||
+        next->rtsp_port != ctx->config->rtsp_port)
+        log_warning("reload: [rtsp] address and port take effect at the next start");
+    if (g_strcmp0(http_address, ctx->config->http_address) ||
+        http_port != ctx->config->http_port)
+        log_warning("reload: [http] address and port take effect at the next start");
+    /* What the servers are bound to stays what the properties say. */
+    next->rtsp_port = ctx->config->rtsp_port;
+    drift_guard_set_users(ctx->guard, users);
     apply_streams(ctx, ctx->config, next);
     drift_jobs_set_config(ctx->jobs, next);
     driftd_config_free(ctx->config);
@@ -346,6 +401,7 @@ int context_reload(struct context *ctx, struct drift_error *err)
     drift_emit_changed_va(&ctx->emit, DRIFT_MANAGER_PATH, DRIFT_MANAGER_IFACE, "MaxStreams");
     drift_notify_reloaded(&ctx->notify);
     log_info("configuration reloaded from %s", ctx->config_path);
+    log_access(ctx, users);
     return 0;
 }
 
@@ -415,15 +471,24 @@ int context_init(struct context *ctx, struct drift_error *err)
         .idle = jobs_idle,
         .userdata = ctx,
     };
-    int r = load_config(ctx, &ctx->config, err);
+    struct drift_users *users = NULL;
+    int r = load_config(ctx, &ctx->config, &users, err);
     if (r < 0)
         return r;
+    ctx->guard = drift_guard_new();
+    drift_guard_set_users(ctx->guard, users);
+    log_access(ctx, users);
     prepare_state_dir(ctx);
     ctx->jobs = drift_jobs_new(&ctx->jobs_host, ctx->state_dir, ctx->config);
+    /* Always there: a reload may turn access control on or off. */
+    static const struct drift_rtsp_auth rtsp_auth = { .check = rtsp_check };
+    struct drift_rtsp_auth auth = rtsp_auth;
+    auth.userdata = ctx;
     struct drift_rtsp_server_config rc = {
         .address = ctx->config->rtsp_address,
         .port = (int)ctx->config->rtsp_port,
         .context = ctx->main_context,
+        .auth = &auth,
     };
     r = drift_media_init(err);
     if (r == 0)
@@ -477,8 +542,11 @@ void context_done(struct context *ctx)
     }
     if (ctx->streams)
         g_ptr_array_unref(ctx->streams);
-    if (!stuck && ctx->stopping && !ctx->stopping->len)
+    if (!stuck && ctx->stopping && !ctx->stopping->len) {
         drift_rtsp_server_free(ctx->rtsp);
+        /* After the server: its client threads ask the guard. */
+        drift_guard_free(ctx->guard);
+    }
     if (ctx->stopping)
         g_ptr_array_unref(ctx->stopping);
     drift_jobs_free(ctx->jobs);

@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include "access_guard.h"
 #include "config.h"
 #include "emitter.h"
 #include "jobs.h"
@@ -38,6 +39,9 @@ struct context {
     char *state_dir_option;    /* --state-dir, wins over the configuration */
 
     struct driftd_config *config;
+    /* Users, tokens and failed logins of the RTSP and web servers (access_guard.h); the users
+     * are replaced on reload. Thread-safe: RTSP checks run on the RTSP server's threads. */
+    struct drift_guard *guard;
     char *state_dir;           /* the one in use (fixed until restart) */
 
     /* D-Bus (bus.c's; the context does not touch them): the bus connection (may be NULL) and

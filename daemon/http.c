@@ -16,6 +16,12 @@
 
 #define PAGE_TEMPLATE "index.html"
 #define TOO_BIG "drift-body-too-big" /* set on a message whose body went past the limit */
+/* Who sent a message, set on it by the early handler (access control). */
+#define ROLE "drift-role"           /* enum drift_role */
+#define USER "drift-user"           /* the user's name (g_free) */
+#define AUTH_METHOD "drift-auth"    /* "basic" or "bearer" (static) */
+#define BEARER "drift-bearer"       /* the bearer token (g_free) */
+#define REALM "drift"
 
 /* The files under /static/: a fixed list, looked up by exact name, so that no path from a
  * request ever reaches the file system. */
@@ -217,13 +223,139 @@ static void on_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer data)
         refuse_body(msg, got);
 }
 
+/* ---- who sends a request ------------------------------------------------------------------ */
+
+bool drift_http_permit(SoupServerMessage *msg, enum drift_op op)
+{
+    const struct drift_op_rule *rule = drift_op_rule(op);
+    enum drift_role role = GPOINTER_TO_INT(g_object_get_data(G_OBJECT(msg), ROLE));
+    if (role >= rule->role)
+        return true;
+    drift_http_reply_error(msg, 403, DRIFT_ERROR_ACCESS_DENIED,
+                           "user '%s' (role %s) may not %s: it needs the role %s",
+                           (const char *)g_object_get_data(G_OBJECT(msg), USER),
+                           drift_role_name(role), rule->name, drift_role_name(rule->role));
+    return false;
+}
+
+const char *drift_http_user(SoupServerMessage *msg, const char **ret_method,
+                            const char **ret_token)
+{
+    if (ret_method)
+        *ret_method = g_object_get_data(G_OBJECT(msg), AUTH_METHOD);
+    if (ret_token)
+        *ret_token = g_object_get_data(G_OBJECT(msg), BEARER);
+    return g_object_get_data(G_OBJECT(msg), USER);
+}
+
+static void unauthorized(SoupServerMessage *msg, const char *why)
+{
+    stop_reading(msg);
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+                                 "WWW-Authenticate", "Basic realm=\"" REALM "\"");
+    drift_http_reply_error(msg, 401, DRIFT_ERROR_ACCESS_DENIED, "%s", why);
+}
+
+static void too_many(SoupServerMessage *msg, const char *peer, unsigned retry_s)
+{
+    stop_reading(msg);
+    g_autofree char *after = g_strdup_printf("%u", retry_s);
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+                                 after);
+    drift_http_reply_error(msg, 429, DRIFT_ERROR_LIMIT,
+                           "too many failed logins from %s; retry in %u s", peer, retry_s);
+}
+
+/* The name and password of a Basic Authorization value (after "Basic "), or false. */
+static bool basic_credentials(const char *b64, char **ret_user, char **ret_password)
+{
+    g_autofree char *trimmed = g_strstrip(g_strdup(b64));
+    gsize len = 0;
+    g_autofree guchar *raw = g_base64_decode(trimmed, &len);
+    g_autofree char *text = raw ? g_strndup((const char *)raw, len) : NULL;
+    char *colon = text ? strchr(text, ':') : NULL;
+    if (raw)
+        memset(raw, 0, len);
+    if (!colon)
+        return false;
+    *ret_user = g_strndup(text, colon - text);
+    *ret_password = g_strdup(colon + 1);
+    memset(text, 0, strlen(text));
+    return true;
+}
+
+/* Sets who sent msg, or answers it (401, 429) and returns false. */
+static bool authenticate(struct drift_http *h, SoupServerMessage *msg)
+{
+    struct drift_guard *g = h->ctx->guard;
+    if (!drift_guard_on(g)) { /* only this machine can reach the server: its users may all */
+        g_object_set_data(G_OBJECT(msg), ROLE, GINT_TO_POINTER(DRIFT_ROLE_ADMIN));
+        return true;
+    }
+    const char *peer = soup_server_message_get_remote_host(msg);
+    const char *value = soup_message_headers_get_one(soup_server_message_get_request_headers(msg),
+                                                     "Authorization");
+    int64_t now = g_get_monotonic_time();
+    unsigned retry;
+    peer = peer ? peer : "?";
+    if (drift_guard_blocked(g, peer, now, &retry) < 0) {
+        too_many(msg, peer, retry);
+        return false;
+    }
+    enum drift_role role = DRIFT_ROLE_NONE;
+    char *user = NULL, *password = NULL;
+    struct drift_error err = { 0 };
+    int r;
+    const char *how;
+    if (value && !g_ascii_strncasecmp(value, "Basic ", 6)) {
+        how = "basic";
+        if (!basic_credentials(value + 6, &user, &password)) {
+            unauthorized(msg, "Authorization: Basic needs base64 of NAME:PASSWORD");
+            return false;
+        }
+        r = drift_guard_login(g, user, password, peer, now, &role, &err);
+        memset(password, 0, strlen(password));
+        g_free(password);
+    } else if (value && !g_ascii_strncasecmp(value, "Bearer ", 7)) {
+        how = "bearer";
+        g_autofree char *token = g_strstrip(g_strdup(value + 7));
+        r = drift_guard_token_check(g, token, peer, now, &user, &role, &err);
+        if (r == 0)
+            g_object_set_data_full(G_OBJECT(msg), BEARER, g_steal_pointer(&token), g_free);
+    } else {
+        unauthorized(msg, "who are you? this server needs a name and password (HTTP Basic) or "
+                          "a bearer token (POST /api/login)");
+        return false;
+    }
+    if (r == -EAGAIN) {
+        g_free(user);
+        (void)drift_guard_blocked(g, peer, now, &retry);
+        too_many(msg, peer, retry);
+        return false;
+    }
+    if (r < 0) {
+        g_free(user);
+        log_warning("http: %s", err.message);
+        unauthorized(msg, !strcmp(how, "basic") ? "wrong name or password"
+                                                 : "unknown or expired token");
+        return false;
+    }
+    g_object_set_data(G_OBJECT(msg), ROLE, GINT_TO_POINTER(role));
+    g_object_set_data_full(G_OBJECT(msg), USER, user, g_free);
+    g_object_set_data(G_OBJECT(msg), AUTH_METHOD, (gpointer)how);
+    return true;
+}
+
 static void early_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
                           GHashTable *query, gpointer data)
 {
+    struct drift_http *h = data;
     SoupMessageHeaders *req = soup_server_message_get_request_headers(msg);
     const char *host = soup_message_headers_get_one(req, "Host");
     const char *method = soup_server_message_get_method(msg);
-    if (!drift_http_host_allowed(host)) {
+    /* DNS rebinding cannot get past a login (the other site has no password): with users,
+     * the server answers to its names too. */
+    if (!drift_guard_on(h->ctx->guard) && !drift_http_host_allowed(host)) {
         stop_reading(msg);
         drift_http_reply_error(msg, 403, DRIFT_ERROR_ACCESS_DENIED,
                                "Host '%.64s' is not this machine: use its address or localhost",
@@ -238,6 +370,8 @@ static void early_handler(SoupServer *server, SoupServerMessage *msg, const char
                                soup_message_headers_get_one(req, "Origin"));
         return;
     }
+    if (!authenticate(h, msg))
+        return;
     if (soup_message_headers_get_encoding(req) == SOUP_ENCODING_CONTENT_LENGTH &&
         soup_message_headers_get_content_length(req) > DRIFT_HTTP_BODY_MAX)
         refuse_body(msg, soup_message_headers_get_content_length(req));
@@ -348,13 +482,13 @@ static void handler(SoupServer *server, SoupServerMessage *msg, const char *path
     if (!strcmp(path, "/api") || g_str_has_prefix(path, "/api/")) {
         drift_http_api_handle(h, msg, method, path);
     } else if (!strcmp(path, "/")) {
-        if (drift_http_allow(msg, method, "GET, HEAD"))
+        if (drift_http_allow(msg, method, "GET, HEAD") && drift_http_permit(msg, DRIFT_OP_READ))
             serve_page(h, msg);
     } else if (!strcmp(path, "/metrics")) {
-        if (drift_http_allow(msg, method, "GET, HEAD"))
+        if (drift_http_allow(msg, method, "GET, HEAD") && drift_http_permit(msg, DRIFT_OP_READ))
             serve_metrics(h, msg);
     } else if (g_str_has_prefix(path, "/static/")) {
-        if (drift_http_allow(msg, method, "GET, HEAD"))
+        if (drift_http_allow(msg, method, "GET, HEAD") && drift_http_permit(msg, DRIFT_OP_READ))
             serve_static(h, msg, path + strlen("/static/"));
     } else {
         drift_http_reply_error(msg, 404, DRIFT_ERROR_NOT_FOUND, "no resource %.128s", path);
@@ -377,9 +511,10 @@ int drift_http_start(struct context *ctx, struct drift_http **ret, struct drift_
         return 0;
     }
     g_autoptr(GInetAddress) address = g_inet_address_new_from_string(cfg->http_address);
-    if (!address || !g_inet_address_get_is_loopback(address)) /* config.c checked; twice is safe */
-        return drift_error_set(err, -EINVAL, "[http] address: %.64s is not a loopback address",
-                               cfg->http_address);
+    /* config.c checked; twice is safe */
+    if (!address || (!drift_guard_on(ctx->guard) && !g_inet_address_get_is_loopback(address)))
+        return drift_error_set(err, -EINVAL, "[http] address: %.64s is not a loopback address "
+                               "and no users are configured", cfg->http_address);
     struct drift_http *h = g_new0(struct drift_http, 1);
     h->ctx = ctx;
     h->pending = g_ptr_array_new();
@@ -402,7 +537,8 @@ int drift_http_start(struct context *ctx, struct drift_http **ret, struct drift_
                                  ? "http://[%s]:%u/" : "http://%s:%u/",
                              host, cfg->http_port);
     load_web_files(h);
-    log_info("HTTP server listening on %s (web files: %s)", h->url, h->web_dir);
+    log_info("HTTP server listening on %s (web files: %s)%s", h->url, h->web_dir,
+             drift_guard_on(ctx->guard) ? "; logins required" : "");
     *ret = h;
     return 0;
 }

@@ -6,9 +6,12 @@
  *   /api, /api/...       JSON over the objects of the D-Bus API (http_api.c, docs/WEB.md)
  *   GET /metrics         the Prometheus text format (http_metrics.c)
  *
- * Every request is checked first (http_rules.h): Host must name this machine, a change must
- * not come from another site's page, a body may not exceed DRIFT_HTTP_BODY_MAX (413, read no
- * further than needed). Unknown paths answer 404, known paths with other methods 405 with
+ * Every request is checked first (http_rules.h): Host must name this machine (unless users are
+ * configured), a change must not come from another site's page, a body may not exceed
+ * DRIFT_HTTP_BODY_MAX (413, read no further than needed). With users configured
+ * (docs/ACCESS.md) it must then say who sends it, by HTTP Basic or a bearer token from
+ * POST /api/login: 401 with WWW-Authenticate otherwise, 429 from an address refused for its
+ * failed logins; and its user's role must reach the operation's (ops.h drift_op_rule): 403. Unknown paths answer 404, known paths with other methods 405 with
  * Allow; API errors are JSON {"error": "org.drift1.Error.…", "message": …}.
  *
  * Like the bus it is a front end: main.c starts it once the context is up; it serves the
@@ -23,6 +26,8 @@
 #include <libsoup/soup.h>
 
 #include <drift/error.h>
+
+#include "ops.h"
 
 struct context;
 struct drift_http;
@@ -49,6 +54,14 @@ void drift_http_reply_error(SoupServerMessage *msg, unsigned status, const char 
 /* Answers msg with the error of an operation: a negative errno and its message, named and given
  * a status as errors.h says. */
 void drift_http_reply_failure(SoupServerMessage *msg, int code, const char *message);
+/* Whether the sender of msg may do op (always, with no users configured); if not, answers 403
+ * with org.drift1.Error.AccessDenied naming the user, their role and the role op needs. */
+bool drift_http_permit(SoupServerMessage *msg, enum drift_op op);
+/* Who sent msg (transfer none; NULL with no users configured) and how: "basic" or "bearer";
+ * *ret_token (may be NULL) gets the bearer token (transfer none) of a "bearer" request. */
+const char *drift_http_user(SoupServerMessage *msg, const char **ret_method,
+                            const char **ret_token);
+
 /* Whether method is one of allowed ("GET", "GET, POST", …); if not, answers 405 with Allow. */
 bool drift_http_allow(SoupServerMessage *msg, const char *method, const char *allowed);
 

@@ -374,24 +374,99 @@ static void job_cancel(struct request *r)
         drift_http_reply_json(r->msg, 200, job_json(j));
 }
 
+/* POST /api/login (HTTP Basic): a bearer token for the user; DELETE /api/login (with the
+ * token): it ends. docs/ACCESS.md. */
+static void login(struct request *r)
+{
+    const char *how = NULL, *token = NULL;
+    const char *user = drift_http_user(r->msg, &how, &token);
+    struct drift_guard *g = r->ctx->guard;
+    if (!user) {
+        drift_http_reply_error(r->msg, 409, DRIFT_ERROR_NOT_SUPPORTED,
+                               "no users are configured ([access] users): nobody logs in");
+        return;
+    }
+    if (!strcmp(r->method, "DELETE")) {
+        if (!token) {
+            drift_http_reply_error(r->msg, 400, DRIFT_ERROR_INVALID_ARGUMENT,
+                                   "DELETE /api/login ends the bearer token it is sent with");
+            return;
+        }
+        drift_guard_token_revoke(g, token);
+        log_info("http: %s logged out", user);
+        soup_server_message_set_status(r->msg, 204, NULL);
+        return;
+    }
+    if (strcmp(how, "basic")) {
+        drift_http_reply_error(r->msg, 400, DRIFT_ERROR_INVALID_ARGUMENT,
+                               "POST /api/login takes a name and password (HTTP Basic), not a token");
+        return;
+    }
+    char *issued = NULL;
+    struct drift_error err = { 0 };
+    int e = drift_guard_token_issue(g, user, g_get_monotonic_time(), &issued, &err);
+    if (e < 0) {
+        drift_http_reply_failure(r->msg, e, err.message);
+        return;
+    }
+    log_info("http: %s logged in from %s", user, soup_server_message_get_remote_host(r->msg));
+    enum drift_role role = drift_guard_role(g, user);
+    drift_http_reply_json(r->msg, 200, json_pack("{s:s, s:s, s:s, s:i}", "token", issued,
+                                                 "user", user, "role", drift_role_name(role),
+                                                 "expires_in", DRIFT_GUARD_TOKEN_LIFETIME_S));
+    memset(issued, 0, strlen(issued));
+    g_free(issued);
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 /* One row per resource: its path under /api/ ("*" is one segment: a stream name, a job id), the
- * methods it takes and its handler. */
-static const struct {
-    const char *pattern, *allowed;
+ * methods it takes with the operation each is (ops.h: who may), and its handler. HEAD goes
+ * with GET. */
+static const struct route {
+    const char *pattern;
+    struct {
+        const char *method;
+        enum drift_op op;
+    } methods[4];
     void (*handle)(struct request *r);
 } routes[] = {
-    { "", "GET, HEAD", get_manager },
-    { "reload", "POST", post_reload },
-    { "streams", "GET, HEAD, POST", streams },
-    { "streams/*", "GET, HEAD, PATCH, DELETE", stream },
-    { "streams/*/start", "POST", stream_start },
-    { "streams/*/stop", "POST", stream_stop },
-    { "jobs", "GET, HEAD, POST", jobs },
-    { "jobs/*", "GET, HEAD", job },
-    { "jobs/*/cancel", "POST", job_cancel },
+    { "", { { "GET", DRIFT_OP_READ } }, get_manager },
+    { "reload", { { "POST", DRIFT_OP_RELOAD } }, post_reload },
+    { "login", { { "POST", DRIFT_OP_LOGIN }, { "DELETE", DRIFT_OP_LOGIN } }, login },
+    { "streams", { { "GET", DRIFT_OP_READ }, { "POST", DRIFT_OP_CREATE_STREAM } }, streams },
+    { "streams/*",
+      { { "GET", DRIFT_OP_READ }, { "PATCH", DRIFT_OP_SET }, { "DELETE", DRIFT_OP_REMOVE_STREAM } },
+      stream },
+    { "streams/*/start", { { "POST", DRIFT_OP_START } }, stream_start },
+    { "streams/*/stop", { { "POST", DRIFT_OP_STOP } }, stream_stop },
+    { "jobs", { { "GET", DRIFT_OP_READ }, { "POST", DRIFT_OP_SUBMIT_JOB } }, jobs },
+    { "jobs/*", { { "GET", DRIFT_OP_READ } }, job },
+    { "jobs/*/cancel", { { "POST", DRIFT_OP_CANCEL_JOB } }, job_cancel },
 };
+
+/* "GET, HEAD, POST": the methods of a route, for Allow (transfer full). */
+static char *allowed_methods(const struct route *route)
+{
+    GString *s = g_string_new(NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(route->methods) && route->methods[i].method; i++) {
+        g_string_append_printf(s, "%s%s", s->len ? ", " : "", route->methods[i].method);
+        if (!strcmp(route->methods[i].method, "GET"))
+            g_string_append(s, ", HEAD");
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* The operation of method on route; only for a method the route allows. */
+static enum drift_op route_op(const struct route *route, const char *method)
+{
+    if (!strcmp(method, "HEAD"))
+        method = "GET";
+    for (size_t i = 0; i < G_N_ELEMENTS(route->methods) && route->methods[i].method; i++)
+        if (!strcmp(route->methods[i].method, method))
+            return route->methods[i].op;
+    return DRIFT_OP_RELOAD; /* not reached: the strictest */
+}
 
 /* Whether the segments of rest match pattern; *ret_arg gets the "*" segment. */
 static bool match(const char *pattern, char **segs, const char **ret_arg)
@@ -421,7 +496,9 @@ void drift_http_api_handle(struct drift_http *h, SoupServerMessage *msg, const c
         struct request r = { h, drift_http_context(h), msg, method, NULL };
         if (!match(routes[i].pattern, segs, &r.arg))
             continue;
-        if (drift_http_allow(msg, method, routes[i].allowed))
+        g_autofree char *allowed = allowed_methods(&routes[i]);
+        if (drift_http_allow(msg, method, allowed) &&
+            drift_http_permit(msg, route_op(&routes[i], method)))
             routes[i].handle(&r);
         return;
     }

@@ -7,6 +7,26 @@
 #include "generation.h"
 #include "log.h"
 
+/* Streams and jobs share the machine's cores: making and removing streams is the admin's, as
+ * is Reload; steering what exists and rendering is control's. */
+static const struct drift_op_rule rules[DRIFT_OP_COUNT] = {
+    [DRIFT_OP_READ] = { "read", DRIFT_ROLE_VIEW },
+    [DRIFT_OP_LOGIN] = { "login", DRIFT_ROLE_VIEW },
+    [DRIFT_OP_SET] = { "Stream.Set", DRIFT_ROLE_CONTROL },
+    [DRIFT_OP_START] = { "Stream.Start", DRIFT_ROLE_CONTROL },
+    [DRIFT_OP_STOP] = { "Stream.Stop", DRIFT_ROLE_CONTROL },
+    [DRIFT_OP_SUBMIT_JOB] = { "Manager.SubmitJob", DRIFT_ROLE_CONTROL },
+    [DRIFT_OP_CANCEL_JOB] = { "Job.Cancel", DRIFT_ROLE_CONTROL },
+    [DRIFT_OP_CREATE_STREAM] = { "Manager.CreateStream", DRIFT_ROLE_ADMIN },
+    [DRIFT_OP_REMOVE_STREAM] = { "Manager.RemoveStream", DRIFT_ROLE_ADMIN },
+    [DRIFT_OP_RELOAD] = { "Manager.Reload", DRIFT_ROLE_ADMIN },
+};
+
+const struct drift_op_rule *drift_op_rule(enum drift_op op)
+{
+    return &rules[op < DRIFT_OP_COUNT ? op : DRIFT_OP_RELOAD];
+}
+
 struct drift_stream *drift_ops_find_stream(struct context *ctx, const char *name,
                                            struct drift_error *err)
 {

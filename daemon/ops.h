@@ -20,6 +20,31 @@
 #include "stream.h"
 
 
+/* Who may call which operation from the network (DESIGN.md "Access", docs/ACCESS.md): the
+ * one table the web server's routes and docs/ACCESS.md follow. D-Bus callers are not asked:
+ * the bus policy (units/org.drift1.conf) decides there. */
+enum drift_op {
+    DRIFT_OP_READ,          /* the page, /metrics, any object's properties; watching */
+    DRIFT_OP_LOGIN,         /* a bearer token for oneself (POST /api/login), logout */
+    DRIFT_OP_SET,           /* Stream.Set, SetPrompt */
+    DRIFT_OP_START,         /* Stream.Start */
+    DRIFT_OP_STOP,          /* Stream.Stop */
+    DRIFT_OP_SUBMIT_JOB,    /* Manager.SubmitJob */
+    DRIFT_OP_CANCEL_JOB,    /* Job.Cancel */
+    DRIFT_OP_CREATE_STREAM, /* Manager.CreateStream */
+    DRIFT_OP_REMOVE_STREAM, /* Manager.RemoveStream */
+    DRIFT_OP_RELOAD,        /* Manager.Reload */
+    DRIFT_OP_COUNT,
+};
+
+struct drift_op_rule {
+    const char *name;     /* as in messages: "Stream.Set" */
+    enum drift_role role; /* the least role that may */
+};
+
+/* The rule of op (a row of the table; transfer none). */
+const struct drift_op_rule *drift_op_rule(enum drift_op op);
+
 /* Manager.CreateStream: a stream called name with the stream defaults and the keys given set
  * (given->set), started. Fails with -EINVAL (name), -EEXIST, -E2BIG (max_streams), -ENOEXEC
  * (model), -EBUSY (admission). *ret (borrowed) is untouched on failure. */

@@ -121,6 +121,11 @@ int drift_rtsp_server_init(struct drift_rtsp_server **ret_server,
     gst_rtsp_server_set_address(s->server, address);
     gst_rtsp_server_set_service(s->server, service);
     g_signal_connect(s->server, "client-connected", G_CALLBACK(on_client_connected), s);
+    if (config->auth) {
+        GstRTSPAuth *auth = drift_rtsp_auth_new(config->auth);
+        gst_rtsp_server_set_auth(s->server, auth);
+        g_object_unref(auth);
+    }
     s->listen = listen_source(s, err);
     if (!s->listen) {
         r = err ? err->code : -EINVAL;

@@ -38,6 +38,10 @@ struct drift_rtsp_server {
     GHashTable *mounts; /* name -> struct mount * (owned by their factories) */
 };
 
+/* A GstRTSPAuth that asks auth->check (copied) for every request (rtsp_auth.c). Transfer full
+ * (g_object_unref). */
+GstRTSPAuth *drift_rtsp_auth_new(const struct drift_rtsp_auth *auth);
+
 /* Removes every mount (server shutdown); main context. */
 void drift_rtsp_mounts_clear(struct drift_rtsp_server *s);
 

@@ -220,19 +220,21 @@ static void tokens_carry_the_users_current_role_until_they_end(void **state)
 {
     struct drift_guard *g = guard();
     char *token = NULL;
-    const char *name = NULL;
+    g_autofree char *name = NULL;
     enum drift_role role = DRIFT_ROLE_NONE;
     struct drift_error err = { 0 };
     assert_int_equal(drift_guard_token_issue(g, "bob", 0, &token, &err), 0);
     assert_int_equal(strlen(token), DRIFT_GUARD_TOKEN_LEN);
     assert_int_equal(drift_guard_token_check(g, token, "::1", 1 * S, &name, &role, &err), 0);
     assert_string_equal(name, "bob");
+    g_clear_pointer(&name, g_free);
     assert_int_equal(role, DRIFT_ROLE_VIEW);
     /* A token differs from the next. */
     char *other = NULL;
     assert_int_equal(drift_guard_token_issue(g, "alice", 0, &other, &err), 0);
     assert_string_not_equal(token, other);
     assert_int_equal(drift_guard_token_check(g, other, "::1", 1 * S, &name, &role, &err), 0);
+    g_clear_pointer(&name, g_free);
     assert_int_equal(role, DRIFT_ROLE_ADMIN);
     /* A wrong one, and one with a character changed, are failures. */
     assert_int_equal(drift_guard_token_check(g, "0000", "::1", 1 * S, &name, &role, &err), -EACCES);
@@ -244,6 +246,7 @@ static void tokens_carry_the_users_current_role_until_they_end(void **state)
     /* Past its lifetime it is gone. */
     int64_t end = (int64_t)DRIFT_GUARD_TOKEN_LIFETIME_S * S;
     assert_int_equal(drift_guard_token_check(g, token, "127.0.0.2", end - 1, &name, &role, &err), 0);
+    g_clear_pointer(&name, g_free);
     assert_int_equal(drift_guard_token_check(g, token, "127.0.0.2", end, &name, &role, &err),
                      -EACCES);
     /* Revoked: gone. */
@@ -261,6 +264,7 @@ static void tokens_carry_the_users_current_role_until_they_end(void **state)
     assert_int_equal(drift_users_parse("users", text, strlen(text), &users, &err), 0);
     drift_guard_set_users(g, users);
     assert_int_equal(drift_guard_token_check(g, token, "127.0.0.4", 3 * S, &name, &role, &err), 0);
+    g_clear_pointer(&name, g_free);
     assert_int_equal(role, DRIFT_ROLE_CONTROL);
     assert_int_equal(drift_guard_token_check(g, other, "127.0.0.4", 3 * S, &name, &role, &err),
                      -EACCES);
@@ -272,7 +276,7 @@ static void tokens_carry_the_users_current_role_until_they_end(void **state)
 static void wrong_tokens_count_as_failed_logins(void **state)
 {
     struct drift_guard *g = guard();
-    const char *name;
+    char *name = NULL;
     enum drift_role role;
     char *token = NULL;
     assert_int_equal(drift_guard_token_issue(g, "alice", 0, &token, NULL), 0);

@@ -23,11 +23,24 @@ extern "C" {
 
 struct drift_rtsp_server;
 
+/* Who may watch: the server asks check() for every request (OPTIONS included), with the user
+ * and password of the request's Basic Authorization (both NULL when it has none, or not
+ * Basic) and the client's IP address (text). check returns 0 to let the request through,
+ * -EACCES to answer 401 with "WWW-Authenticate: Basic realm=\"drift\"", -EAGAIN to answer 503
+ * (the address is refused for a while). It runs on gst-rtsp-server's client threads, not on
+ * the server's context: it must be thread-safe. Only Basic is offered, as checking Digest
+ * needs the password or a digest of it, which the caller's password hashes do not keep. */
+struct drift_rtsp_auth {
+    int (*check)(void *userdata, const char *user, const char *password, const char *peer);
+    void *userdata;
+};
+
 struct drift_rtsp_server_config {
     const char *address;   /* listen address; NULL = "127.0.0.1" */
     int port;              /* 0 = any free port (see drift_rtsp_server_port()); 1..65535 */
     GMainContext *context; /* transfer none; NULL = the global default context */
     unsigned session_timeout_s; /* sessions of vanished UDP clients expire; 0 = 60 */
+    const struct drift_rtsp_auth *auth; /* copied; NULL = everyone may watch */
 };
 
 /**
