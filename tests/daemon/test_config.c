@@ -266,6 +266,7 @@ static void the_shipped_config_shows_the_defaults(void **state)
     assert_int_equal(cfg->rtsp_port, def->rtsp_port);
     assert_string_equal(cfg->http_address, def->http_address);
     assert_int_equal(cfg->http_port, def->http_port);
+    assert_null(cfg->access_users);
     assert_int_equal(cfg->jobs_concurrency, def->jobs_concurrency);
     assert_int_equal(cfg->jobs_nice, def->jobs_nice);
     assert_int_equal(cfg->jobs_keep_days, def->jobs_keep_days);
