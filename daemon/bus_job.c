@@ -68,7 +68,7 @@ static int property_spec(sd_bus *bus, const char *path, const char *interface,
 static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
     struct drift_error err = { 0 };
-    int r = drift_ops_cancel_job(userdata, &err);
+    int r = drift_ops_cancel_job(userdata, NULL, DRIFT_ROLE_ADMIN, &err); /* bus policy decides */
     return r < 0 ? drift_bus_error(error, r, err.message) : sd_bus_reply_method_return(m, NULL);
 }
 
@@ -88,6 +88,8 @@ static const sd_bus_vtable job_vtable[] = {
     SD_BUS_PROPERTY("Priority", "u", NULL, offsetof(struct drift_job, priority),
                     SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Created", "t", NULL, offsetof(struct drift_job, created),
+                    SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Owner", "s", NULL, offsetof(struct drift_job, owner),
                     SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Spec", "a{sv}", property_spec, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_METHOD("Cancel", NULL, NULL, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),

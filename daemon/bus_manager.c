@@ -140,7 +140,7 @@ static int method_submit_job(sd_bus_message *m, void *userdata, sd_bus_error *er
         return r;
     struct drift_job *j = NULL;
     struct drift_error err = { 0 };
-    r = drift_ops_submit_job(ctx, &given, &j, &err);
+    r = drift_ops_submit_job(ctx, &given, NULL, &j, &err);
     drift_settings_done(&given);
     if (r < 0)
         return drift_bus_error(error, r, err.message);

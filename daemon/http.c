@@ -238,6 +238,11 @@ bool drift_http_permit(SoupServerMessage *msg, enum drift_op op)
     return false;
 }
 
+enum drift_role drift_http_role(SoupServerMessage *msg)
+{
+    return GPOINTER_TO_INT(g_object_get_data(G_OBJECT(msg), ROLE));
+}
+
 const char *drift_http_user(SoupServerMessage *msg, const char **ret_method,
                             const char **ret_token)
 {

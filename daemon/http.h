@@ -57,6 +57,8 @@ void drift_http_reply_failure(SoupServerMessage *msg, int code, const char *mess
 /* Whether the sender of msg may do op (always, with no users configured); if not, answers 403
  * with org.drift1.Error.AccessDenied naming the user, their role and the role op needs. */
 bool drift_http_permit(SoupServerMessage *msg, enum drift_op op);
+/* The role of msg's sender (DRIFT_ROLE_ADMIN with no users configured). */
+enum drift_role drift_http_role(SoupServerMessage *msg);
 /* Who sent msg (transfer none; NULL with no users configured) and how: "basic" or "bearer";
  * *ret_token (may be NULL) gets the bearer token (transfer none) of a "bearer" request. */
 const char *drift_http_user(SoupServerMessage *msg, const char **ret_method,

@@ -85,6 +85,7 @@ static json_t *job_json(struct drift_job *j)
     set(o, "NotBefore", drift_json_uint(j->not_before));
     set(o, "Priority", json_integer(j->priority));
     set(o, "Created", drift_json_uint(j->created));
+    set(o, "Owner", json_string(j->owner));
     set(o, "Spec", drift_json_settings(&j->spec, DRIFT_SCOPE_JOB));
     return o;
 }
@@ -330,7 +331,8 @@ static void submit_job(struct request *r)
     if (read_settings(r, body, DRIFT_SCOPE_JOB, &given)) {
         struct drift_job *j = NULL;
         struct drift_error err = { 0 };
-        int e = drift_ops_submit_job(r->ctx, &given, &j, &err);
+        int e = drift_ops_submit_job(r->ctx, &given, drift_http_user(r->msg, NULL, NULL), &j,
+                                     &err);
         if (e < 0) {
             drift_http_reply_failure(r->msg, e, err.message);
         } else {
@@ -368,7 +370,8 @@ static void job_cancel(struct request *r)
     int e;
     if (!j)
         return;
-    if ((e = drift_ops_cancel_job(j, &err)) < 0)
+    if ((e = drift_ops_cancel_job(j, drift_http_user(r->msg, NULL, NULL),
+                                  drift_http_role(r->msg), &err)) < 0)
         drift_http_reply_failure(r->msg, e, err.message);
     else
         drift_http_reply_json(r->msg, 200, job_json(j));

@@ -40,6 +40,7 @@ static void job_unref(struct drift_job *j)
     g_free(j->file);
     g_free(j->output);
     g_free(j->error);
+    g_free(j->owner);
     g_free(j);
 }
 
@@ -48,6 +49,7 @@ static struct drift_job *job_new(struct drift_jobs *jobs)
     struct drift_job *j = g_new0(struct drift_job, 1);
     j->ref = 1;
     j->jobs = jobs;
+    j->owner = g_strdup("");
     g_mutex_init(&j->lock);
     return j;
 }
@@ -336,7 +338,7 @@ static int check_spec(struct drift_jobs *jobs, struct drift_settings *spec, cons
     return 0;
 }
 
-int drift_jobs_submit(struct drift_jobs *jobs, struct drift_settings *spec,
+int drift_jobs_submit(struct drift_jobs *jobs, struct drift_settings *spec, const char *owner,
                       struct drift_job **ret, struct drift_error *err)
 {
     if (jobs->list->len >= DRIFT_JOBS_MAX) {
@@ -362,6 +364,8 @@ int drift_jobs_submit(struct drift_jobs *jobs, struct drift_settings *spec,
     j->not_before = j->spec.not_before;
     j->priority = (uint32_t)j->spec.priority;
     j->created = now(jobs);
+    g_free(j->owner);
+    j->owner = g_strdup(owner ? owner : "");
     j->state = j->not_before > j->created ? DRIFT_JOB_SCHEDULED : DRIFT_JOB_QUEUED;
     if (job_save(j) < 0) {
         job_unref(j);

@@ -46,6 +46,8 @@ struct drift_job {
     uint64_t not_before;      /* µs since the epoch, 0 = now */
     uint64_t created, finished; /* µs since the epoch */
     uint32_t priority;
+    char *owner;              /* the user who submitted it over the network (docs/ACCESS.md);
+                                 "" from D-Bus or with no users configured; never NULL */
     struct drift_settings spec; /* complete */
 
     GThread *thread;
@@ -111,9 +113,9 @@ bool drift_jobs_active(struct drift_jobs *jobs);
 void drift_jobs_free(struct drift_jobs *jobs);
 
 /* Manager.SubmitJob: takes spec (complete stream defaults plus the keys given; emptied), checks
- * it and adds the job. Returns 0 and the job (borrowed), or a negative errno with err set:
+ * it and adds the job, owned by owner (copied; NULL: none). Returns 0 and the job (borrowed), or a negative errno with err set:
  * -E2BIG (too many jobs), -EINVAL (spec), -EEXIST (output taken), -ENOEXEC (model), -EIO. */
-int drift_jobs_submit(struct drift_jobs *jobs, struct drift_settings *spec,
+int drift_jobs_submit(struct drift_jobs *jobs, struct drift_settings *spec, const char *owner,
                       struct drift_job **ret, struct drift_error *err);
 /* Job.Cancel. Returns 0 or -EALREADY (finished) with err set. */
 int drift_job_cancel(struct drift_job *job, struct drift_error *err);

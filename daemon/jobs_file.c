@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "access.h"
 #include "jobs.h"
 
 const char *drift_job_state_name(enum drift_job_state state)
@@ -28,6 +29,8 @@ char *drift_job_to_text(const struct drift_job *job, size_t *ret_size)
     g_key_file_set_string(kf, "job", "error", job->error);
     g_key_file_set_uint64(kf, "job", "created", job->created);
     g_key_file_set_uint64(kf, "job", "finished", job->finished);
+    if (job->owner && job->owner[0])
+        g_key_file_set_string(kf, "job", "owner", job->owner);
     for (int k = 0; k < _DRIFT_KEY_MAX; k++) {
         if (k == DRIFT_KEY_GUIDANCE && job->spec.guidance < 0)
             continue; /* the model's default */
@@ -73,6 +76,11 @@ int drift_job_from_text(struct drift_job *job, const char *file, const char *tex
     if ((r = get_u64(kf, file, "created", &created, err)) < 0 ||
         (r = get_u64(kf, file, "finished", &finished, err)) < 0)
         return r;
+    /* Optional: files from before access control have none. */
+    g_autofree char *owner = g_key_file_get_string(kf, "job", "owner", NULL);
+    if (owner && !drift_user_name_valid(owner))
+        return drift_error_set(err, -EINVAL, "%s: [job] owner: '%.64s' is not a user name", file,
+                               owner);
     g_auto(GStrv) keys = g_key_file_get_keys(kf, "spec", NULL, NULL);
     if (!keys)
         return drift_error_set(err, -EINVAL, "%s: no [spec] section", file);
@@ -93,5 +101,9 @@ int drift_job_from_text(struct drift_job *job, const char *file, const char *tex
     job->progress = g_key_file_get_double(kf, "job", "progress", NULL);
     job->created = created;
     job->finished = finished;
+    if (owner) {
+        g_free(job->owner);
+        job->owner = g_steal_pointer(&owner);
+    }
     return 0;
 }

@@ -16,7 +16,7 @@ static const struct drift_op_rule rules[DRIFT_OP_COUNT] = {
     [DRIFT_OP_START] = { "Stream.Start", DRIFT_ROLE_CONTROL },
     [DRIFT_OP_STOP] = { "Stream.Stop", DRIFT_ROLE_CONTROL },
     [DRIFT_OP_SUBMIT_JOB] = { "Manager.SubmitJob", DRIFT_ROLE_CONTROL },
-    [DRIFT_OP_CANCEL_JOB] = { "Job.Cancel", DRIFT_ROLE_CONTROL },
+    [DRIFT_OP_CANCEL_JOB] = { "Job.Cancel", DRIFT_ROLE_CONTROL }, /* own jobs: ops_cancel_job */
     [DRIFT_OP_CREATE_STREAM] = { "Manager.CreateStream", DRIFT_ROLE_ADMIN },
     [DRIFT_OP_REMOVE_STREAM] = { "Manager.RemoveStream", DRIFT_ROLE_ADMIN },
     [DRIFT_OP_RELOAD] = { "Manager.Reload", DRIFT_ROLE_ADMIN },
@@ -131,13 +131,13 @@ int drift_ops_stop(struct drift_stream *s, struct drift_error *err)
 }
 
 int drift_ops_submit_job(struct context *ctx, const struct drift_settings *given,
-                         struct drift_job **ret, struct drift_error *err)
+                         const char *user, struct drift_job **ret, struct drift_error *err)
 {
     struct drift_settings spec;
     drift_settings_init_stream(&spec, ctx->config->default_model,
                                ctx->config->default_audio_model);
     drift_settings_merge(&spec, given);
-    return drift_jobs_submit(ctx->jobs, &spec, ret, err); /* takes spec */
+    return drift_jobs_submit(ctx->jobs, &spec, user, ret, err); /* takes spec */
 }
 
 struct drift_job *drift_ops_find_job(struct context *ctx, const char *id, struct drift_error *err)
@@ -152,8 +152,15 @@ struct drift_job *drift_ops_find_job(struct context *ctx, const char *id, struct
     return NULL;
 }
 
-int drift_ops_cancel_job(struct drift_job *job, struct drift_error *err)
+int drift_ops_cancel_job(struct drift_job *job, const char *user, enum drift_role role,
+                         struct drift_error *err)
 {
+    if (role < DRIFT_ROLE_ADMIN && g_strcmp0(job->owner, user))
+        return drift_error_set(err, -EACCES, "user '%s' (role %s) may cancel their own jobs "
+                               "only; job %s was submitted by %s%s%s (the role admin may cancel "
+                               "any)", user ? user : "", drift_role_name(role), job->id,
+                               job->owner[0] ? "'" : "", job->owner[0] ? job->owner : "no user",
+                               job->owner[0] ? "'" : "");
     return drift_job_cancel(job, err);
 }
 

@@ -76,14 +76,17 @@ int drift_ops_start(struct context *ctx, struct drift_stream *s, struct drift_er
 /* Stream.Stop: -EBUSY when not running. */
 int drift_ops_stop(struct drift_stream *s, struct drift_error *err);
 
-/* Manager.SubmitJob: a job with the stream defaults and the keys given (scope job). *ret
- * (borrowed) is untouched on failure: -E2BIG, -EINVAL, -EEXIST (output), -ENOEXEC, -EIO. */
+/* Manager.SubmitJob: a job with the stream defaults and the keys given (scope job), owned by
+ * user (the network user submitting it; NULL: none). *ret (borrowed) is untouched on failure:
+ * -E2BIG, -EINVAL, -EEXIST (output), -ENOEXEC, -EIO. */
 int drift_ops_submit_job(struct context *ctx, const struct drift_settings *given,
-                         struct drift_job **ret, struct drift_error *err);
+                         const char *user, struct drift_job **ret, struct drift_error *err);
 /* The job with that id, or NULL with err set (-ESRCH). */
 struct drift_job *drift_ops_find_job(struct context *ctx, const char *id, struct drift_error *err);
-/* Job.Cancel: -EALREADY when finished. */
-int drift_ops_cancel_job(struct drift_job *job, struct drift_error *err);
+/* Job.Cancel by user with role: below admin only one's own jobs (-EACCES naming the owner);
+ * -EALREADY when finished. The bus passes NULL and DRIFT_ROLE_ADMIN (its policy decides). */
+int drift_ops_cancel_job(struct drift_job *job, const char *user, enum drift_role role,
+                         struct drift_error *err);
 
 /* Manager.Reload. */
 int drift_ops_reload(struct context *ctx, struct drift_error *err);

@@ -20,7 +20,7 @@ from harness import Daemon, check, main, rtsp_probe, wait_until, with_daemon  # 
 from http_test import Web, free_port  # noqa: E402
 
 PASSWORDS = {"alice": ("admin", "alice pw"), "carl": ("control", "carl:pw"),
-             "bob": ("view", "bob-pw")}
+             "bob": ("view", "bob-pw"), "dora": ("control", "dora-pw")}
 
 
 def passwd(d, name, role, password):
@@ -151,6 +151,39 @@ def http_roles(d, web):
     print("roles, tokens and reloads hold over HTTP")
 
 
+def own_jobs(d, web):
+    """control submits and cancels its own jobs; not another's; admin cancels any; D-Bus says
+    whose a job is."""
+    later = int((time.time() + 3600) * 1e6)
+    spec = {"model": d.model, "seconds": 1, "width": 64, "height": 64, "audio": False,
+            "not_before": later}
+
+    def submit(name, output):
+        job = web.json("POST", "/api/jobs", dict(spec, output=output), expect=201,
+                       headers=basic(name))
+        check(job["Owner"] == name and job["State"] == "scheduled", f"{job}")
+        return job["Id"]
+
+    web.json("POST", "/api/jobs", dict(spec, output="v.mp4"), expect=403, headers=basic("bob"))
+    carls, doras = submit("carl", "c.mp4"), submit("dora", "d.mp4")
+    check(d.get(f"/org/drift1/job/{carls}", "org.drift1.Job", "Owner") == "carl", "D-Bus Owner")
+    err = web.json("POST", f"/api/jobs/{doras}/cancel", expect=403, headers=basic("carl"))
+    check(err["error"] == "org.drift1.Error.AccessDenied" and f"user 'carl' (role control) may "
+          f"cancel their own jobs only; job {doras} was submitted by 'dora'" in err["message"],
+          f"{err}")
+    check(web.json("GET", f"/api/jobs/{doras}", headers=basic("bob"))["State"] == "scheduled",
+          "another's cancel went through")
+    web.json("POST", f"/api/jobs/{doras}/cancel", expect=403, headers=basic("bob"))
+    check(web.json("POST", f"/api/jobs/{carls}/cancel", headers=basic("carl"))["State"]
+          == "cancelled", "carl could not cancel his own job")
+    check(web.json("POST", f"/api/jobs/{doras}/cancel", headers=basic("alice"))["State"]
+          == "cancelled", "admin could not cancel another's job")
+    # The owner is in the job's file: it survives a restart.
+    with open(os.path.join(d.tmp, "state", "jobs", f"{doras}.job")) as f:
+        check("owner=dora" in f.read(), "no owner in the job file")
+    print("control cancels its own jobs only; admin any")
+
+
 def rate_limit(d, web):
     rtsp = d.manager_get("RtspPort")
     for _ in range(2):
@@ -261,6 +294,7 @@ if __name__ == "__main__":
     sys.exit(main({
         "access_http": started(http_roles),
         "access_rate_limit": started(rate_limit),
+        "access_jobs": started(own_jobs, users=("alice", "carl", "dora", "bob")),
         "access_rtsp": started(rtsp_auth),
         "access_beyond_loopback": beyond_loopback_test,
         "access_refused": refused_at_start,

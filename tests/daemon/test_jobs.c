@@ -218,7 +218,7 @@ static struct drift_job *submit(struct fixture *f, const char *prompt, uint64_t 
     spec.set |= 1u << DRIFT_KEY_SECONDS;
     spec.not_before = not_before;
     spec.priority = priority;
-    int r = drift_jobs_submit(f->jobs, &spec, &j, &err);
+    int r = drift_jobs_submit(f->jobs, &spec, NULL, &j, &err);
     if (r < 0)
         fail_msg("submit %s: %s", prompt, err.message);
     drift_settings_done(&spec);
@@ -356,17 +356,17 @@ static void submissions_are_checked_before_they_are_kept(void **state)
     drift_settings_init_stream(&spec, "/nonexistent/model.safetensors", "");
     spec.seconds = 1;
     spec.set |= 1u << DRIFT_KEY_SECONDS;
-    assert_int_equal(drift_jobs_submit(f->jobs, &spec, &j, &err), -ENOEXEC);
+    assert_int_equal(drift_jobs_submit(f->jobs, &spec, NULL, &j, &err), -ENOEXEC);
     assert_non_null(strstr(err.message, "model"));
     drift_settings_init_stream(&spec, MODEL, ""); /* no seconds */
-    assert_int_equal(drift_jobs_submit(f->jobs, &spec, &j, &err), -EINVAL);
+    assert_int_equal(drift_jobs_submit(f->jobs, &spec, NULL, &j, &err), -EINVAL);
     assert_non_null(strstr(err.message, "seconds"));
     struct drift_job *a = submit(f, "a", 0, 0);
     drift_settings_init_stream(&spec, MODEL, "");
     spec.seconds = 1;
     spec.set |= 1u << DRIFT_KEY_SECONDS;
     spec.output = g_strdup(a->output);
-    assert_int_equal(drift_jobs_submit(f->jobs, &spec, &j, &err), -EEXIST);
+    assert_int_equal(drift_jobs_submit(f->jobs, &spec, NULL, &j, &err), -EEXIST);
     assert_int_equal(f->jobs->list->len, 1);
     g_autofree char *line = g_strdup_printf("added %s\n", a->path);
     assert_non_null(strstr(said->str, line));

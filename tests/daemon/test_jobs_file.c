@@ -33,6 +33,7 @@ static void job_survives_its_file(void **state)
     a.progress = 0.25;
     a.error = g_strdup("");
     a.created = 1795668827374093ULL;
+    a.owner = g_strdup("carl"); /* who submitted it over HTTP (docs/ACCESS.md) */
     assert_int_equal(drift_spec_parse("prompt=calm blue ocean,seconds=2.5,fps=12,not_before=5,"
                                       "priority=7,format=mkv", &a.spec, &err), 0);
     assert_int_equal(drift_spec_complete(&a.spec, "/var/lib/drift/renders", a.id, &err), 0);
@@ -43,6 +44,7 @@ static void job_survives_its_file(void **state)
     assert_int_equal(b.state, DRIFT_JOB_RUNNING);
     assert_true(b.progress == 0.25);
     assert_true(b.created == a.created);
+    assert_string_equal(b.owner, "carl");
     assert_string_equal(b.spec.prompt, "calm blue ocean");
     assert_true(b.spec.seconds == 2.5 && b.spec.fps == 12);
     assert_true(b.spec.not_before == 5 && b.spec.priority == 7);
@@ -50,6 +52,7 @@ static void job_survives_its_file(void **state)
     assert_true(b.spec.guidance < 0); /* the model's default stays a default */
     assert_int_equal(drift_settings_diff(&a.spec, &b.spec) & ~(1u << DRIFT_KEY_GUIDANCE), 0);
     g_free(a.id), g_free(a.error), g_free(b.id), g_free(b.error);
+    g_free(a.owner), g_free(b.owner);
     drift_settings_done(&a.spec), drift_settings_done(&b.spec);
 }
 
@@ -64,6 +67,8 @@ static void malformed_job_files_are_refused_with_a_reason(void **state)
         { "[job]\nid=j1\nstate=done\nerror=\ncreated=1\nfinished=0\n[spec]\nwidth=7\n", "width" },
         { "[job]\nid=j1\nstate=done\nerror=\ncreated=1\nfinished=0\n[spec]\nbogus=1\n", "unknown key" },
         { "[job]\nid=j1\nstate=done\nerror=\ncreated=1\nfinished=0\n[spec]\nfps=10\n", "lacks" },
+        { "[job]\nid=j1\nstate=done\nerror=\ncreated=1\nfinished=0\nowner=a b\n[spec]\n",
+          "owner: 'a b' is not a user name" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct drift_job j;
