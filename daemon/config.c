@@ -52,6 +52,8 @@ void driftd_config_free(struct driftd_config *cfg)
     g_free(cfg->rtsp_address);
     g_free(cfg->http_address);
     g_free(cfg->access_users);
+    g_free(cfg->tls_certificate);
+    g_free(cfg->tls_key);
     g_free(cfg->default_model);
     g_free(cfg->default_audio_model);
     g_free(cfg);
@@ -285,27 +287,36 @@ static int apply_http(struct ctx *c, const char *group, const char *key)
     return unknown(c, group, key, "address, port");
 }
 
+/* A file's path into *ret (transfer full), relative to the file that names it like model
+ * paths; empty: NULL (a drop-in can unset what an earlier file set). */
+static int get_path(struct ctx *c, const char *group, const char *key, char **ret)
+{
+    g_autofree char *v = NULL;
+    int r = get_string(c, group, key, &v);
+    if (r < 0)
+        return r;
+    g_free(*ret);
+    *ret = NULL;
+    if (!v[0])
+        return 0;
+    g_autofree char *dir = g_path_get_dirname(c->file);
+    *ret = g_canonicalize_filename(v, dir);
+    if (strlen(*ret) > DRIFT_PATH_MAX) {
+        drift_error_set(c->err, -EINVAL, "%s: path longer than %d bytes", key, DRIFT_PATH_MAX);
+        return fail_at(c, group, key, -EINVAL);
+    }
+    return 0;
+}
+
 static int apply_access(struct ctx *c, const char *group, const char *key)
 {
-    if (!strcmp(key, "users")) {
-        g_autofree char *v = NULL;
-        int r = get_string(c, group, key, &v);
-        if (r < 0)
-            return r;
-        g_free(c->cfg->access_users);
-        c->cfg->access_users = NULL;
-        if (!v[0]) /* empty: no users (a drop-in can turn access control off again) */
-            return 0;
-        /* Relative to the file that names it, like model paths. */
-        g_autofree char *dir = g_path_get_dirname(c->file);
-        c->cfg->access_users = g_canonicalize_filename(v, dir);
-        if (strlen(c->cfg->access_users) > DRIFT_PATH_MAX) {
-            drift_error_set(c->err, -EINVAL, "users: path longer than %d bytes", DRIFT_PATH_MAX);
-            return fail_at(c, group, key, -EINVAL);
-        }
-        return 0;
-    }
-    return unknown(c, group, key, "users");
+    if (!strcmp(key, "users"))
+        return get_path(c, group, key, &c->cfg->access_users);
+    if (!strcmp(key, "tls_certificate"))
+        return get_path(c, group, key, &c->cfg->tls_certificate);
+    if (!strcmp(key, "tls_key"))
+        return get_path(c, group, key, &c->cfg->tls_key);
+    return unknown(c, group, key, "users, tls_certificate, tls_key");
 }
 
 static int apply_jobs(struct ctx *c, const char *group, const char *key)
@@ -445,6 +456,10 @@ int driftd_config_check(const struct driftd_config *cfg, struct drift_error *err
     /* With nobody to check, no surface may be reachable from other machines (DESIGN.md
      * "Access"). The RTSP server always listens ([rtsp] port = 0 is any free port); the web
      * server not at port 0. */
+    if (!cfg->tls_certificate != !cfg->tls_key)
+        return drift_error_set(err, -EINVAL, "[access] %s: set, but not %s: TLS needs both the "
+                               "certificate and its key", cfg->tls_key ? "tls_key" :
+                               "tls_certificate", cfg->tls_key ? "tls_certificate" : "tls_key");
     if (cfg->access_users)
         return 0;
     if (!loopback(cfg->rtsp_address))

@@ -34,6 +34,8 @@ struct driftd_config {
     unsigned jobs_nice;        /* [jobs] nice: niceness of render threads */
     unsigned jobs_output_max_mb;    /* [jobs] output_max_mb: all outputs together; 0 = no limit */
     char *access_users;       /* [access] users: the users file (absolute); NULL = none */
+    char *tls_certificate;    /* [access] tls_certificate: PEM file (absolute); NULL = none */
+    char *tls_key;            /* [access] tls_key: its private key (absolute); NULL = none */
     GPtrArray *streams;       /* struct drift_stream_config *, in order of first appearance */
     char *default_model, *default_audio_model;
 };
@@ -57,7 +59,8 @@ int driftd_config_load(struct driftd_config *cfg, const char *path, bool optiona
  * every file was read; driftd --render, which serves nothing, does not need them): -EINVAL when
  * no users are configured ([access] users) and the RTSP server or the web server would listen
  * on an address that is not loopback (without access control every surface stays on this
- * machine). err names the key. The users file itself is read by the caller (access.h). */
+ * machine); -EINVAL when only one of [access] tls_certificate and tls_key is set. err names the
+ * key. The users file and the certificate are read by the caller (access.h, context.c). */
 int driftd_config_check(const struct driftd_config *cfg, struct drift_error *err);
 
 const struct drift_stream_config *driftd_config_stream(const struct driftd_config *cfg,

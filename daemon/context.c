@@ -315,14 +315,53 @@ static int load_config(struct context *ctx, struct driftd_config **ret,
 static void log_access(struct context *ctx, struct drift_users *users)
 {
     const struct driftd_config *cfg = ctx->config;
+    const char *tls = ctx->tls_certificate ? ", TLS" : "";
     if (!users)
-        log_info("access: no users configured: RTSP (%s) and HTTP (%s) stay on loopback, open "
-                 "to every local user", cfg->rtsp_address,
-                 cfg->http_port ? cfg->http_address : "off");
+        log_info("access: no users configured: RTSP (%s%s) and HTTP (%s%s) stay on loopback, "
+                 "open to every local user", cfg->rtsp_address, tls,
+                 cfg->http_port ? cfg->http_address : "off", tls);
     else
-        log_info("access: %u users from %s: RTSP (%s, Basic) and HTTP (%s, Basic or bearer "
+        log_info("access: %u users from %s: RTSP (%s%s, Basic) and HTTP (%s%s, Basic or bearer "
                  "token) require a login", drift_users_count(users), cfg->access_users,
-                 cfg->rtsp_address, cfg->http_port ? cfg->http_address : "off");
+                 cfg->rtsp_address, tls, cfg->http_port ? cfg->http_address : "off", tls);
+}
+
+/* The certificate for RTSPS and HTTPS: [access] tls_certificate and tls_key, else systemd's
+ * credentials tls.crt and tls.key ($CREDENTIALS_DIRECTORY, LoadCredential=), else none
+ * (*ret NULL). */
+static int load_tls(const struct driftd_config *cfg, GTlsCertificate **ret,
+                    struct drift_error *err)
+{
+    g_autofree char *crt = NULL, *key = NULL;
+    const char *from = "[access] tls_certificate", *dir = g_getenv("CREDENTIALS_DIRECTORY");
+    *ret = NULL;
+    if (cfg->tls_certificate) {
+        crt = g_strdup(cfg->tls_certificate);
+        key = g_strdup(cfg->tls_key);
+    } else if (dir) {
+        crt = g_build_filename(dir, "tls.crt", NULL);
+        key = g_build_filename(dir, "tls.key", NULL);
+        bool have_crt = g_file_test(crt, G_FILE_TEST_EXISTS);
+        bool have_key = g_file_test(key, G_FILE_TEST_EXISTS);
+        if (!have_crt && !have_key)
+            return 0;
+        if (!have_crt || !have_key)
+            return drift_error_set(err, -ENOENT, "credential %s: missing, but %s is there: TLS "
+                                   "needs both", have_crt ? key : crt, have_crt ? crt : key);
+        from = "credential tls.crt";
+    } else {
+        return 0;
+    }
+    if (!g_tls_backend_supports_tls(g_tls_backend_get_default()))
+        return drift_error_set(err, -EOPNOTSUPP, "%s: GLib has no TLS backend here (Debian: "
+                               "glib-networking)", from);
+    g_autoptr(GError) e = NULL;
+    GTlsCertificate *c = g_tls_certificate_new_from_files(crt, key, &e);
+    if (!c)
+        return drift_error_set(err, -EINVAL, "%s: %s with key %s: %s", from, crt, key,
+                               e->message);
+    *ret = c;
+    return 0;
 }
 
 /* The RTSP server's question (drift_rtsp_auth), on its client threads. No credentials when
@@ -391,6 +430,9 @@ int context_reload(struct context *ctx, struct drift_error *err)
     if (g_strcmp0(http_address, ctx->config->http_address) ||
         http_port != ctx->config->http_port)
         log_warning("reload: [http] address and port take effect at the next start");
+    if (g_strcmp0(next->tls_certificate, ctx->config->tls_certificate) ||
+        g_strcmp0(next->tls_key, ctx->config->tls_key))
+        log_warning("reload: [access] tls_certificate and tls_key take effect at the next start");
     /* What the servers are bound to stays what the properties say. */
     next->rtsp_port = ctx->config->rtsp_port;
     drift_guard_set_users(ctx->guard, users);
@@ -477,6 +519,8 @@ int context_init(struct context *ctx, struct drift_error *err)
         return r;
     ctx->guard = drift_guard_new();
     drift_guard_set_users(ctx->guard, users);
+    if ((r = load_tls(ctx->config, &ctx->tls_certificate, err)) < 0)
+        return r;
     log_access(ctx, users);
     prepare_state_dir(ctx);
     ctx->jobs = drift_jobs_new(&ctx->jobs_host, ctx->state_dir, ctx->config);
@@ -489,6 +533,7 @@ int context_init(struct context *ctx, struct drift_error *err)
         .port = (int)ctx->config->rtsp_port,
         .context = ctx->main_context,
         .auth = &auth,
+        .tls_certificate = ctx->tls_certificate,
     };
     r = drift_media_init(err);
     if (r == 0)
@@ -551,6 +596,7 @@ void context_done(struct context *ctx)
         g_ptr_array_unref(ctx->stopping);
     drift_jobs_free(ctx->jobs);
     driftd_config_free(ctx->config);
+    g_clear_object(&ctx->tls_certificate);
     g_free(ctx->state_dir);
     if (ctx->frame_costs)
         g_hash_table_unref(ctx->frame_costs);

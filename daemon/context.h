@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include <gio/gio.h>
 #include <glib.h>
 
 #include "access_guard.h"
@@ -42,6 +43,9 @@ struct context {
     /* Users, tokens and failed logins of the RTSP and web servers (access_guard.h); the users
      * are replaced on reload. Thread-safe: RTSP checks run on the RTSP server's threads. */
     struct drift_guard *guard;
+    /* RTSPS and HTTPS ([access] tls_certificate/tls_key, else the credentials tls.crt and
+     * tls.key); NULL = plain. Read at start. */
+    GTlsCertificate *tls_certificate;
     char *state_dir;           /* the one in use (fixed until restart) */
 
     /* D-Bus (bus.c's; the context does not touch them): the bus connection (may be NULL) and

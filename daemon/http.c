@@ -524,13 +524,15 @@ int drift_http_start(struct context *ctx, struct drift_http **ret, struct drift_
     h->ctx = ctx;
     h->pending = g_ptr_array_new();
     h->web_dir = drift_web_dir();
-    h->server = soup_server_new("server-header", "driftd/" DRIFT_VERSION " ", NULL);
+    h->server = soup_server_new("server-header", "driftd/" DRIFT_VERSION " ",
+                                "tls-certificate", ctx->tls_certificate, NULL);
     soup_server_add_early_handler(h->server, NULL, early_handler, h, NULL);
     soup_server_add_handler(h->server, NULL, handler, h, NULL);
     g_signal_connect(h->server, "request-finished", G_CALLBACK(on_request_finished), h);
     g_autoptr(GSocketAddress) sa = g_inet_socket_address_new(address, (guint16)cfg->http_port);
     g_autoptr(GError) e = NULL;
-    if (!soup_server_listen(h->server, sa, 0, &e)) {
+    if (!soup_server_listen(h->server, sa, ctx->tls_certificate ? SOUP_SERVER_LISTEN_HTTPS : 0,
+                            &e)) {
         int r = e->domain == G_IO_ERROR && e->code == G_IO_ERROR_ADDRESS_IN_USE ? -EADDRINUSE : -EIO;
         drift_error_set(err, r, "[http] address %s, port %u: %s", cfg->http_address,
                         cfg->http_port, e->message);
@@ -539,8 +541,8 @@ int drift_http_start(struct context *ctx, struct drift_http **ret, struct drift_
     }
     g_autofree char *host = g_inet_address_to_string(address);
     h->url = g_strdup_printf(g_inet_address_get_family(address) == G_SOCKET_FAMILY_IPV6
-                                 ? "http://[%s]:%u/" : "http://%s:%u/",
-                             host, cfg->http_port);
+                                 ? "%s://[%s]:%u/" : "%s://%s:%u/",
+                             ctx->tls_certificate ? "https" : "http", host, cfg->http_port);
     load_web_files(h);
     log_info("HTTP server listening on %s (web files: %s)%s", h->url, h->web_dir,
              drift_guard_on(ctx->guard) ? "; logins required" : "");

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git file
   libdnnl-dev libjansson-dev libcmocka-dev libpng-dev
   libsystemd-dev libglib2.0-dev libglib2.0-bin systemd dbus dbus-daemon dbus-bin
-  libsoup-3.0-dev curl libcrypt-dev
+  libsoup-3.0-dev curl libcrypt-dev glib-networking openssl
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav

@@ -63,6 +63,10 @@ static void respond(GstRTSPContext *ctx, GstRTSPStatusCode code)
 static gboolean check_request(DriftRtspAuth *a, GstRTSPContext *ctx)
 {
     char *user, *password;
+    if (!a->cb.check) { /* TLS only */
+        ctx->token = a->token;
+        return TRUE;
+    }
     basic_credentials(ctx, &user, &password);
     const char *peer = ctx->conn ? gst_rtsp_connection_get_ip(ctx->conn) : NULL;
     int r = a->cb.check(a->cb.userdata, user, password, peer ? peer : "?");
@@ -114,6 +118,7 @@ static void drift_rtsp_auth_init(DriftRtspAuth *a)
 GstRTSPAuth *drift_rtsp_auth_new(const struct drift_rtsp_auth *auth)
 {
     DriftRtspAuth *a = g_object_new(drift_rtsp_auth_get_type(), NULL);
-    a->cb = *auth;
+    if (auth)
+        a->cb = *auth;
     return (GstRTSPAuth *)a;
 }

@@ -121,8 +121,12 @@ int drift_rtsp_server_init(struct drift_rtsp_server **ret_server,
     gst_rtsp_server_set_address(s->server, address);
     gst_rtsp_server_set_service(s->server, service);
     g_signal_connect(s->server, "client-connected", G_CALLBACK(on_client_connected), s);
-    if (config->auth) {
+    if (config->auth || config->tls_certificate) {
+        /* GstRTSPAuth's connect check is what turns a connection into TLS. */
         GstRTSPAuth *auth = drift_rtsp_auth_new(config->auth);
+        if (config->tls_certificate)
+            gst_rtsp_auth_set_tls_certificate(auth, config->tls_certificate);
+        s->tls = config->tls_certificate != NULL;
         gst_rtsp_server_set_auth(s->server, auth);
         g_object_unref(auth);
     }
@@ -177,8 +181,8 @@ char *drift_rtsp_server_url(const struct drift_rtsp_server *s, const char *name)
 {
     char *url = NULL;
     bool v6 = strchr(s->address, ':') != NULL;
-    if (asprintf(&url, "rtsp://%s%s%s:%d/%s", v6 ? "[" : "", s->address, v6 ? "]" : "", s->port,
-                 name) < 0)
+    if (asprintf(&url, "%s://%s%s%s:%d/%s", s->tls ? "rtsps" : "rtsp", v6 ? "[" : "", s->address,
+                 v6 ? "]" : "", s->port, name) < 0)
         return NULL;
     return url;
 }

@@ -33,13 +33,14 @@ struct drift_rtsp_server {
     GSource *listen, *timer;
     char *address;
     int port;
+    bool tls;                 /* RTSPS */
     unsigned session_timeout_s;
     GMutex lock;
     GHashTable *mounts; /* name -> struct mount * (owned by their factories) */
 };
 
-/* A GstRTSPAuth that asks auth->check (copied) for every request (rtsp_auth.c). Transfer full
- * (g_object_unref). */
+/* A GstRTSPAuth that asks auth->check (copied; NULL: everyone is let in) for every request
+ * (rtsp_auth.c). Transfer full (g_object_unref). */
 GstRTSPAuth *drift_rtsp_auth_new(const struct drift_rtsp_auth *auth);
 
 /* Removes every mount (server shutdown); main context. */

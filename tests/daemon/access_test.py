@@ -7,10 +7,14 @@ address without users, a malformed users file).
 
 usage: access_test.py BUILD_DIR SOURCE_DIR TEST"""
 import base64
+import http.client
+import json
 import os
 import re
 import signal
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -275,7 +279,77 @@ def refused_at_start(build, source):
     refused(["TMP/users:2: name: 'x' appears twice"], users="x:view:HASH\nx:admin:HASH\n")
     refused(["TMP/users:1: hash: a legacy method"], users="x:view:$1$saltsalt$qjXMvbEw8oaL.CzflDugX/\n")
     refused(["TMP/users: no users"], users="# nobody yet\n")
+    refused(["[access] tls_certificate: /nonexistent/drift.crt with key /nonexistent/drift.key"],
+            config_extra="[access]\ntls_certificate = /nonexistent/drift.crt\n"
+                         "tls_key = /nonexistent/drift.key\n")
+    refused(["[access] tls_key: set, but not tls_certificate"],
+            config_extra="[access]\ntls_key = /k\n")
+    d = Daemon(build, source)
+    try:  # systemd credentials: one of the two missing
+        creds = os.path.join(d.tmp, "credentials")
+        os.makedirs(creds)
+        open(os.path.join(creds, "tls.crt"), "w").close()
+        d.env["CREDENTIALS_DIRECTORY"] = creds
+        d.start(wait_ready=False)
+        rc = d.proc.wait(timeout=30)
+        check(rc == 1 and f"credential {creds}/tls.key: missing" in d.log_text(), d.log_text())
+    finally:
+        d.close()
     print("refused at start: beyond loopback without users, malformed users files")
+
+
+def make_certificate(d):
+    """A self-signed certificate and its key for 127.0.0.1, made by openssl: (crt, key)."""
+    crt, key = os.path.join(d.tmp, "drift.crt"), os.path.join(d.tmp, "drift.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True,
+                   timeout=60)
+    return crt, key
+
+
+def https(port, method, path, headers=None):
+    """(status, body) of one HTTPS request, the self-signed certificate taken as it is."""
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=30,
+                                    context=ssl._create_unverified_context())
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    out = r.status, r.read()
+    c.close()
+    return out
+
+
+def tls_test(build, source):
+    """RTSPS and HTTPS with [access] tls_certificate/tls_key: ffprobe plays rtsps:// with a
+    password, HTTPS answers, plain HTTP on that port does not."""
+    if not shutil.which("openssl"):
+        print("openssl missing; skipping")
+        sys.exit(77)
+    port = free_port()
+
+    def run(d):
+        crt, key = make_certificate(d)
+        with_users(d, extra=f"tls_certificate = {crt}\ntls_key = {key}\n")
+        d.start()
+        check("RTSP (127.0.0.1, TLS, Basic)" in d.log_text(), d.log_text()[-2000:])
+        url = d.url()
+        rtsp = d.manager_get("RtspPort")
+        check(url == f"rtsps://127.0.0.1:{rtsp}/live", f"Url {url}")
+        status, body = https(port, "GET", "/api")
+        check(status == 401, f"HTTPS without a password: {status}")
+        status, body = https(port, "GET", "/api", basic("bob"))
+        check(status == 200 and json.loads(body)["RtspPort"] == rtsp, f"HTTPS: {status} {body!r}")
+        try:
+            status, _, _ = Web(port).request("GET", "/api", headers=basic("bob"))
+            check(status != 200, "plain HTTP answered on the HTTPS port")
+        except (OSError, http.client.HTTPException):
+            pass  # the TLS server closes the plain connection: as it should
+        got = rtsp_probe(f"rtsps://bob:{PASSWORDS['bob'][1]}@127.0.0.1:{rtsp}/live", timeout=60)
+        check(got == ("h264", 64, 64), f"ffprobe over RTSPS: {got}")
+        check(rtsp_probe(f"rtsp://bob:{PASSWORDS['bob'][1]}@127.0.0.1:{rtsp}/live") is None,
+              "plain RTSP played on the RTSPS port")
+        print("RTSPS and HTTPS with a password")
+    with_daemon(run, http=f"address = 127.0.0.1\nport = {port}")(build, source)
 
 
 def beyond_loopback_test(build, source):
@@ -298,4 +372,5 @@ if __name__ == "__main__":
         "access_rtsp": started(rtsp_auth),
         "access_beyond_loopback": beyond_loopback_test,
         "access_refused": refused_at_start,
+        "access_tls": tls_test,
     }))

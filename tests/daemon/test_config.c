@@ -351,7 +351,17 @@ static void the_users_file_is_relative_to_the_config_file(void **state)
     cfg = parse("[access]\n\nuser = x\n", &r, &err);
     assert_int_equal(r, -ENOENT);
     assert_non_null(strstr(err.message, "/etc/drift/driftd.conf:3: unknown key 'user' in [access]; "
-                                        "known keys: users"));
+                                        "known keys: users, tls_certificate, tls_key"));
+    driftd_config_free(cfg);
+    /* TLS takes the certificate and its key, both. */
+    cfg = parse("[access]\ntls_certificate = tls/drift.crt\ntls_key = /k\n", &r, &err);
+    assert_int_equal(r, 0);
+    assert_string_equal(cfg->tls_certificate, "/etc/drift/tls/drift.crt");
+    assert_int_equal(driftd_config_check(cfg, &err), 0);
+    driftd_config_free(cfg);
+    cfg = parse("[access]\ntls_certificate = /c\n", &r, &err);
+    assert_int_equal(driftd_config_check(cfg, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "[access] tls_certificate: set, but not tls_key"));
     driftd_config_free(cfg);
 }
 

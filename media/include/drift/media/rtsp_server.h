@@ -12,6 +12,7 @@
 #ifndef DRIFT_MEDIA_RTSP_SERVER_H
 #define DRIFT_MEDIA_RTSP_SERVER_H
 
+#include <gio/gio.h>
 #include <glib.h>
 
 #include "drift/media/media.h"
@@ -41,6 +42,9 @@ struct drift_rtsp_server_config {
     GMainContext *context; /* transfer none; NULL = the global default context */
     unsigned session_timeout_s; /* sessions of vanished UDP clients expire; 0 = 60 */
     const struct drift_rtsp_auth *auth; /* copied; NULL = everyone may watch */
+    /* Serve RTSPS (RTSP over TLS; URLs rtsps://) with this certificate and its key (transfer
+     * none: the server takes a reference); NULL = plain RTSP. */
+    GTlsCertificate *tls_certificate;
 };
 
 /**
@@ -79,7 +83,7 @@ int drift_rtsp_server_add_stream(struct drift_rtsp_server *server, const char *n
 int drift_rtsp_server_remove_stream(struct drift_rtsp_server *server, const char *name);
 
 /**
- * drift_rtsp_server_url() - "rtsp://ADDRESS:PORT/NAME" (transfer full: free()), NULL on ENOMEM.
+ * drift_rtsp_server_url() - "rtsp://ADDRESS:PORT/NAME" ("rtsps://" with TLS) (transfer full: free()), NULL on ENOMEM.
  */
 char *drift_rtsp_server_url(const struct drift_rtsp_server *server, const char *name);
 
