@@ -525,9 +525,7 @@ int context_init(struct context *ctx, struct drift_error *err)
     prepare_state_dir(ctx);
     ctx->jobs = drift_jobs_new(&ctx->jobs_host, ctx->state_dir, ctx->config);
     /* Always there: a reload may turn access control on or off. */
-    static const struct drift_rtsp_auth rtsp_auth = { .check = rtsp_check };
-    struct drift_rtsp_auth auth = rtsp_auth;
-    auth.userdata = ctx;
+    struct drift_rtsp_auth auth = { .check = rtsp_check, .userdata = ctx };
     struct drift_rtsp_server_config rc = {
         .address = ctx->config->rtsp_address,
         .port = (int)ctx->config->rtsp_port,

@@ -385,8 +385,8 @@ static void login(struct request *r)
     const char *user = drift_http_user(r->msg, &how, &token);
     struct drift_guard *g = r->ctx->guard;
     if (!user) {
-        drift_http_reply_error(r->msg, 409, DRIFT_ERROR_NOT_SUPPORTED,
-                               "no users are configured ([access] users): nobody logs in");
+        drift_http_reply_failure(r->msg, -EOPNOTSUPP,
+                                 "no users are configured ([access] users): nobody logs in");
         return;
     }
     if (!strcmp(r->method, "DELETE")) {

@@ -346,6 +346,9 @@ def hostile(d, web):
     check(d.stream_get("live", "Prompt") == "w1 w2", "another site changed the prompt")
     web.json("PATCH", "/api/streams/live", {"prompt": "w3"},
              headers={"Origin": f"http://127.0.0.1:{web.port}"})
+    # No users configured: nobody logs in (docs/ACCESS.md).
+    err = web.json("POST", "/api/login", expect=501)
+    check(err["error"] == "org.drift1.Error.NotSupported" and "no users" in err["message"], f"{err}")
     check(d.alive(), "driftd died")
     print("hostile requests refused")
 
