@@ -182,7 +182,9 @@ int drift_guard_login(struct drift_guard *g, const char *name, const char *passw
     drift_users_free(users);
     if (r == 0)
         return 0;
-    g_autofree char *what = g_strdup_printf("wrong name or password for '%.64s' from %s", name,
+    /* The name is the client's: escaped, so that it cannot write lines of its own in the log. */
+    g_autofree char *shown = g_strescape(name, NULL);
+    g_autofree char *what = g_strdup_printf("wrong name or password for '%.64s' from %s", shown,
                                             peer);
     g_mutex_lock(&g->lock);
     r = fail(g, what, peer, now, err);

@@ -169,6 +169,10 @@ static void failed_logins_block_the_address_for_a_while(void **state)
     assert_int_equal(drift_guard_login(g, "bob", "guess", "192.0.2.7", t + 6 * S, &role, &err),
                      -EACCES);
     assert_non_null(strstr(err.message, "refused for"));
+    /* A name is the client's: it cannot forge log lines. */
+    assert_int_equal(drift_guard_login(g, "x\ny: forged", "x", "192.0.2.99", t, &role, &err),
+                     -EACCES);
+    assert_non_null(strstr(err.message, "for 'x\\ny: forged' from 192.0.2.99"));
     unsigned retry = 0;
     /* Blocked now: even the right password is refused, unchecked. */
     assert_int_equal(drift_guard_login(g, "alice", "alice-secret", "192.0.2.7", t + 7 * S, &role,
