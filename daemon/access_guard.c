@@ -25,6 +25,7 @@ struct drift_guard {
     struct drift_users *users;
     GHashTable *failures; /* address key -> struct failures * */
     GHashTable *tokens;   /* SHA-256 hex of the token -> struct token * */
+    uint64_t failures_total, blocks_total;
 };
 
 static void token_free(void *p)
@@ -154,7 +155,9 @@ static int fail(struct drift_guard *g, const char *what, const char *peer, int64
         *f = (struct failures){ .first = now };
     }
     f->count++;
+    g->failures_total++;
     if (f->count >= DRIFT_GUARD_FAILURES) {
+        g->blocks_total++;
         f->blocked_until = now + (int64_t)DRIFT_GUARD_BLOCK_S * US;
         return drift_error_set(err, -EACCES, "%s (%u failures from %s within %d s: refused "
                                "for %d s)", what, f->count, key, DRIFT_GUARD_WINDOW_S,
@@ -276,6 +279,14 @@ void drift_guard_token_revoke(struct drift_guard *g, const char *token)
     g_autofree char *key = token_key(token);
     g_mutex_lock(&g->lock);
     g_hash_table_remove(g->tokens, key);
+    g_mutex_unlock(&g->lock);
+}
+
+void drift_guard_counts(struct drift_guard *g, uint64_t *ret_failures, uint64_t *ret_blocks)
+{
+    g_mutex_lock(&g->lock);
+    *ret_failures = g->failures_total;
+    *ret_blocks = g->blocks_total;
     g_mutex_unlock(&g->lock);
 }
 

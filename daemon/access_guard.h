@@ -71,6 +71,9 @@ int drift_guard_token_check(struct drift_guard *g, const char *token, const char
 int drift_guard_token_issue(struct drift_guard *g, const char *name, int64_t now,
                             char **ret_token, struct drift_error *err);
 
+/* Failed logins since start, and how many times an address was blocked for them (/metrics). */
+void drift_guard_counts(struct drift_guard *g, uint64_t *ret_failures, uint64_t *ret_blocks);
+
 /* The current role of the user called name (DRIFT_ROLE_NONE: no such user). */
 enum drift_role drift_guard_role(struct drift_guard *g, const char *name);
 

@@ -199,6 +199,25 @@ static int add_jobs(struct drift_metrics *m, struct context *ctx, struct drift_e
     return r;
 }
 
+/* Failed logins, RTSP and HTTP together (docs/ACCESS.md). */
+static int add_access(struct drift_metrics *m, struct context *ctx, struct drift_error *err)
+{
+    uint64_t failures, blocks;
+    drift_guard_counts(ctx->guard, &failures, &blocks);
+    int r = drift_metrics_family(m, "drift_access_failed_logins_total", COUNTER,
+                                 "Failed logins (wrong name, password or token) over RTSP and "
+                                 "HTTP.", err);
+    if (r >= 0)
+        r = drift_metrics_sample(m, NULL, (double)failures, err);
+    if (r >= 0)
+        r = drift_metrics_family(m, "drift_access_blocks_total", COUNTER,
+                                 "Times an address was refused for a while after failed logins.",
+                                 err);
+    if (r >= 0)
+        r = drift_metrics_sample(m, NULL, (double)blocks, err);
+    return r;
+}
+
 static int add_process(struct drift_metrics *m, struct context *ctx, struct drift_error *err)
 {
     double rss = 0, cpu = 0;
@@ -230,6 +249,8 @@ char *drift_http_metrics(struct context *ctx, size_t *ret_size, struct drift_err
     int r = add_streams(m, ctx, err);
     if (r >= 0)
         r = add_jobs(m, ctx, err);
+    if (r >= 0)
+        r = add_access(m, ctx, err);
     if (r >= 0)
         r = add_process(m, ctx, err);
     char *text = r < 0 ? NULL : g_strdup(drift_metrics_text(m, ret_size));

@@ -60,6 +60,16 @@ def basic(name, password=None):
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
 
 
+def get_from(port, source, path, headers):
+    """(status, body) of a GET sent from the local address source (another client)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    c.request("GET", path, headers=headers)
+    r = c.getresponse()
+    out = r.status, r.read()
+    c.close()
+    return out
+
+
 def rtsp_status(port, headers=""):
     """The status code of one RTSP OPTIONS request to 127.0.0.1:port."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -210,6 +220,12 @@ def rate_limit(d, web):
     check("rtsp: wrong name or password for 'alice' from 127.0.0.1 (failure 1 of 5" in log, log[-2000:])
     check("http: wrong name or password for 'nobody' from 127.0.0.1 (5 failures from 127.0.0.1 "
           "within 60 s: refused for 60 s)" in log, log[-2000:])
+    # Another address is not refused, and /metrics counts the failures.
+    status, body = get_from(web.port, "127.0.0.2", "/metrics", basic("bob"))
+    check(status == 200, f"from 127.0.0.2: {status}")
+    text = body.decode()
+    check("\ndrift_access_failed_logins_total 5\n" in text and "\ndrift_access_blocks_total 1\n"
+          in text, text[-1500:])
     print("five failed logins in a minute block the address on RTSP and HTTP")
 
 

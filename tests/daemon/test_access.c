@@ -182,6 +182,10 @@ static void failed_logins_block_the_address_for_a_while(void **state)
     /* Another address is not. */
     assert_int_equal(drift_guard_login(g, "alice", "alice-secret", "192.0.2.8", t + 7 * S, &role,
                                        &err), 0);
+    uint64_t failures, blocks;
+    drift_guard_counts(g, &failures, &blocks);
+    assert_int_equal(failures, DRIFT_GUARD_FAILURES + 1); /* with the forged name's */
+    assert_int_equal(blocks, 1);
     /* After the block, the address starts afresh. */
     int64_t later = t + (6 + DRIFT_GUARD_BLOCK_S) * S;
     assert_int_equal(drift_guard_blocked(g, "192.0.2.7", later, &retry), 0);
