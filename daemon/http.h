@@ -33,8 +33,9 @@ struct context;
 struct drift_http;
 
 /* Serves ctx's objects when ctx->config->http_port is not 0 (then *ret is the server, transfer
- * full: drift_http_free; else NULL). The address must be loopback (driftd_config_check); an
- * address that cannot be bound is an error naming [http]. The shipped web files are read from
+ * full: drift_http_free; else NULL). The address must be loopback unless users are configured
+ * (driftd_config_check); with ctx->tls_certificate it serves HTTPS only. An address that cannot
+ * be bound is an error naming [http]. The shipped web files are read from
  * drift_web_dir() now: a missing or broken one is a warning, and its page answers 500 saying
  * which file. Returns 0 or a negative errno with err set. */
 int drift_http_start(struct context *ctx, struct drift_http **ret, struct drift_error *err);
