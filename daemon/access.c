@@ -168,7 +168,7 @@ static int parse_line(struct drift_users *users, const char *file, unsigned line
 {
     char **f = g_strsplit(text, ":", 4);
     int r = 0;
-    enum drift_role role;
+    enum drift_role role = DRIFT_ROLE_NONE;
     const char *why;
     if (g_strv_length(f) != 3)
         r = drift_error_set(err, -EINVAL, "%s:%u: expected NAME:ROLE:HASH (%u fields)", file,
