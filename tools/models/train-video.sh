@@ -21,7 +21,7 @@ out=$(cd "$out" && pwd)
 start=$(date +%s)
 "${env_args[@]}" /usr/bin/python3 "$root/tools/models/train.py" --model video --hidden 192 --depth 6 \
   --batch 8 --clip 6 --lr 6e-4 --warmup 200 --ema 0.995 --p-ctx 0.3 --p-ln 0.3 --p-one 0.2 \
-  --loss-t-min 0.4 --previous-frame --refiner 48x4 --ae-seconds 720 \
+  --loss-t-min 0.4 --previous-frame --ae-seconds 720 \
   --seconds "$seconds" --out "$out" 2>&1 | tee -a "$out/train.log"
 echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # The shipped sampler defaults: 3 Euler steps, the window's frames (and the frame before) at noise 0.4.
