@@ -8,7 +8,8 @@ GstCaps *drift_caps_video(const struct drift_video_encoder *enc)
     drift_video_encoder_size(enc, &w, &h);
     AVRational fps = drift_video_encoder_frame_rate(enc);
     return gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "byte-stream",
-                               "alignment", G_TYPE_STRING, "au", "profile", G_TYPE_STRING, "high",
+                               "alignment", G_TYPE_STRING, "au", "profile", G_TYPE_STRING,
+                               drift_video_encoder_baseline(enc) ? "constrained-baseline" : "high",
                                "width", G_TYPE_INT, w, "height", G_TYPE_INT, h, "framerate",
                                GST_TYPE_FRACTION, fps.num, fps.den, "pixel-aspect-ratio",
                                GST_TYPE_FRACTION, 1, 1, NULL);

@@ -39,6 +39,9 @@ static int open_encoders(struct drift_stream_output *out, const struct drift_str
         .out_width = c->out_width, .out_height = c->out_height,
         .fps_num = c->fps_num, .fps_den = c->fps_den,
         .bitrate_kbps = c->video_bitrate_kbps, .gop = c->gop, .preset = c->preset,
+        /* A live output is also watched by browsers (WebRTC), which all decode only constrained
+         * baseline; it is encoded once for RTSP and WebRTC alike. Files keep high. */
+        .baseline = c->live,
     };
     int r = drift_video_encoder_init(&out->venc, &vc, err);
     if (r < 0 || !c->audio)

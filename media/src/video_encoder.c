@@ -16,6 +16,7 @@ struct drift_video_encoder {
     int in_width, in_height;
     int64_t last_pts;
     bool flushed;
+    bool baseline;
 };
 
 static int check_config(const struct drift_video_encoder_config *c, struct drift_error *err)
@@ -86,6 +87,8 @@ static int open_codec(struct drift_video_encoder *enc, const struct drift_video_
     ctx->colorspace = AVCOL_SPC_BT709;
     av_opt_set(ctx->priv_data, "preset", c->preset ? c->preset : "veryfast", 0);
     av_opt_set(ctx->priv_data, "tune", "zerolatency", 0);
+    if (c->baseline)
+        av_opt_set(ctx->priv_data, "profile", "baseline", 0);
     /* forced-idr: a requested keyframe must be an IDR so a joining decoder can start on it. */
     av_opt_set(ctx->priv_data, "forced-idr", "1", 0);
     av_opt_set(ctx->priv_data, "x264-params", "repeat-headers=1:annexb=1:scenecut=0", 0);
@@ -134,6 +137,7 @@ int drift_video_encoder_init(struct drift_video_encoder **ret_enc,
     enc->in_width = config->in_width;
     enc->in_height = config->in_height;
     enc->last_pts = INT64_MIN;
+    enc->baseline = config->baseline;
     int w = config->out_width ? config->out_width : config->in_width;
     int h = config->out_height ? config->out_height : config->in_height;
     r = open_codec(enc, config, w, h, err);
@@ -236,6 +240,11 @@ void drift_video_encoder_size(const struct drift_video_encoder *enc, int *ret_wi
         *ret_width = enc->ctx->width;
     if (ret_height)
         *ret_height = enc->ctx->height;
+}
+
+bool drift_video_encoder_baseline(const struct drift_video_encoder *enc)
+{
+    return enc->baseline;
 }
 
 int drift_video_encoder_gop(const struct drift_video_encoder *enc)

@@ -103,6 +103,46 @@ static void keyframes_every_second_and_on_demand_with_headers(void **state)
     drift_video_encoder_free(enc);
 }
 
+/* The SPS's profile_idc and constraint flags: the two bytes after its NAL header. */
+static void sps_profile(const AVPacket *p, int *ret_profile, int *ret_flags)
+{
+    for (int i = 0; i + 5 < p->size; i++)
+        if (p->data[i] == 0 && p->data[i + 1] == 0 && p->data[i + 2] == 1 &&
+            (p->data[i + 3] & 0x1f) == 7) {
+            *ret_profile = p->data[i + 4];
+            *ret_flags = p->data[i + 5];
+            return;
+        }
+    fail_msg("no SPS");
+}
+
+static void baseline_is_constrained_baseline_and_high_is_high(void **state)
+{
+    for (int baseline = 0; baseline < 2; baseline++) {
+        struct drift_video_encoder *enc;
+        struct drift_video_encoder_config c = base;
+        c.baseline = baseline;
+        c.preset = "veryfast"; /* CABAC and 8x8 transforms: high unless told otherwise */
+        assert_int_equal(drift_video_encoder_init(&enc, &c, NULL), 0);
+        assert_int_equal(drift_video_encoder_baseline(enc), baseline);
+        uint8_t *rgb = pattern(64, 48, 0);
+        assert_int_equal(drift_video_encoder_send(enc, rgb, 0, 0, true, NULL), 0);
+        free(rgb);
+        AVPacket *p;
+        assert_int_equal(drift_video_encoder_receive(enc, &p), 0);
+        int profile = 0, flags = 0;
+        sps_profile(p, &profile, &flags);
+        if (baseline) {
+            assert_int_equal(profile, 66);     /* baseline (profile-level-id 42…) */
+            assert_true(flags & 0x40);         /* constraint_set1: constrained baseline */
+        } else {
+            assert_int_equal(profile, 100);    /* high */
+        }
+        av_packet_free(&p);
+        drift_video_encoder_free(enc);
+    }
+}
+
 static void scales_to_the_output_size_and_honours_stride(void **state)
 {
     struct drift_video_encoder *enc;
@@ -137,6 +177,7 @@ int main(void)
         cmocka_unit_test(rejects_bad_settings_naming_the_field),
         cmocka_unit_test(keyframes_every_second_and_on_demand_with_headers),
         cmocka_unit_test(scales_to_the_output_size_and_honours_stride),
+        cmocka_unit_test(baseline_is_constrained_baseline_and_high_is_high),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,8 @@ struct drift_video_encoder_config {
     int gop;                   /* frames between keyframes; 0 or more than 1 s = 1 s */
     const char *preset;        /* x264 preset; NULL = "veryfast" */
     int threads;               /* encoder threads; 0 = 1 (the daemon runs one encoder per stream) */
+    bool baseline;             /* constrained baseline (no CABAC, no 8x8 transform): the profile
+                                  every WebRTC browser decodes (42e01f); false = x264's high */
 };
 
 /**
@@ -80,6 +82,9 @@ AVRational drift_video_encoder_frame_rate(const struct drift_video_encoder *enc)
 /** Encoded size. */
 void drift_video_encoder_size(const struct drift_video_encoder *enc, int *ret_width,
                               int *ret_height);
+
+/** Whether the stream is constrained baseline (else high). */
+bool drift_video_encoder_baseline(const struct drift_video_encoder *enc);
 
 /** Frames between keyframes actually used (at most one second of frames). */
 int drift_video_encoder_gop(const struct drift_video_encoder *enc);
