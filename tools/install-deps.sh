@@ -11,6 +11,8 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
+  libgstreamer-plugins-bad1.0-dev gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0
+  gir1.2-gst-plugins-base-1.0 gir1.2-gstreamer-1.0
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libx264-dev
   ffmpeg
   clang libclang-rt-14-dev llvm
