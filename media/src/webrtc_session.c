@@ -17,6 +17,7 @@ struct drift_webrtc_session {
     struct drift_stream_output *out;
     GstElement *pipeline, *webrtc;
     bool attached;
+    gulong keyframe_probe; /* on the video appsrc's pad: viewers' keyframe requests */
     GMutex lock; /* guards what webrtcbin's threads report below */
     GCond changed;
     bool gathered;
@@ -189,6 +190,21 @@ static void on_connection(GObject *webrtc, GParamSpec *pspec, gpointer data)
     g_mutex_lock(&s->lock);
     s->state = state;
     g_mutex_unlock(&s->lock);
+    /* What was sent before DTLS was up is lost: start the viewer on a keyframe now rather than
+     * at the next one (up to a second). */
+    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+        drift_stream_output_request_keyframe(s->out);
+}
+
+/* A viewer's PLI or FIR (it lost a picture) reaches the video appsrc as an upstream
+ * force-key-unit event: the encoder makes an IDR, which every destination gets. */
+static GstPadProbeReturn on_upstream(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    struct drift_webrtc_session *s = data;
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_CUSTOM_UPSTREAM && gst_event_has_name(ev, "GstForceKeyUnit"))
+        drift_stream_output_request_keyframe(s->out);
+    return GST_PAD_PROBE_OK;
 }
 
 /* Emits signal with arg and waits for webrtcbin's reply (transfer full; NULL with err set). */
@@ -279,6 +295,10 @@ static int build(struct drift_webrtc_session *s, bool audio, struct drift_error 
     GstElement *v = gst_bin_get_by_name(GST_BIN(s->pipeline), "video");
     GstElement *a = audio ? gst_bin_get_by_name(GST_BIN(s->pipeline), "audio") : NULL;
     drift_appsrc_sink_init(&s->sink, s->out, v, a, true);
+    GstPad *pad = gst_element_get_static_pad(v, "src");
+    s->keyframe_probe = gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream, s,
+                                          NULL);
+    gst_object_unref(pad);
     gst_object_unref(v);
     if (a)
         gst_object_unref(a);
@@ -432,6 +452,11 @@ void drift_webrtc_session_free(struct drift_webrtc_session *s)
         drift_stream_output_detach(s->out, &s->sink.base);
     if (s->pipeline)
         gst_element_set_state(s->pipeline, GST_STATE_NULL);
+    if (s->keyframe_probe) {
+        GstPad *pad = gst_element_get_static_pad(GST_ELEMENT(s->sink.video), "src");
+        gst_pad_remove_probe(pad, s->keyframe_probe);
+        gst_object_unref(pad);
+    }
     if (s->webrtc) {
         g_signal_handlers_disconnect_by_data(s->webrtc, s);
         gst_object_unref(s->webrtc);
