@@ -22,6 +22,7 @@ struct drift_webrtc_session {
     GCond changed;
     bool gathered;
     GstWebRTCPeerConnectionState state;
+    gint64 last_keyframe_request; /* monotonic µs; 0: none yet */
 };
 
 /* ---- the offer ---------------------------------------------------------------------------- */
@@ -197,12 +198,22 @@ static void on_connection(GObject *webrtc, GParamSpec *pspec, gpointer data)
 }
 
 /* A viewer's PLI or FIR (it lost a picture) reaches the video appsrc as an upstream
- * force-key-unit event: the encoder makes an IDR, which every destination gets. */
+ * force-key-unit event: the encoder makes an IDR, which every destination gets. One a second
+ * per viewer at most, so that one viewer cannot make the stream all keyframes for everybody. */
 static GstPadProbeReturn on_upstream(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
     struct drift_webrtc_session *s = data;
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(ev) == GST_EVENT_CUSTOM_UPSTREAM && gst_event_has_name(ev, "GstForceKeyUnit"))
+    if (GST_EVENT_TYPE(ev) != GST_EVENT_CUSTOM_UPSTREAM ||
+        !gst_event_has_name(ev, "GstForceKeyUnit"))
+        return GST_PAD_PROBE_OK;
+    gint64 now = g_get_monotonic_time();
+    g_mutex_lock(&s->lock);
+    bool due = now - s->last_keyframe_request >= G_USEC_PER_SEC;
+    if (due)
+        s->last_keyframe_request = now;
+    g_mutex_unlock(&s->lock);
+    if (due)
         drift_stream_output_request_keyframe(s->out);
     return GST_PAD_PROBE_OK;
 }
