@@ -25,6 +25,7 @@ struct driftd_config *driftd_config_new(const char *default_model, const char *d
     cfg->rtsp_port = 8554;
     cfg->http_address = g_strdup("127.0.0.1");
     cfg->http_port = 8555;
+    cfg->http_webrtc_sessions = 16;
     cfg->jobs_concurrency = 1;
     cfg->jobs_keep_days = 30;
     cfg->jobs_nice = 10;
@@ -284,7 +285,9 @@ static int apply_http(struct ctx *c, const char *group, const char *key)
         return get_uint(c, group, key, 0, 65535, &c->cfg->http_port);
     if (!strcmp(key, "address"))
         return get_address(c, group, key, &c->cfg->http_address);
-    return unknown(c, group, key, "address, port");
+    if (!strcmp(key, "webrtc_sessions"))
+        return get_uint(c, group, key, 0, 256, &c->cfg->http_webrtc_sessions);
+    return unknown(c, group, key, "address, port, webrtc_sessions");
 }
 
 /* A file's path into *ret (transfer full), relative to the file that names it like model

@@ -28,6 +28,8 @@ struct driftd_config {
     unsigned rtsp_port;       /* [rtsp] port; 0 = any free port */
     char *http_address;       /* [http] address: an IP address, loopback unless access_users */
     unsigned http_port;       /* [http] port; 0 = no web server */
+    unsigned http_webrtc_sessions; /* [http] webrtc_sessions: WHEP viewers at once, all streams;
+                                      0 = no WHEP */
     unsigned jobs_concurrency; /* [jobs] concurrency */
     unsigned jobs_keep_days;   /* [jobs] keep_days: finished job records; 0 = forever */
     unsigned jobs_output_keep_days; /* [jobs] output_keep_days: outputs of done jobs; 0 = forever */

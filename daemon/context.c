@@ -17,6 +17,7 @@
 #include "paths.h"
 #include "render.h"
 #include "stream_engine.h"
+#include "webrtc_viewers.h"
 
 #define SHUTDOWN_GRACE_MS 4000 /* systemd waits 5 s by our unit; we are gone before */
 
@@ -141,6 +142,8 @@ int context_admit(struct context *ctx, const char *name, const struct drift_sett
 
 static gboolean on_clients(gpointer data)
 {
+    struct context *ctx = data;
+    drift_viewers_check(ctx->viewers); /* viewers that went without a DELETE */
     context_update_clients(data);
     measure_streams(data);
     return G_SOURCE_CONTINUE;
@@ -206,13 +209,15 @@ static int stream_serve(void *userdata, struct drift_stream *s, struct drift_str
 static void stream_unserve(void *userdata, struct drift_stream *s)
 {
     struct context *ctx = userdata;
+    drift_viewers_end_stream(ctx->viewers, s->name); /* before the output goes */
     drift_rtsp_server_remove_stream(ctx->rtsp, s->name);
 }
 
 static unsigned stream_clients(void *userdata, struct drift_stream *s)
 {
     struct context *ctx = userdata;
-    return drift_rtsp_server_clients(ctx->rtsp, s->name);
+    return drift_rtsp_server_clients(ctx->rtsp, s->name) +
+           drift_viewers_count(ctx->viewers, s->name);
 }
 
 /* The jobs' host (struct drift_jobs_host). */
@@ -524,6 +529,7 @@ int context_init(struct context *ctx, struct drift_error *err)
     log_access(ctx, users);
     prepare_state_dir(ctx);
     ctx->jobs = drift_jobs_new(&ctx->jobs_host, ctx->state_dir, ctx->config);
+    ctx->viewers = drift_viewers_new(ctx->config->http_webrtc_sessions);
     /* Always there: a reload may turn access control on or off. */
     struct drift_rtsp_auth auth = { .check = rtsp_check, .userdata = ctx };
     struct drift_rtsp_server_config rc = {
@@ -568,6 +574,9 @@ void context_start(struct context *ctx)
 
 void context_done(struct context *ctx)
 {
+    /* Sessions feed on the streams' outputs, which go below. */
+    drift_viewers_free(ctx->viewers);
+    ctx->viewers = NULL;
     drift_notify_stop(&ctx->notify);
     if (ctx->clients_timer)
         g_source_remove(ctx->clients_timer);

@@ -61,6 +61,9 @@ struct context {
     struct drift_jobs_host jobs_host;
 
     struct drift_rtsp_server *rtsp;
+    /* WebRTC viewers of every stream (WHEP; webrtc_viewers.h): ended with their stream's
+     * output, checked every second, freed first in context_done. */
+    struct drift_viewers *viewers;
     GPtrArray *streams;        /* struct drift_stream *, in creation order */
     GPtrArray *stopping;       /* streams removed but whose thread has not finished yet */
     struct drift_jobs *jobs;

@@ -29,6 +29,8 @@ static const struct {
     const char *name, *type;
 } static_files[] = {
     { "style.css", "text/css; charset=utf-8" },
+    { "player.html", "text/html; charset=utf-8" }, /* /stream/NAME (http_whep.c) */
+    { "player.js", "text/javascript; charset=utf-8" },
 };
 
 struct drift_http {
@@ -415,7 +417,7 @@ static void serve_page(struct drift_http *h, SoupServerMessage *msg)
                                      strlen(page));
 }
 
-static void serve_static(struct drift_http *h, SoupServerMessage *msg, const char *name)
+void drift_http_serve_file(struct drift_http *h, SoupServerMessage *msg, const char *name)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(static_files); i++) {
         if (strcmp(static_files[i].name, name))
@@ -494,7 +496,9 @@ static void handler(SoupServer *server, SoupServerMessage *msg, const char *path
             serve_metrics(h, msg);
     } else if (g_str_has_prefix(path, "/static/")) {
         if (drift_http_allow(msg, method, "GET, HEAD") && drift_http_permit(msg, DRIFT_OP_READ))
-            serve_static(h, msg, path + strlen("/static/"));
+            drift_http_serve_file(h, msg, path + strlen("/static/"));
+    } else if (g_str_has_prefix(path, "/stream/")) {
+        drift_http_stream_handle(h, msg, method, path + strlen("/stream/"));
     } else {
         drift_http_reply_error(msg, 404, DRIFT_ERROR_NOT_FOUND, "no resource %.128s", path);
     }

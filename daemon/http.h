@@ -5,6 +5,8 @@
  *   GET /static/NAME     the shipped files the pages use (a fixed list; nothing else on disk)
  *   /api, /api/...       JSON over the objects of the D-Bus API (http_api.c, docs/WEB.md)
  *   GET /metrics         the Prometheus text format (http_metrics.c)
+ *   GET /stream/NAME     a page that plays NAME over WebRTC and steers it (http_whep.c)
+ *   /stream/NAME/whep    WHEP: POST an SDP offer, DELETE the session's Location (http_whep.c)
  *
  * Every request is checked first (http_rules.h): Host must name this machine (unless users are
  * configured), a change must not come from another site's page, a body may not exceed
@@ -95,6 +97,12 @@ void drift_http_pending_answered(struct drift_http_pending *p);
 /* The API (http_api.c): answers every request under /api. path is the decoded path. */
 void drift_http_api_handle(struct drift_http *h, SoupServerMessage *msg, const char *method,
                            const char *path);
+/* /stream/... (http_whep.c): the player page of a stream and WHEP. rest: the path after
+ * "/stream/". */
+void drift_http_stream_handle(struct drift_http *h, SoupServerMessage *msg, const char *method,
+                              const char *rest);
+/* Answers msg with the shipped file name (one of the fixed list; 404 otherwise). */
+void drift_http_serve_file(struct drift_http *h, SoupServerMessage *msg, const char *name);
 /* The metrics page (http_metrics.c): transfer full; NULL with err set on a bug in the names. */
 char *drift_http_metrics(struct context *ctx, size_t *ret_size, struct drift_error *err);
 

@@ -14,6 +14,7 @@
 #include "context.h"
 #include "metrics.h"
 #include "version.h"
+#include "webrtc_viewers.h"
 
 /* One family of one value per stream. */
 struct stream_metric {
@@ -173,14 +174,20 @@ static int add_streams(struct drift_metrics *m, struct context *ctx, struct drif
         if (r < 0)
             return r;
     }
-    /* RTSP is the only way to watch yet; WebRTC viewers will be a second protocol. */
+    /* Clients is the sum: RTSP clients and WebRTC viewers (webrtc_viewers.h). */
     int r = drift_metrics_family(m, "drift_stream_clients", GAUGE,
                                  "Viewers playing the stream now, by protocol (Clients).", err);
     for (guint i = 0; r >= 0 && i < streams->len; i++) {
         struct drift_stream *s = streams->pdata[i];
+        unsigned webrtc = drift_viewers_count(ctx->viewers, s->name);
+        unsigned all = drift_stream_clients(s);
         r = drift_metrics_sample(m, (const char *const[]){ "stream", s->name, "protocol", "rtsp",
                                                            NULL },
-                                 drift_stream_clients(s), err);
+                                 all > webrtc ? all - webrtc : 0, err);
+        if (r >= 0)
+            r = drift_metrics_sample(m, (const char *const[]){ "stream", s->name, "protocol",
+                                                               "webrtc", NULL },
+                                     webrtc, err);
     }
     return r;
 }

@@ -45,7 +45,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION video)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad, systemd | systemd-standalone-sysusers, systemd | systemd-standalone-tmpfiles")
+    "gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad, gstreamer1.0-nice, systemd | systemd-standalone-sysusers, systemd | systemd-standalone-tmpfiles")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "dbus")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "ffmpeg, gstreamer1.0-rtsp")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #define GST_USE_UNSTABLE_API /* GstWebRTC's headers ask for it; its API is stable since 1.16 */
+#include <gst/pbutils/pbutils.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
@@ -27,8 +28,27 @@ struct drift_webrtc_session {
 
 /* ---- the offer ---------------------------------------------------------------------------- */
 
-/* The profile GstSDP read from profile-level-id: what we send (constrained baseline) first,
- * then baseline, whose decoders decode it too. */
+/* The H.264 profile of an offered format. GstSDP gives profile=… in place of profile-level-id
+ * when level-asymmetry-allowed=1, and profile-level-id (hex: profile_idc, constraint flags,
+ * level_idc) as it came otherwise; pbutils names the profile from its first two bytes.
+ * Transfer none; NULL when it says none. */
+static const char *h264_profile(const GstStructure *st)
+{
+    const char *profile = gst_structure_get_string(st, "profile");
+    const char *plid = gst_structure_get_string(st, "profile-level-id");
+    if (profile || !plid || strlen(plid) != 6)
+        return profile;
+    guint8 bytes[2];
+    for (int i = 0; i < 2; i++) {
+        int hi = g_ascii_xdigit_value(plid[2 * i]), lo = g_ascii_xdigit_value(plid[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return NULL;
+        bytes[i] = (guint8)(hi << 4 | lo);
+    }
+    return gst_codec_utils_h264_get_profile(bytes, sizeof(bytes));
+}
+
+/* What we send (constrained baseline) first, then baseline, whose decoders decode it too. */
 static int baseline_rank(const char *profile)
 {
     if (!profile)
@@ -40,7 +60,7 @@ static int baseline_rank(const char *profile)
 static void describe(GString *list, const GstStructure *st, const char *pt)
 {
     const char *name = gst_structure_get_string(st, "encoding-name");
-    const char *profile = gst_structure_get_string(st, "profile");
+    const char *profile = h264_profile(st);
     const char *mode = gst_structure_get_string(st, "packetization-mode");
     if (list->len >= 200)
         return;
@@ -70,7 +90,7 @@ static int pick_format(const GstSDPMedia *media, bool video, GString *list)
         if (video && name && !g_ascii_strcasecmp(name, "H264")) {
             const char *mode = gst_structure_get_string(st, "packetization-mode");
             if (mode && !strcmp(mode, "1"))
-                rank = baseline_rank(gst_structure_get_string(st, "profile"));
+                rank = baseline_rank(h264_profile(st));
         } else if (!video && name && !g_ascii_strcasecmp(name, "OPUS")) {
             gint rate = 0;
             rank = gst_structure_get_int(st, "clock-rate", &rate) && rate == 48000;
@@ -266,20 +286,41 @@ static void prefer(GstElement *pay, const GstSDPMedia *media, int pt)
     GstStructure *st = gst_caps_get_structure(caps, 0);
     gst_structure_set_name(st, "application/x-rtp");
     gst_structure_set(st, "media", G_TYPE_STRING, gst_sdp_media_get_media(media), NULL);
-    if (gst_structure_has_field(st, "profile")) {
-        /* GstSDP reads profile-level-id as profile=…, and the answer would say "profile=" to a
-         * browser that reads only profile-level-id: name it as browsers offer it, constrained
-         * baseline level 3.1, the level being the receiver's choice (level-asymmetry). */
-        gst_structure_remove_field(st, "profile");
-        gst_structure_set(st, "profile-level-id", G_TYPE_STRING, "42e01f",
-                          "level-asymmetry-allowed", G_TYPE_STRING, "1", NULL);
-    }
+    /* GstSDP reads profile-level-id as profile=…; rtph264pay names the stream's own
+     * profile-level-id (from its SPS: 42c0 and x264's level), which must not clash with it.
+     * The answer names the profile for the browser (name_h264). */
+    gst_structure_remove_field(st, "profile");
+    gst_structure_remove_field(st, "profile-level-id");
     g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                  "codec-preferences", caps, NULL);
     gst_caps_unref(caps);
     gst_object_unref(trans);
     gst_object_unref(sink);
     gst_object_unref(src);
+}
+
+/* The answer's fmtp for H.264 at pt, as browsers offer it: constrained baseline, level 3.1,
+ * the level being each receiver's own (level-asymmetry-allowed). GStreamer writes no
+ * profile-level-id from its caps (it turns it into profile=), and a browser that reads none
+ * might assume plain baseline. */
+static void name_h264(GstSDPMessage *answer, guint video, int pt)
+{
+    GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(answer, video);
+    g_autofree char *prefix = g_strdup_printf("%d ", pt);
+    g_autofree char *fmtp = g_strdup_printf("%d packetization-mode=1;profile-level-id=42e01f;"
+                                            "level-asymmetry-allowed=1", pt);
+    GstSDPAttribute attr;
+    gst_sdp_attribute_set(&attr, "fmtp", fmtp);
+    for (guint i = 0; m && i < gst_sdp_media_attributes_len(m); i++) {
+        const GstSDPAttribute *a = gst_sdp_media_get_attribute(m, i);
+        if (!strcmp(a->key, "fmtp") && a->value && g_str_has_prefix(a->value, prefix)) {
+            gst_sdp_media_replace_attribute(m, i, &attr); /* takes attr's contents */
+            return;
+        }
+    }
+    if (m)
+        gst_sdp_media_add_attribute(m, "fmtp", fmtp);
+    gst_sdp_attribute_clear(&attr);
 }
 
 static int build(struct drift_webrtc_session *s, bool audio, struct drift_error *err)
@@ -351,6 +392,7 @@ static int negotiate(struct drift_webrtc_session *s, GstSDPMessage *msg,
     GstSDPMessage *local;
     gst_sdp_message_copy(answer->sdp, &local);
     gst_webrtc_session_description_free(answer);
+    name_h264(local, video, o->video_pt);
     r = set_description(s->webrtc, "set-local-description", GST_WEBRTC_SDP_TYPE_ANSWER, local,
                         err);
     if (r < 0)

@@ -31,6 +31,7 @@ static void defaults_without_a_file(void **state)
     assert_int_equal(cfg->rtsp_port, 8554);
     assert_string_equal(cfg->http_address, "127.0.0.1");
     assert_int_equal(cfg->http_port, 8555);
+    assert_int_equal(cfg->http_webrtc_sessions, 16);
     assert_int_equal(driftd_config_check(cfg, NULL), 0);
     assert_int_equal(cfg->max_streams, 8);
     assert_int_equal(cfg->jobs_concurrency, 1);
@@ -103,7 +104,8 @@ static void out_of_range_values_name_key_and_range(void **state)
         { "[http]\nport = 65536\n", "driftd.conf:2: port: '65536' is out of range; allowed: 0..65535" },
         { "[http]\n\nport = -1\n", "driftd.conf:3: port: '-1' is out of range; allowed: 0..65535" },
         { "[http]\naddress = localhost\n", "driftd.conf:2: address: 'localhost' is not an IPv4 or IPv6 address" },
-        { "[http]\nbind = 1\n", "driftd.conf:2: unknown key 'bind' in [http]; known keys: address, port" },
+        { "[http]\nbind = 1\n", "driftd.conf:2: unknown key 'bind' in [http]; known keys: address, port, webrtc_sessions" },
+        { "[http]\nwebrtc_sessions = 257\n", "driftd.conf:2: webrtc_sessions: '257' is out of range; allowed: 0..256" },
         { "[daemon]\nmax_streams = 0\n", "allowed: 1..64" },
         { "[daemon]\nstate_dir = relative\n", "absolute path" },
         { "[daemon]\nadmission = maybe\n", "driftd.conf:2: admission: 'maybe'; allowed: strict or allow" },

@@ -87,6 +87,11 @@ static void constrained_baseline_wins_over_other_h264(void **state)
     struct drift_webrtc_offer o = { 0 };
     assert_int_equal(parse(sdp, &o, NULL), 0);
     assert_int_equal(o.video_pt, 102);
+    /* Without level-asymmetry-allowed GstSDP keeps profile-level-id as it came. */
+    g_autofree char *plain = with("profile-level-id=42e01f;level-asymmetry-allowed=1",
+                                  "profile-level-id=42E01F");
+    assert_int_equal(parse(plain, &o, NULL), 0);
+    assert_int_equal(o.video_pt, 102);
 }
 
 static void no_audio_line_means_video_only(void **state)
@@ -112,6 +117,10 @@ static void offers_it_cannot_answer_are_refused_saying_why(void **state)
         { with("packetization-mode=1", "packetization-mode=0"), "packetization-mode 0" },
         { with("H264/90000", "VP8/90000"), "VP8/102" },
         { with("profile-level-id=42e01f", "profile-level-id=640032"), "profile high" },
+        { with("profile-level-id=42e01f;level-asymmetry-allowed=1", "profile-level-id=4d001f"),
+          "profile main" },
+        { with("profile-level-id=42e01f;level-asymmetry-allowed=1", "profile-level-id=zz001f"),
+          "profile -" },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         struct drift_webrtc_offer o = { .video_pt = 7 };
