@@ -40,9 +40,13 @@ static void append_rows(GString *out, const struct drift_web_stream_row *rows, s
     for (size_t i = 0; i < n; i++) {
         const struct drift_web_stream_row *r = &rows[i];
         char fps[G_ASCII_DTOSTR_BUF_SIZE];
-        g_string_append(out, "<tr><td class=\"name\">");
+        /* The name links to the stream's player page (WebRTC, http_whep.c). */
+        g_autofree char *path = g_uri_escape_string(r->name ? r->name : "", NULL, FALSE);
+        g_string_append(out, "<tr><td class=\"name\"><a href=\"/stream/");
+        append_escaped(out, path);
+        g_string_append(out, "\">");
         append_escaped(out, r->name);
-        g_string_append(out, "</td><td class=\"prompt\">");
+        g_string_append(out, "</a></td><td class=\"prompt\">");
         append_escaped(out, r->prompt);
         g_string_append(out, "</td><td class=\"state\">");
         append_escaped(out, r->state);

@@ -18,6 +18,7 @@ packages=(
   clang libclang-rt-14-dev llvm
   python3 python3-torch python3-numpy python3-matplotlib python3-gi gir1.2-glib-2.0
   python3-prometheus-client
+  chromium python3-websocket
   dpkg-dev scdoc man-db lintian debootstrap
 )
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/run-live.sh BUILD_DIR: runs driftd in the foreground with the repo's configuration
 # (conf/driftd.conf), the repo's models (models/) and web files (daemon/web), streaming at
-# rtsp://127.0.0.1:8554/live with its page at http://127.0.0.1:8555/.
+# rtsp://127.0.0.1:8554/live, its player page at http://127.0.0.1:8555/stream/live (WebRTC).
 # No system bus needed: driftctl reaches driftd over its private socket. Ctrl-C stops it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,8 +29,9 @@ driftd streams the default model with audio at
 
     $url
 
-Watch it:   ffplay $url      (or: vlc $url, mpv $url)
-Its page:   $page  (JSON API under ${page}api, metrics at ${page}metrics)
+Watch it:   ${page}stream/live   in a browser (WebRTC; the page steers it too)
+            ffplay $url      (or: vlc $url, mpv $url)
+Streams:    $page  (JSON API under ${page}api, metrics at ${page}metrics)
 Steer it:   $driftctl prompt live "fast red flames"
             $driftctl set live steps=2 cache=kv+step
             $driftctl status

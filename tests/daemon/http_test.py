@@ -87,7 +87,7 @@ def page_and_api(d, web):
     check(status == 200 and headers["content-type"].startswith("text/html"), f"/: {status} {headers}")
     page = page.decode()
     url = d.url()
-    for needle in ("<td class=\"name\">live</td>", "<td class=\"prompt\">w1 w2</td>",
+    for needle in ("<td class=\"name\"><a href=\"/stream/live\">live</a></td>", "<td class=\"prompt\">w1 w2</td>",
                    "<td class=\"state\">", "<td class=\"fps\">24</td>", url):
         check(needle in page, f"/ lacks {needle!r}: {page}")
     status, headers, css = web.request("GET", "/static/style.css")

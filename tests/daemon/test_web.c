@@ -28,7 +28,8 @@ static void the_page_lists_each_stream_with_its_figures(void **state)
     char *page = NULL;
     struct drift_error err = { 0 };
     assert_int_equal(drift_web_page_render(tmpl, strlen(tmpl), rows, 2, "0.1.0", &page, &err), 0);
-    assert_non_null(strstr(page, "<td class=\"name\">live</td><td class=\"prompt\">calm blue ocean "
+    assert_non_null(strstr(page, "<td class=\"name\"><a href=\"/stream/live\">live</a></td>"
+                                 "<td class=\"prompt\">calm blue ocean "
                                  "waves</td><td class=\"state\">running</td><td class=\"fps\">24</td>"));
     assert_non_null(strstr(page, "<a href=\"rtsp://127.0.0.1:8554/live\">"));
     assert_non_null(strstr(page, "<td class=\"fps\">12.5</td><td class=\"url\">-</td>"));
