@@ -115,10 +115,17 @@ def capped(d, web):
         check(status == 200, f"DELETE: {status}")
         status, _, body = b.connect(web.port, WHEP)
         check(status == 201, f"second viewer once the first left: {status} {body!r}")
+        wait_until(lambda: b.counts()[0] >= 5, 30, f"the second viewer's frames ({b.counts()})")
+        # driftd stops cleanly with a viewer watching: SIGTERM ends the session with the stream.
+        rc, took = d.stop()
+        check(rc == 0, f"driftd exited {rc} with a WebRTC viewer")
+        check("WebRTC viewer" in d.log_text() and "ends: the stream stops" in d.log_text(),
+              "the viewer was not ended with the stream")
+        print(f"stopped in {took:.2f} s with a viewer watching")
     finally:
         a.close()
         b.close()
-    print("the cap refuses with 503 and frees with DELETE")
+    print("the cap refuses with 503 and frees with DELETE; SIGTERM ends viewers")
 
 
 def hostile(d, web):
