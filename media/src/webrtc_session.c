@@ -166,7 +166,7 @@ static int parse_message(const char *sdp, size_t len, GstSDPMessage **ret, struc
         return drift_error_set(err, -EINVAL, "offer: not SDP text (NUL bytes or not UTF-8)");
     if (len < 2 || strncmp(sdp, "v=", 2))
         return drift_error_set(err, -EINVAL, "offer: not SDP (it must begin with \"v=0\")");
-    GstSDPMessage *msg;
+    GstSDPMessage *msg = NULL; /* set on success; gcc -O3 cannot see it */
     gst_sdp_message_new(&msg);
     if (gst_sdp_message_parse_buffer((const guint8 *)sdp, (guint)len, msg) != GST_SDP_OK) {
         gst_sdp_message_free(msg);
@@ -181,7 +181,7 @@ int drift_webrtc_offer_parse(const char *sdp, size_t len, struct drift_webrtc_of
 {
     if (!ret_offer)
         return drift_error_set(err, -EINVAL, "ret_offer: NULL");
-    GstSDPMessage *msg;
+    GstSDPMessage *msg = NULL; /* set on success; gcc -O3 cannot see it */
     int r = parse_message(sdp, len, &msg, err);
     if (r < 0)
         return r;
@@ -432,7 +432,7 @@ int drift_webrtc_session_init(struct drift_webrtc_session **ret_session, char **
     int r = drift_media_init(err);
     if (r < 0)
         return r;
-    GstSDPMessage *msg;
+    GstSDPMessage *msg = NULL; /* set on success; gcc -O3 cannot see it */
     r = parse_message(sdp, len, &msg, err);
     if (r < 0)
         return r;
