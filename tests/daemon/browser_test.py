@@ -108,8 +108,10 @@ class Chromium(Tab):
         self._stop()
 
 
+# null until the player page has replaced the blank tab (navigation is asynchronous)
 VIDEO = """(() => {
   const v = document.getElementById("video");
+  if (!v) return null;
   const s = v.srcObject;
   return {time: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames,
           audio: s ? s.getAudioTracks().length : 0, video: s ? s.getVideoTracks().length : 0,
