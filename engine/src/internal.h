@@ -10,6 +10,7 @@
 
 #include <drift/context.h>
 #include <drift/error.h>
+#include <drift/ops.h>
 #include <drift/tensor.h>
 
 /* A plan: whatever an op built for one shape (primitives, scratch), freed by `destroy`. */
@@ -90,6 +91,14 @@ struct drift_st_entry;
 /* A model tensor as an owned f32 array (a counted allocation), converted from bf16 if stored so;
  * NULL when out of memory. */
 float *drift_ctx_load_f32(struct drift_context *ctx, const struct drift_st_entry *e);
+
+struct drift_safetensors;
+/* Builds the 2-D convolution "PREFIX.N.weight" [O, I, K, K] + "PREFIX.N.bias" [O] of st (F32 or
+ * BF16, shapes already checked by the caller), stride 1, padding K/2, with act fused. Errors
+ * are prefixed with the weight's name. The caller owns *ret. */
+int drift_conv_load(struct drift_context *ctx, const struct drift_safetensors *st,
+                    const char *prefix, int n, enum drift_activation act,
+                    struct drift_conv **ret, struct drift_error *err);
 
 /* Maps a failed dnnl status to -EIO with a message naming what was being done. */
 int drift_dnnl_fail(struct drift_error *err, dnnl_status_t status, const char *what);

@@ -161,33 +161,6 @@ static int check_tensors(const struct drift_safetensors *st, const struct drift_
     return 0;
 }
 
-static int load_conv(struct drift_video_decoder *d, const struct drift_safetensors *st, int n,
-                     struct drift_error *err)
-{
-    char wname[64], bname[64];
-    snprintf(wname, sizeof(wname), "decoder.%d.weight", n);
-    snprintf(bname, sizeof(bname), "decoder.%d.bias", n);
-    const struct drift_st_entry *we = drift_safetensors_find(st, wname),
-                                *be = drift_safetensors_find(st, bname);
-    float *w = drift_ctx_load_f32(d->ctx, we), *b = drift_ctx_load_f32(d->ctx, be);
-    int r;
-    if (!w || !b) {
-        r = drift_error_set(err, -ENOMEM, "%s: out of memory", wname);
-    } else {
-        struct drift_tensor wt, bt;
-        drift_tensor_view(&wt, DRIFT_F32, w, 4, we->shape);
-        drift_tensor_view(&bt, DRIFT_F32, b, 1, be->shape);
-        /* SiLU after every conv but the last, fused into the kernel */
-        enum drift_activation act = n < d->cfg.convs - 1 ? DRIFT_ACT_SILU : DRIFT_ACT_NONE;
-        r = drift_conv_new(d->ctx, &wt, &bt, 1, (int)we->shape[2] / 2, act, &d->convs[n], err);
-        if (r < 0)
-            drift_error_prefix(err, "%s", wname);
-    }
-    free(w);
-    free(b);
-    return r;
-}
-
 /* The shapes of every layer's input and output, and two buffers big enough for any of them. */
 static int plan_activations(struct drift_video_decoder *d, const int64_t *out_ch,
                             struct drift_error *err)
@@ -241,7 +214,8 @@ int drift_video_decoder_new(struct drift_context *ctx, const struct drift_safete
     d->ctx = ctx;
     d->cfg = *cfg;
     for (int n = 0; r == 0 && n < cfg->convs; n++)
-        r = load_conv(d, weights, n, err);
+        r = drift_conv_load(ctx, weights, "decoder", n, /* SiLU after every conv but the last */
+                            n < cfg->convs - 1 ? DRIFT_ACT_SILU : DRIFT_ACT_NONE, &d->convs[n], err);
     if (r == 0)
         r = plan_activations(d, out_ch, err);
     if (r < 0) {
