@@ -44,8 +44,11 @@ echo "$streams" | grep -q "^h264,video," || fail "no H.264 video stream at $url"
 echo "$streams" | grep -q ",audio" || fail "no audio stream at $url"
 if command -v curl >/dev/null; then
   page=$(curl -sf http://127.0.0.1:8555/) || fail "no page at http://127.0.0.1:8555/"
-  grep -q '<td class="name">live</td>' <<<"$page" || fail "the page does not list live: $page"
-  echo "page: http://127.0.0.1:8555/ lists live"
+  grep -q '<td class="name"><a href="/stream/live">live</a></td>' <<<"$page" ||
+    fail "the page does not list live with a link to its player: $page"
+  player=$(curl -sf http://127.0.0.1:8555/stream/live) || fail "no player at http://127.0.0.1:8555/stream/live"
+  grep -q '<video' <<<"$player" || fail "the player page has no <video>: $player"
+  echo "page: http://127.0.0.1:8555/ lists live; its player: http://127.0.0.1:8555/stream/live"
 fi
 kill -TERM "$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
