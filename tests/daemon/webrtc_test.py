@@ -146,22 +146,20 @@ def hostile(d, web):
     expect("POST", WHEP, 400, "InvalidArgument", raw=b"v=0\x00\r\n", headers=sdp,
            needle="NUL")
     expect("POST", WHEP, 400, "InvalidArgument", raw=b"", headers=sdp, needle="empty")
+    def video_only_offer(video_caps):
+        viewer = Viewer(video_caps=video_caps, audio=False)
+        try:
+            return viewer.offer().encode()
+        finally:
+            viewer.close()
+
     # A real offer, but VP8 only: what it offers is named.
-    vp8 = Viewer(video_caps="application/x-rtp,media=video,encoding-name=VP8,payload=96,"
-                            "clock-rate=90000", audio=False)
-    try:
-        offer = vp8.offer().encode()
-    finally:
-        vp8.close()
+    offer = video_only_offer("application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000")
     expect("POST", WHEP, 400, "InvalidArgument", raw=offer, headers=sdp, needle="VP8")
     # High profile only: not what a live output sends.
-    high = Viewer(video_caps="application/x-rtp,media=video,encoding-name=H264,payload=100,"
+    offer = video_only_offer("application/x-rtp,media=video,encoding-name=H264,payload=100,"
                              "clock-rate=90000,packetization-mode=(string)1,"
-                             "profile-level-id=(string)640032", audio=False)
-    try:
-        offer = high.offer().encode()
-    finally:
-        high.close()
+                             "profile-level-id=(string)640032")
     expect("POST", WHEP, 400, "InvalidArgument", raw=offer, headers=sdp, needle="profile high")
     expect("POST", WHEP, 415, "InvalidArgument", raw=b"v=0\r\n",
            headers={"Content-Type": "application/json"}, needle="application/sdp")

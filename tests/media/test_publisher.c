@@ -10,23 +10,13 @@
 #include <glib.h>
 
 #include "drift/media/publisher.h"
-
-static struct drift_stream_output *output(bool live, enum drift_audio_codec codec)
-{
-    struct drift_stream_output_config c = {
-        .width = 32, .height = 32, .fps_num = 25, .preset = "ultrafast", .audio = true,
-        .audio_rate = 48000, .audio_channels = 1, .audio_codec = codec, .live = live,
-    };
-    struct drift_stream_output *out = NULL;
-    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
-    return out;
-}
+#include "small_output.h"
 
 static void rejects_bad_arguments_naming_them(void **state)
 {
-    struct drift_stream_output *live = output(true, DRIFT_AUDIO_OPUS);
-    struct drift_stream_output *offline = output(false, DRIFT_AUDIO_OPUS);
-    struct drift_stream_output *aac = output(true, DRIFT_AUDIO_AAC);
+    struct drift_stream_output *live = small_output(true, DRIFT_AUDIO_OPUS);
+    struct drift_stream_output *offline = small_output(false, DRIFT_AUDIO_OPUS);
+    struct drift_stream_output *aac = small_output(true, DRIFT_AUDIO_AAC);
     struct drift_publisher *p = NULL;
     struct drift_error err;
     struct drift_publisher_config c = { .url = "http://example.com/x" };
@@ -55,7 +45,7 @@ static void rejects_bad_arguments_naming_them(void **state)
  * the output itself keeps running. */
 static void refused_connection_is_reported(void **state)
 {
-    struct drift_stream_output *out = output(true, DRIFT_AUDIO_OPUS);
+    struct drift_stream_output *out = small_output(true, DRIFT_AUDIO_OPUS);
     struct drift_publisher *p = NULL;
     struct drift_error err = { 0 };
     struct drift_publisher_config c = { .url = "rtsp://127.0.0.1:1/x", .tcp = true };

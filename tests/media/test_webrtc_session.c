@@ -12,6 +12,7 @@
 #include <gst/gst.h>
 
 #include "drift/media/webrtc_session.h"
+#include "small_output.h"
 
 /* What webrtcbin offers for recvonly H.264 constrained baseline and Opus, bundled (the audio
  * m-line bundle-only with port 0), candidates left out. */
@@ -137,20 +138,9 @@ static void offers_it_cannot_answer_are_refused_saying_why(void **state)
     assert_non_null(strstr(err.message, "NUL"));
 }
 
-static struct drift_stream_output *output(bool live, enum drift_audio_codec codec)
-{
-    struct drift_stream_output_config c = {
-        .width = 32, .height = 32, .fps_num = 25, .preset = "ultrafast", .audio = true,
-        .audio_rate = 48000, .audio_channels = 1, .audio_codec = codec, .live = live,
-    };
-    struct drift_stream_output *out = NULL;
-    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
-    return out;
-}
-
 static void webrtcbin_answers_with_the_offered_codecs_and_candidates(void **state)
 {
-    struct drift_stream_output *out = output(true, DRIFT_AUDIO_OPUS);
+    struct drift_stream_output *out = small_output(true, DRIFT_AUDIO_OPUS);
     struct drift_webrtc_session *s = NULL;
     char *answer = NULL;
     struct drift_error err = { 0 };
@@ -171,8 +161,8 @@ static void webrtcbin_answers_with_the_offered_codecs_and_candidates(void **stat
 
 static void outputs_it_cannot_send_are_refused(void **state)
 {
-    struct drift_stream_output *offline = output(false, DRIFT_AUDIO_OPUS);
-    struct drift_stream_output *aac = output(true, DRIFT_AUDIO_AAC);
+    struct drift_stream_output *offline = small_output(false, DRIFT_AUDIO_OPUS);
+    struct drift_stream_output *aac = small_output(true, DRIFT_AUDIO_AAC);
     struct drift_webrtc_session *s = NULL;
     char *answer = NULL;
     struct drift_error err = { 0 };
