@@ -151,12 +151,16 @@ def test_late_joiners(demo):
     """Clients joining a media that is already playing get a keyframe (with SPS/PPS) at once,
     not up to a second later, and decode without a single error."""
     d = Demo(demo)
-    anchor = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-i", d.url, "-t", "12",
+    # The anchor keeps the media playing for the whole test (it is killed at the end): with a
+    # fixed duration it once left mid-test on a loaded machine, and the joiners after it were
+    # no longer late joiners but the first clients of a new media.
+    anchor = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-i", d.url, "-t", "600",
                                "-c", "copy", "-f", "null", "-"], stderr=subprocess.DEVNULL)
     try:
         time.sleep(1.5)
         waits = []
         for i in range(6):
+            check(anchor.poll() is None, f"joiner {i}: the anchor client left early")
             transport = "tcp" if i % 2 else "udp"
             r = run(["ffprobe", "-v", "error", "-rtsp_transport", transport, "-select_streams",
                      "v:0", "-read_intervals", "%+1", "-show_entries", "packet=flags",
@@ -168,8 +172,12 @@ def test_late_joiners(demo):
             # machine, a few on a loaded one; never the rest of a GOP (24 frames).
             check(first_key <= 4, f"joiner {i}: first keyframe is packet {first_key}")
             waits.append(first_key)
-            r = run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i",
-                     d.url, "-t", "1", "-f", "null", "-"], 30)
+            try:
+                r = run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i",
+                         d.url, "-t", "1", "-f", "null", "-"], 30)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"joiner {i} ({transport}) decoded nothing for 30 s; server: "
+                                     f"{open(d.log.name).read()[-2000:]}")
             check(r.returncode == 0 and r.stderr.strip() == "",
                   f"joiner {i} could not decode: {r.stderr[:300]}")
             time.sleep(0.29)  # join at different points of the GOP
