@@ -1,5 +1,6 @@
 /* appsrc pair -> parsers -> RTP payloaders -> webrtcbin, answering one WHEP offer. */
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #define GST_USE_UNSTABLE_API /* GstWebRTC's headers ask for it; its API is stable since 1.16 */
@@ -12,11 +13,18 @@
 #include "stream_internal.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
+/* A viewer that has not connected this long after its offer never will: ICE gives up well
+ * before (its checks time out in seconds), and an offer without candidates never starts. */
+#define CONNECT_TIMEOUT_US (30 * G_USEC_PER_SEC)
+/* Receivers send RTCP reports every few seconds (browsers about every second, GStreamer every
+ * 2.5-7.5 s). A peer that vanished without a DELETE stays "connected" to webrtcbin, which has no
+ * ICE consent checks in GStreamer 1.22: the reports' silence is what tells. */
+#define SILENCE_TIMEOUT_US (20 * G_USEC_PER_SEC)
 
 struct drift_webrtc_session {
     struct drift_appsrc_sink sink;
     struct drift_stream_output *out;
-    GstElement *pipeline, *webrtc;
+    GstElement *pipeline, *webrtc, *rtpbin;
     bool attached;
     gulong keyframe_probe; /* on the video appsrc's pad: viewers' keyframe requests */
     GMutex lock; /* guards what webrtcbin's threads report below */
@@ -24,6 +32,9 @@ struct drift_webrtc_session {
     bool gathered;
     GstWebRTCPeerConnectionState state;
     gint64 last_keyframe_request; /* monotonic µs; 0: none yet */
+    gint64 started;               /* monotonic µs: the offer came */
+    gint64 last_heard;            /* monotonic µs: connected, or its last RTCP; 0: never */
+    bool gone;                    /* ended for good: a later check says so too */
 };
 
 /* ---- the offer ---------------------------------------------------------------------------- */
@@ -210,11 +221,22 @@ static void on_connection(GObject *webrtc, GParamSpec *pspec, gpointer data)
     g_object_get(webrtc, "connection-state", &state, NULL);
     g_mutex_lock(&s->lock);
     s->state = state;
+    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+        s->last_heard = g_get_monotonic_time();
     g_mutex_unlock(&s->lock);
     /* What was sent before DTLS was up is lost: start the viewer on a keyframe now rather than
      * at the next one (up to a second). */
     if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
         drift_stream_output_request_keyframe(s->out);
+}
+
+/* rtpbin: an SSRC sent RTCP. Ours only sends, so this is the viewer's receiver report. */
+static void on_report(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+    struct drift_webrtc_session *s = data;
+    g_mutex_lock(&s->lock);
+    s->last_heard = g_get_monotonic_time();
+    g_mutex_unlock(&s->lock);
 }
 
 /* A viewer's PLI or FIR (it lost a picture) reaches the video appsrc as an upstream
@@ -344,6 +366,12 @@ static int build(struct drift_webrtc_session *s, bool audio, struct drift_error 
     s->webrtc = gst_bin_get_by_name(GST_BIN(s->pipeline), "w");
     g_signal_connect(s->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering), s);
     g_signal_connect(s->webrtc, "notify::connection-state", G_CALLBACK(on_connection), s);
+    s->rtpbin = gst_bin_get_by_name(GST_BIN(s->webrtc), "rtpbin");
+    if (!s->rtpbin) {
+        drift_error_set(err, -ENOENT, "webrtcbin has no rtpbin to hear the viewer's reports");
+        return -ENOENT;
+    }
+    g_signal_connect(s->rtpbin, "on-ssrc-active", G_CALLBACK(on_report), s);
     GstElement *v = gst_bin_get_by_name(GST_BIN(s->pipeline), "video");
     GstElement *a = audio ? gst_bin_get_by_name(GST_BIN(s->pipeline), "audio") : NULL;
     drift_appsrc_sink_init(&s->sink, s->out, v, a, true);
@@ -450,6 +478,7 @@ int drift_webrtc_session_init(struct drift_webrtc_session **ret_session, char **
     g_mutex_init(&s->lock);
     g_cond_init(&s->changed);
     s->state = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
+    s->started = g_get_monotonic_time();
     char *answer = NULL;
     r = build(s, audio != G_MAXUINT, err);
     if (r == 0)
@@ -468,18 +497,42 @@ int drift_webrtc_session_init(struct drift_webrtc_session **ret_session, char **
     return 0;
 }
 
+/* Marks the session failed for good (a later check says so too) and sets err. */
+G_GNUC_PRINTF(4, 5)
+static int session_gone(struct drift_webrtc_session *s, struct drift_error *err, int code,
+                        const char *fmt, ...)
+{
+    g_mutex_lock(&s->lock);
+    s->gone = true;
+    g_mutex_unlock(&s->lock);
+    va_list ap;
+    va_start(ap, fmt);
+    int r = drift_error_setv(err, code, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
 int drift_webrtc_session_check(struct drift_webrtc_session *s, struct drift_error *err)
 {
     if (!s)
         return drift_error_set(err, -EINVAL, "session: NULL");
+    gint64 now = g_get_monotonic_time();
     g_mutex_lock(&s->lock);
     GstWebRTCPeerConnectionState state = s->state;
+    gint64 heard = s->last_heard;
+    bool gone = s->gone;
     g_mutex_unlock(&s->lock);
-    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED ||
+    if (gone || state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED ||
         state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED)
         return drift_error_set(err, -EPIPE, "the viewer's connection %s",
-                               state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED ? "failed"
-                                                                                : "closed");
+                               state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED ? "closed"
+                                                                                : "failed");
+    if (!heard && now - s->started > CONNECT_TIMEOUT_US)
+        return session_gone(s, err, -ETIMEDOUT, "the viewer did not connect within %d s",
+                            (int)(CONNECT_TIMEOUT_US / G_USEC_PER_SEC));
+    if (heard && now - heard > SILENCE_TIMEOUT_US)
+        return session_gone(s, err, -EPIPE, "no report from the viewer for %d s (it went "
+                            "without saying so)", (int)((now - heard) / G_USEC_PER_SEC));
     GstBus *bus = gst_element_get_bus(s->pipeline);
     GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
     gst_object_unref(bus);
@@ -487,13 +540,9 @@ int drift_webrtc_session_check(struct drift_webrtc_session *s, struct drift_erro
         return 0;
     GError *gerr = NULL;
     gst_message_parse_error(m, &gerr, NULL);
-    int r = drift_error_set(err, -EIO, "WebRTC pipeline: %s", gerr ? gerr->message : "error");
+    int r = session_gone(s, err, -EIO, "WebRTC pipeline: %s", gerr ? gerr->message : "error");
     g_clear_error(&gerr);
     gst_message_unref(m);
-    /* Failed for good: a later check says so too. */
-    g_mutex_lock(&s->lock);
-    s->state = GST_WEBRTC_PEER_CONNECTION_STATE_FAILED;
-    g_mutex_unlock(&s->lock);
     return r;
 }
 
@@ -509,6 +558,10 @@ void drift_webrtc_session_free(struct drift_webrtc_session *s)
         GstPad *pad = gst_element_get_static_pad(GST_ELEMENT(s->sink.video), "src");
         gst_pad_remove_probe(pad, s->keyframe_probe);
         gst_object_unref(pad);
+    }
+    if (s->rtpbin) {
+        g_signal_handlers_disconnect_by_data(s->rtpbin, s);
+        gst_object_unref(s->rtpbin);
     }
     if (s->webrtc) {
         g_signal_handlers_disconnect_by_data(s->webrtc, s);

@@ -187,6 +187,49 @@ def hostile(d, web):
     print("bad SDP, wrong types, sizes, methods, sessions and streams refused")
 
 
+def vanished(d, web):
+    """Viewers that go without a DELETE are ended: one killed while playing stays "connected" to
+    ICE, but its RTCP reports stop (ended after 20 s of silence); one whose offer was never
+    followed by ICE fails ICE (or is ended 30 s after its offer). A viewer that keeps watching
+    stays, counted."""
+    import subprocess
+    import time
+    from whep_client import Viewer
+    stay, mute = Viewer(), Viewer()
+    gone = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__),
+                                                          "whep_client.py"), str(web.port), WHEP],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        status, _, body = stay.connect(web.port, WHEP)
+        check(status == 201, f"the viewer that stays: {status} {body[:200]!r}")
+        check(gone.stdout.readline().strip() == "playing",
+              "the viewer in its own process did not play")
+        # An offer whose answer the viewer never applies: no ICE from its side.
+        status, _, body = web.request("POST", WHEP, raw=mute.offer().encode(),
+                                      headers={"Content-Type": "application/sdp"})
+        check(status == 201, f"the viewer that never connects: {status} {body[:200]!r}")
+        gone.kill()
+        gone.wait()
+        killed_at = time.monotonic()
+        wait_until(lambda: webrtc_clients(web) == 1, 45, "the two viewers that went ended")
+        took = time.monotonic() - killed_at
+        ends = [line for line in d.log_text().splitlines() if "WebRTC viewer" in line
+                and " ends: " in line]
+        check(len(ends) == 2 and any("went without saying so" in line for line in ends),
+              f"the log does not say why each viewer ended: {ends}")
+        frames = stay.counts()[0]
+        wait_until(lambda: stay.counts()[0] > frames + 24, 10, "the viewer that stays plays on")
+        check(d.stream_get("live", "Clients") == 1 and webrtc_clients(web) == 1,
+              "the viewer that stays is not counted")
+        print(f"both ended within {took:.1f} s of the kill, the one that stays played on:")
+        print("\n".join(ends))
+    finally:
+        if gone.poll() is None:
+            gone.kill()
+        stay.close()
+        mute.close()
+
+
 def access(d, web):
     """With users: watching needs a login, and the view role may; the page too."""
     from access_test import basic
@@ -222,4 +265,5 @@ if __name__ == "__main__":
         "webrtc_capped": run_with(capped, sessions=1),
         "webrtc_hostile": run_with(hostile),
         "webrtc_access": run_with(access, users=True),
+        "webrtc_vanished": run_with(vanished),
     }))

@@ -130,3 +130,21 @@ class Viewer:
 
     def close(self):
         self.pipe.set_state(Gst.State.NULL)
+
+
+if __name__ == "__main__":
+    # A viewer in its own process, for tests that make one vanish (kill -9: no DELETE):
+    # whep_client.py PORT PATH; prints "playing" once it decoded frames, then watches until killed.
+    import sys
+    viewer = Viewer()
+    status, _, body = viewer.connect(int(sys.argv[1]), sys.argv[2])
+    if status != 201:
+        sys.exit(f"POST {sys.argv[2]}: {status} {body[:300]!r}")
+    end = time.monotonic() + 30
+    while viewer.counts()[0] < 5:
+        if time.monotonic() > end:
+            sys.exit(f"no frames in 30 s: {viewer.counts()}")
+        time.sleep(0.1)
+    print("playing", flush=True)
+    while True:
+        time.sleep(60)

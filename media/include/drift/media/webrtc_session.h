@@ -58,9 +58,10 @@ int drift_webrtc_session_init(struct drift_webrtc_session **ret_session, char **
                               int timeout_ms, struct drift_error *err);
 
 /**
- * drift_webrtc_session_check() - 0 while the session is connecting or connected, -EPIPE with a
- * message once its connection failed or closed (the viewer went without saying so), -EIO once
- * its pipeline hit an error. A session that failed stays failed: free it.
+ * drift_webrtc_session_check() - 0 while the session is connecting or connected; -EPIPE with a
+ * message once its connection failed or closed, or once the viewer sent no RTCP report for 20 s
+ * (it went without saying so); -ETIMEDOUT when it did not connect within 30 s of its offer;
+ * -EIO once its pipeline hit an error. A session that failed stays failed: free it.
  */
 int drift_webrtc_session_check(struct drift_webrtc_session *s, struct drift_error *err);
 
