@@ -191,7 +191,8 @@ def vanished(d, web):
     """Viewers that go without a DELETE are ended: one killed while playing stays "connected" to
     ICE, but its RTCP reports stop (ended after 20 s of silence); one whose offer was never
     followed by ICE fails ICE (or is ended 30 s after its offer). A viewer that keeps watching
-    stays, counted."""
+    stays, counted, and stays over a reload that leaves its stream unchanged."""
+    import signal
     import subprocess
     import time
     from whep_client import Viewer
@@ -221,13 +222,31 @@ def vanished(d, web):
         wait_until(lambda: stay.counts()[0] > frames + 24, 10, "the viewer that stays plays on")
         check(d.stream_get("live", "Clients") == 1 and webrtc_clients(web) == 1,
               "the viewer that stays is not counted")
-        print(f"both ended within {took:.1f} s of the kill, the one that stays played on:")
+        # A reload that changes nothing of the stream keeps its viewer.
+        d.proc.send_signal(signal.SIGHUP)
+        time.sleep(2)
+        frames = stay.counts()[0]
+        wait_until(lambda: stay.counts()[0] > frames + 24, 10, "the viewer plays on after a reload")
+        check(webrtc_clients(web) == 1, "the viewer is not counted after a reload")
+        print(f"both ended within {took:.1f} s of the kill, the one that stays played on "
+              "(and on over a reload):")
         print("\n".join(ends))
     finally:
         if gone.poll() is None:
             gone.kill()
         stay.close()
         mute.close()
+
+
+def loaded(d, web):
+    """8 browser viewers (player pages in headless Chromium) and 8 RTSP viewers (ffmpeg) for two
+    minutes: every one plays at least 80 % of the time, and none is dropped (load_test.py)."""
+    import tempfile
+    from load_test import load
+    failures, figures = load(f"http://127.0.0.1:{web.port}", d.url(), "live", 8, 8, 120,
+                             tempfile.mkdtemp(dir=d.tmp), log=lambda m: print(m, flush=True))
+    check(not failures, "; ".join(failures))
+    print(f"16 viewers for 120 s, none short or dropped: {figures}")
 
 
 def access(d, web):
@@ -266,4 +285,5 @@ if __name__ == "__main__":
         "webrtc_hostile": run_with(hostile),
         "webrtc_access": run_with(access, users=True),
         "webrtc_vanished": run_with(vanished),
+        "load_viewers": run_with(loaded),
     }))
