@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   "audio.channels", "audio.stereo_width",
                                   "latent.factor", "latent.clip", "latent.decoder.layers",
                                   "latent.decoder.shuffle", "arch.refiner.channels",
-                                  "arch.refiner.layers", "a.b.c", "" };
+                                  "arch.refiner.layers", "sampler.commit", "a.b.c", "" };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         int64_t n;
         double d;

@@ -39,8 +39,9 @@ static void usage(FILE *f)
                " [--guidance 0.." STR(DRIFT_GUIDANCE_MAX) "]\n"
                "                 [--cache POLICY] [--threshold 0.." STR(DRIFT_CACHE_THRESHOLD_MAX) "]"
                " [--precision f32|bf16|int8] --out DIR\n"
-               "                 [--then FRAME:PROMPT]...\n"
+               "                 [--commit pass|last-step] [--then FRAME:PROMPT]...\n"
                "POLICY: " DRIFT_CACHE_POLICY_NAMES " (default kv)\n"
+               "--commit: how a frame joins the window (default: the model's sampler.commit)\n"
                "--then: before frame (audio: chunk) FRAME, counted from 0, the prompt changes to PROMPT\n"
                "        the way driftd changes it (blended in); repeatable\n");
 }
@@ -99,7 +100,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "frames", 1, 0, 'f' }, { "seconds", 1, 0, 'S' }, { "steps", 1, 0, 'n' },
         { "sampler", 1, 0, 'a' }, { "guidance", 1, 0, 'g' }, { "cache", 1, 0, 'c' },
         { "threshold", 1, 0, 't' }, { "precision", 1, 0, 'P' }, { "out", 1, 0, 'o' },
-        { "then", 1, 0, 'T' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+        { "then", 1, 0, 'T' }, { "commit", 1, 0, 'C' }, { "help", 0, 0, 'h' },
+        { 0, 0, 0, 0 } };
     double v;
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -125,6 +127,12 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case 'o': o->out = optarg; break;
         case 'T': r = parse_then(optarg, o); break;
+        case 'C':
+            if (drift_commit_from_string(optarg, &o->s.commit) < 0) {
+                fprintf(stderr, "drift-gen: --commit '%s': expected pass or last-step\n", optarg);
+                r = -1;
+            }
+            break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }

@@ -315,6 +315,12 @@ int dit_forward(struct dit *d, const struct drift_tensor *x, int64_t position,
     return final_layer(d, x, out, err);
 }
 
+void dit_commit_working(struct dit *d, int64_t position)
+{
+    for (int i = 0; i < d->cfg.depth; i++)
+        drift_kv_cache_commit(d->blocks[i].cache, position);
+}
+
 int dit_commit(struct dit *d, const struct drift_tensor *x, int64_t position,
                struct drift_error *err)
 {
@@ -334,7 +340,6 @@ int dit_commit(struct dit *d, const struct drift_tensor *x, int64_t position,
             return r;
         }
     }
-    for (int i = 0; i < d->cfg.depth; i++)
-        drift_kv_cache_commit(d->blocks[i].cache, position);
+    dit_commit_working(d, position);
     return 0;
 }

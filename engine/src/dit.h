@@ -127,6 +127,9 @@ void dit_step_cache_reset(struct dit *dit, struct dit_step_cache *sc);
  * `position`. */
 int dit_commit(struct dit *dit, const struct drift_tensor *x, int64_t position,
                struct drift_error *err);
+/* Commits what the last dit_forward() wrote into the working slot (its input's keys and values)
+ * to the window at `position`, with no evaluation. */
+void dit_commit_working(struct dit *dit, int64_t position);
 
 /* FLOPs of one evaluation of batch 1 with `past` frames in the window. */
 double dit_flops_per_eval(const struct dit_config *cfg, int past);

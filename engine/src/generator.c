@@ -46,10 +46,11 @@ static int opt_double(const struct drift_config *c, const char *key, double min,
     return drift_config_has(c, key) ? drift_config_get_double(c, key, min, max, value, err) : 0;
 }
 
-/* "sampler": {"default": NAME, "steps": N, "guidance": G, "shift": S, "context_t": T}; each key
- * optional (euler, 4, 1, 1, 0). */
+/* "sampler": {"default": NAME, "steps": N, "guidance": G, "shift": S, "context_t": T,
+ * "commit": "pass" | "last-step"}; each key optional (euler, 4, 1, 1, 0, pass). */
 static int read_sampler_defaults(const struct drift_config *c, struct drift_model_info *info,
-                                 double *shift, double *context_t, struct drift_error *err)
+                                 double *shift, double *context_t, enum drift_commit *commit,
+                                 struct drift_error *err)
 {
     double steps = 4, guidance = 1.0;
     const char *name = "euler";
@@ -61,8 +62,14 @@ static int read_sampler_defaults(const struct drift_config *c, struct drift_mode
     if (r == 0) r = opt_double(c, "sampler.context_t", 0, 0.5, context_t, err);
     if (r == 0 && drift_config_has(c, "sampler.default"))
         r = drift_config_get_string(c, "sampler.default", &name, err);
+    const char *how = "pass";
+    if (r == 0 && drift_config_has(c, "sampler.commit"))
+        r = drift_config_get_string(c, "sampler.commit", &how, err);
     if (r < 0)
         return r;
+    if (drift_commit_from_string(how, commit) < 0)
+        return drift_error_set(err, -EINVAL, "%s: sampler.commit '%.32s' is not one of pass, "
+                               "last-step", drift_config_label(c), how);
     enum drift_sampler s;
     if (drift_sampler_from_string(name, &s) < 0)
         return drift_error_set(err, -EINVAL, "%s: sampler.default '%s' is not one of euler, "
@@ -265,11 +272,12 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
     struct drift_video_decoder_config latent;
     int patch, r = model_paths(path, wpath, cpath, sizeof(wpath), err);
     double scale = 1, shift, ctx_t;
+    enum drift_commit commit;
     memset(info, 0, sizeof(*info));
     if (r == 0) r = drift_safetensors_open(wpath, &st, err);
     if (r == 0) r = drift_config_open(cpath, &c, err);
     if (r == 0) r = read_info(c, info, &patch, &scale, &spectral, &latent, err);
-    if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, err);
+    if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, &commit, err);
     /* Loading the weights into a throwaway f32 context checks every tensor and its shape. */
     if (r == 0) r = drift_context_new(&f32, &ctx, err);
     if (r == 0) {
@@ -304,6 +312,7 @@ struct resolved {
     int steps;
     enum drift_sampler sampler;
     double guidance, threshold, shift, context_t;
+    enum drift_commit commit;
     enum drift_cache_policy cache;
     int blend;
 };
@@ -328,6 +337,9 @@ static int resolve_settings(const struct drift_generator *g, const struct drift_
     out->context_t = s->context_t == 0 ? g->model_context_t : s->context_t;
     if (!(out->context_t >= 0 && out->context_t <= 0.5))
         return drift_error_set(err, -EINVAL, "context_t: %g outside [0, 0.5]", s->context_t);
+    if ((unsigned)s->commit > DRIFT_COMMIT_LAST_STEP)
+        return drift_error_set(err, -EINVAL, "commit: unknown way %d", (int)s->commit);
+    out->commit = s->commit == DRIFT_COMMIT_MODEL ? g->model_commit : s->commit;
     if ((unsigned)s->cache >= DRIFT_CACHE_POLICIES)
         return drift_error_set(err, -EINVAL, "cache: unknown policy %d", (int)s->cache);
     out->cache = s->cache;
@@ -358,10 +370,11 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     size_t D = (size_t)g->dit.cfg.hidden, W = (size_t)g->dit.cfg.window;
     g->frame_values = (size_t)g->dit.cfg.tokens * g->dit.cfg.in_dim;
     g->text_from = drift_ctx_alloc(g->ctx, 6 * D * sizeof(float));
-    g->x = drift_ctx_alloc(g->ctx, 8 * g->frame_values * sizeof(float));
+    g->x = drift_ctx_alloc(g->ctx, 9 * g->frame_values * sizeof(float));
     g->past = drift_ctx_alloc(g->ctx, (W ? W : 1) * g->frame_values * sizeof(float));
     g->past_position = drift_ctx_alloc(g->ctx, (W ? W : 1) * sizeof(int64_t));
-    if (!g->text_from || !g->x || !g->past || !g->past_position)
+    g->past_t = drift_ctx_alloc(g->ctx, (W ? W : 1) * sizeof(float));
+    if (!g->text_from || !g->x || !g->past || !g->past_position || !g->past_t)
         return drift_error_set(err, -ENOMEM, "generator: out of memory");
     g->text_to = g->text_from + D;
     g->text_now = g->text_from + 2 * D;
@@ -371,6 +384,7 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     g->x_prev = g->x + 5 * g->frame_values;
     g->before = g->x + 6 * g->frame_values;
     g->evicted = g->x + 7 * g->frame_values;
+    g->last_input = g->x + 8 * g->frame_values;
     g->last_change = INFINITY;
     return 0;
 }
@@ -425,7 +439,8 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
         r = read_info(g->config, &g->info, &g->patch, &g->audio_scale, &g->spectral_params,
                       &g->latent, err);
     if (r == 0)
-        r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t, err);
+        r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t,
+                                  &g->model_commit, err);
     if (r == 0) r = dit_read_config(g->config, &arch, err);
     if (r == 0)
         g->info.flops_per_eval = dit_flops_per_eval(&arch, arch.window);
@@ -477,6 +492,11 @@ static int apply(struct drift_generator *g, const struct drift_generator_setting
     g->shift = rs->shift;
     g->context_t = rs->context_t;
     g->guidance = rs->guidance;
+    if (!first && g->commit != rs->commit) {
+        dit_clear_cache(&g->dit); /* the window's frames were made the other way */
+        forget_window(g);
+    }
+    g->commit = rs->commit;
     if (g->cache != rs->cache) {
         dit_clear_cache(&g->dit); /* the window's meaning changes with the policy */
         forget_window(g);
@@ -528,6 +548,7 @@ void drift_generator_free(struct drift_generator *g)
     free(g->x);
     free(g->past);
     free(g->past_position);
+    free(g->past_t);
     free((void *)g->info.vocab); /* the strings belong to the config */
     drift_spectral_free(g->spectral);
     drift_video_decoder_free(g->decoder);

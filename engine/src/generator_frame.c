@@ -1,5 +1,7 @@
 /* One frame of a generator: noise -> sampler steps (each a guided, possibly cached model
- * evaluation attending to the window) -> a commit pass that adds the clean frame to the window. */
+ * evaluation attending to the window) -> the frame joins the window: through a commit pass on
+ * the clean frame noised to context_t, or (commit "last-step") as the sampler's last evaluation
+ * already saw it, whose keys and values are kept without another evaluation. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -34,16 +36,18 @@ static int set_before(struct drift_generator *g, struct drift_error *err)
     return dit_set_previous(&g->dit, g->has_before ? g->before : NULL, err);
 }
 
-/* Cache "none": rebuild the window from the stored clean frames before an evaluation, each with
- * the frame before it as its input, as when it was committed. */
+/* Cache "none": rebuild the window from the stored frames (as the window keeps them) before an
+ * evaluation, each at its noise level and with the frame before it as its input, as when it was
+ * committed. */
 static int rebuild_window(struct drift_generator *g, struct drift_error *err)
 {
     dit_clear_cache(&g->dit);
-    int r = g->past_count ? condition(g, (float)g->context_t, err) : 0;
+    int r = 0;
     for (int i = 0; r == 0 && i < g->past_count; i++) {
         const float *prev = i > 0 ? g->past + (size_t)(i - 1) * g->frame_values
                                   : g->has_evicted ? g->evicted : NULL;
-        if ((r = dit_set_previous(&g->dit, prev, err)) < 0)
+        if ((r = condition(g, g->past_t[i], err)) < 0 ||
+            (r = dit_set_previous(&g->dit, prev, err)) < 0)
             break;
         broadcast_rows(g, g->past + (size_t)i * g->frame_values);
         r = dit_commit(&g->dit, &g->xb, g->past_position[i], err);
@@ -70,6 +74,10 @@ static int velocity(void *user, const float *x, float t, int step, int last, flo
     if (r < 0)
         return r;
     broadcast_rows(g, x);
+    if (g->commit == DRIFT_COMMIT_LAST_STEP) { /* the last call's is what the window keeps */
+        memcpy(g->last_input, x, g->frame_values * sizeof(float));
+        g->last_t = t;
+    }
     struct dit_step_cache *sc = g->cache >= DRIFT_CACHE_KV_TEACACHE ? &g->step_cache : NULL;
     if (sc) {
         int interval = g->cache_threshold >= 1.0 ? (int)g->cache_threshold : 2;
@@ -106,7 +114,7 @@ static void advance_prompt_blend(struct drift_generator *g)
     g->blend_left--;
 }
 
-static int remember_past(struct drift_generator *g, const float *context)
+static int remember_past(struct drift_generator *g, const float *context, float t)
 {
     int W = g->dit.cfg.window;
     if (W == 0)
@@ -116,9 +124,11 @@ static int remember_past(struct drift_generator *g, const float *context)
         g->has_evicted = true;
         memmove(g->past, g->past + g->frame_values, (size_t)(W - 1) * g->frame_values * sizeof(float));
         memmove(g->past_position, g->past_position + 1, (size_t)(W - 1) * sizeof(int64_t));
+        memmove(g->past_t, g->past_t + 1, (size_t)(W - 1) * sizeof(float));
         g->past_count--;
     }
     memcpy(g->past + (size_t)g->past_count * g->frame_values, context, g->frame_values * sizeof(float));
+    g->past_t[g->past_count] = t;
     g->past_position[g->past_count++] = g->frame;
     return 0;
 }
@@ -159,6 +169,44 @@ static void frame_noise(struct drift_generator *g, uint64_t stream, float *out)
     drift_generator_patchify(g, hwc, out);
 }
 
+/* The frame just made joins the window the next frames attend to, and becomes their "frame
+ * before" input. Commit "pass": the clean frame noised to context_t (as training saw context),
+ * through one more evaluation. Commit "last-step": the sampler's last evaluation already wrote
+ * the keys and values of its input (the frame at the last step's t) into the working slot; they
+ * are kept as they are. */
+static int join_window(struct drift_generator *g, struct drift_error *err)
+{
+    float *context = g->scratch;
+    float tc;
+    if (g->commit == DRIFT_COMMIT_LAST_STEP) {
+        memcpy(context, g->last_input, g->frame_values * sizeof(float));
+        tc = g->last_t;
+    } else {
+        frame_noise(g, DRIFT_NOISE_CONTEXT, context);
+        tc = (float)g->context_t;
+        for (size_t i = 0; i < g->frame_values; i++)
+            context[i] = (1.0f - tc) * g->x[i] + tc * context[i];
+    }
+    int r = 0;
+    if (g->cache == DRIFT_CACHE_NONE) {
+        remember_past(g, context, tc);
+    } else if (g->commit == DRIFT_COMMIT_LAST_STEP) {
+        dit_commit_working(&g->dit, g->frame);
+    } else {
+        if ((r = condition(g, tc, err)) < 0)
+            return r;
+        broadcast_rows(g, context);
+        double t0 = now();
+        if ((r = dit_commit(&g->dit, &g->xb, g->frame, err)) < 0)
+            return r;
+        g->counters.seconds_model += now() - t0;
+        g->counters.evals_run++;
+    }
+    memcpy(g->before, context, g->frame_values * sizeof(float));
+    g->has_before = true;
+    return 0;
+}
+
 int drift_generator_step(struct drift_generator *g, struct drift_error *err)
 {
     if (may_skip(g)) {
@@ -182,26 +230,8 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
     float clip = (float)g->latent.clip;
     for (size_t i = 0; i < g->frame_values; i++)
         g->x[i] = g->x[i] < -clip ? -clip : g->x[i] > clip ? clip : g->x[i];
-    /* The window keeps the frame as training saw context: noised to context_t. */
-    float *context = g->scratch;
-    frame_noise(g, DRIFT_NOISE_CONTEXT, context);
-    float tc = (float)g->context_t;
-    for (size_t i = 0; i < g->frame_values; i++)
-        context[i] = (1.0f - tc) * g->x[i] + tc * context[i];
-    if (g->cache == DRIFT_CACHE_NONE) {
-        remember_past(g, context);
-    } else {
-        if ((r = condition(g, tc, err)) < 0)
-            return r;
-        broadcast_rows(g, context);
-        double t0 = now();
-        if ((r = dit_commit(&g->dit, &g->xb, g->frame, err)) < 0)
-            return r;
-        g->counters.seconds_model += now() - t0;
-        g->counters.evals_run++;
-    }
-    memcpy(g->before, context, g->frame_values * sizeof(float));
-    g->has_before = true;
+    if ((r = join_window(g, err)) < 0)
+        return r;
     measure_change(g);
     g->frame++;
     g->counters.frames++;

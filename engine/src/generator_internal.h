@@ -28,6 +28,8 @@ struct drift_generator {
     struct drift_spectral *spectral;     /* its synthesiser, owned */
     double model_shift, model_context_t; /* the model's sampler defaults */
     double shift, context_t;             /* in force */
+    enum drift_commit model_commit;      /* the model's default (never DRIFT_COMMIT_MODEL) */
+    enum drift_commit commit;            /* in force */
 
     /* settings in force */
     uint64_t seed;
@@ -52,6 +54,9 @@ struct drift_generator {
     /* arch.previous_frame_input: the frame before as the window keeps it (noised to context_t),
      * an input of the next frame's evaluations and commit */
     float *before;              /* (T*P) */
+    /* the sampler's last evaluation of this frame: its input (T*P) and t (commit "last-step") */
+    float *last_input;
+    float last_t;
     bool has_before;
     double last_change;         /* mean |x - x_prev| of the last generated frame */
     int64_t frames_of_prompt;   /* frames generated since the prompt last changed */
@@ -63,6 +68,7 @@ struct drift_generator {
     /* cache "none": the clean past frames, recomputed into the window at every evaluation */
     float *past;                /* window * T * P */
     int64_t *past_position;
+    float *past_t;              /* the noise level each was committed at */
     int past_count;
     float *evicted;             /* (T*P): the frame before past[0], its input when recommitted */
     bool has_evicted;

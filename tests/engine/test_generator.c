@@ -109,6 +109,50 @@ static void every_sampler_runs_with_its_evaluation_count(void **state)
     assert_true(max_diff(out[0], out[2], sizeof(out[0])) > 0);
 }
 
+/* Commit "last-step": the window keeps the sampler's last evaluation, so a frame costs one
+ * evaluation fewer; the rolling cache still equals recomputing the window (each frame at its
+ * own t), the frames differ from the commit pass's, and switching mid-stream starts a new window. */
+static void last_step_commit_saves_an_evaluation_per_frame(void **state)
+{
+    struct drift_generator_settings s = defaults();
+    s.guidance = 3.0; /* both guidance branches keep their last evaluation */
+    uint8_t pass[6 * FRAME_BYTES], kv[6 * FRAME_BYTES], none[6 * FRAME_BYTES];
+    struct drift_generator_counters c;
+    struct drift_generator *g = open_gen(&s);
+    frames(g, 6, pass);
+    drift_generator_get_counters(g, &c);
+    assert_int_equal(c.evals_run, 6 * 5); /* 4 steps + the commit pass (both branches at once) */
+    drift_generator_free(g);
+    s.commit = DRIFT_COMMIT_LAST_STEP;
+    g = open_gen(&s);
+    frames(g, 6, kv);
+    drift_generator_get_counters(g, &c);
+    assert_int_equal(c.evals_run, 6 * 4);
+    drift_generator_free(g);
+    s.cache = DRIFT_CACHE_NONE;
+    g = open_gen(&s);
+    frames(g, 6, none);
+    drift_generator_free(g);
+    assert_true(max_diff(kv, none, sizeof(kv)) <= 1);
+    /* the first frame has an empty window either way; the later ones attend to another one */
+    assert_memory_equal(kv, pass, FRAME_BYTES);
+    assert_true(max_diff(kv + FRAME_BYTES, pass + FRAME_BYTES, 5 * FRAME_BYTES) > 0);
+    /* switching the way mid-stream is allowed and keeps producing frames */
+    s = defaults();
+    g = open_gen(&s);
+    frames(g, 2, pass);
+    s.commit = DRIFT_COMMIT_LAST_STEP;
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_generator_update(g, &s, &err), 0);
+    frames(g, 2, pass);
+    drift_generator_free(g);
+    assert_string_equal(drift_commit_name(DRIFT_COMMIT_LAST_STEP), "last-step");
+    enum drift_commit back = DRIFT_COMMIT_MODEL;
+    assert_int_equal(drift_commit_from_string("last-step", &back), 0);
+    assert_int_equal(back, DRIFT_COMMIT_LAST_STEP);
+    assert_int_equal(drift_commit_from_string("later", &back), -EINVAL);
+}
+
 static void step_caches_skip_evaluations_but_never_the_first_or_last(void **state)
 {
     enum drift_cache_policy policies[] = { DRIFT_CACHE_KV_TEACACHE, DRIFT_CACHE_KV_FIRST_BLOCK,
@@ -226,6 +270,9 @@ static void out_of_range_settings_are_rejected_by_name(void **state)
     s = defaults(); s.threads = 257;
     assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
     assert_non_null(strstr(err.message, "threads: 257 outside [0, 256]"));
+    s = defaults(); s.commit = (enum drift_commit)7;
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "commit: unknown way 7"));
     s = defaults(); s.threads = -1;
     assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
     assert_non_null(strstr(err.message, "threads"));
@@ -491,6 +538,7 @@ int main(void)
         cmocka_unit_test(same_seed_gives_same_frames_and_another_seed_differs),
         cmocka_unit_test(rolling_kv_cache_equals_recomputing_the_window),
         cmocka_unit_test(every_sampler_runs_with_its_evaluation_count),
+        cmocka_unit_test(last_step_commit_saves_an_evaluation_per_frame),
         cmocka_unit_test(step_caches_skip_evaluations_but_never_the_first_or_last),
         cmocka_unit_test(unknown_words_are_named_and_change_nothing),
         cmocka_unit_test(prompt_change_blends_over_frames),

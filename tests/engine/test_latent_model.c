@@ -410,6 +410,8 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
         { "arch.refiner.layers", json_integer(4), "tensor 'refiner.2.weight' has shape (4,6,3,3), the architecture needs (6,6,3,3)" },
         { "arch.prediction", json_string("v"), "arch.refiner refines a clean frame: it needs arch.prediction \"x\"" },
         { "arch.patch", json_integer(3), "latent 8x8 is not a multiple of patch 3" },
+        { "sampler", json_pack("{s:s}", "commit", "sideways"), "sampler.commit 'sideways' is not one of pass, last-step" },
+        { "sampler", json_pack("{s:i}", "commit", 1), "sampler.commit" },
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         variant_open(&v);

@@ -98,6 +98,9 @@ def main():
     ap.add_argument("--steps", type=int)
     ap.add_argument("--shift", type=float)
     ap.add_argument("--context-t", type=float)
+    ap.add_argument("--sampler-commit", choices=["pass", "last-step"],
+                    help="how a frame joins the window (sampler.commit; default pass): a commit pass, or "
+                         "the sampler's last evaluation")
     ap.add_argument("--stereo-width", type=float, default=0.0,
                     help="spectral audio: > 0 makes the file stereo, the right channel's noise phases turned "
                          "by this much (0..1; tools/models/spectral.py)")
@@ -107,7 +110,7 @@ def main():
     ck = load_ckpt(a.ckpt)
     cfg = ck["cfg"]
     sampler = dict(SAMPLER_DEFAULTS[cfg["kind"]])
-    for k, v in (("steps", a.steps), ("shift", a.shift), ("context_t", a.context_t)):
+    for k, v in (("steps", a.steps), ("shift", a.shift), ("context_t", a.context_t), ("commit", a.sampler_commit)):
         if v is not None:
             sampler[k] = v
     conf = build_config(cfg, ck, a.commit, sampler, a.stereo_width)

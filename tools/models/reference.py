@@ -143,7 +143,7 @@ def sample_frame(f_eval, x, ts, sampler, trace=None):
 
 class Stream:
     def __init__(self, net, conf, prompt="", seed=0, sampler=None, steps=None, guidance=None, shift=None,
-                 context_t=None, negative_prompt="", noise_file=None):
+                 context_t=None, negative_prompt="", noise_file=None, commit=None):
         self.net, self.conf, self.cfg = net, conf, net.cfg
         sd = conf["sampler"]
         self.sampler = sampler or sd["default"]
@@ -151,6 +151,12 @@ class Stream:
         self.guidance = sd["guidance"] if guidance is None else guidance
         self.shift = sd["shift"] if shift is None else shift
         self.tc = sd["context_t"] if context_t is None else context_t
+        # how a frame joins the window: "pass" (one more evaluation on the clean frame noised to
+        # context_t) or "last-step" (the keys and values of the sampler's last evaluation)
+        self.commit = commit or sd.get("commit", "pass")
+        if self.commit not in ("pass", "last-step"):
+            raise ValueError(f"commit {self.commit!r}: pass or last-step")
+        self.last = {}   # branch -> (input, its kv) of the last evaluation
         # a list of prompts (with a list of seeds) runs a batch of independent streams (evaluation)
         self.batch = isinstance(prompt, list)
         prompts = prompt if self.batch else [prompt]
@@ -201,6 +207,7 @@ class Stream:
         tt = torch.full((x.shape[0],), float(t))
         v, kv = self.net.forward_frame(x, tt, self.branches[b], self.caches[b], self.prev)
         self.evals += 1
+        self.last[b] = (x, kv)
         return v, kv
 
     def f_eval(self, x, t):
@@ -215,9 +222,10 @@ class Stream:
         with torch.no_grad():
             x = self.to_tokens(self.noise(N.STREAM_INIT))
             x0 = sample_frame(self.f_eval, x, self.ts, self.sampler, trace).clamp(-self.clip, self.clip)
-            xc = (1 - self.tc) * x0 + self.tc * self.to_tokens(self.noise(N.STREAM_CONTEXT))
+            noise = self.to_tokens(self.noise(N.STREAM_CONTEXT))   # drawn either way (a noise file has it)
+            xc = self.last[0][0] if self.commit == "last-step" else (1 - self.tc) * x0 + self.tc * noise
             for b in range(len(self.branches)):
-                _, kv = self.model(xc, self.tc, b)
+                kv = self.last[b][1] if self.commit == "last-step" else self.model(xc, self.tc, b)[1]
                 for li, c in enumerate(self.caches[b]):
                     c.append(kv[li])
                     if len(c) > self.cfg["window"]:
@@ -290,7 +298,7 @@ def write_wav(path, pcm, sr):
 def cmd_sample(a):
     net, conf = load(a.model)
     st = Stream(net, conf, a.prompt, a.seed, a.sampler, a.steps, a.guidance, a.shift, a.context_t,
-                a.negative_prompt, a.noise_file)
+                a.negative_prompt, a.noise_file, a.commit)
     os.makedirs(a.out, exist_ok=True)
     outs = []
     for f in range(a.frames):
@@ -319,6 +327,9 @@ GOLDEN_CASES = {
     "audio-dpmpp-2m": ("drift-audio", "low drone", "dpmpp-2m", 4, 1.0, "", 3, False, 2.0, 0.05),
     "audio-heun": ("drift-audio", "chimes", "heun", 2, 1.0, "", 3, False, 1.0, 0.1),
     "audio-cfg": ("drift-audio", "loud engine", "euler", 3, 2.5, "", 3, False, 1.0, 0.05),
+    # commit "last-step": the window keeps the sampler's last evaluation (an 11th field: commit)
+    "video-last-step": ("drift-video", "fast orange flames", "euler", 3, 1.0, "", 5, False, 1.0, 0.05, "last-step"),
+    "audio-last-step": ("drift-audio", "low drone", "euler", 3, 2.0, "", 6, False, 1.0, 0.05, "last-step"),
 }
 
 
@@ -374,13 +385,15 @@ def cmd_golden(a):
         index["spectral"] = golden_spectral(a.out)
         print("spectral: synthesiser case", flush=True)
     for name in cases if a.case != "spectral" else []:  # noqa: B007
-        mname, prompt, sampler, steps, g, neg, frames, tr, shift, tc = GOLDEN_CASES[name]
+        mname, prompt, sampler, steps, g, neg, frames, tr, shift, tc, *rest = GOLDEN_CASES[name]
+        commit = rest[0] if rest else "pass"
         net, conf = load(os.path.join(root, "models", mname + ".json"))
-        st = Stream(net, conf, prompt, GOLDEN_SEED, sampler, steps, g, shift, tc, neg)
+        st = Stream(net, conf, prompt, GOLDEN_SEED, sampler, steps, g, shift, tc, neg, commit=commit)
         trace = [] if tr else None
         outs = [st.next(trace if f == 0 else None).numpy() for f in range(frames)]
         e = {"model": f"models/{mname}.json", "prompt": prompt, "negative_prompt": neg, "seed": GOLDEN_SEED,
              "sampler": sampler, "steps": steps, "guidance": g, "shift": st.shift, "context_t": st.tc,
+             "commit": commit,
              "schedule": st.ts, "frames": frames, "evals": st.evals,
              "output": f32(os.path.join(a.out, f"{name}.frames.f32"), np.stack(outs))}
         if conf["kind"] == "audio":
@@ -425,6 +438,7 @@ def main():
     s.add_argument("--guidance", type=float)
     s.add_argument("--shift", type=float)
     s.add_argument("--context-t", type=float)
+    s.add_argument("--commit", choices=["pass", "last-step"], help="default: the model's sampler.commit")
     s.add_argument("--noise-file", help="raw f32: per frame the init noise then the context noise")
     s.add_argument("--raw", action="store_true", help="also write frames.f32 (model space)")
     s.add_argument("--no-png", action="store_true")

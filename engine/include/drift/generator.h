@@ -94,6 +94,33 @@ static inline int drift_cache_policy_from_string(const char *name, enum drift_ca
     return -EINVAL;
 }
 
+/* How a generated frame enters the window the next frames attend to. */
+enum drift_commit {
+    DRIFT_COMMIT_MODEL = 0,  /* the model's default (sampler.commit; "pass" when it says none) */
+    DRIFT_COMMIT_PASS,       /* one more evaluation: the clean frame noised to context_t */
+    /* the keys and values of the sampler's last evaluation (its input at its own t, the last
+     * step's): no extra evaluation, one fewer per frame */
+    DRIFT_COMMIT_LAST_STEP,
+};
+
+/* "pass", "last-step" (DRIFT_COMMIT_MODEL: "model") */
+static inline const char *drift_commit_name(enum drift_commit c)
+{
+    return c == DRIFT_COMMIT_PASS ? "pass" : c == DRIFT_COMMIT_LAST_STEP ? "last-step" : "model";
+}
+
+/* "pass" or "last-step" into *ret: 0, or -EINVAL (*ret untouched). */
+static inline int drift_commit_from_string(const char *name, enum drift_commit *ret)
+{
+    if (name && !strcmp(name, "pass"))
+        *ret = DRIFT_COMMIT_PASS;
+    else if (name && !strcmp(name, "last-step"))
+        *ret = DRIFT_COMMIT_LAST_STEP;
+    else
+        return -EINVAL;
+    return 0;
+}
+
 struct drift_generator_settings {
     const char *prompt;          /* words from the model's vocabulary; "" = unconditional */
     const char *negative_prompt; /* used as the unconditional branch of guidance; NULL = "" */
@@ -105,6 +132,7 @@ struct drift_generator_settings {
     double shift;                /* timestep shift; 0 = the model's default; 0.05..20 */
     double context_t;            /* noise level of frames in the window, 0..0.5; 0 = the model's
                                     default (a zeroed struct gets the defaults) */
+    enum drift_commit commit;    /* DRIFT_COMMIT_MODEL = the model's default */
     enum drift_cache_policy cache;
     double cache_threshold;      /* TeaCache / first-block threshold; FORA interval when >= 1;
                                     0..DRIFT_CACHE_THRESHOLD_MAX */
