@@ -5,12 +5,13 @@
 
 #include <glib.h>
 
-double drift_admission_min_frame_seconds(double realtime_factor, double fps, unsigned steps)
+double drift_admission_min_frame_seconds(double realtime_factor, double fps, unsigned steps,
+                                         unsigned commit_evals)
 {
     if (!(realtime_factor > 0) || !(fps > 0) || steps == 0)
         return 0;
-    /* work per frame x (1 step + the commit pass) / (steps + the commit pass) */
-    return 2.0 / (realtime_factor * fps * (steps + 1));
+    /* work per frame x (1 step + the commit's) / (steps + the commit's) */
+    return (1.0 + commit_evals) / (realtime_factor * fps * (steps + commit_evals));
 }
 
 int drift_admission_check(const struct drift_admission_load *running, size_t n,

@@ -33,7 +33,9 @@ int drift_admission_check(const struct drift_admission_load *running, size_t n,
                           const struct drift_admission_load *cand, struct drift_error *err);
 
 /* The work seconds of a frame at one step, from a stream's real-time factor at steps per frame
- * and fps (see above); 0 when not measured (rtf 0). */
-double drift_admission_min_frame_seconds(double realtime_factor, double fps, unsigned steps);
+ * (each frame costing commit_evals more evaluations to join the window: 1 for a commit pass, 0
+ * when the last step's are kept) and fps (see above); 0 when not measured (rtf 0). */
+double drift_admission_min_frame_seconds(double realtime_factor, double fps, unsigned steps,
+                                         unsigned commit_evals);
 
 #endif

@@ -99,7 +99,7 @@ static void measure_streams(struct context *ctx)
         if (live.idle || live.warming)
             continue;
         double sec = drift_admission_min_frame_seconds(live.realtime_factor, s->settings.fps,
-                                                       live.steps);
+                                                       live.steps, live.commit_evals);
         if (sec <= 0)
             continue;
         double *cost = g_hash_table_lookup(ctx->frame_costs, s->settings.model);

@@ -40,6 +40,7 @@ struct drift_stream_gen_info {
     int width, height;        /* the model's native frame size */
     double model_fps;
     unsigned default_steps;   /* the model's */
+    unsigned commit_evals;    /* evaluations a frame adds to its steps' (the model's commit) */
     int sample_rate;          /* 0: no audio */
     int fps_num, fps_den;     /* the frame rate in use */
 };
@@ -116,6 +117,7 @@ struct drift_stream_live {
     double realtime_factor;      /* generated seconds per second of generation work */
     unsigned steps;              /* steps in use now (lowered when behind) */
     unsigned model_steps;        /* the model's default */
+    unsigned commit_evals;       /* evaluations a frame adds to its steps' */
     uint64_t steps_lowered;      /* times the policy lowered steps to keep up */
     bool degraded;               /* running with fewer steps than asked */
     int width, height;           /* the model's native frame size */

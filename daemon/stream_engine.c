@@ -83,6 +83,7 @@ static int engine_open(const struct drift_settings *s, const char *name,
     *ret_info = (struct drift_stream_gen_info){
         .width = vi->width, .height = vi->height, .model_fps = vi->fps,
         .default_steps = (unsigned)vi->default_steps,
+        .commit_evals = (unsigned)vi->commit_evals,
         .sample_rate = ai ? ai->sample_rate : 0,
         .fps_num = g->gen.fps_num, .fps_den = g->gen.fps_den,
     };

@@ -71,16 +71,17 @@ static void take_requests(struct gen *g)
 }
 
 /* The realtime factor one more step per frame would leave. A frame's model evaluations grow
- * with the steps (the sampler's, plus the one that commits the frame to the window); the rest
- * (decoding, conversion) does not. Taking all of it as proportional to the steps would keep a
- * model whose decoder costs a fifth of a frame stuck at one step when it could run all of them. */
+ * with the steps (the sampler's, plus the one that commits the frame to the window when the
+ * model commits with a pass); the rest (decoding, conversion) does not. Taking all of it as
+ * proportional to the steps would keep a model whose decoder costs a fifth of a frame stuck at
+ * one step when it could run all of them. */
 static double rtf_with_one_more_step(struct gen *g)
 {
     double fixed = g->be->fixed_share ? g->be->fixed_share(g->g) : -1;
-    double s = g->steps_now;
+    double evals = g->steps_now + g->info.commit_evals;
     if (fixed < 0) /* nothing measured: work proportional to the steps */
-        return g->rtf * s / (s + 1);
-    return g->rtf / (fixed + (1 - fixed) * (s + 2) / (s + 1));
+        return g->rtf * evals / (evals + 1);
+    return g->rtf / (fixed + (1 - fixed) * (evals + 1) / evals);
 }
 
 /* Every window: measure, then lower or raise the steps so that generation keeps real time.
@@ -128,6 +129,7 @@ static void publish(struct gen *g)
     s->live.realtime_factor = g->rtf;
     s->live.steps = g->steps_now;
     s->live.model_steps = g->info.default_steps;
+    s->live.commit_evals = g->info.commit_evals;
     s->live.steps_lowered = g->steps_lowered;
     s->live.degraded = g->steps_now < g->steps_asked;
     s->live.warming = g->windows == 0;

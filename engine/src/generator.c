@@ -75,6 +75,7 @@ static int read_sampler_defaults(const struct drift_config *c, struct drift_mode
         return drift_error_set(err, -EINVAL, "%s: sampler.default '%s' is not one of euler, "
                                "dpmpp-2m, heun", drift_config_label(c), name);
     info->default_steps = (int)steps;
+    info->commit_evals = *commit == DRIFT_COMMIT_LAST_STEP ? 0 : 1;
     info->default_guidance = guidance;
     snprintf(info->default_sampler, sizeof(info->default_sampler), "%s", name);
     return 0;

@@ -1,6 +1,7 @@
 /* Admission of live streams: the measured cost of one step per frame of every live stream must
  * fit the machine; a refusal says what runs and what the new stream needs. */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,9 +53,11 @@ static void a_frame_at_one_step_costs_two_evaluations_of_those_measured(void **s
 {
     /* 2x real time at 24 fps: a frame takes 1/48 s of work at 3 steps (4 evaluations with the
      * commit pass); at 1 step (2 evaluations) half of that, 1/96 s. */
-    assert_true(drift_admission_min_frame_seconds(2.0, 24, 3) == 1.0 / 96);
-    assert_true(drift_admission_min_frame_seconds(0, 24, 4) == 0);   /* not measured */
-    assert_true(drift_admission_min_frame_seconds(2.0, 24, 0) == 0);
+    assert_true(drift_admission_min_frame_seconds(2.0, 24, 3, 1) == 1.0 / 96);
+    /* no commit pass: a frame of 3 steps is 3 evaluations, one step a third of it */
+    assert_true(fabs(drift_admission_min_frame_seconds(2.0, 24, 3, 0) - 1.0 / 144) < 1e-15);
+    assert_true(drift_admission_min_frame_seconds(0, 24, 4, 1) == 0);   /* not measured */
+    assert_true(drift_admission_min_frame_seconds(2.0, 24, 0, 1) == 0);
 }
 
 int main(void)

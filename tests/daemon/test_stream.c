@@ -74,8 +74,8 @@ static int fake_open(const struct drift_settings *s, const char *name,
         *ret_warning = g_strdup("audio_model: broken; streaming without audio");
     fake.steps = g->steps;
     *ret_info = (struct drift_stream_gen_info){ .width = 16, .height = 16, .model_fps = 24,
-                                               .default_steps = 8, .fps_num = (int)s->fps,
-                                               .fps_den = 1 };
+                                               .default_steps = 8, .commit_evals = 1,
+                                               .fps_num = (int)s->fps, .fps_den = 1 };
     *ret_out = g_new0(struct drift_stream_output, 1);
     *ret = g;
     return 0;

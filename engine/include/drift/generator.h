@@ -37,6 +37,8 @@ struct drift_model_info {
     int default_steps;
     char default_sampler[32];
     double default_guidance;
+    int commit_evals;          /* evaluations a frame costs beyond its sampler's to join the
+                                  window, by the model's sampler.commit: 1 (pass), 0 (last-step) */
     double flops_per_eval;     /* one model evaluation of one frame with a full window, batch 1 */
     size_t vocab_size;
     const char *const *vocab;  /* the words a prompt may use */
