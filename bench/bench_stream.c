@@ -29,11 +29,12 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int measure(const char *model, enum drift_precision precision, double seconds,
-                   struct stream_result *res)
+static int measure(const char *model, enum drift_precision precision, enum drift_commit commit,
+                   double seconds, struct stream_result *res)
 {
     struct drift_generator_settings s = { .prompt = "", .seed = 7, .guidance = -1,
-                                          .cache = DRIFT_CACHE_KV, .precision = precision };
+                                          .cache = DRIFT_CACHE_KV, .precision = precision,
+                                          .commit = commit };
     struct drift_generator *g = NULL;
     struct drift_error err = { 0 };
     if (drift_generator_new(model, &s, &g, &err) < 0) {
@@ -130,15 +131,28 @@ int drift_bench_stream(int argc, char **argv)
                                                  DRIFT_PRECISION_INT8 };
     static const char *const pnames[3] = { "bf16", "f32", "int8" };
     int failures = 0;
+    /* The video model once more (f32) the other way a frame joins the window than its default:
+     * a commit pass against keeping the last step's keys and values, side by side. */
+    struct drift_model_info vinfo;
+    enum drift_commit other = DRIFT_COMMIT_MODEL;
+    if (drift_model_probe(models[0], &vinfo, NULL) == 0) {
+        other = vinfo.commit_evals ? DRIFT_COMMIT_LAST_STEP : DRIFT_COMMIT_PASS;
+        drift_model_info_free(&vinfo);
+    }
     for (int m = 0; m < 2; m++)
-        for (int p = 0; p < 3; p++) {
+        for (int p = 0; p < 3 + (m == 0 && other != DRIFT_COMMIT_MODEL); p++) {
             struct stream_result r;
-            if (measure(models[m], precisions[p], seconds, &r) < 0) {
+            enum drift_commit commit = p == 3 ? other : DRIFT_COMMIT_MODEL;
+            int pi = p == 3 ? 1 : p; /* the extra row is f32 */
+            if (measure(models[m], precisions[pi], commit, seconds, &r) < 0) {
                 failures++;
                 continue;
             }
+            char label[32];
+            snprintf(label, sizeof(label), "%s", m ? "audio chunks" : p == 3 ?
+                     (other == DRIFT_COMMIT_PASS ? "video, pass" : "video, last") : "video frames");
             printf("%-14s %-5s | %9.2f %8.2fx %9.2f %8.1f%% | %6.0f%% %7.0f%% %6.0f%% |",
-                   m ? "audio chunks" : "video frames", pnames[p], r.units_per_second,
+                   label, pnames[pi], r.units_per_second,
                    r.realtime, r.evals_per_unit, 100 * r.core_share, 100 * r.model_share,
                    100 * r.sampler_share, 100 * r.output_share);
             for (int k = 0; k < DRIFT_OP_KINDS; k++)
@@ -152,6 +166,8 @@ int drift_bench_stream(int argc, char **argv)
     if (psnr > 0)
         printf("\nint8 linear layers: video frames at PSNR %.1f dB against bf16 (24 frames, same seed)\n", psnr);
     printf("\ncore/s: CPU time per second of content, as a share of one core (all threads)\n");
+    printf("video, last / video, pass: the video model in f32 the other way a frame joins the window "
+           "(sampler.commit: last-step keeps the last step's keys and values, pass runs a commit pass)\n");
     printf("decoder: a latent video model's decode (latent -> pixels) as a share of the frame time; "
            "output excludes it\n");
     printf("bars: video >= 24 frames/s where bf16 kernels exist (realtime >= 1.00x); audio >= 20x real time "
