@@ -74,7 +74,7 @@ static int velocity(void *user, const float *x, float t, int step, int last, flo
     if (r < 0)
         return r;
     broadcast_rows(g, x);
-    if (g->commit == DRIFT_COMMIT_LAST_STEP) { /* the last call's is what the window keeps */
+    if (g->commit == DRIFT_COMMIT_LAST_STEP && last) { /* what the window keeps */
         memcpy(g->last_input, x, g->frame_values * sizeof(float));
         g->last_t = t;
     }

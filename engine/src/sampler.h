@@ -28,7 +28,9 @@ void drift_sampler_times(int steps, double shift, float *times);
 int drift_sampler_evals(enum drift_sampler sampler, int steps);
 
 /* The model: v = f(x, t) for the frame; `step` and `last` tell the step caches where they are.
- * Returns 0 or a negative errno. */
+ * `last` is set on the frame's final evaluation only, in every sampler (Heun's last step stays
+ * first order): the commit "last-step" keeps that evaluation's input. Returns 0 or a negative
+ * errno. */
 typedef int (*drift_velocity_fn)(void *user, const float *x, float t, int step, int last,
                                  float *v);
 
