@@ -14,16 +14,7 @@
 
 #include "drift/media/file_writer.h"
 
-static struct drift_stream_output *output(enum drift_audio_codec codec)
-{
-    struct drift_stream_output_config c = {
-        .width = 32, .height = 32, .fps_num = 10, .preset = "ultrafast", .audio = true,
-        .audio_rate = 48000, .audio_channels = 1, .audio_codec = codec, .live = false,
-    };
-    struct drift_stream_output *out = NULL;
-    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
-    return out;
-}
+#include "small_output.h"
 
 static int count_entries(const char *dir)
 {
@@ -37,7 +28,7 @@ static int count_entries(const char *dir)
 
 static void rejects_bad_arguments_naming_them(void **state)
 {
-    struct drift_stream_output *aac = output(DRIFT_AUDIO_AAC), *opus = output(DRIFT_AUDIO_OPUS);
+    struct drift_stream_output *aac = small_output(false, DRIFT_AUDIO_AAC, 10), *opus = small_output(false, DRIFT_AUDIO_OPUS, 10);
     struct drift_file_writer *w = NULL;
     struct drift_error err;
     assert_int_equal(drift_file_writer_init(&w, aac, "/tmp/x.avi", 0, &err), -EINVAL);
@@ -58,7 +49,7 @@ static void rejects_bad_arguments_naming_them(void **state)
 
 static void unwritable_place_fails_at_once(void **state)
 {
-    struct drift_stream_output *out = output(DRIFT_AUDIO_AAC);
+    struct drift_stream_output *out = small_output(false, DRIFT_AUDIO_AAC, 10);
     struct drift_file_writer *w = NULL;
     struct drift_error err;
     int r = drift_file_writer_init(&w, out, "/nonexistent-drift-dir/x.mp4", 0, &err);
@@ -81,7 +72,7 @@ static void cancel_leaves_nothing_behind(void **state)
 {
     char *dir = g_dir_make_tmp("drift-cancel-XXXXXX", NULL);
     char *path = g_build_filename(dir, "job.mp4", NULL);
-    struct drift_stream_output *out = output(DRIFT_AUDIO_AAC);
+    struct drift_stream_output *out = small_output(false, DRIFT_AUDIO_AAC, 10);
     struct drift_file_writer *w = NULL;
     assert_int_equal(drift_file_writer_init(&w, out, path, 0, NULL), 0);
     assert_true(g_file_test(drift_file_writer_temp_path(w), G_FILE_TEST_EXISTS));
@@ -104,7 +95,7 @@ static void finish_without_end_of_stream_times_out_and_cleans_up(void **state)
 {
     char *dir = g_dir_make_tmp("drift-timeout-XXXXXX", NULL);
     char *path = g_build_filename(dir, "job.mkv", NULL);
-    struct drift_stream_output *out = output(DRIFT_AUDIO_OPUS);
+    struct drift_stream_output *out = small_output(false, DRIFT_AUDIO_OPUS, 10);
     struct drift_file_writer *w = NULL;
     struct drift_error err;
     assert_int_equal(drift_file_writer_init(&w, out, path, 0, NULL), 0);

@@ -14,9 +14,9 @@
 
 static void rejects_bad_arguments_naming_them(void **state)
 {
-    struct drift_stream_output *live = small_output(true, DRIFT_AUDIO_OPUS);
-    struct drift_stream_output *offline = small_output(false, DRIFT_AUDIO_OPUS);
-    struct drift_stream_output *aac = small_output(true, DRIFT_AUDIO_AAC);
+    struct drift_stream_output *live = small_output(true, DRIFT_AUDIO_OPUS, 25);
+    struct drift_stream_output *offline = small_output(false, DRIFT_AUDIO_OPUS, 25);
+    struct drift_stream_output *aac = small_output(true, DRIFT_AUDIO_AAC, 25);
     struct drift_publisher *p = NULL;
     struct drift_error err;
     struct drift_publisher_config c = { .url = "http://example.com/x" };
@@ -45,7 +45,7 @@ static void rejects_bad_arguments_naming_them(void **state)
  * the output itself keeps running. */
 static void refused_connection_is_reported(void **state)
 {
-    struct drift_stream_output *out = small_output(true, DRIFT_AUDIO_OPUS);
+    struct drift_stream_output *out = small_output(true, DRIFT_AUDIO_OPUS, 25);
     struct drift_publisher *p = NULL;
     struct drift_error err = { 0 };
     struct drift_publisher_config c = { .url = "rtsp://127.0.0.1:1/x", .tcp = true };

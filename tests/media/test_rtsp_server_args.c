@@ -11,16 +11,7 @@
 
 #include "drift/media/rtsp_server.h"
 
-static struct drift_stream_output *output(bool live, enum drift_audio_codec codec)
-{
-    struct drift_stream_output_config c = {
-        .width = 32, .height = 32, .fps_num = 10, .preset = "ultrafast", .audio = true,
-        .audio_rate = 48000, .audio_channels = 1, .audio_codec = codec, .live = live,
-    };
-    struct drift_stream_output *out = NULL;
-    assert_int_equal(drift_stream_output_init(&out, &c, NULL), 0);
-    return out;
-}
+#include "small_output.h"
 
 static void binds_a_free_port_and_refuses_a_taken_one(void **state)
 {
@@ -63,9 +54,9 @@ static void rejects_bad_streams_and_serves_good_ones(void **state)
     struct drift_error err;
     struct drift_rtsp_server_config c = { .port = 0 };
     assert_int_equal(drift_rtsp_server_init(&s, &c, NULL), 0);
-    struct drift_stream_output *live = output(true, DRIFT_AUDIO_OPUS);
-    struct drift_stream_output *offline = output(false, DRIFT_AUDIO_OPUS);
-    struct drift_stream_output *aac = output(true, DRIFT_AUDIO_AAC);
+    struct drift_stream_output *live = small_output(true, DRIFT_AUDIO_OPUS, 10);
+    struct drift_stream_output *offline = small_output(false, DRIFT_AUDIO_OPUS, 10);
+    struct drift_stream_output *aac = small_output(true, DRIFT_AUDIO_AAC, 10);
     assert_int_equal(drift_rtsp_server_add_stream(s, "bad/name", live, &err), -EINVAL);
     assert_non_null(strstr(err.message, "name"));
     assert_int_equal(drift_rtsp_server_add_stream(s, "", live, &err), -EINVAL);

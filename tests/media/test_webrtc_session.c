@@ -140,7 +140,7 @@ static void offers_it_cannot_answer_are_refused_saying_why(void **state)
 
 static void webrtcbin_answers_with_the_offered_codecs_and_candidates(void **state)
 {
-    struct drift_stream_output *out = small_output(true, DRIFT_AUDIO_OPUS);
+    struct drift_stream_output *out = small_output(true, DRIFT_AUDIO_OPUS, 25);
     struct drift_webrtc_session *s = NULL;
     char *answer = NULL;
     struct drift_error err = { 0 };
@@ -161,8 +161,8 @@ static void webrtcbin_answers_with_the_offered_codecs_and_candidates(void **stat
 
 static void outputs_it_cannot_send_are_refused(void **state)
 {
-    struct drift_stream_output *offline = small_output(false, DRIFT_AUDIO_OPUS);
-    struct drift_stream_output *aac = small_output(true, DRIFT_AUDIO_AAC);
+    struct drift_stream_output *offline = small_output(false, DRIFT_AUDIO_OPUS, 25);
+    struct drift_stream_output *aac = small_output(true, DRIFT_AUDIO_AAC, 25);
     struct drift_webrtc_session *s = NULL;
     char *answer = NULL;
     struct drift_error err = { 0 };
