@@ -97,6 +97,7 @@ def main():
     ap.add_argument("--dtype", default="F32", choices=["F32", "BF16"])
     ap.add_argument("--steps", type=int)
     ap.add_argument("--shift", type=float)
+    ap.add_argument("--guidance", type=float, help="the sampler's default classifier-free guidance (1 = none)")
     ap.add_argument("--context-t", type=float)
     ap.add_argument("--sampler-commit", choices=["pass", "last-step"],
                     help="how a frame joins the window (sampler.commit; default pass): a commit pass, or "
@@ -110,7 +111,8 @@ def main():
     ck = load_ckpt(a.ckpt)
     cfg = ck["cfg"]
     sampler = dict(SAMPLER_DEFAULTS[cfg["kind"]])
-    for k, v in (("steps", a.steps), ("shift", a.shift), ("context_t", a.context_t), ("commit", a.sampler_commit)):
+    for k, v in (("steps", a.steps), ("shift", a.shift), ("context_t", a.context_t), ("commit", a.sampler_commit),
+                 ("guidance", a.guidance)):
         if v is not None:
             sampler[k] = v
     conf = build_config(cfg, ck, a.commit, sampler, a.stereo_width)

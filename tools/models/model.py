@@ -142,6 +142,32 @@ class Refiner(nn.Module):
         return x0 + patchify(h.permute(0, 2, 3, 1), self.cfg["patch"])
 
 
+def sincos_positions(cfg):
+    """[T, D] fixed sine-cosine positions at full scale (values in [-1, 1], row norm sqrt(D/2), as DiT's):
+    video tokens on their 2-D patch grid (half the channels for the row, half for the column), audio tokens
+    in a line. A learned table initialised at 0.02 (the default) is about 10x weaker than a token's content
+    after patch_embed; at t = 1 the input is pure noise and the position is all that tells the tokens apart,
+    so such a model draws the same texture in every token (a lattice at the token size)."""
+    D, T = cfg["hidden"], cfg["tokens"]
+
+    def axis(pos, n, dim):
+        # frequencies from a half period over the n positions up to 0.9 pi (DiT's 1/10000^(i/d) would make most
+        # channels nearly constant over a grid of 8: every position would look alike after the layer norm)
+        k = dim // 2
+        omega = (math.pi / n) * (0.9 * n) ** (torch.arange(k, dtype=torch.float64) / max(1, k - 1))
+        a = pos.double()[:, None] * omega[None]
+        return torch.cat([torch.sin(a), torch.cos(a)], 1)
+
+    if cfg["kind"] == "video":
+        gw = cfg["latent_width"] // cfg["patch"]
+        gh = T // gw
+        idx = torch.arange(T)
+        pe = torch.cat([axis(idx // gw, gh, D // 2), axis(idx % gw, gw, D - D // 2)], 1)
+    else:
+        pe = axis(torch.arange(T), T, D)
+    return pe.float()
+
+
 def layer_norm(x):
     return F.layer_norm(x, x.shape[-1:], eps=LN_EPS)
 

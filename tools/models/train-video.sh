@@ -21,11 +21,12 @@ out=$(cd "$out" && pwd)
 start=$(date +%s)
 "${env_args[@]}" /usr/bin/python3 "$root/tools/models/train.py" --model video --hidden 192 --depth 6 \
   --batch 8 --clip 6 --lr 6e-4 --warmup 200 --ema 0.995 --p-ctx 0.3 --p-ln 0.3 --p-one 0.2 \
-  --loss-t-min 0.4 --previous-frame --ae-seconds 720 \
+  --loss-t-min 0.4 --previous-frame --pos-init sincos --ae-seconds 720 \
   --seconds "$seconds" --out "$out" 2>&1 | tee -a "$out/train.log"
 echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # The shipped sampler defaults: 3 Euler steps; the window keeps each frame as the last step saw it
 # (sampler.commit last-step: no cache pass, adherence 68.9 % against 53.0 % with the pass at noise
-# 0.4, models/README.md); context_t 0.4 stays for --commit pass.
-/usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 \
+# 0.4, models/README.md); context_t 0.4 stays for --commit pass; classifier-free guidance 2 (the run of
+# 2026-12-02: adherence 94.4 % against 63.3 % without, colour words 81.2 % against 78.0 %).
+/usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 --guidance 2.0 \
   --sampler-commit last-step --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"

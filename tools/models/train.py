@@ -132,6 +132,9 @@ def main():
     ap.add_argument("--refiner", help="video, x prediction: a convolutional head on the latent grid after the "
                     "transformer, CHANNELSxLAYERS (model.py: Refiner), e.g. 48x4")
     ap.add_argument("--heads", type=int)
+    ap.add_argument("--pos-init", choices=["small", "sincos"], default="small",
+                    help="pos_embed at the start: N(0, 0.02) or fixed sine-cosine positions at full scale "
+                    "(model.py: sincos_positions); learnt either way")
     ap.add_argument("--p-ctx", type=float, default=0.30, help="share of frames at context-like noise")
     ap.add_argument("--p-ln", type=float, default=0.55, help="share at logit-normal noise (the rest: uniform)")
     ap.add_argument("--p-one", type=float, default=0.0, help="share at t = 1 exactly (the sampler's first step)")
@@ -184,6 +187,9 @@ def main():
                   "ae_psnr": ae["psnr"], "decoder": video_ae.folded_decoder_state(dec, data["mean"], data["std"])}
     L = a.clip
     net = M.DriftDiT(cfg).to(dev)
+    if a.pos_init == "sincos":
+        with torch.no_grad():
+            net.pos_embed.copy_(M.sincos_positions(cfg))
     ema = M.DriftDiT(cfg).to(dev)
     ema.load_state_dict(net.state_dict())
     for p in ema.parameters():
