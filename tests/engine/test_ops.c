@@ -1,6 +1,6 @@
 /* Every op, in f32, bf16 and int8 (int8 linear layers, the rest as bf16), against golden tensors
- * from tools/reference/make_op_fixtures.py. Tolerances (relative to the output's largest
- * magnitude): f32 1e-4, bf16 2e-2, int8 5e-2. */
+ * from tools/reference/make_op_fixtures.py; attention in f32 once more on the two-matmul path.
+ * Tolerances (relative to the output's largest magnitude): f32 1e-4, bf16 2e-2, int8 5e-2. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -338,6 +338,20 @@ static int setup_f32(void **state)
     return *state ? 0 : -1;
 }
 
+/* f32 with the two-matmul attention: the f32 default is the fused kernel, and this path stays
+ * the reference it is tested against (test_attention_fused.c), so it keeps its golden checks. */
+static int setup_f32_matmul(void **state)
+{
+    struct drift_context_options opt = { .precision = DRIFT_PRECISION_F32,
+                                         .attention = DRIFT_ATTENTION_MATMUL };
+    struct drift_error err = { 0 };
+    struct drift_context *ctx = NULL;
+    if (drift_context_new(&opt, &ctx, &err) < 0)
+        return -1;
+    *state = ctx;
+    return 0;
+}
+
 static int setup_bf16(void **state)
 {
     *state = context_for(DRIFT_PRECISION_BF16);
@@ -381,11 +395,22 @@ static int teardown(void **state)
     cmocka_unit_test(attention_rejects_cache_that_does_not_fit),                                 \
     cmocka_unit_test(op_time_counts_once_under_the_outermost_op)
 
+#define ATTENTION_TESTS                                                                          \
+    cmocka_unit_test(attention_without_mask_matches_reference),                                  \
+    cmocka_unit_test(attention_with_causal_mask_matches_reference),                              \
+    cmocka_unit_test(attention_block_causal_with_age_bias_matches_reference),                    \
+    cmocka_unit_test(kv_cache_streams_blocks_through_a_rolling_window),                          \
+    cmocka_unit_test(op_time_counts_once_under_the_outermost_op)
+
 int main(void)
 {
     unsetenv("DRIFT_PRECISION");
+    unsetenv("DRIFT_ATTENTION");
     const struct CMUnitTest tests[] = { OP_TESTS };
+    const struct CMUnitTest attention[] = { ATTENTION_TESTS };
     int failed = cmocka_run_group_tests_name("ops_f32", tests, setup_f32, teardown);
+    failed += cmocka_run_group_tests_name("attention_f32_matmul", attention, setup_f32_matmul,
+                                          teardown);
     struct drift_context *probe = context_for(DRIFT_PRECISION_BF16);
     if (probe) {
         drift_context_free(probe);
