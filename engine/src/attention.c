@@ -248,11 +248,12 @@ static int attention_matmul(struct drift_context *ctx, const struct drift_attent
     int64_t B = a->q->shape[0], Lq = a->q->shape[1], H = a->heads, BH = B * H;
     bool own_kv = a->cache == NULL;
     int64_t key[] = { 0x617474, B, H, Lq, Lk, D, own_kv };
-    struct attention_plan *p = NULL;
-    int r = plan_for(ctx, key, sizeof(key), sizeof(*p), matmul_plan_build, attention_plan_destroy,
-                     (void **)&p, err);
+    void *plan = NULL;
+    int r = plan_for(ctx, key, sizeof(key), sizeof(struct attention_plan), matmul_plan_build,
+                     attention_plan_destroy, &plan, err);
     if (r < 0)
         return r;
+    struct attention_plan *p = plan;
     enum drift_dtype cdt = drift_context_compute_dtype(ctx);
     gather_heads(a->q, H, D, p->q, cdt, false);
     void *kd = p->k, *vd = p->v;
@@ -320,11 +321,12 @@ static int attention_fused(struct drift_context *ctx, const struct drift_attenti
     int64_t B = a->q->shape[0], Lq = a->q->shape[1], H = a->heads;
     bool own_kv = a->cache == NULL;
     int64_t key[] = { 0x667573, B, H, Lq, Lk, D, own_kv };
-    struct fused_plan *p = NULL;
-    int r = plan_for(ctx, key, sizeof(key), sizeof(*p), fused_plan_build, fused_plan_destroy,
-                     (void **)&p, err);
+    void *plan = NULL;
+    int r = plan_for(ctx, key, sizeof(key), sizeof(struct fused_plan), fused_plan_build,
+                     fused_plan_destroy, &plan, err);
     if (r < 0)
         return r;
+    struct fused_plan *p = plan;
     int64_t block = a->mask_block > 0 ? a->mask_block : Lq;
     if (a->age_slope)
         fill_age_bias(a, H, Lk, block, p->bias);
@@ -373,8 +375,8 @@ static int attention_impl(struct drift_context *ctx, const struct drift_attentio
     int r = check_args(a, &D, &Lk, err);
     if (r < 0)
         return r;
-    /* A bf16 context never picks the fused kernel; the cache test covers a cache made by
-     * another context. */
+    /* The fused kernel reads f32 only: a bf16 context never picks it, and a cache that a bf16
+     * context made stays on the matmul path. */
     if (ctx->attention == DRIFT_ATTENTION_FUSED && drift_context_compute_dtype(ctx) == DRIFT_F32 &&
         (!a->cache || a->cache->dtype == DRIFT_F32))
         return attention_fused(ctx, a, Lk, D, err);
