@@ -1,11 +1,11 @@
 /* Multi-head attention: out = softmax(q k^T / sqrt(D) + bias + mask) v.
  *
  * Two kernels (the context's choice, docs/ENGINE.md):
- * - fused (f32 contexts): attention_fused.c, one pass per (batch row, head, query block) with an
- *   online softmax; the score matrix never reaches memory.
- * - matmul (bf16 contexts, and the reference the fused kernel is tested against): heads and batch
- *   entries run as one batched oneDNN matmul for the scores and one for the output. Between them
- *   one fused pass per row (softmax_row.c, rows shared out over the threads) adds the age bias,
+ * - fused (f32 contexts, and bf16 ones on CPUs with AVX512-BF16): attention_fused.c, one pass per
+ *   (batch row, head, query block) with an online softmax; the score matrix never reaches memory.
+ * - matmul (bf16 contexts elsewhere, and the reference the fused kernel is tested against): heads
+ *   and batch entries run as one batched oneDNN matmul for the scores and one for the output.
+ *   Between them one fused pass per row (softmax_row.c, rows shared out over the threads) adds the age bias,
  *   cuts the mask, takes the softmax and writes the probabilities in the compute dtype.
  * Keys come from a rolling KV cache (the window plus the working block) or from explicit
  * tensors with a causal or block-causal mask. Scratch lives in per-shape plans. */
@@ -287,16 +287,27 @@ static int attention_matmul(struct drift_context *ctx, const struct drift_attent
     return 0;
 }
 
-/* The fused kernel's scratch: explicit keys transposed (a cache holds them so already), the age
- * bias per head and key, and the kernel's per-task tiles. */
+/* The fused kernel's variant: bf16 contexts run the AVX512-BF16 one (context creation made sure
+ * the CPU has it), f32 contexts the CPU's best f32 one unless the portable one is asked for. */
+static enum drift_fused_isa fused_isa(const struct drift_context *ctx)
+{
+    if (drift_context_compute_dtype(ctx) == DRIFT_BF16)
+        return DRIFT_FUSED_AVX512_BF16;
+    return ctx->attention_portable ? DRIFT_FUSED_PORTABLE : drift_fused_isa_best();
+}
+
+/* The fused kernel's scratch: explicit keys transposed (a cache holds them so already) and, in
+ * bf16, explicit values rounded (the kernel reads values in the keys' dtype), the age bias per
+ * head and key, and the kernel's per-task tiles. */
 struct fused_plan {
-    float *kt, *bias, *tiles; /* (BH,D,Lk) without a cache, (H,Lk), drift_fused_scratch_floats */
+    void *kt, *v;        /* compute dtype: (BH,D,Lk) and (BH,Lk,D) without a cache; v bf16 only */
+    float *bias, *tiles; /* (H,Lk), drift_fused_scratch_floats */
 };
 
 static void fused_plan_destroy(void *data)
 {
     struct fused_plan *p = data;
-    free(p->kt); free(p->bias); free(p->tiles);
+    free(p->kt); free(p->v); free(p->bias); free(p->tiles);
     free(p);
 }
 
@@ -306,11 +317,17 @@ static int fused_plan_build(struct drift_context *ctx, void *data, const int64_t
 {
     struct fused_plan *p = data;
     int64_t B = key[1], H = key[2], Lq = key[3], Lk = key[4], D = key[5];
+    enum drift_dtype cdt = drift_context_compute_dtype(ctx);
+    size_t kv_bytes = (size_t)(B * H * Lk * D) * drift_dtype_size(cdt);
+    bool own_kv = key[6], own_v = own_kv && cdt == DRIFT_BF16;
     p->bias = drift_ctx_alloc(ctx, (size_t)(H * Lk) * sizeof(float));
-    p->tiles = drift_ctx_alloc(ctx, drift_fused_scratch_floats(B, H, Lq, D) * sizeof(float));
-    if (key[6])
-        p->kt = drift_ctx_alloc(ctx, (size_t)(B * H * Lk * D) * sizeof(float));
-    if (!p->bias || !p->tiles || (key[6] && !p->kt))
+    p->tiles = drift_ctx_alloc(ctx, drift_fused_scratch_floats(B, H, Lq, D, fused_isa(ctx)) *
+                                        sizeof(float));
+    if (own_kv)
+        p->kt = drift_ctx_alloc(ctx, kv_bytes);
+    if (own_v)
+        p->v = drift_ctx_alloc(ctx, kv_bytes);
+    if (!p->bias || !p->tiles || (own_kv && !p->kt) || (own_v && !p->v))
         return drift_error_set(err, -ENOMEM, "attention: out of memory for scratch");
     return 0;
 }
@@ -339,19 +356,29 @@ static int attention_fused(struct drift_context *ctx, const struct drift_attenti
         .bias = a->age_slope ? p->bias : NULL,
         .slope = a->age_slope && own_kv ? a->age_slope : NULL,
         .scratch = p->tiles,
-        .isa = ctx->attention_portable ? DRIFT_FUSED_PORTABLE : drift_fused_isa_best(),
+        .isa = fused_isa(ctx),
     };
+    enum drift_dtype cdt = drift_context_compute_dtype(ctx);
     if (own_kv) {
         /* Keys transposed once per call, so the kernel reads a run of keys per head dimension;
-         * values are read in place. */
-        gather_heads(a->k, H, D, p->kt, DRIFT_F32, true);
+         * values are read in place in f32 and rounded to bf16 (as the cache would store them)
+         * in bf16. */
+        gather_heads(a->k, H, D, p->kt, cdt, true);
         f.kt = p->kt;
         f.kt_head = D * Lk;
         f.kt_row = Lk;
-        f.v = a->v->data;
-        f.v_batch = a->v->stride[0];
-        f.v_head = D;
-        f.v_row = a->v->stride[1];
+        if (cdt == DRIFT_BF16) {
+            gather_heads(a->v, H, D, p->v, cdt, false);
+            f.v = p->v;
+            f.v_batch = H * Lk * D;
+            f.v_head = Lk * D;
+            f.v_row = D;
+        } else {
+            f.v = a->v->data;
+            f.v_batch = a->v->stride[0];
+            f.v_head = D;
+            f.v_row = a->v->stride[1];
+        }
     } else {
         int64_t rows = (int64_t)a->cache->slots * a->cache->block_tokens;
         f.kt = a->cache->keys;
@@ -375,10 +402,11 @@ static int attention_impl(struct drift_context *ctx, const struct drift_attentio
     int r = check_args(a, &D, &Lk, err);
     if (r < 0)
         return r;
-    /* The fused kernel reads f32 only: a bf16 context never picks it, and a cache that a bf16
-     * context made stays on the matmul path. */
-    if (ctx->attention == DRIFT_ATTENTION_FUSED && drift_context_compute_dtype(ctx) == DRIFT_F32 &&
-        (!a->cache || a->cache->dtype == DRIFT_F32))
+    /* The fused kernel reads keys and values in the context's compute dtype (f32, or bf16 where
+     * context creation found AVX512-BF16): a cache that a context of the other precision made
+     * stays on the matmul path. */
+    if (ctx->attention == DRIFT_ATTENTION_FUSED &&
+        (!a->cache || a->cache->dtype == drift_context_compute_dtype(ctx)))
         return attention_fused(ctx, a, Lk, D, err);
     return attention_matmul(ctx, a, Lk, D, err);
 }

@@ -1,7 +1,7 @@
 /* The fused attention kernel (attention_fused.h): the task driver, shared by every instruction
  * set, and the portable tile loops. The driver keeps the bookkeeping (which keys a query sees,
- * the running max and sum) in one place so that the AVX2 tiles differ from the portable ones only
- * in how they compute, not in what. */
+ * the running max and sum) in one place so that the AVX2 and AVX512-BF16 tiles differ from the
+ * portable ones only in how they compute, not in what. */
 #include <math.h>
 #include <string.h>
 
@@ -15,9 +15,12 @@
 
 /* ---- portable tiles: plain loops, `omp simd` where a loop is a clean vector loop ----------- */
 
-static void scores_portable(const float *q, int64_t q_row, int nq, const float *kt,
-                            int64_t kt_row, int nk, int64_t head_dim, float scale, float *s)
+static void scores_portable(const float *q, int64_t q_row, int nq, const void *keys,
+                            int64_t kt_row, int nk, int64_t head_dim, float scale, float *s,
+                            void *work)
 {
+    (void)work;
+    const float *kt = keys;
     for (int r = 0; r < nq; r++) {
         float *restrict row = s + r * KB;
         const float *qr = q + r * q_row;
@@ -74,9 +77,11 @@ static void softmax_portable(float *s, int nq, int nk, const float *bias, const 
 }
 
 static void accumulate_portable(float *o, int64_t o_row, int nq, const float *p, int nk,
-                                const float *v, int64_t v_row, int64_t head_dim,
-                                const float *alpha)
+                                const void *values, int64_t v_row, int64_t head_dim,
+                                const float *alpha, void *work)
 {
+    (void)work;
+    const float *v = values;
     for (int r = 0; r < nq; r++) {
         float *restrict orow = o + r * o_row;
         const float *prow = p + r * KB, a = alpha[r];
@@ -93,6 +98,7 @@ static void accumulate_portable(float *o, int64_t o_row, int nq, const float *p,
 }
 
 const struct drift_fused_tiles drift_fused_tiles_portable = {
+    .queries = NULL,
     .scores = scores_portable,
     .softmax = softmax_portable,
     .accumulate = accumulate_portable,
@@ -109,21 +115,43 @@ enum drift_fused_isa drift_fused_isa_best(void)
     return DRIFT_FUSED_PORTABLE;
 }
 
-/* Output accumulator row: head_dim rounded up to whole 8-float vectors, so that the AVX2 tiles
- * load and store it without masks. */
+bool drift_fused_bf16_supported(void)
+{
+#ifdef DRIFT_FUSED_HAVE_AVX512_BF16
+    /* The bf16 set borrows the AVX2 set's softmax step. */
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
+/* Output accumulator row: head_dim rounded up to whole 16-float vectors, so that the AVX2 and
+ * AVX-512 tiles load and store it without masks. */
 static int64_t acc_row(int64_t head_dim)
 {
-    return (head_dim + 7) / 8 * 8;
+    return (head_dim + 15) / 16 * 16;
 }
 
-static size_t task_floats(int64_t head_dim)
+/* A task's floats: its score tile, its output accumulators, and the bf16 set's work (a multiple
+ * of 16 floats, as the other two are, so that every part stays 64-byte aligned). */
+static size_t task_floats(int64_t head_dim, enum drift_fused_isa isa)
 {
-    return (size_t)QB * KB + (size_t)QB * (size_t)acc_row(head_dim);
+    size_t floats = (size_t)QB * KB + (size_t)QB * (size_t)acc_row(head_dim);
+#ifdef DRIFT_FUSED_HAVE_AVX512_BF16
+    if (isa == DRIFT_FUSED_AVX512_BF16)
+        floats += drift_fused_bf16_work_floats(head_dim);
+#else
+    (void)isa;
+#endif
+    return floats;
 }
 
-size_t drift_fused_scratch_floats(int64_t batch, int64_t heads, int64_t lq, int64_t head_dim)
+size_t drift_fused_scratch_floats(int64_t batch, int64_t heads, int64_t lq, int64_t head_dim,
+                                  enum drift_fused_isa isa)
 {
-    return (size_t)(batch * heads * ((lq + QB - 1) / QB)) * task_floats(head_dim);
+    return (size_t)(batch * heads * ((lq + QB - 1) / QB)) * task_floats(head_dim, isa);
 }
 
 /* Keys [0, visible) are the ones query i sees. */
@@ -143,6 +171,7 @@ struct fused_job {
     const struct drift_fused_attention *a;
     const struct drift_fused_tiles *tiles;
     int64_t query_blocks;
+    size_t elem; /* bytes per key or value element */
 };
 
 /* Task t: (batch row, head, query block) = (b, h, qb), t = (b * heads + h) * query_blocks + qb. */
@@ -154,7 +183,8 @@ static void run_task(void *arg, int64_t t)
     int64_t bh = t / job->query_blocks, b = bh / a->heads, h = bh % a->heads;
     int64_t i0 = (t % job->query_blocks) * QB, D = a->head_dim, o_row = acc_row(D);
     int nq = (int)(a->lq - i0 < QB ? a->lq - i0 : QB);
-    float *s = a->scratch + (size_t)t * task_floats(D), *o = s + (size_t)QB * KB;
+    float *s = a->scratch + (size_t)t * task_floats(D, a->isa), *o = s + (size_t)QB * KB;
+    void *work = o + (size_t)QB * (size_t)o_row;
     float m[QB], l[QB], alpha[QB], offset[QB];
     int64_t seen[QB];
     int visible[QB];
@@ -167,21 +197,25 @@ static void run_task(void *arg, int64_t t)
     }
     memset(o, 0, (size_t)nq * (size_t)o_row * sizeof(float));
     const float *q = a->q + b * a->q_batch + i0 * a->q_row + h * D;
-    const float *kt = a->kt + bh * a->kt_head;
-    const float *v = a->v + b * a->v_batch + h * a->v_head;
+    const char *kt = (const char *)a->kt + (size_t)(bh * a->kt_head) * job->elem;
+    const char *v = (const char *)a->v + (size_t)(b * a->v_batch + h * a->v_head) * job->elem;
     const float *bias = a->bias ? a->bias + h * a->lk : NULL;
     /* Every mask lets a query see key 0, so the first tile gives each row a finite max, and
      * the last row of the block sees the most keys: no tile past it is needed. */
     int64_t end = seen[nq - 1];
+    if (tiles->queries)
+        tiles->queries(q, a->q_row, nq, D, work);
     for (int64_t j0 = 0; j0 < end; j0 += KB) {
         int nk = (int)(end - j0 < KB ? end - j0 : KB);
         for (int r = 0; r < nq; r++) {
             int64_t vis = seen[r] - j0;
             visible[r] = (int)(vis < 0 ? 0 : vis > nk ? nk : vis);
         }
-        tiles->scores(q, a->q_row, nq, kt + j0, a->kt_row, nk, D, a->scale, s);
+        tiles->scores(q, a->q_row, nq, kt + (size_t)j0 * job->elem, a->kt_row, nk, D, a->scale, s,
+                      work);
         tiles->softmax(s, nq, nk, bias ? bias + j0 : NULL, offset, visible, m, l, alpha);
-        tiles->accumulate(o, o_row, nq, s, nk, v + j0 * a->v_row, a->v_row, D, alpha);
+        tiles->accumulate(o, o_row, nq, s, nk, v + (size_t)(j0 * a->v_row) * job->elem, a->v_row,
+                          D, alpha, work);
     }
     for (int r = 0; r < nq; r++) {
         float *restrict dst = a->out + b * a->out_batch + (i0 + r) * a->out_row + h * D;
@@ -195,10 +229,17 @@ static void run_task(void *arg, int64_t t)
 
 void drift_attention_fused(const struct drift_fused_attention *a)
 {
-    struct fused_job job = { a, &drift_fused_tiles_portable, (a->lq + QB - 1) / QB };
+    struct fused_job job = { a, &drift_fused_tiles_portable, (a->lq + QB - 1) / QB,
+                             sizeof(float) };
 #ifdef DRIFT_FUSED_HAVE_AVX2
     if (a->isa == DRIFT_FUSED_AVX2)
         job.tiles = &drift_fused_tiles_avx2;
+#endif
+#ifdef DRIFT_FUSED_HAVE_AVX512_BF16
+    if (a->isa == DRIFT_FUSED_AVX512_BF16) {
+        job.tiles = &drift_fused_tiles_avx512bf16;
+        job.elem = sizeof(uint16_t);
+    }
 #endif
     int64_t tasks = a->batch * a->heads * job.query_blocks;
     /* Work as the softmax pass it replaces counts it: one element per score. */

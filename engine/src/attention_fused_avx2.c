@@ -80,9 +80,12 @@ AVX2_INLINE __m256 exp_nonpositive(__m256 x)
         a30 = _mm256_fmadd_ps(x3, k0, a30); a31 = _mm256_fmadd_ps(x3, k1, a31);                  \
     } while (0)
 
-AVX2 static void scores_avx2(const float *q, int64_t q_row, int nq, const float *kt,
-                             int64_t kt_row, int nk, int64_t head_dim, float scale, float *s)
+AVX2 static void scores_avx2(const float *q, int64_t q_row, int nq, const void *keys,
+                             int64_t kt_row, int nk, int64_t head_dim, float scale, float *s,
+                             void *work)
 {
+    (void)work;
+    const float *kt = keys;
     const __m256 vscale = _mm256_set1_ps(scale);
     for (int r0 = 0; r0 < nq; r0 += 4) {
         int rows = nq - r0 < 4 ? nq - r0 : 4;
@@ -128,8 +131,9 @@ AVX2 static void scores_avx2(const float *q, int64_t q_row, int nq, const float 
     }
 }
 
-AVX2 static void softmax_avx2(float *s, int nq, int nk, const float *bias, const float *offset,
-                              const int *visible, float *m, float *l, float *alpha)
+AVX2 void drift_fused_softmax_avx2(float *s, int nq, int nk, const float *bias,
+                                   const float *offset, const int *visible, float *m, float *l,
+                                   float *alpha)
 {
     const __m256 minus_inf = _mm256_set1_ps(-INFINITY);
     for (int r = 0; r < nq; r++) {
@@ -192,9 +196,11 @@ AVX2_INLINE void accumulate_chunk(float *o0, float *o1, bool two, const float *p
 }
 
 AVX2 static void accumulate_avx2(float *o, int64_t o_row, int nq, const float *p, int nk,
-                                 const float *v, int64_t v_row, int64_t head_dim,
-                                 const float *alpha)
+                                 const void *values, int64_t v_row, int64_t head_dim,
+                                 const float *alpha, void *work)
 {
+    (void)work;
+    const float *v = values;
     for (int r0 = 0; r0 < nq; r0 += 2) {
         /* An odd last row pairs with itself: computed twice, stored once. */
         bool two = r0 + 1 < nq;
@@ -221,7 +227,7 @@ AVX2 static void accumulate_avx2(float *o, int64_t o_row, int nq, const float *p
 
 const struct drift_fused_tiles drift_fused_tiles_avx2 = {
     .scores = scores_avx2,
-    .softmax = softmax_avx2,
+    .softmax = drift_fused_softmax_avx2,
     .accumulate = accumulate_avx2,
 };
 
