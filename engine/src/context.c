@@ -86,8 +86,9 @@ const char *drift_attention_kernel_name(enum drift_attention_kernel kernel)
     }
 }
 
-/* The fused kernel is written for f32 only (AVX2 has no bf16 dot products): bf16 contexts keep
- * oneDNN's bf16 products, so auto means fused exactly where products run in f32. */
+/* The fused kernel runs f32 contexts on any CPU and bf16 ones where its AVX512-BF16 variant
+ * runs (it needs bf16 dot products to beat oneDNN's bf16 products); auto picks it wherever it
+ * runs and the two-matmul path elsewhere. */
 static int choose_attention(enum drift_attention_kernel asked, enum drift_dtype compute,
                             enum drift_attention_kernel *ret, struct drift_error *err)
 {
@@ -105,11 +106,13 @@ static int choose_attention(enum drift_attention_kernel asked, enum drift_dtype 
     }
     if (asked < DRIFT_ATTENTION_AUTO || asked > DRIFT_ATTENTION_MATMUL)
         return drift_error_set(err, -EINVAL, "context: unknown attention kernel %d", (int)asked);
+    bool fused_runs = compute == DRIFT_F32 || drift_fused_bf16_supported();
     if (asked == DRIFT_ATTENTION_AUTO)
-        asked = compute == DRIFT_F32 ? DRIFT_ATTENTION_FUSED : DRIFT_ATTENTION_MATMUL;
-    if (asked == DRIFT_ATTENTION_FUSED && compute != DRIFT_F32)
-        return drift_error_set(err, -ENOTSUP, "attention fused: the fused kernel is f32 only and "
-                               "this context computes in bf16 (use precision f32 for it)");
+        asked = fused_runs ? DRIFT_ATTENTION_FUSED : DRIFT_ATTENTION_MATMUL;
+    if (asked == DRIFT_ATTENTION_FUSED && !fused_runs)
+        return drift_error_set(err, -ENOTSUP, "attention fused: this context computes in bf16 "
+                               "and the fused kernel's bf16 variant needs AVX512-BF16, which "
+                               "this CPU (%s) lacks (use precision f32 for it)", drift_cpu_isa());
     *ret = asked;
     return 0;
 }

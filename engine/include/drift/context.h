@@ -22,9 +22,11 @@ enum drift_precision {
 
 /* How attention runs (docs/ENGINE.md, "Kernels and precision"). */
 enum drift_attention_kernel {
-    DRIFT_ATTENTION_AUTO = 0, /* fused where products run in f32, matmul where they run in bf16;
-                                 DRIFT_ATTENTION=fused|matmul|auto in the environment overrides */
-    DRIFT_ATTENTION_FUSED,    /* one pass per query block (flash-attention's scheme), f32 only */
+    DRIFT_ATTENTION_AUTO = 0, /* fused where products run in f32, and in bf16 on CPUs with
+                                 AVX512-BF16; matmul elsewhere. DRIFT_ATTENTION=fused|matmul|auto
+                                 in the environment overrides */
+    DRIFT_ATTENTION_FUSED,    /* one pass per query block (flash-attention's scheme); bf16
+                                 contexts need AVX512-BF16 for it */
     DRIFT_ATTENTION_MATMUL,   /* two batched oneDNN products with a softmax pass between them */
 };
 
@@ -34,7 +36,8 @@ struct drift_context_options {
      * OpenMP default (OMP_NUM_THREADS, else every core). Applied around each op on the calling
      * thread only; builds without OpenMP in the engine (clang) ignore it. */
     int threads;
-    /* Asking for DRIFT_ATTENTION_FUSED in a bf16 context is refused (-ENOTSUP). */
+    /* Asking for DRIFT_ATTENTION_FUSED in a bf16 context on a CPU without AVX512-BF16 is
+     * refused (-ENOTSUP). */
     enum drift_attention_kernel attention;
 };
 
@@ -69,7 +72,7 @@ struct drift_context;
 /* Creates a context. options may be NULL (auto precision and attention). Returns 0 and sets *ret,
  * or a negative errno with err filled: -EINVAL for an unknown DRIFT_PRECISION or DRIFT_ATTENTION
  * value, -ENOTSUP when bf16 is forced on a CPU without AVX-512 or the fused attention kernel in
- * a bf16 context, -EIO when oneDNN cannot create its engine.
+ * a bf16 context on a CPU without AVX512-BF16, -EIO when oneDNN cannot create its engine.
  * The caller owns *ret: free with drift_context_free(). */
 int drift_context_new(const struct drift_context_options *options, struct drift_context **ret,
                       struct drift_error *err);
