@@ -261,7 +261,8 @@ static void print_row(const struct row *r, const double peak[2], double bar)
 }
 
 /* Attention of one model with one kernel: the f32 column from f32_ctx when it runs `kernel`, the
- * bf16 column from bf16_ctx when it does (the fused kernel is f32 only: n/a there). */
+ * bf16 column from bf16_ctx when it does (n/a where there is no such context: no bf16 on this
+ * CPU, or the fused kernel's bf16 variant without AVX512-BF16). */
 static void attention_row(const struct attention_shape *s, enum drift_attention_kernel kernel,
                           struct drift_context *f32_ctx, struct drift_context *bf16_ctx,
                           const double peak[2], double bar, int *missed)
@@ -312,16 +313,21 @@ int drift_bench_ops(int argc, char **argv)
     printf("raw oneDNN matmul peak (best of n^3, n = 512, 1024, 2048): f32 %.1f GFLOP/s, "
            "bf16 %.1f GFLOP/s (bf16/f32 %.1fx)\n\n", peak[0], peak[1], peak[1] / peak[0]);
 
-    /* f32 (its attention: the fused kernel), bf16, and f32 with the two-matmul attention. */
-    struct drift_context *ctx[3] = { NULL, NULL, NULL };
-    struct drift_context_options opt[3] = {
+    /* f32 and bf16 with the fused attention kernel (bf16: where the CPU has AVX512-BF16), and
+     * both with the two-matmul attention. The linear and pointwise rows run on the fused pair,
+     * or in bf16 on the matmul one where the fused bf16 context cannot be made (the attention
+     * kernel does not touch those ops). */
+    struct drift_context *ctx[4] = { NULL, NULL, NULL, NULL };
+    struct drift_context_options opt[4] = {
         { .precision = DRIFT_PRECISION_F32, .attention = DRIFT_ATTENTION_FUSED },
-        { .precision = DRIFT_PRECISION_BF16 },
+        { .precision = DRIFT_PRECISION_BF16, .attention = DRIFT_ATTENTION_FUSED },
         { .precision = DRIFT_PRECISION_F32, .attention = DRIFT_ATTENTION_MATMUL },
+        { .precision = DRIFT_PRECISION_BF16, .attention = DRIFT_ATTENTION_MATMUL },
     };
-    for (int p = 0; p < 3; p++)
+    for (int p = 0; p < 4; p++)
         if (drift_context_new(&opt[p], &ctx[p], NULL) < 0)
             ctx[p] = NULL;
+    struct drift_context *rows_ctx[2] = { ctx[0], ctx[1] ? ctx[1] : ctx[3] };
 
     printf("%-22s | %8s %8s %6s | %8s %8s %6s | %s\n", "op", "f32 ms", "GFLOP/s", "%peak",
            "bf16 ms", "GFLOP/s", "%peak", "bar");
@@ -333,7 +339,8 @@ int drift_bench_ops(int argc, char **argv)
         int64_t rows = s->rows * batch;
         struct row r = { .name = s->name, .flops = 2.0 * rows * s->in * s->out };
         for (int p = 0; p < 2; p++)
-            r.ms[p] = ctx[p] ? time_linear(ctx[p], rows, s->in, s->out, s->act) * 1e3 : -1;
+            r.ms[p] = rows_ctx[p] ? time_linear(rows_ctx[p], rows, s->in, s->out, s->act) * 1e3
+                                  : -1;
         double bar = rows >= 256 && s->out >= 256 ? 60 : 0;
         if (s->rows == 1) { /* a gemv streams its weights: report bandwidth */
             r.flops = 0;
@@ -349,8 +356,8 @@ int drift_bench_ops(int argc, char **argv)
     for (size_t i = 0; i < sizeof(attention_shapes) / sizeof(attention_shapes[0]); i++) {
         const struct attention_shape *s = &attention_shapes[i];
         double bar = i == 0 ? 30 : 0;
-        attention_row(s, DRIFT_ATTENTION_FUSED, ctx[0], NULL, peak, bar, &missed);
-        attention_row(s, DRIFT_ATTENTION_MATMUL, ctx[2], ctx[1], peak, bar, &missed);
+        attention_row(s, DRIFT_ATTENTION_FUSED, ctx[0], ctx[1], peak, bar, &missed);
+        attention_row(s, DRIFT_ATTENTION_MATMUL, ctx[2], ctx[3], peak, bar, &missed);
     }
 
     double lk = TOKENS * (CACHE_BLOCKS + 1.0);
@@ -366,10 +373,11 @@ int drift_bench_ops(int argc, char **argv)
     for (size_t i = 0; i < sizeof(pw) / sizeof(pw[0]); i++) {
         struct row r = { .name = pw[i].name, .bytes = pw[i].bytes };
         for (int p = 0; p < 2; p++)
-            r.ms[p] = ctx[p] ? time_pointwise(ctx[p], pw[i].run) * 1e3 : -1;
+            r.ms[p] = rows_ctx[p] ? time_pointwise(rows_ctx[p], pw[i].run) * 1e3 : -1;
         print_row(&r, peak, 0);
     }
-    printf("\nattn rows: the fused kernel (f32 only) and the two-matmul path, the window full:");
+    printf("\nattn rows: the fused kernel (bf16: its AVX512-BF16 variant, n/a without) and the "
+           "two-matmul path, the window full:");
     for (size_t i = 0; i < sizeof(attention_shapes) / sizeof(attention_shapes[0]); i++) {
         const struct attention_shape *s = &attention_shapes[i];
         printf("%s %s %d queries x %d keys x %d heads of %d", i ? ";" : "", s->model, s->tokens,
@@ -378,7 +386,7 @@ int drift_bench_ops(int argc, char **argv)
     printf(", batch %d.\n", batch);
     printf("bars: linear (rows and width >= 256) >= 60%% of the raw matmul peak of its precision; "
            "video attention >= 30%%. %d missed.\n", missed);
-    for (int p = 0; p < 3; p++)
+    for (int p = 0; p < 4; p++)
         drift_context_free(ctx[p]);
     return 0;
 }
