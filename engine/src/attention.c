@@ -5,8 +5,9 @@
  *   (batch row, head, query block) with an online softmax; the score matrix never reaches memory.
  * - matmul (bf16 contexts elsewhere, and the reference the fused kernel is tested against): heads
  *   and batch entries run as one batched oneDNN matmul for the scores and one for the output.
- *   Between them one fused pass per row (softmax_row.c, rows shared out over the threads) adds the age bias,
- *   cuts the mask, takes the softmax and writes the probabilities in the compute dtype.
+ *   Between them one fused pass per row (softmax_row.c, rows shared out over the threads) adds
+ *   the age bias, cuts the mask, takes the softmax and writes the probabilities in the compute
+ *   dtype.
  * Keys come from a rolling KV cache (the window plus the working block) or from explicit
  * tensors with a causal or block-causal mask. Scratch lives in per-shape plans. */
 #include <errno.h>
