@@ -338,18 +338,27 @@ static int setup_f32(void **state)
     return *state ? 0 : -1;
 }
 
-/* f32 with the two-matmul attention: the f32 default is the fused kernel, and this path stays
- * the reference it is tested against (test_attention_fused.c), so it keeps its golden checks. */
-static int setup_f32_matmul(void **state)
+/* f32 with each attention kernel, by name: the f32 default is the two-matmul path and the fused
+ * kernel is chosen by DRIFT_ATTENTION=fused; both keep their golden checks. */
+static int setup_f32_with(void **state, enum drift_attention_kernel kernel)
 {
-    struct drift_context_options opt = { .precision = DRIFT_PRECISION_F32,
-                                         .attention = DRIFT_ATTENTION_MATMUL };
+    struct drift_context_options opt = { .precision = DRIFT_PRECISION_F32, .attention = kernel };
     struct drift_error err = { 0 };
     struct drift_context *ctx = NULL;
     if (drift_context_new(&opt, &ctx, &err) < 0)
-        return -1;
+        print_message("context: %s\n", err.message);
     *state = ctx;
-    return 0;
+    return ctx ? 0 : -1;
+}
+
+static int setup_f32_matmul(void **state)
+{
+    return setup_f32_with(state, DRIFT_ATTENTION_MATMUL);
+}
+
+static int setup_f32_fused(void **state)
+{
+    return setup_f32_with(state, DRIFT_ATTENTION_FUSED);
 }
 
 static int setup_bf16(void **state)
@@ -410,6 +419,8 @@ int main(void)
     const struct CMUnitTest attention[] = { ATTENTION_TESTS };
     int failed = cmocka_run_group_tests_name("ops_f32", tests, setup_f32, teardown);
     failed += cmocka_run_group_tests_name("attention_f32_matmul", attention, setup_f32_matmul,
+                                          teardown);
+    failed += cmocka_run_group_tests_name("attention_f32_fused", attention, setup_f32_fused,
                                           teardown);
     struct drift_context *probe = context_for(DRIFT_PRECISION_BF16);
     if (probe) {

@@ -22,9 +22,9 @@ enum drift_precision {
 
 /* How attention runs (docs/ENGINE.md, "Kernels and precision"). */
 enum drift_attention_kernel {
-    DRIFT_ATTENTION_AUTO = 0, /* fused where products run in f32, and in bf16 on CPUs with
-                                 AVX512-BF16; matmul elsewhere. DRIFT_ATTENTION=fused|matmul|auto
-                                 in the environment overrides */
+    DRIFT_ATTENTION_AUTO = 0, /* fused in bf16 on CPUs with AVX512-BF16; matmul elsewhere (in
+                                 f32 the products were faster at the video shapes).
+                                 DRIFT_ATTENTION=fused|matmul|auto in the environment overrides */
     DRIFT_ATTENTION_FUSED,    /* one pass per query block (flash-attention's scheme); bf16
                                  contexts need AVX512-BF16 for it */
     DRIFT_ATTENTION_MATMUL,   /* two batched oneDNN products with a softmax pass between them */
