@@ -44,22 +44,7 @@ static void softmax_portable(float *s, int nq, int nk, const float *bias, const 
     for (int r = 0; r < nq; r++) {
         float *restrict row = s + r * KB;
         int vis = visible[r];
-        float off = offset[r], max = m[r];
-        if (bias) {
-#pragma omp simd reduction(max : max)
-            for (int c = 0; c < vis; c++) {
-                float v = row[c] + (bias[c] + off);
-                row[c] = v;
-                max = v > max ? v : max;
-            }
-        } else {
-#pragma omp simd reduction(max : max)
-            for (int c = 0; c < vis; c++) {
-                float v = row[c] + off;
-                row[c] = v;
-                max = v > max ? v : max;
-            }
-        }
+        float max = drift_bias_and_max(row, bias, offset[r], vis, m[r]);
         /* vis = 0 leaves max = m[r]: alpha = exp(0) = 1 (m[r] is finite then, see the header). */
         alpha[r] = drift_exp_nonpositive(m[r] - max);
         float sum = 0.0f;

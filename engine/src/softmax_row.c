@@ -14,22 +14,7 @@ DRIFT_CPU_CLONES
 void drift_softmax_row(float *restrict scores, const float *restrict bias, float offset,
                        int64_t visible, int64_t n, void *restrict probs, enum drift_dtype dtype)
 {
-    float max = -INFINITY;
-    if (bias) {
-#pragma omp simd reduction(max : max)
-        for (int64_t j = 0; j < visible; j++) {
-            float v = scores[j] + (bias[j] + offset);
-            scores[j] = v;
-            max = v > max ? v : max;
-        }
-    } else {
-#pragma omp simd reduction(max : max)
-        for (int64_t j = 0; j < visible; j++) {
-            float v = scores[j] + offset;
-            scores[j] = v;
-            max = v > max ? v : max;
-        }
-    }
+    float max = drift_bias_and_max(scores, bias, offset, visible, -INFINITY);
     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < visible; j++) {

@@ -49,4 +49,27 @@ void drift_softmax_row(float *scores, const float *bias, float offset, int64_t v
 /* drift_exp_nonpositive, out of line (for the tests). */
 float drift_softmax_exp(float x);
 
+/* row[j] += bias[j] + offset (bias NULL: + offset) for j < n; returns the largest of them and
+ * `max`. The first pass of both softmax kernels (softmax_row.c, attention_fused.c). */
+static inline float drift_bias_and_max(float *restrict row, const float *restrict bias,
+                                       float offset, int64_t n, float max)
+{
+    if (bias) {
+#pragma omp simd reduction(max : max)
+        for (int64_t j = 0; j < n; j++) {
+            float v = row[j] + (bias[j] + offset);
+            row[j] = v;
+            max = v > max ? v : max;
+        }
+    } else {
+#pragma omp simd reduction(max : max)
+        for (int64_t j = 0; j < n; j++) {
+            float v = row[j] + offset;
+            row[j] = v;
+            max = v > max ? v : max;
+        }
+    }
+    return max;
+}
+
 #endif
