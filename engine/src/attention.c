@@ -1,9 +1,13 @@
 /* Multi-head attention: out = softmax(q k^T / sqrt(D) + bias + mask) v.
  *
- * Heads and batch entries run as one batched oneDNN matmul for the scores and one for the
- * output. Between them one fused pass per row (softmax_row.c, rows shared out over the threads)
- * adds the age bias, cuts the mask, takes the softmax and writes the probabilities in the
- * compute dtype.
+ * Two kernels (the context's choice, docs/ENGINE.md):
+ * - fused (f32 contexts, and bf16 ones on CPUs with AVX512-BF16): attention_fused.c, one pass per
+ *   (batch row, head, query block) with an online softmax; the score matrix never reaches memory.
+ * - matmul (bf16 contexts elsewhere, and the reference the fused kernel is tested against): heads
+ *   and batch entries run as one batched oneDNN matmul for the scores and one for the output.
+ *   Between them one fused pass per row (softmax_row.c, rows shared out over the threads) adds
+ *   the age bias, cuts the mask, takes the softmax and writes the probabilities in the compute
+ *   dtype.
  * Keys come from a rolling KV cache (the window plus the working block) or from explicit
  * tensors with a causal or block-causal mask. Scratch lives in per-shape plans. */
 #include <errno.h>
@@ -13,6 +17,7 @@
 
 #include <drift/ops.h>
 
+#include "attention_fused.h"
 #include "internal.h"
 #include "kv_cache_internal.h"
 #include "softmax_row.h"
@@ -134,21 +139,27 @@ static void softmax_one_row(void *arg, int64_t row)
                       (char *)j->p->probs + (size_t)(row * Lk) * drift_dtype_size(j->cdt), j->cdt);
 }
 
-/* Softmax of every score row into the probabilities, with the age bias and the mask. The bias of
- * key j for head h is -slope[h] * (query block - key block): one vector per head, plus (without a
- * cache) a per-row term for the query's own block; with a cache every query is in the working
- * block, whose age comes from `position`. */
+/* The age bias of key j for head h, bias[h * Lk + j] = -slope[h] * (query block - key block):
+ * one vector per head. With a cache every query is in the working block, whose age comes from
+ * `position`; without one the query's own block is a per-row term the kernels add (offset). */
+static void fill_age_bias(const struct drift_attention_args *a, int64_t H, int64_t Lk,
+                          int64_t block, float *bias)
+{
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t j = 0; j < Lk; j++) {
+            int64_t age = a->cache ? a->position - key_block_position(a, j, block)
+                                   : -key_block_position(a, j, block);
+            bias[h * Lk + j] = -a->age_slope[h] * (float)age;
+        }
+}
+
+/* Softmax of every score row into the probabilities, with the age bias and the mask. */
 static void softmax_rows(const struct drift_attention_args *a, struct attention_plan *p,
                          int64_t BH, int64_t H, int64_t Lq, int64_t Lk, enum drift_dtype cdt)
 {
     int64_t block = a->mask_block > 0 ? a->mask_block : Lq;
     if (a->age_slope)
-        for (int64_t h = 0; h < H; h++)
-            for (int64_t j = 0; j < Lk; j++) {
-                int64_t age = a->cache ? a->position - key_block_position(a, j, block)
-                                       : -key_block_position(a, j, block);
-                p->bias[h * Lk + j] = -a->age_slope[h] * (float)age;
-            }
+        fill_age_bias(a, H, Lk, block, p->bias);
     struct softmax_job job = { a, p, H, Lq, Lk, block, cdt };
     drift_parallel_for(BH * Lq, BH * Lq * Lk, softmax_one_row, &job);
 }
@@ -203,28 +214,47 @@ static int check_args(const struct drift_attention_args *a, int64_t *ret_D, int6
     return 0;
 }
 
-static int attention_impl(struct drift_context *ctx, const struct drift_attention_args *a,
-                    struct drift_error *err)
+static int plan_for(struct drift_context *ctx, const int64_t *key, size_t key_size,
+                    size_t plan_size, int (*build)(struct drift_context *, void *, const int64_t *,
+                                                   struct drift_error *),
+                    void (*destroy)(void *), void **ret, struct drift_error *err)
 {
-    int64_t D = 0, Lk = 0;
-    int r = check_args(a, &D, &Lk, err);
-    if (r < 0)
-        return r;
-    int64_t B = a->q->shape[0], Lq = a->q->shape[1], H = a->heads, BH = B * H;
-    bool own_kv = a->cache == NULL;
-    int64_t key[] = { 0x617474, B, H, Lq, Lk, D, own_kv };
-    struct attention_plan *p = drift_plan_find(ctx, key, sizeof(key));
+    void *p = drift_plan_find(ctx, key, key_size);
     if (!p) {
-        if (!(p = calloc(1, sizeof(*p))))
+        if (!(p = calloc(1, plan_size)))
             return drift_error_set(err, -ENOMEM, "attention: out of memory");
-        r = attention_plan_build(ctx, BH, H, Lq, Lk, D, own_kv, p, err);
+        int r = build(ctx, p, key, err);
         if (r == 0)
-            r = drift_plan_store(ctx, key, sizeof(key), p, attention_plan_destroy, err);
+            r = drift_plan_store(ctx, key, key_size, p, destroy, err);
         else
-            attention_plan_destroy(p);
+            destroy(p);
         if (r < 0)
             return r;
     }
+    *ret = p;
+    return 0;
+}
+
+/* key: { tag, B, H, Lq, Lk, D, own_kv } */
+static int matmul_plan_build(struct drift_context *ctx, void *p, const int64_t *key,
+                             struct drift_error *err)
+{
+    return attention_plan_build(ctx, key[1] * key[2], key[2], key[3], key[4], key[5], key[6], p,
+                                err);
+}
+
+static int attention_matmul(struct drift_context *ctx, const struct drift_attention_args *a,
+                            int64_t Lk, int64_t D, struct drift_error *err)
+{
+    int64_t B = a->q->shape[0], Lq = a->q->shape[1], H = a->heads, BH = B * H;
+    bool own_kv = a->cache == NULL;
+    int64_t key[] = { 0x617474, B, H, Lq, Lk, D, own_kv };
+    void *plan = NULL;
+    int r = plan_for(ctx, key, sizeof(key), sizeof(struct attention_plan), matmul_plan_build,
+                     attention_plan_destroy, &plan, err);
+    if (r < 0)
+        return r;
+    struct attention_plan *p = plan;
     enum drift_dtype cdt = drift_context_compute_dtype(ctx);
     gather_heads(a->q, H, D, p->q, cdt, false);
     void *kd = p->k, *vd = p->v;
@@ -256,6 +286,130 @@ static int attention_impl(struct drift_context *ctx, const struct drift_attentio
         return r;
     scatter_heads(p->out, H, D, a->out);
     return 0;
+}
+
+/* The fused kernel's variant: bf16 contexts run the AVX512-BF16 one (context creation made sure
+ * the CPU has it), f32 contexts the CPU's best f32 one unless the portable one is asked for. */
+static enum drift_fused_isa fused_isa(const struct drift_context *ctx)
+{
+    if (drift_context_compute_dtype(ctx) == DRIFT_BF16)
+        return DRIFT_FUSED_AVX512_BF16;
+    return ctx->attention_portable ? DRIFT_FUSED_PORTABLE : drift_fused_isa_best();
+}
+
+/* The fused kernel's scratch: explicit keys transposed (a cache holds them so already) and, in
+ * bf16, explicit values rounded (the kernel reads values in the keys' dtype), the age bias per
+ * head and key, and the kernel's per-task tiles. */
+struct fused_plan {
+    void *kt, *v;        /* compute dtype: (BH,D,Lk) and (BH,Lk,D) without a cache; v bf16 only */
+    float *bias, *tiles; /* (H,Lk), drift_fused_scratch_floats */
+};
+
+static void fused_plan_destroy(void *data)
+{
+    struct fused_plan *p = data;
+    free(p->kt); free(p->v); free(p->bias); free(p->tiles);
+    free(p);
+}
+
+/* key: { tag, B, H, Lq, Lk, D, own_kv } */
+static int fused_plan_build(struct drift_context *ctx, void *data, const int64_t *key,
+                            struct drift_error *err)
+{
+    struct fused_plan *p = data;
+    int64_t B = key[1], H = key[2], Lq = key[3], Lk = key[4], D = key[5];
+    enum drift_dtype cdt = drift_context_compute_dtype(ctx);
+    size_t kv_bytes = (size_t)(B * H * Lk * D) * drift_dtype_size(cdt);
+    bool own_kv = key[6], own_v = own_kv && cdt == DRIFT_BF16;
+    p->bias = drift_ctx_alloc(ctx, (size_t)(H * Lk) * sizeof(float));
+    p->tiles = drift_ctx_alloc(ctx, drift_fused_scratch_floats(B, H, Lq, D, fused_isa(ctx)) *
+                                        sizeof(float));
+    if (own_kv)
+        p->kt = drift_ctx_alloc(ctx, kv_bytes);
+    if (own_v)
+        p->v = drift_ctx_alloc(ctx, kv_bytes);
+    if (!p->bias || !p->tiles || (own_kv && !p->kt) || (own_v && !p->v))
+        return drift_error_set(err, -ENOMEM, "attention: out of memory for scratch");
+    return 0;
+}
+
+static int attention_fused(struct drift_context *ctx, const struct drift_attention_args *a,
+                           int64_t Lk, int64_t D, struct drift_error *err)
+{
+    int64_t B = a->q->shape[0], Lq = a->q->shape[1], H = a->heads;
+    bool own_kv = a->cache == NULL;
+    int64_t key[] = { 0x667573, B, H, Lq, Lk, D, own_kv };
+    void *plan = NULL;
+    int r = plan_for(ctx, key, sizeof(key), sizeof(struct fused_plan), fused_plan_build,
+                     fused_plan_destroy, &plan, err);
+    if (r < 0)
+        return r;
+    struct fused_plan *p = plan;
+    int64_t block = a->mask_block > 0 ? a->mask_block : Lq;
+    if (a->age_slope)
+        fill_age_bias(a, H, Lk, block, p->bias);
+    struct drift_fused_attention f = {
+        .batch = B, .heads = H, .lq = Lq, .lk = Lk, .head_dim = D,
+        .scale = 1.0f / sqrtf((float)D),
+        .q = a->q->data, .q_batch = a->q->stride[0], .q_row = a->q->stride[1],
+        .out = a->out->data, .out_batch = a->out->stride[0], .out_row = a->out->stride[1],
+        .mask = a->mask, .block = block,
+        .bias = a->age_slope ? p->bias : NULL,
+        .slope = a->age_slope && own_kv ? a->age_slope : NULL,
+        .scratch = p->tiles,
+        .isa = fused_isa(ctx),
+    };
+    enum drift_dtype cdt = drift_context_compute_dtype(ctx);
+    if (own_kv) {
+        /* Keys transposed once per call, so the kernel reads a run of keys per head dimension;
+         * values are read in place in f32 and rounded to bf16 (as the cache would store them)
+         * in bf16. */
+        gather_heads(a->k, H, D, p->kt, cdt, true);
+        f.kt = p->kt;
+        f.kt_head = D * Lk;
+        f.kt_row = Lk;
+        if (cdt == DRIFT_BF16) {
+            gather_heads(a->v, H, D, p->v, cdt, false);
+            f.v = p->v;
+            f.v_batch = H * Lk * D;
+            f.v_head = Lk * D;
+            f.v_row = D;
+        } else {
+            f.v = a->v->data;
+            f.v_batch = a->v->stride[0];
+            f.v_head = D;
+            f.v_row = a->v->stride[1];
+        }
+    } else {
+        int64_t rows = (int64_t)a->cache->slots * a->cache->block_tokens;
+        f.kt = a->cache->keys;
+        f.kt_head = D * rows;
+        f.kt_row = rows;
+        f.v = a->cache->values;
+        f.v_batch = H * rows * D;
+        f.v_head = rows * D;
+        f.v_row = D;
+    }
+    drift_attention_fused(&f);
+    /* Counted as the two products it replaces, so attention's GFLOP/s compare across kernels. */
+    ctx->counters.flops += 4.0 * (double)(B * H) * (double)Lq * (double)Lk * (double)D;
+    return 0;
+}
+
+static int attention_impl(struct drift_context *ctx, const struct drift_attention_args *a,
+                          struct drift_error *err)
+{
+    int64_t D = 0, Lk = 0;
+    int r = check_args(a, &D, &Lk, err);
+    if (r < 0)
+        return r;
+    /* The fused kernel reads keys and values in the context's compute dtype (f32, or bf16 where
+     * context creation found AVX512-BF16): a cache that a context of the other precision made
+     * stays on the matmul path. */
+    if (ctx->attention == DRIFT_ATTENTION_FUSED &&
+        (!a->cache || a->cache->dtype == drift_context_compute_dtype(ctx)))
+        return attention_fused(ctx, a, Lk, D, err);
+    return attention_matmul(ctx, a, Lk, D, err);
 }
 
 int drift_attention(struct drift_context *ctx, const struct drift_attention_args *a,

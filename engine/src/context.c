@@ -7,6 +7,7 @@
 #include <omp.h>
 #endif
 
+#include "attention_fused.h"
 #include "internal.h"
 
 static const char *isa_name(dnnl_cpu_isa_t isa)
@@ -76,6 +77,47 @@ static int choose_precision(enum drift_precision asked, enum drift_precision *re
     return 0;
 }
 
+const char *drift_attention_kernel_name(enum drift_attention_kernel kernel)
+{
+    switch (kernel) {
+    case DRIFT_ATTENTION_FUSED: return "fused";
+    case DRIFT_ATTENTION_MATMUL: return "matmul";
+    default: return "auto";
+    }
+}
+
+/* The fused kernel runs f32 contexts on any CPU and bf16 ones where its AVX512-BF16 variant
+ * runs. Auto picks it for bf16 there and the two-matmul path for f32: measured on an idle
+ * AVX512-BF16 machine (drift-bench ops, video shapes), the bf16 variant took 0.059 ms against
+ * the products' 0.068, but the f32 variant (AVX2 tiles) 0.109 against oneDNN's 0.068. */
+static int choose_attention(enum drift_attention_kernel asked, enum drift_dtype compute,
+                            enum drift_attention_kernel *ret, struct drift_error *err)
+{
+    const char *env = getenv("DRIFT_ATTENTION");
+    if (env && *env) {
+        if (strcmp(env, "fused") == 0)
+            asked = DRIFT_ATTENTION_FUSED;
+        else if (strcmp(env, "matmul") == 0)
+            asked = DRIFT_ATTENTION_MATMUL;
+        else if (strcmp(env, "auto") == 0)
+            asked = DRIFT_ATTENTION_AUTO;
+        else
+            return drift_error_set(err, -EINVAL,
+                                   "DRIFT_ATTENTION=%s: expected fused, matmul or auto", env);
+    }
+    if (asked < DRIFT_ATTENTION_AUTO || asked > DRIFT_ATTENTION_MATMUL)
+        return drift_error_set(err, -EINVAL, "context: unknown attention kernel %d", (int)asked);
+    bool fused_runs = compute == DRIFT_F32 || drift_fused_bf16_supported();
+    if (asked == DRIFT_ATTENTION_AUTO)
+        asked = compute != DRIFT_F32 && fused_runs ? DRIFT_ATTENTION_FUSED : DRIFT_ATTENTION_MATMUL;
+    if (asked == DRIFT_ATTENTION_FUSED && !fused_runs)
+        return drift_error_set(err, -ENOTSUP, "attention fused: this context computes in bf16 "
+                               "and the fused kernel's bf16 variant needs AVX512-BF16, which "
+                               "this CPU (%s) lacks (use precision f32 for it)", drift_cpu_isa());
+    *ret = asked;
+    return 0;
+}
+
 int drift_context_new(const struct drift_context_options *options, struct drift_context **ret,
                       struct drift_error *err)
 {
@@ -94,6 +136,13 @@ int drift_context_new(const struct drift_context_options *options, struct drift_
     ctx->compute_dtype = precision == DRIFT_PRECISION_BF16 ||
                                  (precision == DRIFT_PRECISION_INT8 && cpu_has_native_bf16())
                              ? DRIFT_BF16 : DRIFT_F32;
+    r = choose_attention(options ? options->attention : DRIFT_ATTENTION_AUTO, ctx->compute_dtype,
+                         &ctx->attention, err);
+    if (r < 0) {
+        drift_context_free(ctx);
+        return r;
+    }
+    ctx->attention_portable = drift_fused_isa_best() == DRIFT_FUSED_PORTABLE;
     if (dnnl_engine_create(&ctx->engine, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_default_flags) != dnnl_success) {
         drift_context_free(ctx);
@@ -119,6 +168,11 @@ void drift_context_free(struct drift_context *ctx)
 enum drift_precision drift_context_precision(const struct drift_context *ctx)
 {
     return ctx->precision;
+}
+
+enum drift_attention_kernel drift_context_attention(const struct drift_context *ctx)
+{
+    return ctx->attention;
 }
 
 enum drift_dtype drift_context_compute_dtype(const struct drift_context *ctx)

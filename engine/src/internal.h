@@ -3,6 +3,7 @@
 #ifndef DRIFT_INTERNAL_H
 #define DRIFT_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,9 @@ struct drift_context {
     int threads;                 /* OpenMP threads for ops, 0 = the OpenMP default */
     int threads_depth;           /* drift_threads_enter nesting */
     int threads_saved;           /* the calling thread's setting before the outermost enter */
+    enum drift_attention_kernel attention; /* FUSED or MATMUL, resolved at creation */
+    bool attention_portable;     /* the fused kernel's portable C variant even where the CPU has
+                                    AVX2 (set at creation for CPUs without it; tests set it) */
 };
 
 /* Runs the calling thread's OpenMP work (oneDNN's kernels, built and executed, and the engine's

@@ -1,6 +1,6 @@
 /* Every op, in f32, bf16 and int8 (int8 linear layers, the rest as bf16), against golden tensors
- * from tools/reference/make_op_fixtures.py. Tolerances (relative to the output's largest
- * magnitude): f32 1e-4, bf16 2e-2, int8 5e-2. */
+ * from tools/reference/make_op_fixtures.py; attention in f32 once more on the two-matmul path.
+ * Tolerances (relative to the output's largest magnitude): f32 1e-4, bf16 2e-2, int8 5e-2. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -338,6 +338,29 @@ static int setup_f32(void **state)
     return *state ? 0 : -1;
 }
 
+/* f32 with each attention kernel, by name: the f32 default is the two-matmul path and the fused
+ * kernel is chosen by DRIFT_ATTENTION=fused; both keep their golden checks. */
+static int setup_f32_with(void **state, enum drift_attention_kernel kernel)
+{
+    struct drift_context_options opt = { .precision = DRIFT_PRECISION_F32, .attention = kernel };
+    struct drift_error err = { 0 };
+    struct drift_context *ctx = NULL;
+    if (drift_context_new(&opt, &ctx, &err) < 0)
+        print_message("context: %s\n", err.message);
+    *state = ctx;
+    return ctx ? 0 : -1;
+}
+
+static int setup_f32_matmul(void **state)
+{
+    return setup_f32_with(state, DRIFT_ATTENTION_MATMUL);
+}
+
+static int setup_f32_fused(void **state)
+{
+    return setup_f32_with(state, DRIFT_ATTENTION_FUSED);
+}
+
 static int setup_bf16(void **state)
 {
     *state = context_for(DRIFT_PRECISION_BF16);
@@ -381,11 +404,24 @@ static int teardown(void **state)
     cmocka_unit_test(attention_rejects_cache_that_does_not_fit),                                 \
     cmocka_unit_test(op_time_counts_once_under_the_outermost_op)
 
+#define ATTENTION_TESTS                                                                          \
+    cmocka_unit_test(attention_without_mask_matches_reference),                                  \
+    cmocka_unit_test(attention_with_causal_mask_matches_reference),                              \
+    cmocka_unit_test(attention_block_causal_with_age_bias_matches_reference),                    \
+    cmocka_unit_test(kv_cache_streams_blocks_through_a_rolling_window),                          \
+    cmocka_unit_test(op_time_counts_once_under_the_outermost_op)
+
 int main(void)
 {
     unsetenv("DRIFT_PRECISION");
+    unsetenv("DRIFT_ATTENTION");
     const struct CMUnitTest tests[] = { OP_TESTS };
+    const struct CMUnitTest attention[] = { ATTENTION_TESTS };
     int failed = cmocka_run_group_tests_name("ops_f32", tests, setup_f32, teardown);
+    failed += cmocka_run_group_tests_name("attention_f32_matmul", attention, setup_f32_matmul,
+                                          teardown);
+    failed += cmocka_run_group_tests_name("attention_f32_fused", attention, setup_f32_fused,
+                                          teardown);
     struct drift_context *probe = context_for(DRIFT_PRECISION_BF16);
     if (probe) {
         drift_context_free(probe);

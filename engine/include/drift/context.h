@@ -20,12 +20,25 @@ enum drift_precision {
                              activations (per call); everything else as auto would run it */
 };
 
+/* How attention runs (docs/ENGINE.md, "Kernels and precision"). */
+enum drift_attention_kernel {
+    DRIFT_ATTENTION_AUTO = 0, /* fused in bf16 on CPUs with AVX512-BF16; matmul elsewhere (in
+                                 f32 the products were faster at the video shapes).
+                                 DRIFT_ATTENTION=fused|matmul|auto in the environment overrides */
+    DRIFT_ATTENTION_FUSED,    /* one pass per query block (flash-attention's scheme); bf16
+                                 contexts need AVX512-BF16 for it */
+    DRIFT_ATTENTION_MATMUL,   /* two batched oneDNN products with a softmax pass between them */
+};
+
 struct drift_context_options {
     enum drift_precision precision;
     /* OpenMP threads of the context's ops (kernels and the engine's own loops), 0..256; 0 = the
      * OpenMP default (OMP_NUM_THREADS, else every core). Applied around each op on the calling
      * thread only; builds without OpenMP in the engine (clang) ignore it. */
     int threads;
+    /* Asking for DRIFT_ATTENTION_FUSED in a bf16 context on a CPU without AVX512-BF16 is
+     * refused (-ENOTSUP). */
+    enum drift_attention_kernel attention;
 };
 
 /* What the time of an op is counted under. Nested ops count once, under the outermost. */
@@ -56,9 +69,10 @@ struct drift_counters {
 
 struct drift_context;
 
-/* Creates a context. options may be NULL (auto precision). Returns 0 and sets *ret, or a negative
- * errno with err filled: -EINVAL for an unknown DRIFT_PRECISION value, -ENOTSUP when bf16 is
- * forced on a CPU without AVX-512, -EIO when oneDNN cannot create its engine.
+/* Creates a context. options may be NULL (auto precision and attention). Returns 0 and sets *ret,
+ * or a negative errno with err filled: -EINVAL for an unknown DRIFT_PRECISION or DRIFT_ATTENTION
+ * value, -ENOTSUP when bf16 is forced on a CPU without AVX-512 or the fused attention kernel in
+ * a bf16 context on a CPU without AVX512-BF16, -EIO when oneDNN cannot create its engine.
  * The caller owns *ret: free with drift_context_free(). */
 int drift_context_new(const struct drift_context_options *options, struct drift_context **ret,
                       struct drift_error *err);
@@ -73,6 +87,10 @@ enum drift_dtype drift_context_compute_dtype(const struct drift_context *ctx);
 const char *drift_context_isa(const struct drift_context *ctx);
 /* "f32", "bf16" or "int8". */
 const char *drift_precision_name(enum drift_precision precision);
+/* The attention kernel in use: DRIFT_ATTENTION_FUSED or _MATMUL. */
+enum drift_attention_kernel drift_context_attention(const struct drift_context *ctx);
+/* "auto", "fused" or "matmul". */
+const char *drift_attention_kernel_name(enum drift_attention_kernel kernel);
 
 const struct drift_counters *drift_context_counters(const struct drift_context *ctx);
 

@@ -1,0 +1,296 @@
+/* The fused attention kernel's tile loops for bf16 contexts (attention_fused_tiles.h): q k^T and
+ * p v on AVX512-BF16's dot product (vdpbf16ps: per fp32 lane, acc += a0 b0 + a1 b1 over a pair
+ * of bf16, the sum kept in fp32), the online softmax in fp32 (the AVX2 set's step). Keys and
+ * values come in bf16 as the KV cache stores them; queries are rounded to bf16 once per task,
+ * probabilities once per tile, as the two-matmul path rounds its operands. The functions carry a
+ * target attribute instead of the file being built with -mavx512bf16, so the engine still runs
+ * on CPUs without it: attention_fused.c calls these only after __builtin_cpu_supports said yes.
+ *
+ * vdpbf16ps wants the two elements of each pair along the reduction, side by side in one 32-bit
+ * lane. For q k^T that is two head dimensions of one key; the cache stores keys transposed (a
+ * head dimension's run of keys), so each key tile is repacked into the task's work: dimension
+ * pairs (2p, 2p+1) interleaved key by key. For p v it is two keys of one head dimension: value
+ * rows (2c, 2c+1) interleaved. Both repacks are one two-source permute per 32 elements; a pair
+ * with no second element (odd head_dim, odd tile) gets a zero there.
+ *
+ * Register blocking: q k^T in blocks of 4 queries x 64 keys (16 accumulators; per dimension pair
+ * 4 key loads and 4 broadcasts feed 16 dot products), p v in blocks of 4 queries x up to 64
+ * output columns (up to 16 accumulators, per key pair up to 4 value loads and 4 broadcasts). */
+#include "attention_fused_tiles.h"
+
+#ifdef DRIFT_FUSED_HAVE_AVX512_BF16
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "attention_fused.h"
+
+#define QB DRIFT_FUSED_QUERY_BLOCK
+#define KB DRIFT_FUSED_KEY_BLOCK
+#define BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define BF16_INLINE                                                                              \
+    static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/* The work of one task, in bf16 elements; each part starts on a 64-byte boundary. */
+static int64_t pairs_of(int64_t head_dim) { return (head_dim + 1) / 2; }
+static int64_t value_cols(int64_t head_dim) { return (head_dim + 15) / 16 * 16; }
+static int64_t round32(int64_t n) { return (n + 31) / 32 * 32; }
+
+struct work {
+    uint16_t *q;  /* QB rows of 2 * pairs_of(D): the block's queries */
+    uint16_t *k;  /* pairs_of(D) x KB keys x 2: kt's rows 2p and 2p+1 interleaved */
+    uint16_t *v;  /* KB/2 key pairs x value_cols(D) x 2: value rows 2c and 2c+1 interleaved */
+    uint16_t *p;  /* QB rows of KB: the tile's probabilities */
+};
+
+static struct work work_parts(void *base, int64_t head_dim)
+{
+    struct work w;
+    w.q = base;
+    w.k = w.q + round32(QB * 2 * pairs_of(head_dim));
+    w.v = w.k + round32(pairs_of(head_dim) * KB * 2);
+    w.p = w.v + round32(KB * value_cols(head_dim));
+    return w;
+}
+
+size_t drift_fused_bf16_work_floats(int64_t head_dim)
+{
+    int64_t elems = round32(QB * 2 * pairs_of(head_dim)) + round32(pairs_of(head_dim) * KB * 2) +
+                    round32(KB * value_cols(head_dim)) + round32(QB * KB);
+    return (size_t)(elems / 2); /* a multiple of 16 floats */
+}
+
+/* Masks of the lanes below n (n may be <= 0 or past the width). */
+BF16_INLINE __mmask16 below16(int64_t n)
+{
+    return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+}
+
+BF16_INLINE __mmask32 below32(int64_t n)
+{
+    return n <= 0 ? 0 : n >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << n) - 1);
+}
+
+/* The permutes that interleave two rows of 32 bf16, a and b: the first 16 of each as
+ * a0 b0 a1 b1 ... a15 b15, the last 16 as a16 b16 ... a31 b31 (index bit 5 picks b). */
+BF16_INLINE void interleave(__m512i a, __m512i b, __m512i *lo, __m512i *hi)
+{
+    const __m512i first = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9,
+                                           40, 8, 39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1,
+                                           32, 0);
+    const __m512i second = _mm512_add_epi16(first, _mm512_set1_epi16(16));
+    *lo = _mm512_permutex2var_epi16(a, first, b);
+    *hi = _mm512_permutex2var_epi16(a, second, b);
+}
+
+/* One bf16 pair (two adjacent elements) in all 16 lanes. */
+BF16_INLINE __m512bh pair(const uint16_t *at)
+{
+    uint32_t bits;
+    memcpy(&bits, at, sizeof(bits));
+    return (__m512bh)_mm512_set1_epi32((int)bits);
+}
+
+BF16_INLINE __m512bh load_bh(const uint16_t *at)
+{
+    return (__m512bh)_mm512_loadu_si512(at);
+}
+
+/* The block's queries rounded to bf16 (round to nearest even, as drift_bf16_round), each row
+ * padded with a zero to whole pairs. */
+BF16 static void queries_bf16(const float *q, int64_t q_row, int nq, int64_t head_dim,
+                              void *work)
+{
+    uint16_t *dst = work_parts(work, head_dim).q;
+    int64_t row = 2 * pairs_of(head_dim);
+    for (int r = 0; r < nq; r++)
+        for (int64_t d = 0; d < row; d += 16) {
+            __m512 x = _mm512_maskz_loadu_ps(below16(head_dim - d), q + r * q_row + d);
+            _mm256_mask_storeu_epi16(dst + r * row + d, below16(row - d),
+                                     (__m256i)_mm512_cvtneps_pbh(x));
+        }
+}
+
+/* kt's rows 2p and 2p+1 (keys [0, nk) of two head dimensions) interleaved key by key into
+ * k[p][c][2], for all KB keys: the keys past nk and the missing row of an odd head_dim are 0,
+ * so the score block's extra columns compute 0 * q (masked loads stay inside the cache). */
+BF16_INLINE void pack_keys(const uint16_t *kt, int64_t kt_row, int nk, int64_t head_dim,
+                           uint16_t *k)
+{
+    for (int64_t p = 0; p < pairs_of(head_dim); p++) {
+        bool has_b = 2 * p + 1 < head_dim;
+        const uint16_t *a = kt + 2 * p * kt_row, *b = has_b ? a + kt_row : a;
+        for (int c = 0; c < KB; c += 32) {
+            __mmask32 m = below32(nk - c);
+            __m512i x = _mm512_maskz_loadu_epi16(m, a + c);
+            __m512i y = _mm512_maskz_loadu_epi16(has_b ? m : 0, b + c);
+            __m512i lo, hi;
+            interleave(x, y, &lo, &hi);
+            _mm512_storeu_si512(k + (p * KB + c) * 2, lo);
+            _mm512_storeu_si512(k + (p * KB + c + 16) * 2, hi);
+        }
+    }
+}
+
+/* One dimension pair of a 4 x 64 score block. */
+#define SCORE_ROW(i, at)                                                                         \
+    do {                                                                                         \
+        __m512bh x = pair(at);                                                                   \
+        a##i##0 = _mm512_dpbf16_ps(a##i##0, x, k0);                                              \
+        a##i##1 = _mm512_dpbf16_ps(a##i##1, x, k1);                                              \
+        a##i##2 = _mm512_dpbf16_ps(a##i##2, x, k2);                                              \
+        a##i##3 = _mm512_dpbf16_ps(a##i##3, x, k3);                                              \
+    } while (0)
+
+#define SCORE_STORE(i)                                                                           \
+    do {                                                                                         \
+        float *out = s + (r0 + (i)) * KB;                                                        \
+        _mm512_storeu_ps(out, _mm512_mul_ps(a##i##0, vscale));                                   \
+        _mm512_storeu_ps(out + 16, _mm512_mul_ps(a##i##1, vscale));                              \
+        _mm512_storeu_ps(out + 32, _mm512_mul_ps(a##i##2, vscale));                              \
+        _mm512_storeu_ps(out + 48, _mm512_mul_ps(a##i##3, vscale));                              \
+    } while (0)
+
+BF16 static void scores_bf16(const float *q, int64_t q_row, int nq, const void *keys,
+                             int64_t kt_row, int nk, int64_t head_dim, float scale, float *s,
+                             void *work)
+{
+    (void)q; /* read as queries_bf16 left it */
+    (void)q_row;
+    struct work w = work_parts(work, head_dim);
+    pack_keys(keys, kt_row, nk, head_dim, w.k);
+    int64_t pairs = pairs_of(head_dim), row = 2 * pairs;
+    const __m512 vscale = _mm512_set1_ps(scale);
+    for (int r0 = 0; r0 < nq; r0 += 4) {
+        int rows = nq - r0 < 4 ? nq - r0 : 4;
+        /* Rows past nq repeat the block's first row: computed, never stored. */
+        const uint16_t *q0 = w.q + r0 * row;
+        const uint16_t *q1 = rows > 1 ? q0 + row : q0;
+        const uint16_t *q2 = rows > 2 ? q0 + 2 * row : q0;
+        const uint16_t *q3 = rows > 3 ? q0 + 3 * row : q0;
+        __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+        __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int64_t p = 0; p < pairs; p++) {
+            const uint16_t *k = w.k + p * KB * 2;
+            __m512bh k0 = load_bh(k), k1 = load_bh(k + 32), k2 = load_bh(k + 64),
+                     k3 = load_bh(k + 96);
+            SCORE_ROW(0, q0 + 2 * p);
+            SCORE_ROW(1, q1 + 2 * p);
+            SCORE_ROW(2, q2 + 2 * p);
+            SCORE_ROW(3, q3 + 2 * p);
+        }
+        SCORE_STORE(0);
+        if (rows > 1)
+            SCORE_STORE(1);
+        if (rows > 2)
+            SCORE_STORE(2);
+        if (rows > 3)
+            SCORE_STORE(3);
+    }
+}
+
+#undef SCORE_ROW
+#undef SCORE_STORE
+
+/* The tile's probabilities rounded to bf16, columns past nk 0 (so an odd tile's last pair has a
+ * zero partner), and value rows 2c and 2c+1 interleaved column by column into v[c][d][2] for
+ * the tile's pairs, columns up to value_cols(D) (past head_dim: 0). */
+BF16_INLINE void pack_tile(const float *p, int nq, int nk, const uint16_t *values, int64_t v_row,
+                           int64_t head_dim, struct work w)
+{
+    for (int r = 0; r < nq; r++)
+        for (int c = 0; c < nk; c += 32) {
+            __m512 x0 = _mm512_maskz_loadu_ps(below16(nk - c), p + r * KB + c);
+            __m512 x1 = _mm512_maskz_loadu_ps(below16(nk - c - 16), p + r * KB + c + 16);
+            _mm512_storeu_si512(w.p + r * KB + c, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+        }
+    int64_t cols = value_cols(head_dim);
+    for (int c = 0; c < nk; c += 2) {
+        bool has_b = c + 1 < nk;
+        const uint16_t *a = values + c * v_row, *b = has_b ? a + v_row : a;
+        uint16_t *dst = w.v + (c / 2) * cols * 2;
+        for (int64_t d = 0; d < cols; d += 32) {
+            __mmask32 m = below32(head_dim - d);
+            __m512i x = _mm512_maskz_loadu_epi16(m, a + d);
+            __m512i y = _mm512_maskz_loadu_epi16(has_b ? m : 0, b + d);
+            __m512i lo, hi;
+            interleave(x, y, &lo, &hi);
+            _mm512_storeu_si512(dst + d * 2, lo);
+            if (d + 16 < cols)
+                _mm512_storeu_si512(dst + (d + 16) * 2, hi);
+        }
+    }
+}
+
+/* Four query rows (o0..o3, p0..p3, alpha0..3) times nv 16-column vectors from the chunk's first
+ * column: o = o * alpha + p v over the tile's key pairs. Inlined with constant nv, so the
+ * accumulators stay in registers. */
+BF16_INLINE void accumulate_chunk(float *const o[4], const uint16_t *const p[4], bool store[4],
+                                  const __m512 alpha[4], const uint16_t *v, int64_t pair_stride,
+                                  int64_t key_pairs, const int nv)
+{
+    __m512 c[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < nv; k++)
+            c[i][k] = _mm512_mul_ps(_mm512_loadu_ps(o[i] + 16 * k), alpha[i]);
+    for (int64_t kp = 0; kp < key_pairs; kp++) {
+        const uint16_t *vr = v + kp * pair_stride;
+        __m512bh x[4];
+        for (int k = 0; k < nv; k++)
+            x[k] = load_bh(vr + 32 * k);
+        for (int i = 0; i < 4; i++) {
+            __m512bh b = pair(p[i] + 2 * kp);
+            for (int k = 0; k < nv; k++)
+                c[i][k] = _mm512_dpbf16_ps(c[i][k], b, x[k]);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        if (store[i])
+            for (int k = 0; k < nv; k++)
+                _mm512_storeu_ps(o[i] + 16 * k, c[i][k]);
+}
+
+BF16 static void accumulate_bf16(float *o, int64_t o_row, int nq, const float *p, int nk,
+                                 const void *values, int64_t v_row, int64_t head_dim,
+                                 const float *alpha, void *work)
+{
+    struct work w = work_parts(work, head_dim);
+    pack_tile(p, nq, nk, values, v_row, head_dim, w);
+    int64_t cols = value_cols(head_dim), key_pairs = (nk + 1) / 2;
+    for (int r0 = 0; r0 < nq; r0 += 4) {
+        /* Rows past nq repeat the block's first row: computed, never stored. */
+        float *orow[4];
+        const uint16_t *prow[4];
+        bool store[4];
+        __m512 a[4];
+        for (int i = 0; i < 4; i++) {
+            int r = r0 + i < nq ? r0 + i : r0;
+            orow[i] = o + r * o_row;
+            prow[i] = w.p + r * KB;
+            store[i] = r0 + i < nq;
+            a[i] = _mm512_set1_ps(alpha[r]);
+        }
+        for (int64_t d0 = 0; d0 < cols; d0 += 64) {
+            int nv = cols - d0 >= 64 ? 4 : (int)((cols - d0) / 16);
+            float *oc[4] = { orow[0] + d0, orow[1] + d0, orow[2] + d0, orow[3] + d0 };
+            const uint16_t *vc = w.v + d0 * 2;
+            switch (nv) {
+            case 1: accumulate_chunk(oc, prow, store, a, vc, cols * 2, key_pairs, 1); break;
+            case 2: accumulate_chunk(oc, prow, store, a, vc, cols * 2, key_pairs, 2); break;
+            case 3: accumulate_chunk(oc, prow, store, a, vc, cols * 2, key_pairs, 3); break;
+            default: accumulate_chunk(oc, prow, store, a, vc, cols * 2, key_pairs, 4); break;
+            }
+        }
+    }
+}
+
+const struct drift_fused_tiles drift_fused_tiles_avx512bf16 = {
+    .queries = queries_bf16,
+    .scores = scores_bf16,
+    .softmax = drift_fused_softmax_avx2,
+    .accumulate = accumulate_bf16,
+};
+
+#endif
