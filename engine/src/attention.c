@@ -1,9 +1,10 @@
 /* Multi-head attention: out = softmax(q k^T / sqrt(D) + bias + mask) v.
  *
  * Two kernels (the context's choice, docs/ENGINE.md):
- * - fused (f32 contexts, and bf16 ones on CPUs with AVX512-BF16): attention_fused.c, one pass per
- *   (batch row, head, query block) with an online softmax; the score matrix never reaches memory.
- * - matmul (bf16 contexts elsewhere, and the reference the fused kernel is tested against): heads
+ * - fused (the default for bf16 contexts on CPUs with AVX512-BF16; f32 ones when asked):
+ *   attention_fused.c, one pass per (batch row, head, query block) with an online softmax; the
+ *   score matrix never reaches memory.
+ * - matmul (the default elsewhere, and the reference the fused kernel is tested against): heads
  *   and batch entries run as one batched oneDNN matmul for the scores and one for the output.
  *   Between them one fused pass per row (softmax_row.c, rows shared out over the threads) adds
  *   the age bias, cuts the mask, takes the softmax and writes the probabilities in the compute
