@@ -187,15 +187,16 @@ def crash(d):
     job is found again; at the end every job is done, every output is complete and no partial
     file is left."""
     d.start()
-    # long enough (2400 frames: ~5 s on a 2-core VM) that progress polled every ~0.1 s sees each
-    # target before the end on a machine several times faster; driftd has no switch to slow
-    # renders down
-    a = submit(d, f"model={d.model}", "seconds=120", "fps=20", "width=64", "height=64", "audio=false",
+    # long enough (4800 frames: ~10 s on an AVX2 2-core VM) that progress polled every ~0.1 s sees
+    # each target before the end on a machine several times faster (2400 frames were too few on an
+    # AVX512-BF16 one: 18 kills landed); driftd has no switch to slow renders down
+    seconds = 240
+    a = submit(d, f"model={d.model}", f"seconds={seconds}", "fps=20", "width=64", "height=64", "audio=false",
                "output=a.mp4")
     b = submit(d, f"model={d.model}", "seconds=2", "width=64", "height=64", "audio=false", "output=b.mkv")
     points = []
     for i in range(20):
-        target = 0.02 + i * 0.045  # 2 % .. 88 % of the 2400 frames
+        target = 0.02 + i * 0.045  # 2 % .. 88 % of the frames
         try:
             wait_until(lambda: d.alive() and job_get(d, a, "Progress") >= target, 120, f"progress {target}")
         except Fail:
@@ -215,7 +216,7 @@ def crash(d):
         check(sorted(d.manager_get("Jobs")) == sorted([f"/org/drift1/job/{a}", f"/org/drift1/job/{b}"]),
               "a job was lost")
     wait_until(lambda: job_get(d, a, "State") == "done" and job_get(d, b, "State") == "done", 180, "both done")
-    check(abs(duration(job_get(d, a, "Output")) - 120) < 0.2, "a: wrong duration")
+    check(abs(duration(job_get(d, a, "Output")) - seconds) < 0.2, "a: wrong duration")
     check(abs(duration(job_get(d, b, "Output")) - 2) < 0.2, "b: wrong duration")
     check(not partials(d), f"partial files left: {partials(d)}")
     check(len(points) == 20, f"only {len(points)} kills landed before the render finished")
