@@ -47,13 +47,7 @@ static void softmax_portable(float *s, int nq, int nk, const float *bias, const 
         float max = drift_bias_and_max(row, bias, offset[r], vis, m[r]);
         /* vis = 0 leaves max = m[r]: alpha = exp(0) = 1 (m[r] is finite then, see the header). */
         alpha[r] = drift_exp_nonpositive(m[r] - max);
-        float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-        for (int c = 0; c < vis; c++) {
-            float e = drift_exp_nonpositive(row[c] - max);
-            row[c] = e;
-            sum += e;
-        }
+        float sum = drift_exp_and_sum(row, vis, max);
         for (int c = vis; c < nk; c++)
             row[c] = 0.0f;
         l[r] = l[r] * alpha[r] + sum;

@@ -15,14 +15,7 @@ void drift_softmax_row(float *restrict scores, const float *restrict bias, float
                        int64_t visible, int64_t n, void *restrict probs, enum drift_dtype dtype)
 {
     float max = drift_bias_and_max(scores, bias, offset, visible, -INFINITY);
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t j = 0; j < visible; j++) {
-        float e = drift_exp_nonpositive(scores[j] - max);
-        scores[j] = e;
-        sum += e;
-    }
-    float inv = 1.0f / sum;
+    float inv = 1.0f / drift_exp_and_sum(scores, visible, max);
     if (dtype == DRIFT_BF16) {
         uint16_t *restrict out = probs;
 #pragma omp simd

@@ -72,4 +72,18 @@ static inline float drift_bias_and_max(float *restrict row, const float *restric
     return max;
 }
 
+/* row[j] = exp(row[j] - max) for j < n (every row[j] <= max); returns their sum. The second
+ * pass of both softmax kernels. */
+static inline float drift_exp_and_sum(float *restrict row, int64_t n, float max)
+{
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; j++) {
+        float e = drift_exp_nonpositive(row[j] - max);
+        row[j] = e;
+        sum += e;
+    }
+    return sum;
+}
+
 #endif
