@@ -13,11 +13,11 @@ import torch
 
 import datagen_audio
 import spectral
-from vocab import AUDIO_FAMILIES, DATA_VERSION
+from vocab import AUDIO_DATA_VERSION, AUDIO_FAMILIES
 
 
 def build(path, clips, seconds, seed, log=print):
-    recipe = {"data_version": DATA_VERSION, "clips": clips, "seconds": seconds, "seed": seed,
+    recipe = {"data_version": AUDIO_DATA_VERSION, "clips": clips, "seconds": seconds, "seed": seed,
               "n_fft": spectral.N_FFT, "hop": spectral.HOP, "floor": spectral.FLOOR}
     if os.path.exists(path):
         d = torch.load(path)

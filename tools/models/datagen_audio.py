@@ -115,7 +115,7 @@ def gen_one(spec, n):
             s = sum(torch.sin(2 * math.pi * f0 * r * rel) / (1 + i) for i, r in enumerate([1.0, 2.76, 5.40, 8.93]))
             y = y + (a * env * s).float()
     elif fam == "engine":
-        f0 = float(_u(g, 1, lo=28, hi=50)[0]) * p
+        f0 = float(_u(g, 1, lo=110, hi=180)[0]) * p   # vocab.AUDIO_DATA_VERSION 2 says why
         ph = 2 * math.pi * f0 * tt + 0.3 * torch.sin(2 * math.pi * 0.7 * tt)
         y = torch.zeros(N, dtype=torch.float64)
         for k in range(1, 40):

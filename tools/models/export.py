@@ -12,7 +12,7 @@ import model as M  # noqa: E402
 import video_ae  # noqa: E402
 import safetensors_io  # noqa: E402
 from train import load_ckpt  # noqa: E402
-from vocab import DATA_VERSION, VOCAB  # noqa: E402
+from vocab import AUDIO_DATA_VERSION, DATA_VERSION, VOCAB  # noqa: E402
 
 SAMPLER_DEFAULTS = {
     "video": {"default": "euler", "steps": 3, "shift": 1.0, "guidance": 1.0, "context_t": 0.05},
@@ -66,7 +66,7 @@ def build_config(cfg, ck, commit, sampler, stereo_width=0.0):
     if kind == "audio":
         out["flops_per_second_of_audio"] = round(out["flops_per_eval"] * (sampler["steps"] + 1) * cfg["sample_rate"]
                                                  / cfg["chunk"])
-    out["training"] = {"data_version": DATA_VERSION, "commit": commit, "steps": ck["steps"],
+    out["training"] = {"data_version": AUDIO_DATA_VERSION if kind == "audio" else DATA_VERSION, "commit": commit, "steps": ck["steps"],
                        "seconds": round(ck["seconds"], 1), "hardware": ck["hardware"], "torch": ck["torch"],
                        "batch": ck["batch"], "clip_frames": ck["clip"], "lr": ck["args"]["lr"],
                        "ema": ck["args"]["ema"], "p_uncond": ck["args"]["p_uncond"], "seed": ck["args"]["seed"]}

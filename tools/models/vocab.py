@@ -1,11 +1,15 @@
-"""One prompt vocabulary for the video and the audio model (DATA_VERSION below).
+"""One prompt vocabulary for the video and the audio model (DATA_VERSION, AUDIO_DATA_VERSION below).
 
 A prompt is lowercase words separated by spaces. Every word must be in VOCAB; an unknown word is an
 error that names it (never silently dropped). The empty prompt is valid and means "unconditional".
 Word ids are indices into VOCAB; both models' text encoders use the same list.
 """
 
-DATA_VERSION = "drift-procedural-1"
+DATA_VERSION = "drift-procedural-1"          # the video families
+# The audio families. 2: the engine hum's fundamental is 110-180 Hz (a car's firing rate at cruising
+# revs), not 28-50: with "low" (x0.6) that was 17-30 Hz, below what most speakers play and closer
+# than the STFT's 23.4-Hz bins resolve, so no model in this representation could be in tune.
+AUDIO_DATA_VERSION = "drift-procedural-audio-2"
 
 # Scene / sound family words. A word may name a video family, an audio family, or both.
 VIDEO_FAMILIES = ["flames", "water", "clouds", "plasma", "stars", "aurora", "rain", "lava", "ocean", "smoke"]
