@@ -104,6 +104,10 @@ static int read_audio_representation(const struct drift_config *c, int patch,
     if (r == 0 && ((n_fft & (n_fft - 1)) || patch * 4 != n_fft))
         r = drift_error_set(err, -EINVAL, "%s: audio.n_fft %d must be a power of two and 4 x arch.patch "
                             "(the hop, %d)", drift_config_label(c), n_fft, patch);
+    /* Optional (absent: 1): spectral.h says why a model sets it. */
+    spectral->noise_level = 1.0;
+    if (r == 0 && drift_config_has(c, "audio.noise_level"))
+        r = drift_config_get_double(c, "audio.noise_level", 0.25, 4, &spectral->noise_level, err);
     spectral->n_fft = r == 0 ? n_fft : 0;
     spectral->hop = patch;
     return r;

@@ -27,7 +27,9 @@ struct drift_spectral {
     float *window;            /* [n_fft] periodic Hann */
     float *phase;             /* [bins] phase of each bin in the last frame */
     float *phase_next;        /* [bins] this frame's, while the last frame's are still read */
-    float *gain;              /* [bins] this frame's gain per bin (1 tonal, NOISE_GAIN noise) */
+    float *gain;              /* [bins] this frame's gain per bin (1 tonal, noise_gain noise) */
+    bool *tonal;              /* [bins] this frame's tonal bins (the right channel keeps their phase) */
+    float noise_gain;         /* NOISE_GAIN * p.noise_level */
     uint64_t count;           /* frames synthesised since the start: the noise phases' counter */
     int channels;
     float *tail;              /* [n_fft] overlap-add accumulator; the first hop samples are next */
@@ -74,6 +76,10 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
     if (channels < 1 || channels > 2 || !(p->width >= 0 && p->width <= 1))
         return drift_error_set(err, -EINVAL, "spectral: channels %d (1 or 2) or width %g (0..1) "
                                "out of range", p->channels, p->width);
+    double noise_level = p->noise_level ? p->noise_level : 1.0;
+    if (!(noise_level >= 0.25 && noise_level <= 4))
+        return drift_error_set(err, -EINVAL, "spectral: noise level %g out of range (0.25..4)",
+                               p->noise_level);
     int bins = p->n_fft / 2 + 1;
     for (int k = 0; k < bins; k++)
         if (!isfinite(mean[k]) || !isfinite(std[k]) || !(std[k] > 0))
@@ -83,6 +89,8 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
     if (!s)
         return drift_error_set(err, -ENOMEM, "spectral: out of memory");
     s->p = *p;
+    s->p.noise_level = noise_level;
+    s->noise_gain = (float)(NOISE_GAIN * noise_level);
     s->bins = bins;
     s->channels = channels;
     size_t nf = (size_t)p->n_fft, nb = (size_t)bins;
@@ -91,6 +99,7 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
     s->window = malloc(nf * sizeof(float));
     s->phase = malloc(nb * sizeof(float));
     s->gain = malloc(nb * sizeof(float));
+    s->tonal = malloc(nb * sizeof(bool));
     s->phase_next = malloc(nb * sizeof(float));
     s->tail = malloc(nf * sizeof(float));
     s->mag = malloc(nb * sizeof(float));
@@ -101,7 +110,7 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
     s->frame = av_malloc(nf * sizeof(float));
     s->spec = av_malloc(nb * sizeof(AVComplexFloat));
     float scale = 1.0f / (float)p->n_fft; /* av_tx's inverse is not normalised */
-    bool have = s->mean && s->std && s->window && s->phase && s->gain && s->phase_next && s->tail &&
+    bool have = s->mean && s->std && s->window && s->phase && s->gain && s->tonal && s->phase_next && s->tail &&
                 s->mag && s->peaks && s->frame && s->spec && (!stereo || (s->tail_right && s->phase_right));
     int r = have ? av_tx_init(&s->tx, &s->itx, AV_TX_FLOAT_RDFT, 1, p->n_fft, &scale, 0)
                       : AVERROR(ENOMEM);
@@ -131,6 +140,7 @@ void drift_spectral_free(struct drift_spectral *s)
     free(s->window);
     free(s->phase);
     free(s->gain);
+    free(s->tonal);
     free(s->phase_next);
     free(s->tail);
     free(s->tail_right);
@@ -157,7 +167,7 @@ static double hash_uniform(uint64_t key)
 }
 
 /* Phases and gains of one frame (into s->phase, s->gain). Noise bins get a fresh phase from a hash
- * of (frame counter, bin) and NOISE_GAIN; a tonal peak advances its phase by its own frequency and
+ * of (frame counter, bin) and the noise gain; a tonal peak advances its phase by its own frequency and
  * locks its main lobe (+-2 bins, cut at the lowest bins towards the neighbouring peaks) to it. */
 static void frame_phases(struct drift_spectral *s, const float *mag)
 {
@@ -165,7 +175,8 @@ static void frame_phases(struct drift_spectral *s, const float *mag)
     double advance = TWO_PI * s->p.hop / s->p.n_fft; /* radians per hop per bin of frequency */
     for (int k = 0; k < bins; k++) {
         s->phase_next[k] = (float)(TWO_PI * hash_uniform(s->count * 4096u + (uint64_t)k));
-        s->gain[k] = NOISE_GAIN;
+        s->gain[k] = s->noise_gain;
+        s->tonal[k] = false;
     }
     for (int k = 1; k < bins - 1; k++)
         if (mag[k] > mag[k - 1] && mag[k] >= mag[k + 1])
@@ -202,6 +213,7 @@ static void frame_phases(struct drift_spectral *s, const float *mag)
         for (int k = lo > p - 2 ? lo : p - 2; k < (hi < p + 3 ? hi : p + 3); k++) {
             s->phase_next[k] = ph;
             s->gain[k] = 1.0f;
+            s->tonal[k] = true;
         }
     }
     float *t = s->phase; /* the new phases become the last frame's */
@@ -228,13 +240,13 @@ static void overlap_add(struct drift_spectral *s, const float *mag, const float 
         tail[i] += s->frame[i] * s->window[i] / ola;
 }
 
-/* The right channel's phases: tonal bins (gain 1) as the left's, noise bins turned by
+/* The right channel's phases: tonal bins as the left's, noise bins turned by
  * width * 2 pi * (u - 1/2), u from the noise hash of (RIGHT_STREAM + frame * 4096 + bin). */
 static void right_phases(struct drift_spectral *s)
 {
     uint64_t frame = s->count - 1; /* frame_phases has counted this frame */
     for (int k = 0; k < s->bins; k++) {
-        if (s->gain[k] != NOISE_GAIN) {
+        if (s->tonal[k]) {
             s->phase_right[k] = s->phase[k];
             continue;
         }

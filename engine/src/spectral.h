@@ -27,6 +27,10 @@ struct drift_spectral_params {
     int channels;   /* 1 or 2 (0 is read as 1) */
     double width;   /* 2 channels: 0..1, how far the right channel's noise phases turn (1: the two
                        channels' noise is uncorrelated) */
+    double noise_level; /* 0.25..4 (0 is read as 1): the noise bins' magnitudes times this. A model
+                           that predicts the mean log magnitude (x prediction, MSE) gives noise
+                           bins exp(E ln|X|), e^(-gamma/2) = 0.75 of their RMS for Rayleigh
+                           magnitudes; e^(gamma/2) = 1.335 puts the level back. Tonal bins keep 1. */
 };
 
 struct drift_spectral;

@@ -230,13 +230,14 @@ static void noise_is_spread_evenly_over_each_hop(void **state)
     golden_free(&g);
 }
 
-/* All frames of the golden stream through a synthesiser of `channels` and `width`; the result
- * (frames * hop * channels, interleaved) is the caller's. */
-static float *synth_all(const struct golden *g, int channels, double width)
+/* All frames of the golden stream through a synthesiser of `channels`, `width` and
+ * `noise_level`; the result (frames * hop * channels, interleaved) is the caller's. */
+static float *synth_all_level(const struct golden *g, int channels, double width, double noise_level)
 {
     struct drift_spectral_params p = g->p;
     p.channels = channels;
     p.width = width;
+    p.noise_level = noise_level;
     struct drift_spectral *s = NULL;
     struct drift_error err = { 0 };
     if (drift_spectral_new(&p, g->mean, g->std, &s, &err) < 0)
@@ -247,6 +248,11 @@ static float *synth_all(const struct golden *g, int channels, double width)
         drift_spectral_frame(s, g->mags + (size_t)f * g->bins, pcm + (size_t)f * per_frame);
     drift_spectral_free(s);
     return pcm;
+}
+
+static float *synth_all(const struct golden *g, int channels, double width)
+{
+    return synth_all_level(g, channels, width, 1.0);
 }
 
 /* Correlation of the two channels over frames [first, first + count) of an interleaved stream. */
@@ -356,7 +362,65 @@ static void bad_parameters_are_refused_by_name(void **state)
     p.width = 1.5;
     assert_int_equal(drift_spectral_new(&p, mean, std, &s, &err), -EINVAL);
     assert_non_null(strstr(err.message, "width 1.5"));
+    p.width = 1;
+    p.noise_level = 5;
+    assert_int_equal(drift_spectral_new(&p, mean, std, &s, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "noise level 5"));
     assert_null(s);
+}
+
+/* Energy of pcm[from, to) and of the difference of two streams there. */
+static double energy(const float *a, const float *b, size_t from, size_t to)
+{
+    double e = 0;
+    for (size_t i = from; i < to; i++) {
+        double d = b ? (double)a[i] - b[i] : a[i];
+        e += d * d;
+    }
+    return e;
+}
+
+/* audio.noise_level scales the noise bins and nothing else: the phases do not depend on it, so
+ * the output is tones + level x noise, exactly linear in the level; the high chimes (tonal) hardly
+ * change while rain (noise) grows with it; and at level 0.5, where the noise bins' gain equals the
+ * tonal bins' 1, the right channel still turns the noise bins (rain: 0.84 with width 1, noise at a
+ * quarter of its power; 1.0 if they were taken for tones, as a test of the gain would). */
+static void noise_level_scales_the_noise_bins_only(void **state)
+{
+    (void)state;
+    struct golden g;
+    golden_load(&g);
+    size_t n = (size_t)g.frames * g.p.hop, hop = (size_t)g.p.hop;
+    float *one = synth_all_level(&g, 1, 0, 1.0), *half = synth_all_level(&g, 1, 0, 1.5),
+          *two = synth_all_level(&g, 1, 0, 2.0);
+    /* two - one = 2 (half - one), to float rounding */
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = ((double)two[i] - one[i]) - 2.0 * ((double)half[i] - one[i]);
+        worst = fmax(worst, fabs(d));
+        scale = fmax(scale, fabs((double)two[i] - one[i]));
+    }
+    print_message("noise level: linearity error %.2e of %.2e\n", worst, scale);
+    assert_true(scale > 0.01);
+    assert_true(worst < 1e-5 * scale + 1e-6);
+    double rain_growth = energy(two, NULL, 20 * hop, 32 * hop) / energy(one, NULL, 20 * hop, 32 * hop),
+           chimes_change = energy(two, one, 36 * hop, 48 * hop) / energy(one, NULL, 36 * hop, 48 * hop);
+    print_message("level 2: rain's energy x%.2f; the chimes' change %.3f of their energy\n",
+                  rain_growth, chimes_change);
+    assert_true(rain_growth > 2.0 && rain_growth <= 4.0 + 1e-6);
+    assert_true(chimes_change < 0.1);
+    float *stereo = synth_all_level(&g, 2, 1.0, 0.5);
+    double rain = channel_correlation(stereo, g.p.hop, 20, 12),
+           chimes = channel_correlation(stereo, g.p.hop, 36, 12);
+    print_message("level 0.5, width 1: left/right correlation rain %.3f, high chimes %.3f\n", rain,
+                  chimes);
+    assert_true(rain < 0.9); /* 1 if its noise bins were taken for tones */
+    assert_true(chimes > 0.95);
+    free(stereo);
+    free(two);
+    free(half);
+    free(one);
+    golden_free(&g);
 }
 
 int main(void)
@@ -367,6 +431,7 @@ int main(void)
         cmocka_unit_test(a_tone_comes_back_in_tune),
         cmocka_unit_test(noise_is_spread_evenly_over_each_hop),
         cmocka_unit_test(stereo_keeps_tones_centred_and_spreads_noise),
+        cmocka_unit_test(noise_level_scales_the_noise_bins_only),
         cmocka_unit_test(silence_stays_silent),
         cmocka_unit_test(bad_parameters_are_refused_by_name),
     };

@@ -179,6 +179,10 @@ static void malformed_representations_are_refused_by_name(void **state)
     expect_refusal(dir, "audio.stereo_width");
     write_variant(dir, "audio", "stereo_width", json_real(0.5), NULL, NULL); /* mono */
     expect_refusal(dir, "audio.stereo_width is set but audio.channels is not 2");
+    write_variant(dir, "audio", "noise_level", json_real(0.1), NULL, NULL);
+    expect_refusal(dir, "audio.noise_level");
+    write_variant(dir, "audio", "noise_level", json_string("loud"), NULL, NULL);
+    expect_refusal(dir, "audio.noise_level");
     remove_variant(dir);
 }
 

@@ -20,7 +20,7 @@ SAMPLER_DEFAULTS = {
 }
 
 
-def build_config(cfg, ck, commit, sampler, stereo_width=0.0):
+def build_config(cfg, ck, commit, sampler, stereo_width=0.0, noise_level=1.0):
     kind = cfg["kind"]
     arch = {k: cfg[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "tokens", "in_dim",
                                 "text_dim", "vocab_size", "alibi_slopes")}
@@ -51,6 +51,8 @@ def build_config(cfg, ck, commit, sampler, stereo_width=0.0):
                                        "synthesiser (tools/models/spectral.py)"}
         if stereo_width:   # the synthesiser's second channel (spectral.py: stereo); the model is mono
             out["audio"]["stereo_width"] = stereo_width
+        if noise_level != 1.0:   # the noise bins' level put back (spectral.py: Synth)
+            out["audio"]["noise_level"] = noise_level
     else:
         out["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
                         "representation": "pcm", "scale": cfg["audio_scale"], "pixel_scale": "pcm = x * scale"}
@@ -105,9 +107,14 @@ def main():
     ap.add_argument("--stereo-width", type=float, default=0.0,
                     help="spectral audio: > 0 makes the file stereo, the right channel's noise phases turned "
                          "by this much (0..1; tools/models/spectral.py)")
+    ap.add_argument("--noise-level", type=float, default=1.0,
+                    help="spectral audio: the synthesiser's noise bins times this (0.25..4; "
+                         "e^(gamma/2) = 1.3346, the level an x-predicting model loses on noise: spectral.py)")
     a = ap.parse_args()
     if not 0 <= a.stereo_width <= 1:
         ap.error(f"--stereo-width {a.stereo_width} is outside 0..1")
+    if not 0.25 <= a.noise_level <= 4:
+        ap.error(f"--noise-level {a.noise_level} is outside 0.25..4")
     ck = load_ckpt(a.ckpt)
     cfg = ck["cfg"]
     sampler = dict(SAMPLER_DEFAULTS[cfg["kind"]])
@@ -115,7 +122,7 @@ def main():
                  ("guidance", a.guidance)):
         if v is not None:
             sampler[k] = v
-    conf = build_config(cfg, ck, a.commit, sampler, a.stereo_width)
+    conf = build_config(cfg, ck, a.commit, sampler, a.stereo_width, a.noise_level)
     base = os.path.join(a.outdir, a.name)
     tensors = dict(ck["state"])
     if ck.get("spectral"):   # the per-bin normalisation travels with the weights (always F32)

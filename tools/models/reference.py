@@ -262,7 +262,7 @@ def audio_pcm(conf, outs):
         import spectral
         au = conf["audio"]
         syn = spectral.Synth(conf["_spectral"]["mean"], conf["_spectral"]["std"], au.get("channels", 1),
-                             au.get("stereo_width", 0.0))
+                             au.get("stereo_width", 0.0), au.get("noise_level", 1.0))
         return np.concatenate([syn.chunk(np.asarray(o, np.float32).reshape(-1, spectral.BINS)) for o in outs])
     prev, pcm = None, []
     for o in outs:

@@ -15,6 +15,11 @@ bin is noise: it gets a fresh phase each frame from a counter-based hash (mix(fr
 noise.py's splitmix64 finaliser), so that noise does not gather into a click at every frame centre, as
 it does when all bins are locked. Noise bins are scaled by NOISE_GAIN: with a Hann window at 75 %
 overlap, frames of independent phases overlap-add to 1/4 of the power that coherent frames keep.
+A model file may set audio.noise_level (noise_level here, default 1): the noise bins' gain times it.
+An x-predicting model trained with a squared error outputs the conditional mean of ln|X|; for noise,
+whose magnitudes are Rayleigh-distributed, exp(E ln|X|) is e^(-gamma/2) = 0.75 of the RMS, so noise
+comes out 2.5 dB low. e^(gamma/2) = 1.3346 puts it back; tonal bins, whose magnitudes the model knows,
+keep gain 1.
 Frames are inverse-transformed, windowed with the same Hann window and overlap-added; the output of a
 frame is final HOP samples later.
 
@@ -69,9 +74,10 @@ def initial_phase():
 class Synth:
     """x (model space) -> PCM, streaming. State: the phase of every bin and the overlap-add tail."""
 
-    def __init__(self, mean, std, channels=1, width=0.0):
-        assert channels in (1, 2) and 0 <= width <= 1
+    def __init__(self, mean, std, channels=1, width=0.0, noise_level=1.0):
+        assert channels in (1, 2) and 0 <= width <= 1 and 0.25 <= noise_level <= 4
         self.channels, self.width = channels, width
+        self.noise_gain = np.float32(NOISE_GAIN * noise_level)
         self.tail_right = np.zeros(N_FFT, np.float32)
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
@@ -96,9 +102,10 @@ class Synth:
 
     def frame_phases(self, mag):
         """advance self.phase for one frame of magnitudes [BINS]; returns the frame's phases and the
-        per-bin gains (1 for tonal bins, NOISE_GAIN for noise)."""
+        per-bin gains (1 for tonal bins, NOISE_GAIN * noise_level for noise)."""
         out = self.noise_phases()
-        gain = np.full(BINS, np.float32(NOISE_GAIN), np.float32)
+        gain = np.full(BINS, self.noise_gain, np.float32)
+        tonal = np.zeros(BINS, bool)
         power = mag.astype(np.float64) ** 2
         peaks = [k for k in range(1, BINS - 1) if mag[k] > mag[k - 1] and mag[k] >= mag[k + 1]]
         lm = np.log(mag.astype(np.float64) + FLOOR)
@@ -117,11 +124,11 @@ class Synth:
             hi = p + 1 + int(np.argmin(mag[p + 1:peaks[i + 1]])) if i + 1 < len(peaks) else BINS
             out[max(lo, p - 2):min(hi, p + 3)] = ph
             gain[max(lo, p - 2):min(hi, p + 3)] = 1
+            tonal[max(lo, p - 2):min(hi, p + 3)] = True
         self.phase = out
         if self.channels == 2:   # before the count moves on: the right turns belong to this frame
             turn = self.width * (2 * np.pi) * (self.uniform(RIGHT_STREAM) - 0.5)
-            self.phase_right = np.where(gain == np.float32(NOISE_GAIN), out.astype(np.float64) + turn,
-                                        out).astype(np.float32)
+            self.phase_right = np.where(tonal, out, out.astype(np.float64) + turn).astype(np.float32)
         self.count += 1
         return out, gain
 
