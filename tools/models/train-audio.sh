@@ -17,7 +17,8 @@ out=$(cd "$out" && pwd)
   --batch 128 --clip 6 --lr 6e-4 --warmup 100 --ema 0.998 --p-ctx 0.25 --p-ln 0.45 --p-one 0.2 --loss-t-min 0.4 \
   --previous-frame \
   --seconds "$seconds" --out "$out" 2>&1 | tee -a "$out/train.log"
-# The shipped sampler defaults: 3 Euler steps, the window's chunks (and the chunk before) at noise 0.2 (models/README.md: 0.2 against 0.4);
-# stereo from the synthesiser, the right channel's noise phases turned by a whole turn (width 1).
-/usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/ckpt.pt" --name drift-audio --steps 3 --context-t 0.2 \
-  --stereo-width 1.0 --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
+# The shipped sampler defaults: 3 Euler steps, the window's chunks (and the chunk before) at noise 0.3
+# (models/README.md: 0.1-0.4 measured); stereo from the synthesiser, the right channel's noise phases
+# turned by a whole turn (width 1); noise bins at e^(gamma/2), the level an x-predicting model loses.
+/usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/ckpt.pt" --name drift-audio --steps 3 --context-t 0.3 \
+  --stereo-width 1.0 --noise-level 1.3346 --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
