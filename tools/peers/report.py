@@ -13,7 +13,11 @@ import os
 import shutil
 import sys
 
-GOAL_PEER_X, GOAL_LIMIT_PCT, GOAL_F32_ORT_X = 4.0, 40.0, 1.5
+# Issue 18's goals: drift bf16 >= 3x the fastest peer for both models; its step at >= 80 % of the
+# limit for the video model and >= 50 % for the audio model (a model whose step is well under 1 ms,
+# where per-call cost counts); drift fp32 >= 1.5x ONNX Runtime fp32.
+GOAL_PEER_X, GOAL_F32_ORT_X = 3.0, 1.5
+GOAL_LIMIT_PCT = {"video": 80.0, "audio": 50.0}
 BEGIN, END = "<!-- peers-table: begin (tools/peers/bench-peers.sh --docs) -->", "<!-- peers-table: end -->"
 LABELS = {"drift bf16": "drift bf16", "drift f32": "drift fp32", "drift int8": "drift int8 (option)",
           "torch fp32": "PyTorch {torch} fp32",
@@ -206,9 +210,8 @@ def model_table(folder, run):
         goals.append((f"drift bf16 ≥ {GOAL_PEER_X:g}× faster per step than the fastest peer", f"{x:.2f}×",
                       x >= GOAL_PEER_X, "bf16"))
     if b and limit_ms:
-        pct = 100 * limit_ms / b["step_ms"]
-        goals.append((f"drift bf16 ≥ {GOAL_LIMIT_PCT:g}% of the limit", f"{pct:.1f}%", pct >= GOAL_LIMIT_PCT,
-                      "bf16"))
+        pct, goal = 100 * limit_ms / b["step_ms"], GOAL_LIMIT_PCT.get(kind, 80.0)
+        goals.append((f"drift bf16 ≥ {goal:g}% of the limit", f"{pct:.1f}%", pct >= goal, "bf16"))
     if f and "ort fp32" in rows:
         x = rows["ort fp32"]["step_ms"] / f["step_ms"]
         goals.append((f"drift fp32 ≥ {GOAL_F32_ORT_X:g}× faster than ONNX Runtime fp32", f"{x:.2f}×",
