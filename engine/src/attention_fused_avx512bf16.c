@@ -111,6 +111,24 @@ BF16 static void queries_bf16(const float *q, int64_t q_row, int nq, int64_t hea
         }
 }
 
+/* Rows a and b (elements [0, total), total a multiple of 16) interleaved element by element into
+ * dst: a0 b0 a1 b1 ...; elements at or past `valid`, and the whole of b when it is NULL, are 0
+ * (masked loads: nothing past `valid` is read). Both repacks below are this. */
+BF16_INLINE void interleave_rows(const uint16_t *a, const uint16_t *b, int64_t valid,
+                                 int64_t total, uint16_t *dst)
+{
+    for (int64_t d = 0; d < total; d += 32) {
+        __mmask32 m = below32(valid - d);
+        __m512i x = _mm512_maskz_loadu_epi16(m, a + d);
+        __m512i y = _mm512_maskz_loadu_epi16(b ? m : 0, (b ? b : a) + d);
+        __m512i lo, hi;
+        interleave(x, y, &lo, &hi);
+        _mm512_storeu_si512(dst + d * 2, lo);
+        if (d + 16 < total)
+            _mm512_storeu_si512(dst + (d + 16) * 2, hi);
+    }
+}
+
 /* kt's rows 2p and 2p+1 (keys [0, nk) of two head dimensions) interleaved key by key into
  * k[p][c][2], for all KB keys: the keys past nk and the missing row of an odd head_dim are 0,
  * so the score block's extra columns compute 0 * q (masked loads stay inside the cache). */
@@ -118,17 +136,8 @@ BF16_INLINE void pack_keys(const uint16_t *kt, int64_t kt_row, int nk, int64_t h
                            uint16_t *k)
 {
     for (int64_t p = 0; p < pairs_of(head_dim); p++) {
-        bool has_b = 2 * p + 1 < head_dim;
-        const uint16_t *a = kt + 2 * p * kt_row, *b = has_b ? a + kt_row : a;
-        for (int c = 0; c < KB; c += 32) {
-            __mmask32 m = below32(nk - c);
-            __m512i x = _mm512_maskz_loadu_epi16(m, a + c);
-            __m512i y = _mm512_maskz_loadu_epi16(has_b ? m : 0, b + c);
-            __m512i lo, hi;
-            interleave(x, y, &lo, &hi);
-            _mm512_storeu_si512(k + (p * KB + c) * 2, lo);
-            _mm512_storeu_si512(k + (p * KB + c + 16) * 2, hi);
-        }
+        const uint16_t *a = kt + 2 * p * kt_row;
+        interleave_rows(a, 2 * p + 1 < head_dim ? a + kt_row : NULL, nk, KB, k + p * KB * 2);
     }
 }
 
@@ -208,19 +217,8 @@ BF16_INLINE void pack_tile(const float *p, int nq, int nk, const uint16_t *value
         }
     int64_t cols = value_cols(head_dim);
     for (int c = 0; c < nk; c += 2) {
-        bool has_b = c + 1 < nk;
-        const uint16_t *a = values + c * v_row, *b = has_b ? a + v_row : a;
-        uint16_t *dst = w.v + (c / 2) * cols * 2;
-        for (int64_t d = 0; d < cols; d += 32) {
-            __mmask32 m = below32(head_dim - d);
-            __m512i x = _mm512_maskz_loadu_epi16(m, a + d);
-            __m512i y = _mm512_maskz_loadu_epi16(has_b ? m : 0, b + d);
-            __m512i lo, hi;
-            interleave(x, y, &lo, &hi);
-            _mm512_storeu_si512(dst + d * 2, lo);
-            if (d + 16 < cols)
-                _mm512_storeu_si512(dst + (d + 16) * 2, hi);
-        }
+        const uint16_t *a = values + c * v_row;
+        interleave_rows(a, c + 1 < nk ? a + v_row : NULL, head_dim, cols, w.v + (c / 2) * cols * 2);
     }
 }
 
