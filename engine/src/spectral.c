@@ -27,8 +27,8 @@ struct drift_spectral {
     float *window;            /* [n_fft] periodic Hann */
     float *phase;             /* [bins] phase of each bin in the last frame */
     float *phase_next;        /* [bins] this frame's, while the last frame's are still read */
-    float *gain;              /* [bins] this frame's gain per bin (1 tonal, noise_gain noise) */
-    bool *tonal;              /* [bins] this frame's tonal bins (the right channel keeps their phase) */
+    bool *tonal;              /* [bins] this frame's tonal bins: gain 1 and, in stereo, the left's
+                                 phase; the others are noise, gain noise_gain */
     float noise_gain;         /* NOISE_GAIN * p.noise_level */
     uint64_t count;           /* frames synthesised since the start: the noise phases' counter */
     int channels;
@@ -98,7 +98,6 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
     s->std = malloc(nb * sizeof(float));
     s->window = malloc(nf * sizeof(float));
     s->phase = malloc(nb * sizeof(float));
-    s->gain = malloc(nb * sizeof(float));
     s->tonal = malloc(nb * sizeof(bool));
     s->phase_next = malloc(nb * sizeof(float));
     s->tail = malloc(nf * sizeof(float));
@@ -110,7 +109,7 @@ int drift_spectral_new(const struct drift_spectral_params *p, const float *mean,
     s->frame = av_malloc(nf * sizeof(float));
     s->spec = av_malloc(nb * sizeof(AVComplexFloat));
     float scale = 1.0f / (float)p->n_fft; /* av_tx's inverse is not normalised */
-    bool have = s->mean && s->std && s->window && s->phase && s->gain && s->tonal && s->phase_next && s->tail &&
+    bool have = s->mean && s->std && s->window && s->phase && s->tonal && s->phase_next && s->tail &&
                 s->mag && s->peaks && s->frame && s->spec && (!stereo || (s->tail_right && s->phase_right));
     int r = have ? av_tx_init(&s->tx, &s->itx, AV_TX_FLOAT_RDFT, 1, p->n_fft, &scale, 0)
                       : AVERROR(ENOMEM);
@@ -139,7 +138,6 @@ void drift_spectral_free(struct drift_spectral *s)
     free(s->std);
     free(s->window);
     free(s->phase);
-    free(s->gain);
     free(s->tonal);
     free(s->phase_next);
     free(s->tail);
@@ -166,8 +164,8 @@ static double hash_uniform(uint64_t key)
     return (double)(drift_noise_mix(key) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-/* Phases and gains of one frame (into s->phase, s->gain). Noise bins get a fresh phase from a hash
- * of (frame counter, bin) and the noise gain; a tonal peak advances its phase by its own frequency and
+/* Phases and kinds of one frame's bins (into s->phase, s->tonal). Noise bins get a fresh phase from
+ * a hash of (frame counter, bin) and the noise gain; a tonal peak advances its phase by its own frequency and
  * locks its main lobe (+-2 bins, cut at the lowest bins towards the neighbouring peaks) to it. */
 static void frame_phases(struct drift_spectral *s, const float *mag)
 {
@@ -175,7 +173,6 @@ static void frame_phases(struct drift_spectral *s, const float *mag)
     double advance = TWO_PI * s->p.hop / s->p.n_fft; /* radians per hop per bin of frequency */
     for (int k = 0; k < bins; k++) {
         s->phase_next[k] = (float)(TWO_PI * hash_uniform(s->count * 4096u + (uint64_t)k));
-        s->gain[k] = s->noise_gain;
         s->tonal[k] = false;
     }
     for (int k = 1; k < bins - 1; k++)
@@ -212,7 +209,6 @@ static void frame_phases(struct drift_spectral *s, const float *mag)
         }
         for (int k = lo > p - 2 ? lo : p - 2; k < (hi < p + 3 ? hi : p + 3); k++) {
             s->phase_next[k] = ph;
-            s->gain[k] = 1.0f;
             s->tonal[k] = true;
         }
     }
@@ -222,15 +218,17 @@ static void frame_phases(struct drift_spectral *s, const float *mag)
     s->count++;
 }
 
-/* One channel of one frame: the complex spectrum of mag with these phases (and s->gain),
+/* One channel of one frame: the complex spectrum of mag with these phases (gain 1 for tonal
+ * bins, noise_gain for the others),
  * inverse-transformed, windowed and added to tail. */
 static void overlap_add(struct drift_spectral *s, const float *mag, const float *phase, float *tail)
 {
     int n = s->p.n_fft, bins = s->bins;
     float gain = (float)n / 4.0f; /* the periodic Hann window's sum / 2 */
     for (int k = 0; k < bins; k++) {
+        float bin_gain = s->tonal[k] ? 1.0f : s->noise_gain;
         /* (-1)^k moves the phase reference from the frame's centre to its start */
-        double m = (double)(mag[k] * s->gain[k] * gain) * ((k & 1) ? -1.0 : 1.0), ph = phase[k];
+        double m = (double)(mag[k] * bin_gain * gain) * ((k & 1) ? -1.0 : 1.0), ph = phase[k];
         s->spec[k].re = (float)(m * cos(ph));
         s->spec[k].im = (k == 0 || k == bins - 1) ? 0.0f : (float)(m * sin(ph));
     }

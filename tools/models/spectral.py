@@ -104,7 +104,6 @@ class Synth:
         """advance self.phase for one frame of magnitudes [BINS]; returns the frame's phases and the
         per-bin gains (1 for tonal bins, NOISE_GAIN * noise_level for noise)."""
         out = self.noise_phases()
-        gain = np.full(BINS, self.noise_gain, np.float32)
         tonal = np.zeros(BINS, bool)
         power = mag.astype(np.float64) ** 2
         peaks = [k for k in range(1, BINS - 1) if mag[k] > mag[k - 1] and mag[k] >= mag[k + 1]]
@@ -123,9 +122,9 @@ class Synth:
             lo = p - 1 - int(np.argmin(mag[peaks[i - 1] + 1:p][::-1])) if i > 0 else 0
             hi = p + 1 + int(np.argmin(mag[p + 1:peaks[i + 1]])) if i + 1 < len(peaks) else BINS
             out[max(lo, p - 2):min(hi, p + 3)] = ph
-            gain[max(lo, p - 2):min(hi, p + 3)] = 1
             tonal[max(lo, p - 2):min(hi, p + 3)] = True
         self.phase = out
+        gain = np.where(tonal, np.float32(1), self.noise_gain).astype(np.float32)
         if self.channels == 2:   # before the count moves on: the right turns belong to this frame
             turn = self.width * (2 * np.pi) * (self.uniform(RIGHT_STREAM) - 0.5)
             self.phase_right = np.where(tonal, out, out.astype(np.float64) + turn).astype(np.float32)
