@@ -72,6 +72,12 @@ def build_config(cfg, ck, commit, sampler, stereo_width=0.0, noise_level=1.0):
                        "seconds": round(ck["seconds"], 1), "hardware": ck["hardware"], "torch": ck["torch"],
                        "batch": ck["batch"], "clip_frames": ck["clip"], "lr": ck["args"]["lr"],
                        "ema": ck["args"]["ema"], "p_uncond": ck["args"]["p_uncond"], "seed": ck["args"]["seed"]}
+    if len(ck.get("stages") or []) > 1:
+        # a run in stages (train.py --init): the totals above, each stage's part here
+        out["training"]["steps"] = sum(st["steps"] for st in ck["stages"])
+        out["training"]["seconds"] = round(sum(st["seconds"] for st in ck["stages"]), 1)
+        out["training"]["stages"] = [{"steps": st["steps"], "seconds": round(st["seconds"], 1), "lr": st.get("lr"),
+                                      "own_rollout_share": st["rollout"]} for st in ck["stages"]]
     if ck.get("latent"):
         lt = ck["latent"]
         out["training"]["autoencoder"] = {"steps": lt["ae_steps"], "seconds": round(lt["ae_seconds"], 1),

@@ -6,6 +6,9 @@
 Clips of `clip` frames (video frames or audio chunks); every frame gets its own noise level
 t ~ 30% U(0, 0.1) (context-like) | 55% logit-normal(0, 1) | 15% U(0, 1); x_t = (1-t) x0 + t eps,
 target v = eps - x0, plain MSE. Prompts are dropped to the null embedding with p = 0.1 (for CFG).
+--rollout P: a share P of the batches trains on the model's own rollouts (rollout.py): the clip's context
+frames are sampled by the model itself, frame by frame, with the shipped sampler; the target stays the real
+clip. Used as a second stage (--init: the first stage's ckpt.pt; --data-dir: its autoencoder and data).
 The run stops at --steps or --seconds, whichever comes first; the LR schedule follows progress
 = max(step/steps, elapsed/seconds). Writes ckpt.pt (EMA weights, fp32, split into parts of <15 MB
 when large), loss.csv, and prints one line per log interval.
@@ -27,6 +30,7 @@ import audio_data  # noqa: E402
 import datagen_audio  # noqa: E402
 import datagen_video  # noqa: E402
 import model as M  # noqa: E402
+import rollout  # noqa: E402
 import video_ae  # noqa: E402
 import video_data  # noqa: E402
 from vocab import VOCAB, tokenize  # noqa: E402
@@ -103,6 +107,12 @@ def load_ckpt(path):
     return torch.load(io.BytesIO(data), map_location="cpu")
 
 
+def stage_of(ck):
+    """a checkpoint's own training run, for the stages list of the run that starts from it"""
+    return {"steps": ck["steps"], "seconds": ck["seconds"], "lr": ck["args"]["lr"],
+            "rollout": ck["args"].get("rollout", 0.0)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", choices=["video", "audio"], required=True)
@@ -143,8 +153,24 @@ def main():
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--depth", type=int)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--data-dir", help="where the autoencoder and the cached data are (default: --out)")
+    ap.add_argument("--init", help="start from this checkpoint's weights (a first stage's ckpt.pt), fresh optimiser")
+    ap.add_argument("--rollout", type=float, default=0.0, help="share of batches with the model's own context")
+    ap.add_argument("--rollout-steps", type=int, default=3, help="the sampler's steps in a rollout")
+    ap.add_argument("--rollout-start", type=int, default=0,
+                    help="a rolled-out frame after the first starts at this step (0: pure noise, as the stream)")
+    ap.add_argument("--rollout-first-start", type=int, default=1,
+                    help="the clip's first frame starts at this step, from its real frame noised to that level")
+    ap.add_argument("--rollout-guidance", type=float, default=1.0)
+    ap.add_argument("--rollout-commit", choices=["last-step", "pass"], default="last-step")
+    ap.add_argument("--rollout-context-loss", action=argparse.BooleanOptionalAction, default=False,
+                    help="also train the generated context frames towards the real frames they replace")
+    ap.add_argument("--rollout-context-t", type=float, default=0.3, help="commit pass: the context's noise level")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    data_dir = a.data_dir or a.out
+    if not 0.0 <= a.rollout <= 1.0:
+        ap.error(f"--rollout {a.rollout}: a share in [0, 1]")
     torch.manual_seed(a.seed)
     dev = torch.device(a.device)
     cuda = dev.type == "cuda"
@@ -170,13 +196,13 @@ def main():
         torch.set_num_threads(os.cpu_count() or 1)
     spectral_stats = latent = crops = None
     if a.model == "audio" and cfg["representation"] == "stft":
-        data = audio_data.build(os.path.join(a.out, "data.pt"), a.data_clips or 4200, a.data_seconds, a.seed + 100,
+        data = audio_data.build(os.path.join(data_dir, "data.pt"), a.data_clips or 4200, a.data_seconds, a.seed + 100,
                                 log=say)
         crops = audio_data.Crops(data, L, cfg["tokens"], a.seed)
         spectral_stats = {"mean": data["mean"], "std": data["std"]}
     elif a.model == "video" and cfg["latent_factor"] > 1:
-        ae = video_ae.train(a.out, a.ae_seconds, a.seed, log=say)
-        data = video_data.build(os.path.join(a.out, "data.pt"), ae, a.data_clips or 2400, a.data_frames,
+        ae = video_ae.train(data_dir, a.ae_seconds, a.seed, log=say)
+        data = video_data.build(os.path.join(data_dir, "data.pt"), ae, a.data_clips or 2400, a.data_frames,
                                 a.seed + 100, log=say)
         crops = video_data.Crops(data, L, cfg["patch"], a.seed)
         _, dec = video_ae.load(ae)
@@ -190,6 +216,14 @@ def main():
     if a.pos_init == "sincos":
         with torch.no_grad():
             net.pos_embed.copy_(M.sincos_positions(cfg))
+    init = None
+    if a.init:
+        init = load_ckpt(a.init)
+        if init["cfg"] != cfg:
+            diff = sorted(k for k in set(cfg) | set(init["cfg"]) if cfg.get(k) != init["cfg"].get(k))
+            sys.exit(f"--init {a.init}: its architecture differs in {', '.join(diff)}")
+        net.load_state_dict(init["state"])
+        print(f"initialised from {a.init}: {init['steps']} steps, {init['seconds']:.0f}s", flush=True)
     ema = M.DriftDiT(cfg).to(dev)
     ema.load_state_dict(net.state_dict())
     for p in ema.parameters():
@@ -265,6 +299,21 @@ def main():
         t = sample_t(B, L, dev, a.p_ctx, a.p_ln, a.p_one)
         eps = torch.randn_like(x0)
         xt = (1 - t[..., None, None]) * x0 + t[..., None, None] * eps
+        frames_in_loss = None
+        if a.rollout and rng.random() < a.rollout:
+            with torch.no_grad():
+                text = net.text_cond(ids, lens, drop)
+                null = net.text.null[None].expand_as(text)
+            xt, t = rollout.with_own_context(
+                net, x0, xt, t, text, null, steps=a.rollout_steps, start=a.rollout_start, first_start=a.rollout_first_start,
+                guidance=a.rollout_guidance, commit=a.rollout_commit, context_t=a.rollout_context_t,
+                clip=latent["clip"] if latent else 1.0, bf16=use_bf16)
+            eps = (xt - (1 - t[..., None, None]) * x0) / t[..., None, None].clamp(min=1e-6)
+            if not a.rollout_context_loss:
+                # the generated context frames are not the real frames they replace: asked to give the real
+                # one back from such an input, the model would learn to distrust a nearly clean input, the
+                # very thing the sampler's last step relies on. Only the real frame after them is trained.
+                frames_in_loss = slice(L - 1, L)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
             v = net(xt, t, net.text_cond(ids, lens, drop))
         err = v.float() - (eps - x0)
@@ -273,7 +322,7 @@ def main():
             # (context) frames, whose output the sampler never uses, outweigh the noisy ones 400:1 and the
             # model never learns its first step from pure noise. Capped at 1/loss_t_min^2.
             err = err * (t.clamp(min=M.X_PRED_T_MIN) / t.clamp(min=a.loss_t_min))[..., None, None]
-        loss = err.square().mean()
+        loss = err.square().mean() if frames_in_loss is None else err[:, frames_in_loss].square().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -299,7 +348,9 @@ def main():
     state = {k: v.detach().float().cpu() for k, v in ema.state_dict().items()}
     paths = save_ckpt(os.path.join(a.out, "ckpt.pt"), {
         "cfg": cfg, "state": state, "steps": step, "seconds": el, "hardware": hw,
-        "torch": torch.__version__, "args": vars(a), "batch": B, "clip": L, "spectral": spectral_stats, "latent": latent})
+        "torch": torch.__version__, "args": vars(a), "batch": B, "clip": L, "spectral": spectral_stats, "latent": latent,
+        "stages": (init.get("stages") or [stage_of(init)] if init else []) + [
+            {"steps": step, "seconds": el, "lr": a.lr, "rollout": a.rollout}]})
     print(f"done: {step} steps in {el:.0f}s on {hw}; wrote {paths}", flush=True)
     log.close()
     os._exit(0)  # do not wait for data-loader workers

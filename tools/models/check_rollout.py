@@ -1,0 +1,78 @@
+"""The model's own rollouts used in training (rollout.py) are what the stream's window holds: given the
+stream's noise, each generated context frame equals the frame the reference sampler (reference.Stream, the
+behaviour the C engine reproduces) keeps in its window, for both ways a frame joins the window and with
+classifier-free guidance; a start outside the schedule is refused.
+  /usr/bin/python3 tools/models/check_rollout.py
+"""
+import os
+import struct
+import sys
+import tempfile
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model as M  # noqa: E402
+import reference  # noqa: E402
+import rollout  # noqa: E402
+from vocab import VOCAB  # noqa: E402
+
+
+def check(name, cfg, commit, guidance, frames=6):
+    torch.manual_seed(1)
+    net = M.DriftDiT(cfg)
+    for p in net.parameters():
+        p.data.normal_(0, 0.2)
+    T, P = cfg["tokens"], cfg["in_dim"]
+    draws = {(f, kind): torch.randn(1, T, P) for f in range(frames) for kind in ("init", "context")}
+    conf = {"sampler": {"default": "euler", "steps": 3, "shift": 1.0, "guidance": guidance, "context_t": 0.3,
+                        "commit": commit}}
+    with tempfile.NamedTemporaryFile(suffix=".f32") as nf:
+        for f in range(frames):   # the stream reads, per frame, its starting noise then its context noise
+            for kind in ("init", "context"):
+                d = draws[(f, kind)]
+                if cfg["kind"] == "video":   # a video frame's noise is read as the latent image (HWC)
+                    d = M.unpatchify(d, cfg["patch"], cfg["latent_height"], cfg["latent_width"], cfg["latent_channels"])
+                nf.write(struct.pack(f"<{T * P}f", *d.flatten().tolist()))
+        nf.flush()
+        st = reference.Stream(net, conf, "calm blue ocean", noise_file=nf.name)
+        kept = []
+        for f in range(frames):
+            st.next()
+            kept.append(st.prev)
+    with torch.no_grad():
+        text = st.encode("calm blue ocean")
+        null = st.encode("")
+    x0 = torch.randn(1, frames + 1, T, P)   # unused from pure noise (start 0): 0 * x0 + 1 * noise
+    ctx, levels = rollout.own_context(net, x0, text, null, steps=3, start=0, first_start=0, guidance=guidance,
+                                      commit=commit, context_t=0.3, clip=1.0,
+                                      noise=lambda like, f, kind: draws[(f, kind)])
+    err = (ctx[0] - torch.cat(kept)).abs().max().item()
+    want_t = 1.0 / 3.0 if commit == "last-step" else 0.3
+    level_ok = torch.allclose(levels, torch.full_like(levels, want_t))
+    print(f"{name}, commit {commit}, guidance {guidance}: rollout vs reference stream window: max abs difference "
+          f"{err:.3g} over {frames} frames; levels {levels.tolist()}")
+    return err < 1e-4 and level_ok
+
+
+def main():
+    video = M.video_config(len(VOCAB), width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=3,
+                           text_dim=8, latent_factor=4, latent_channels=4, prediction="x", previous_frame_input=True)
+    audio = M.audio_config(len(VOCAB), chunk=64, patch=16, hidden=32, depth=2, heads=2, window=3, text_dim=8,
+                           representation="pcm")
+    ok = check("latent video, frame before", video, "last-step", 2.0)
+    ok &= check("audio", audio, "pass", 1.0)
+    net = M.DriftDiT(audio)
+    for bad in ({"start": 3}, {"first_start": -1}, {"commit": "both"}):
+        try:
+            rollout.own_context(net, torch.zeros(1, 3, audio["tokens"], audio["in_dim"]), torch.zeros(1, 32),
+                                torch.zeros(1, 32), **bad)
+            print(f"{bad}: accepted, should be refused")
+            ok = False
+        except ValueError as e:
+            print(f"{bad}: refused ({e})")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Context frames made by the model itself, for training on its own rollouts (after Self-Forcing, 2025).
+
+Trained only on real context, a streaming model meets its own output as context from the second frame on,
+and its small, systematic errors (a ringing partial predicted a little loud, a texture a little streaked)
+are fed back and compound: the chimes run away to 6x the data's level, video falls into stripes over 3000
+frames. Here a clip's context frames are what the stream's window would hold had the model made them: each
+frame is sampled frame by frame with the shipped sampler (Euler, the same steps, guidance, commit rule)
+against the model's own earlier frames, so its errors and their feedback are in the context. The training
+target stays the real clip: the model learns to pull its own context back to the data.
+
+The clip's first frame is anchored to its real frame: its sampling starts at the schedule's step `first_start`
+(t = ts[first_start]) from the real frame noised there. From pure noise a stream's first frame is a new draw
+of the prompt (another colour, another phase), and the real clip after it would no longer be its future.
+Later frames start at step `start`: 0 is what the stream does (pure noise, the context alone says what comes
+next), and it is where a model that predicts the mean adds a little of every possible event to each frame
+(a strike on every chime partial) that the next frame then carries on; anchored at step 1 that first step is
+never taken and its error never seen (the chimes still ran away after such a run, models/README.md).
+"""
+import torch
+
+
+def schedule(steps):
+    """the sampler's times for shift 1 (the shipped models' shift; reference.schedule in general)"""
+    return [1.0 - i / steps for i in range(steps + 1)]
+
+
+@torch.no_grad()
+def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1.0, commit="last-step", context_t=0.3, clip=1.0,
+                bf16=False, noise=None):
+    """x0 [B, L, T, P]: a real clip (model space); text, null [B, D]: the prompt's and the empty prompt's
+    conditioning. Frames 0..L-2 are generated in order, each against the window of those before it.
+
+    Returns (x [B, L-1, T, P], t [L-1]): each generated frame as the window keeps it, with its noise level:
+    commit "last-step" keeps the input of the sampler's last evaluation (t = ts[steps-1]); "pass" keeps the
+    clean frame noised to context_t. noise(like, frame, kind): the frame's starting noise (kind "init") or its
+    context noise ("context"), shaped like `like`; default Gaussian draws (tools/models/check_rollout.py gives
+    the stream's own noise to compare with the reference sampler)."""
+    for name, s in (("start", start), ("first_start", first_start)):
+        if not 0 <= s < steps:
+            raise ValueError(f"rollout {name} {s}: a step of the {steps}-step schedule (0..{steps - 1})")
+    if commit not in ("last-step", "pass"):
+        raise ValueError(f"rollout commit {commit!r}: last-step or pass")
+    B, L, T, P = x0.shape
+    noise = noise or (lambda like, frame, kind: torch.randn_like(like))
+    ts = schedule(steps)
+    branches = [text] + ([null] if guidance != 1.0 else [])
+    caches = [[[] for _ in net.blocks] for _ in branches]
+    window = net.cfg["window"]
+    prev = None
+    frames, levels = [], []
+
+    def evaluate(x, t, prev):
+        tt = torch.full((B,), t, device=x.device)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+            outs = [net.forward_frame(x, tt, cond, caches[b], prev) for b, cond in enumerate(branches)]
+        v = outs[0][0].float()
+        if len(outs) > 1:
+            vu = outs[1][0].float()
+            v = vu + guidance * (v - vu)
+        return v, [kv for _, kv in outs]
+
+    for j in range(L - 1):
+        s = first_start if j == 0 else start
+        x = (1 - ts[s]) * x0[:, j] + ts[s] * noise(x0[:, j], j, "init")
+        for i in range(s, steps):
+            v, kvs = evaluate(x, ts[i], prev)
+            last_x, last_t = x, ts[i]
+            x = x + (ts[i + 1] - ts[i]) * v
+        x = x.clamp(-clip, clip)
+        if commit == "pass":
+            last_x, last_t = (1 - context_t) * x + context_t * noise(x, j, "context"), context_t
+            _, kvs = evaluate(last_x, last_t, prev)
+        for b in range(len(branches)):
+            for layer, kv in zip(caches[b], kvs[b]):
+                layer.append(kv)
+                if len(layer) > window:
+                    layer.pop(0)
+        prev = last_x
+        frames.append(last_x)
+        levels.append(last_t)
+    return torch.stack(frames, 1), torch.tensor(levels, device=x0.device)
+
+
+def with_own_context(net, x0, xt, t, text, null, **sampler):
+    """A training clip whose frames 0..L-2 are the model's own (own_context) and whose last frame is the real
+    one noised as usual: (xt [B, L, T, P], t [B, L]). The target is the real clip x0 throughout."""
+    ctx, levels = own_context(net, x0, text, null, **sampler)
+    B = x0.shape[0]
+    return torch.cat([ctx, xt[:, -1:]], 1), torch.cat([levels[None].expand(B, -1), t[:, -1:]], 1)
+
