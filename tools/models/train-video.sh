@@ -2,11 +2,15 @@
 # Trains the default video model from nothing on this machine's CPU, resumable (run it again to go on from
 # the last checkpoint; a finished stage is skipped), then exports it to models/drift-video.{safetensors,json}.
 #
-#   tools/models/train-video.sh [OUT_DIR] [SECONDS]        (defaults: out/video, 4800)
-#   follow it: tail -f OUT_DIR/train.log      (autoencoder, dataset, then one line per 50 steps; loss.csv)
+#   tools/models/train-video.sh [OUT_DIR] [SECONDS] [ROLLOUT_SECONDS]     (defaults: out/video, 4800, 720)
+#   follow it: tail -f OUT_DIR/train.log      (autoencoder, dataset, then one line per 50 steps; loss.csv;
+#   the last stage's in OUT_DIR/rollout/)
 #
 # Stages (tools/models/train.py --model video): the autoencoder (12 min, OUT/ae.pt), the training set
-# rendered and encoded once (~18 min, OUT/data.pt), the transformer on the latents (SECONDS).
+# rendered and encoded once (~9-18 min, OUT/data.pt), the transformer on the latents (SECONDS), then the
+# transformer from those weights for ROLLOUT_SECONDS with half of the batches on its own rollouts
+# (tools/models/rollout.py: the clip's context frames sampled by the model itself with the shipped sampler,
+# guidance 2, the window's last-step keys; the loss on the real frame after them). About 118 minutes in all.
 # PyTorch's fp32 products go to the system BLAS; Debian's default (netlib) runs at ~3 GFLOP/s here, so
 # without OpenBLAS installed this fetches Debian's libopenblas0-pthread with apt-get download and gives it
 # to the training process alone (no system change). Run nothing else heavy beside it: OpenBLAS's threads
@@ -15,18 +19,24 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/out/video}
 seconds=${2:-4800}
+rollout_seconds=${3:-720}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 . "$root/tools/models/openblas.sh"
 start=$(date +%s)
-"${env_args[@]}" /usr/bin/python3 "$root/tools/models/train.py" --model video --hidden 192 --depth 6 \
+recipe="--model video --hidden 192 --depth 6 \
   --batch 8 --clip 6 --lr 6e-4 --warmup 200 --ema 0.995 --p-ctx 0.3 --p-ln 0.3 --p-one 0.2 \
-  --loss-t-min 0.4 --previous-frame --pos-init sincos --ae-seconds 720 \
+  --loss-t-min 0.4 --previous-frame --pos-init sincos --ae-seconds 720"
+"${env_args[@]}" /usr/bin/python3 "$root/tools/models/train.py" $recipe \
   --seconds "$seconds" --out "$out" 2>&1 | tee -a "$out/train.log"
+mkdir -p "$out/rollout"
+"${env_args[@]}" /usr/bin/python3 "$root/tools/models/train.py" $recipe --lr 2e-4 --warmup 50 \
+  --data-dir "$out" --init "$out/ckpt.pt" --rollout 0.5 --rollout-guidance 2 --rollout-commit last-step \
+  --seconds "$rollout_seconds" --out "$out/rollout" 2>&1 | tee -a "$out/train.log"
 echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # The shipped sampler defaults: 3 Euler steps; the window keeps each frame as the last step saw it
 # (sampler.commit last-step: no cache pass, adherence 68.9 % against 53.0 % with the pass at noise
 # 0.4, models/README.md); context_t 0.4 stays for --commit pass; classifier-free guidance 2 (the run of
 # 2026-12-02: adherence 94.4 % against 63.3 % without, colour words 81.2 % against 78.0 %).
-/usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 --guidance 2.0 \
+/usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/rollout/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 --guidance 2.0 \
   --sampler-commit last-step --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
