@@ -75,6 +75,16 @@ def unpatchify(tokens, p, H, W, C):
     return x.reshape(*lead, H, W, C)
 
 
+def schedule(steps, shift):
+    """the sampler's times: t_i = shift*s/(1+(shift-1)*s), s = 1 - i/steps, i = 0..steps (computed in double,
+    used as float32); the reference sampler's and the training rollouts' (rollout.py)"""
+    out = []
+    for i in range(steps + 1):
+        s = 1.0 - i / steps
+        out.append(shift * s / (1.0 + (shift - 1.0) * s))
+    return out
+
+
 X_PRED_T_MIN = 0.05   # x prediction: v = (x_t - x0_hat) / max(t, X_PRED_T_MIN)
 
 

@@ -88,15 +88,6 @@ def decode(conf, latent):
     return px.reshape(*lead, *px.shape[1:])
 
 
-def schedule(steps, shift):
-    """t_i = shift*s/(1+(shift-1)*s), s = 1 - i/steps, i = 0..steps (computed in double, used as float32)"""
-    out = []
-    for i in range(steps + 1):
-        s = 1.0 - i / steps
-        out.append(shift * s / (1.0 + (shift - 1.0) * s))
-    return out
-
-
 def sample_frame(f_eval, x, ts, sampler, trace=None):
     """integrate the flow ODE from ts[0]=1 to ts[-1]=0. f_eval(x, t) -> v. Returns x at t = 0."""
     def ev(xx, t):
@@ -162,7 +153,7 @@ class Stream:
         prompts = prompt if self.batch else [prompt]
         self.seeds = (seed if isinstance(seed, list) else [seed] * len(prompts))
         self.seed = self.seeds[0]
-        self.ts = schedule(self.steps, self.shift)
+        self.ts = M.schedule(self.steps, self.shift)
         self.text = torch.cat([self.encode(p) for p in prompts])
         neg = torch.cat([self.encode(negative_prompt)] * len(prompts))
         self.branches = [self.text] + ([neg] if self.guidance != 1.0 else [])

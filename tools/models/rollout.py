@@ -18,15 +18,12 @@ never taken and its error never seen (the chimes still ran away after such a run
 """
 import torch
 
-
-def schedule(steps):
-    """the sampler's times for shift 1 (the shipped models' shift; reference.schedule in general)"""
-    return [1.0 - i / steps for i in range(steps + 1)]
+import model as M
 
 
 @torch.no_grad()
 def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1.0, commit="last-step", context_t=0.3, clip=1.0,
-                bf16=False, noise=None):
+                bf16=False, noise=None, shift=1.0):
     """x0 [B, L, T, P]: a real clip (model space); text, null [B, D]: the prompt's and the empty prompt's
     conditioning. Frames 0..L-2 are generated in order, each against the window of those before it.
 
@@ -42,7 +39,7 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
         raise ValueError(f"rollout commit {commit!r}: last-step or pass")
     B, L, T, P = x0.shape
     noise = noise or (lambda like, frame, kind: torch.randn_like(like))
-    ts = schedule(steps)
+    ts = M.schedule(steps, shift)
     branches = [text] + ([null] if guidance != 1.0 else [])
     caches = [[[] for _ in net.blocks] for _ in branches]
     window = net.cfg["window"]
