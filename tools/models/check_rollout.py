@@ -1,7 +1,9 @@
 """The model's own rollouts used in training (rollout.py) are what the stream's window holds: given the
 stream's noise, each generated context frame equals the frame the reference sampler (reference.Stream, the
 behaviour the C engine reproduces) keeps in its window, for both ways a frame joins the window and with
-classifier-free guidance; a start outside the schedule is refused.
+classifier-free guidance; a rollout that keeps its first frames real keeps them exactly as the window would
+(noised to the commit level) and generates the rest against them; a start or real count outside range is
+refused.
   /usr/bin/python3 tools/models/check_rollout.py
 """
 import os
@@ -55,6 +57,31 @@ def check(name, cfg, commit, guidance, frames=6):
     return err < 1e-4 and level_ok
 
 
+def check_real_prefix(cfg, commit, real=2, frames=5):
+    """The first `real` frames come back as the real frames noised to the commit level; the generated ones after
+    them see that real window (they differ from a full rollout's frames with the same noise)."""
+    torch.manual_seed(2)
+    net = M.DriftDiT(cfg)
+    for p in net.parameters():
+        p.data.normal_(0, 0.2)
+    T, P = cfg["tokens"], cfg["in_dim"]
+    draws = {(f, kind): torch.randn(1, T, P) for f in range(frames) for kind in ("init", "context")}
+    x0 = torch.randn(1, frames, T, P)
+    text, null = torch.randn(1, cfg["hidden"]), torch.randn(1, cfg["hidden"])
+    run = lambda r: rollout.own_context(net, x0, text, null, steps=3, start=0, first_start=1, commit=commit,
+                                        context_t=0.3, noise=lambda like, f, kind: draws[(f, kind)], real=r)
+    ctx, levels = run(real)
+    full, _ = run(0)
+    c = 0.3 if commit == "pass" else 1.0 / 3.0
+    want = torch.stack([(1 - c) * x0[:, j] + c * draws[(j, "context")] for j in range(real)], 1)
+    err = (ctx[:, :real] - want).abs().max().item()
+    moved = (ctx[:, real:] - full[:, real:]).abs().max().item()
+    ok = err < 1e-6 and moved > 1e-3 and torch.allclose(levels, torch.full_like(levels, c))
+    print(f"real prefix of {real}, commit {commit}: real frames off by {err:.3g}; generated frames moved by "
+          f"{moved:.3g} against a full rollout: {'ok' if ok else 'FAILED'}")
+    return ok
+
+
 def main():
     video = M.video_config(len(VOCAB), width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=3,
                            text_dim=8, latent_factor=4, latent_channels=4, prediction="x", previous_frame_input=True)
@@ -62,8 +89,10 @@ def main():
                            representation="pcm")
     ok = check("latent video, frame before", video, "last-step", 2.0)
     ok &= check("audio", audio, "pass", 1.0)
+    ok &= check_real_prefix(audio, "pass")
+    ok &= check_real_prefix(video, "last-step")
     net = M.DriftDiT(audio)
-    for bad in ({"start": 3}, {"first_start": -1}, {"commit": "both"}):
+    for bad in ({"start": 3}, {"first_start": -1}, {"commit": "both"}, {"real": 2}, {"real": -1}):
         try:
             rollout.own_context(net, torch.zeros(1, 3, audio["tokens"], audio["in_dim"]), torch.zeros(1, 32),
                                 torch.zeros(1, 32), **bad)

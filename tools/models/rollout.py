@@ -15,6 +15,12 @@ Later frames start at step `start`: 0 is what the stream does (pure noise, the c
 next), and it is where a model that predicts the mean adds a little of every possible event to each frame
 (a strike on every chime partial) that the next frame then carries on; anchored at step 1 that first step is
 never taken and its error never seen (the chimes still ran away after such a run, models/README.md).
+
+With `real` R > 0 the clip's first R frames stay real (noised to the commit level, as the window would keep a
+frame that was made exactly) and only frames R..L-2 are generated, from step `start`, against that real
+window. A long rollout may pick another pitch or phase than the real clip that follows it, and a model trained
+to give that real frame back learns to hedge (the engine hum fell to 0.7x its level); a short one stays
+consistent with its target while its errors are still fed back.
 """
 import torch
 
@@ -23,9 +29,10 @@ import model as M
 
 @torch.no_grad()
 def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1.0, commit="last-step", context_t=0.3, clip=1.0,
-                bf16=False, noise=None, shift=1.0):
+                bf16=False, noise=None, shift=1.0, real=0):
     """x0 [B, L, T, P]: a real clip (model space); text, null [B, D]: the prompt's and the empty prompt's
-    conditioning. Frames 0..L-2 are generated in order, each against the window of those before it.
+    conditioning. Frames real..L-2 are generated in order, each against the window of those before it; frames
+    0..real-1 are the real ones as the window keeps them.
 
     Returns (x [B, L-1, T, P], t [L-1]): each generated frame as the window keeps it, with its noise level:
     commit "last-step" keeps the input of the sampler's last evaluation (t = ts[steps-1]); "pass" keeps the
@@ -38,6 +45,8 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
     if commit not in ("last-step", "pass"):
         raise ValueError(f"rollout commit {commit!r}: last-step or pass")
     B, L, T, P = x0.shape
+    if not 0 <= real <= L - 2:
+        raise ValueError(f"rollout real {real}: 0..{L - 2} real frames before the generated ones (a clip of {L})")
     noise = noise or (lambda like, frame, kind: torch.randn_like(like))
     ts = M.schedule(steps, shift)
     branches = [text] + ([null] if guidance != 1.0 else [])
@@ -57,14 +66,19 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
         return v, [kv for _, kv in outs]
 
     for j in range(L - 1):
-        s = first_start if j == 0 else start
-        x = (1 - ts[s]) * x0[:, j] + ts[s] * noise(x0[:, j], j, "init")
-        for i in range(s, steps):
-            v, kvs = evaluate(x, ts[i], prev)
-            last_x, last_t = x, ts[i]
-            x = x + (ts[i + 1] - ts[i]) * v
-        x = x.clamp(-clip, clip)
-        if commit == "pass":
+        if j < real:   # a real frame, kept as a frame made exactly would be: noised to the commit level
+            last_t = context_t if commit == "pass" else ts[steps - 1]
+            last_x = (1 - last_t) * x0[:, j] + last_t * noise(x0[:, j], j, "context")
+            _, kvs = evaluate(last_x, last_t, prev)
+        else:
+            s = first_start if j == 0 else start
+            x = (1 - ts[s]) * x0[:, j] + ts[s] * noise(x0[:, j], j, "init")
+            for i in range(s, steps):
+                v, kvs = evaluate(x, ts[i], prev)
+                last_x, last_t = x, ts[i]
+                x = x + (ts[i + 1] - ts[i]) * v
+            x = x.clamp(-clip, clip)
+        if commit == "pass" and j >= real:
             last_x, last_t = (1 - context_t) * x + context_t * noise(x, j, "context"), context_t
             _, kvs = evaluate(last_x, last_t, prev)
         for b in range(len(branches)):
