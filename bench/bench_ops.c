@@ -3,11 +3,14 @@
  * model's guidance 1, --batch 2 for guidance's two branches), timed in f32 and bf16, beside the
  * raw oneDNN matmul peak of each precision measured in the same run. Attention is timed for both
  * default models (models/drift-audio: 8 tokens, hidden 128, 4 heads of 32, window 4) with each
- * kernel: the fused f32 kernel and the two-matmul path, side by side. */
+ * kernel: the fused f32 kernel and the two-matmul path, side by side. The bf16 products of a few
+ * rows (the audio model's, the video model's modulation gemv) are timed on one thread with the
+ * engine's direct kernel and with oneDNN's matmul, side by side. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -235,6 +238,54 @@ static const struct linear_shape linears[] = {
     { "linear adaLN (gemv)", 1, HIDDEN, 6 * HIDDEN, DRIFT_ACT_NONE },
 };
 
+/* Products of a few rows, in bf16 on one thread: the audio model's (8 tokens of 128, 513 STFT
+ * bins) and the video model's modulation gemv. */
+static const struct linear_shape few_rows[] = {
+    { "audio qkv 8x128>384", 8, 128, 384, DRIFT_ACT_NONE },
+    { "audio mlp-up+gelu", 8, 128, 512, DRIFT_ACT_GELU_TANH },
+    { "audio mlp-down", 8, 512, 128, DRIFT_ACT_NONE },
+    { "audio patch 8x513>128", 8, 513, 128, DRIFT_ACT_NONE },
+    { "audio adaLN 1x128>768", 1, 128, 768, DRIFT_ACT_NONE },
+    { "video adaLN 1x192>1152", 1, 192, 1152, DRIFT_ACT_NONE },
+};
+
+/* The few-row products, each with both paths. */
+static void few_rows_table(const double peak[2], int peak_threads)
+{
+    struct drift_context *ctx[2] = { NULL, NULL }; /* direct, oneDNN */
+    for (int p = 0; p < 2; p++) {
+        struct drift_context_options o = { .precision = DRIFT_PRECISION_BF16, .threads = 1,
+                                           .linear_onednn_only = p == 1 };
+        if (drift_context_new(&o, &ctx[p], NULL) < 0)
+            ctx[p] = NULL;
+    }
+    if (!ctx[0] || !ctx[1]) {
+        printf("\n(no bf16 on this CPU: the few-row bf16 products are not timed)\n");
+    } else {
+        printf("\nbf16 products of a few rows, one thread (the audio model runs on one): the engine's "
+               "direct kernel (AVX512-BF16, where the CPU has it) against a oneDNN matmul call\n");
+        printf("%-22s | %8s %8s %6s | %8s %8s %6s | %s\n", "op", "direct us", "GFLOP/s", "%peak",
+               "oneDNN us", "GFLOP/s", "%peak", "speed-up");
+        for (size_t i = 0; i < sizeof(few_rows) / sizeof(few_rows[0]); i++) {
+            const struct linear_shape *s = &few_rows[i];
+            double flops = 2.0 * s->rows * s->in * s->out, us[2];
+            printf("%-22s", s->name);
+            for (int p = 0; p < 2; p++) {
+                us[p] = time_linear(ctx[p], s->rows, s->in, s->out, s->act) * 1e6;
+                double gf = flops / (us[p] * 1e-6) * 1e-9;
+                /* one thread: against one thread's share of the peak */
+                printf(" | %8.2f %8.1f %5.0f%%", us[p], gf, 100.0 * gf / (peak[1] / peak_threads));
+            }
+            printf(" | %.2fx\n", us[1] / us[0]);
+        }
+        printf("(%%peak here: of one thread's share of the raw bf16 peak, measured on %d; the direct "
+               "kernel needs "
+               "AVX512-BF16: elsewhere both columns are oneDNN)\n", peak_threads);
+    }
+    drift_context_free(ctx[0]);
+    drift_context_free(ctx[1]);
+}
+
 static void print_row(const struct row *r, const double peak[2], double bar)
 {
     printf("%-22s", r->name);
@@ -376,6 +427,8 @@ int drift_bench_ops(int argc, char **argv)
             r.ms[p] = rows_ctx[p] ? time_pointwise(rows_ctx[p], pw[i].run) * 1e3 : -1;
         print_row(&r, peak, 0);
     }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    few_rows_table(peak, threads && atoi(threads) > 0 ? atoi(threads) : cores > 0 ? (int)cores : 1);
     printf("\nattn rows: the fused kernel (bf16: its AVX512-BF16 variant, n/a without) and the "
            "two-matmul path, the window full:");
     for (size_t i = 0; i < sizeof(attention_shapes) / sizeof(attention_shapes[0]); i++) {

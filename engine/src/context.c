@@ -8,6 +8,7 @@
 #endif
 
 #include "attention_fused.h"
+#include "linear_direct.h"
 #include "internal.h"
 
 static const char *isa_name(dnnl_cpu_isa_t isa)
@@ -143,6 +144,7 @@ int drift_context_new(const struct drift_context_options *options, struct drift_
         return r;
     }
     ctx->attention_portable = drift_fused_isa_best() == DRIFT_FUSED_PORTABLE;
+    ctx->linear_direct = drift_linear_direct_supported() && !(options && options->linear_onednn_only);
     if (dnnl_engine_create(&ctx->engine, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_default_flags) != dnnl_success) {
         drift_context_free(ctx);

@@ -39,6 +39,9 @@ struct drift_context {
     enum drift_attention_kernel attention; /* FUSED or MATMUL, resolved at creation */
     bool attention_portable;     /* the fused kernel's portable C variant even where the CPU has
                                     AVX2 (set at creation for CPUs without it; tests set it) */
+    bool linear_direct;          /* bf16 products of a few rows on linear_direct.h's kernel: set at
+                                    creation where the CPU has AVX512-BF16, unless the options
+                                    said linear_onednn_only */
 };
 
 /* Runs the calling thread's OpenMP work (oneDNN's kernels, built and executed, and the engine's

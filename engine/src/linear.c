@@ -7,7 +7,10 @@
  * call. oneDNN's VNNI kernels want output scales fixed at creation (runtime scales fall back to a
  * slower gemm), so the kernel applies the weight scales and writes plan-owned f32 scratch; one
  * pass then applies the call's x scale, the bias and the accumulation into y, and an eltwise
- * primitive applies the activation in place. */
+ * primitive applies the activation in place.
+ * A bf16 call of at most DRIFT_LINEAR_DIRECT_MAX_ROWS rows skips oneDNN where the CPU has
+ * AVX512-BF16 (linear_direct.h): its fixed cost per call is the whole product's time at that size.
+ * That kernel's weights are packed from the oneDNN copy the first time a plan needs them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include <drift/ops.h>
 
 #include "internal.h"
+#include "linear_direct.h"
 #include "quantize.h"
 
 #define LINEAR_MAX_PLANS 16
@@ -23,6 +27,7 @@
 struct linear_plan {
     int64_t rows, x_row_stride, y_row_stride;
     bool accumulate;
+    bool direct;                 /* linear_direct.h's kernel instead of the matmul */
     dnnl_primitive_t matmul;
     bool to_bf16;                /* f32 x -> bf16 scratch before the product (bf16 layers) */
     void *x_scratch;
@@ -43,6 +48,7 @@ struct drift_linear {
     float *bias;                  /* (N) or NULL */
     bool int8;                    /* int8 weights and activations */
     float *weight_scale;          /* int8: (N) */
+    uint16_t *direct_packed;      /* bf16 weights for linear_direct.h, made by the first direct plan */
     struct linear_plan plans[LINEAR_MAX_PLANS];
     int plan_count;
 };
@@ -66,6 +72,7 @@ void drift_linear_free(struct drift_linear *linear)
     for (int i = 0; i < linear->plan_count; i++)
         plan_release(&linear->plans[i]);
     free(linear->packed);
+    free(linear->direct_packed);
     free(linear->bias);
     free(linear->weight_scale);
     free(linear);
@@ -286,9 +293,43 @@ static int linear_int8_epilogue(struct drift_context *ctx, const struct drift_li
     return drift_dnnl_run(ctx, p->activation, 2, args, err, "running the int8 activation");
 }
 
+/* The direct kernel's packed weights, from the oneDNN copy seen as plain (N,K) bf16 rows. */
+static int direct_weights(struct drift_context *ctx, struct drift_linear *l, struct drift_error *err)
+{
+    if (l->direct_packed)
+        return 0;
+    dnnl_memory_desc_t plain_md;
+    dnnl_dims_t dims = { l->in, l->out }, strides = { 1, l->in };
+    dnnl_memory_desc_init_by_strides(&plain_md, 2, dims, dnnl_bf16, strides);
+    void *plain = NULL;
+    int r = reorder_into_new(ctx, &l->packed_md, l->packed, &plain_md, &plain, err);
+    if (r < 0)
+        return r;
+    l->direct_packed = drift_ctx_alloc(ctx, drift_linear_direct_packed_elems(l->in, l->out) *
+                                                sizeof(uint16_t));
+    if (l->direct_packed)
+        drift_linear_direct_pack(plain, l->in, l->out, l->direct_packed);
+    free(plain);
+    return l->direct_packed ? 0 : drift_error_set(err, -ENOMEM, "linear: out of memory for weights");
+}
+
+static int plan_build_direct(struct drift_context *ctx, struct drift_linear *l,
+                             struct linear_plan *p, struct drift_error *err)
+{
+    int r = direct_weights(ctx, l, err);
+    if (r < 0)
+        return r;
+    p->direct = true;
+    p->x_scratch = drift_ctx_alloc(ctx, drift_linear_direct_x_elems(l->in, p->rows) * sizeof(uint16_t));
+    return p->x_scratch ? 0 : drift_error_set(err, -ENOMEM, "linear: out of memory for scratch");
+}
+
 static int plan_build(struct drift_context *ctx, struct drift_linear *l, struct linear_plan *p,
                       struct drift_error *err)
 {
+    if (ctx->linear_direct && l->dtype == DRIFT_BF16 && !l->int8 &&
+        p->rows <= DRIFT_LINEAR_DIRECT_MAX_ROWS)
+        return plan_build_direct(ctx, l, p, err);
     dnnl_primitive_desc_t pd;
     int r = build_pd(ctx, l, p->rows, p->x_row_stride, p->y_row_stride, p->accumulate, &pd, err);
     if (r < 0)
@@ -400,6 +441,12 @@ static int linear_forward_impl(struct drift_context *ctx, struct drift_linear *l
     struct linear_plan *p = plan_get(ctx, l, rows, xs, ys, accumulate, err, &r);
     if (!p)
         return r;
+    ctx->counters.flops += 2.0 * (double)rows * l->in * l->out;
+    if (p->direct) {
+        drift_linear_direct_forward(l->direct_packed, l->bias, l->in, l->out, l->act, x->data, rows,
+                                    xs, y->data, ys, accumulate, p->x_scratch);
+        return 0;
+    }
     float x_scale = 1.0f;
     if (l->int8) {
         x_scale = drift_quantize_activations(x->data, rows, l->in, xs, p->x_scratch);
@@ -415,7 +462,6 @@ static int linear_forward_impl(struct drift_context *ctx, struct drift_linear *l
     int nargs = 3;
     if (p->mem_b)
         args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, p->mem_b };
-    ctx->counters.flops += 2.0 * (double)rows * l->in * l->out;
     r = drift_dnnl_run(ctx, p->matmul, nargs, args, err, "running a linear matmul");
     return r < 0 || !l->int8 ? r : linear_int8_epilogue(ctx, l, p, x_scale, y, err);
 }

@@ -39,6 +39,10 @@ struct drift_context_options {
     /* Asking for DRIFT_ATTENTION_FUSED in a bf16 context on a CPU without AVX512-BF16 is
      * refused (-ENOTSUP). */
     enum drift_attention_kernel attention;
+    /* true: every linear layer runs on oneDNN, also the bf16 products of a few rows (up to 16)
+     * that by default run on the engine's own kernel where the CPU has AVX512-BF16, without a
+     * oneDNN call's fixed cost (benchmarks and tests compare the two). */
+    bool linear_onednn_only;
 };
 
 /* What the time of an op is counted under. Nested ops count once, under the outermost. */
