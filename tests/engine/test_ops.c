@@ -177,6 +177,15 @@ static void adaln_modulation_and_gated_residual_match_reference(void **state)
     want = fixture_tensor(st, "y");
     OK(drift_layer_norm_modulate(CTX, &x, &sh, &sc, 1e-6f, &y, E));
     expect_close(state, &y, &want, "layer_norm_modulate");
+    struct drift_tensor in_place = tensor_copy(&x); /* y may be x */
+    OK(drift_layer_norm_modulate(CTX, &in_place, &sh, &sc, 1e-6f, &in_place, E));
+    expect_close(state, &in_place, &want, "layer_norm_modulate in place");
+    drift_tensor_free(&in_place);
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_layer_norm_modulate(CTX, &x, &sh, &sc, 0.0f, &y, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "eps"));
+    assert_int_equal(drift_layer_norm_modulate(CTX, &x, &sh, NULL, 1e-6f, &y, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "scale"));
     drift_safetensors_close(st);
 
     st = fixture_open("gated_add");

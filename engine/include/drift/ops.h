@@ -78,8 +78,9 @@ int drift_modulate(struct drift_context *ctx, const struct drift_tensor *x,
                    const struct drift_tensor *shift, const struct drift_tensor *scale,
                    struct drift_tensor *y, struct drift_error *err);
 
-/* Layer norm without affine followed by modulation: y = LN(x)*(1+scale)+shift (oneDNN's layer
- * norm, then one modulation pass over y). x and y dense (B,L,C). */
+/* Layer norm without affine followed by modulation: y = LN(x)*(1+scale)+shift, in one pass per
+ * row by the engine itself (no oneDNN call); y may be x. x and y (B,L,C) with unit channel
+ * stride; -EINVAL for other shapes, missing shift or scale, or eps <= 0. */
 int drift_layer_norm_modulate(struct drift_context *ctx, const struct drift_tensor *x,
                               const struct drift_tensor *shift,
                               const struct drift_tensor *scale, float eps, struct drift_tensor *y,
