@@ -50,14 +50,49 @@ int dit_text_cond(struct dit *d, const int *ids, int count, float *out, struct d
     return r < 0 ? r : drift_linear_forward(d->ctx, d->text_fc2, &h, &y, false, err);
 }
 
+int64_t dit_memo_floats(const struct dit *d)
+{
+    int64_t B = d->batch, D = d->cfg.hidden;
+    return B * D * (2 + 6 * (int64_t)d->cfg.depth + 2);
+}
+
+static float *memo_entry(struct dit *d, int e)
+{
+    return (float *)d->memo_store.data + e * d->memo_store.stride[0];
+}
+
+/* The memo entry of (t, text) for the batch's rows, or -1. */
+static int memo_find(struct dit *d, const float *t, const float *const *text)
+{
+    int64_t D = d->cfg.hidden;
+    for (int e = 0; e < DIT_COND_MEMO; e++) {
+        const struct dit_cond_memo *m = &d->memo[e];
+        bool same = m->valid;
+        for (int b = 0; same && b < d->batch; b++)
+            same = memcmp(&m->t[b], &t[b], sizeof(float)) == 0 &&
+                   memcmp(memo_entry(d, e) + b * D, text[b], (size_t)D * sizeof(float)) == 0;
+        if (same)
+            return e;
+    }
+    return -1;
+}
+
 int dit_condition(struct dit *d, const float *t, const float *const *text,
                   struct drift_error *err)
 {
+    int64_t D = d->cfg.hidden, BD = d->batch * D;
+    for (int b = 0; b < d->batch; b++)
+        d->t_rows[b] = t[b];
+    int e = memo_find(d, t, text);
+    if (e >= 0) {
+        d->memo_current = e;
+        memcpy(d->cond.data, memo_entry(d, e) + BD, (size_t)BD * sizeof(float));
+        return 0;
+    }
     int half = DIT_FREQ_DIM / 2;
     for (int b = 0; b < d->batch; b++) {
         float *row = (float *)d->temb.data + b * DIT_FREQ_DIM;
         float scaled = t[b] * 1000.0f;
-        d->t_rows[b] = t[b];
         for (int i = 0; i < half; i++) {
             float freq = expf(-logf(10000.0f) * (float)i / (float)half);
             float a = scaled * freq;
@@ -70,11 +105,38 @@ int dit_condition(struct dit *d, const float *t, const float *const *text,
         r = drift_linear_forward(d->ctx, d->t_fc2, &d->t1, &d->cond, false, err);
     if (r < 0)
         return r;
-    int64_t D = d->cfg.hidden;
     for (int b = 0; b < d->batch; b++)
         for (int64_t i = 0; i < D; i++)
             ((float *)d->cond.data)[b * D + i] += text[b][i];
+    /* A new entry (the oldest replaced): its key, its cond, no modulations yet. */
+    e = d->memo_next;
+    d->memo_next = (e + 1) % DIT_COND_MEMO;
+    d->memo_current = e;
+    float *store = memo_entry(d, e);
+    for (int b = 0; b < d->batch; b++) {
+        d->memo[e].t[b] = t[b];
+        memcpy(store + b * D, text[b], (size_t)D * sizeof(float));
+    }
+    memcpy(store + BD, d->cond.data, (size_t)BD * sizeof(float));
+    d->memo[e].done = 0;
+    d->memo[e].valid = true;
     return 0;
+}
+
+/* Points `mods` (B, width) at modulation `index` of the current memo entry (block i, or depth for
+ * the final layer) and fills it from cond with `ada` unless the entry has it already. */
+static int memo_modulation(struct dit *d, int index, struct drift_linear *ada,
+                           struct drift_tensor *mods, struct drift_error *err)
+{
+    int64_t BD = d->batch * (int64_t)d->cfg.hidden;
+    struct dit_cond_memo *m = &d->memo[d->memo_current];
+    mods->data = memo_entry(d, d->memo_current) + 2 * BD + 6 * BD * index;
+    if (m->done & (UINT64_C(1) << index))
+        return 0;
+    int r = drift_linear_forward(d->ctx, ada, &d->cond, mods, false, err);
+    if (r == 0)
+        m->done |= UINT64_C(1) << index;
+    return r;
 }
 
 /* The first half of a block: adaLN modulation vectors and the modulated input of attention. */
@@ -82,7 +144,7 @@ static int block_prepare(struct dit *d, int i, const struct drift_tensor *h,
                          struct drift_error *err)
 {
     int64_t D = d->cfg.hidden;
-    int r = drift_linear_forward(d->ctx, d->blocks[i].ada, &d->cond, &d->mods, false, err);
+    int r = memo_modulation(d, i, d->blocks[i].ada, &d->mods, err);
     if (r < 0)
         return r;
     struct drift_tensor shift1 = columns(&d->mods, 0, D), scale1 = columns(&d->mods, D, D);
@@ -213,7 +275,7 @@ static int final_layer(struct dit *d, const struct drift_tensor *x, struct drift
                        struct drift_error *err)
 {
     int64_t D = d->cfg.hidden;
-    int r = drift_linear_forward(d->ctx, d->final_ada, &d->cond, &d->fmods, false, err);
+    int r = memo_modulation(d, d->cfg.depth, d->final_ada, &d->fmods, err);
     if (r < 0)
         return r;
     struct drift_tensor shift = columns(&d->fmods, 0, D), scale = columns(&d->fmods, D, D);

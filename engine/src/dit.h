@@ -61,6 +61,20 @@ struct dit_block {
     struct drift_kv_cache *cache;
 };
 
+/* The conditioning memo: a stream evaluates the same few noise levels every frame (the sampler's
+ * steps and the commit pass) with the same prompt, so the products that depend on (t, text) only
+ * (the time embedding's MLP, every block's adaLN and the final one) are kept per key and reused.
+ * An entry's storage, in dit.memo_store's row e: text (B,D) | cond (B,D) | mods of block 0..depth-1
+ * (B,6D each) | final mods (B,2D); `done` says which of the modulations are filled (bit i: block
+ * i, bit depth: the final layer), since a step cache may skip blocks. */
+#define DIT_COND_MEMO 8
+
+struct dit_cond_memo {
+    bool valid;
+    float t[2];
+    uint64_t done;
+};
+
 struct dit {
     struct dit_config cfg;
     int batch;
@@ -84,7 +98,13 @@ struct dit {
     struct drift_tensor previous;  /* (1,T,P): the frame before, kept for the refiner */
     bool has_previous;
     bool residual_valid, signal_valid;
+    struct dit_cond_memo memo[DIT_COND_MEMO];
+    struct drift_tensor memo_store;  /* (DIT_COND_MEMO, dit_memo_floats) */
+    int memo_current, memo_next;     /* the last dit_condition's entry; the next one replaced */
 };
+
+/* Floats of one conditioning memo entry for the dit's batch and config. */
+int64_t dit_memo_floats(const struct dit *dit);
 
 /* Reads the architecture from the config and the weights from the file, validates every tensor's
  * presence and shape, and packs the weights. Returns 0 or a negative errno with err naming the

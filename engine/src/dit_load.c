@@ -176,11 +176,11 @@ static int alloc_scratch(struct dit *d, struct drift_error *err)
         { &d->h, 3, B, T, D }, { &d->h0, 3, B, T, D }, { &d->h1, 3, B, T, D },
         { &d->a, 3, B, T, D }, { &d->qkv, 3, B, T, 3 * D }, { &d->attn, 3, B, T, D },
         { &d->tmp, 3, B, T, D }, { &d->mlp, 3, B, T, (int64_t)d->cfg.mlp_ratio * D },
-        { &d->mods, 2, B, 6 * D, 0 }, { &d->fmods, 2, B, 2 * D, 0 },
         { &d->temb, 2, B, DIT_FREQ_DIM, 0 }, { &d->t1, 2, B, D, 0 }, { &d->cond, 2, B, D, 0 },
         { &d->residual_all, 3, B, T, D }, { &d->residual_rest, 3, B, T, D },
         { &d->signal_prev, 3, B, T, D }, { &d->base, 3, 1, T, D },
         { &d->previous, 3, 1, T, d->cfg.in_dim },
+        { &d->memo_store, 2, DIT_COND_MEMO, dit_memo_floats(d), 0 },
     };
     size_t n = sizeof(list) / sizeof(list[0]), bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -201,6 +201,10 @@ static int alloc_scratch(struct dit *d, struct drift_error *err)
             return drift_error_set(err, -ENOMEM, "model: activation arena too small");
         memset(data, 0, size);
     }
+    /* The modulations are views into the conditioning memo, pointed at an entry per use. */
+    if (drift_tensor_view(&d->mods, DRIFT_F32, d->memo_store.data, 2, (int64_t[]){ B, 6 * D }) < 0 ||
+        drift_tensor_view(&d->fmods, DRIFT_F32, d->memo_store.data, 2, (int64_t[]){ B, 2 * D }) < 0)
+        return drift_error_set(err, -EINVAL, "model: modulation views");
     return 0;
 }
 
@@ -209,6 +213,8 @@ int dit_set_batch(struct dit *d, int batch, struct drift_error *err)
     if (batch < 1 || batch > 2)
         return drift_error_set(err, -EINVAL, "model: batch %d must be 1 or 2", batch);
     d->batch = batch;
+    memset(d->memo, 0, sizeof(d->memo)); /* keyed by the batch's rows */
+    d->memo_current = d->memo_next = 0;
     int r = alloc_scratch(d, err);
     for (int i = 0; r == 0 && i < d->cfg.depth; i++) {
         drift_kv_cache_free(d->blocks[i].cache);

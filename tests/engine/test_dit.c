@@ -1,6 +1,7 @@
 /* The transformer's forward pass against tools/models/model.py (forward_frame) on a tiny random
  * model: text conditioning, 4 frames streamed through a window of 2 with commit passes, batch 2.
- * Also: the step caches' code paths, and a model file missing a tensor is refused by name. */
+ * Also: the step caches' code paths, the conditioning memo (reused for the same noise level and
+ * text only, exactly), and a model file missing a tensor is refused by name. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -125,6 +126,76 @@ static void step_cache_reuses_only_below_threshold(void **state)
     dit_free(&d);
 }
 
+/* One evaluation at (t, texts) on x; returns the FLOPs the context counted for it. */
+static double evaluate(struct dit *d, const float *t, const float *const *texts,
+                       const struct drift_tensor *x, struct dit_step_cache *sc,
+                       struct drift_tensor *v)
+{
+    struct drift_error err = { 0 };
+    double before = drift_context_counters(d->ctx)->flops;
+    if (dit_condition(d, t, texts, &err) < 0 || dit_forward(d, x, 0, sc, v, &err) < 0)
+        fail_msg("evaluation: %s", err.message);
+    return drift_context_counters(d->ctx)->flops - before;
+}
+
+static bool same_floats(const struct drift_tensor *a, const struct drift_tensor *b)
+{
+    return memcmp(a->data, b->data, drift_tensor_nbytes(a)) == 0;
+}
+
+static void conditioning_memo_reuses_only_the_same_key(void **state)
+{
+    struct env *e = *state;
+    struct dit d, fresh;
+    load(e, &d);
+    struct drift_error err = { 0 };
+    float text[64], null[64];
+    dit_text_cond(&d, (int[]){ 1, 3, 3 }, 3, text, &err);
+    dit_text_cond(&d, NULL, 0, null, &err);
+    const float *texts[2] = { text, null };
+    struct drift_tensor x = io_tensor(e, "x%d", 0), want = io_tensor(e, "v%d", 0);
+    struct drift_tensor v1 = tensor_like(&want), v2 = tensor_like(&want);
+    float t1[2] = { 0.7f, 0.7f }, t2[2] = { 0.3f, 0.3f };
+    double first = evaluate(&d, t1, texts, &x, NULL, &v1);
+    evaluate(&d, t2, texts, &x, NULL, &v2);
+    double again = evaluate(&d, t1, texts, &x, NULL, &v2);
+    assert_true(again < first); /* the time MLP and every adaLN product skipped */
+    assert_true(same_floats(&v2, &v1));
+
+    /* The same pointer with other contents is another key: as a fresh model computes it. */
+    text[0] += 0.5f;
+    double changed = evaluate(&d, t1, texts, &x, NULL, &v2);
+    assert_true(changed == first);
+    load(e, &fresh);
+    evaluate(&fresh, t1, texts, &x, NULL, &v1);
+    assert_true(same_floats(&v2, &v1));
+
+    /* A step cache that skipped blocks leaves their modulations unfilled: a later full evaluation
+     * with the same key computes them. */
+    float t3[2] = { 0.5f, 0.5f }, t4[2] = { 0.5001f, 0.5001f };
+    struct dit_step_cache sc = { .mode = DIT_STEP_FIRST_BLOCK, .threshold = 0.5, .force = true };
+    dit_step_cache_reset(&d, &sc);
+    evaluate(&d, t3, texts, &x, &sc, &v2);
+    sc.force = false;
+    evaluate(&d, t4, texts, &x, &sc, &v2);
+    assert_true(sc.skipped); /* t4's entry has block 0's and the final modulations only */
+    evaluate(&d, t4, texts, &x, NULL, &v2);
+    evaluate(&fresh, t4, texts, &x, NULL, &v1);
+    assert_true(same_floats(&v2, &v1));
+
+    /* More keys than entries: the oldest are replaced, the answers stay right. */
+    for (int k = 0; k < DIT_COND_MEMO + 3; k++) {
+        float tk[2] = { 0.05f * (float)(k + 1), 0.05f * (float)(k + 1) };
+        evaluate(&d, tk, texts, &x, NULL, &v2);
+        evaluate(&fresh, tk, texts, &x, NULL, &v1);
+        assert_true(same_floats(&v2, &v1));
+    }
+    drift_tensor_free(&v1);
+    drift_tensor_free(&v2);
+    dit_free(&fresh);
+    dit_free(&d);
+}
+
 static void model_missing_a_tensor_is_refused_by_name(void **state)
 {
     struct env *e = *state;
@@ -185,6 +256,7 @@ int main(void)
         cmocka_unit_test(text_conditioning_matches_reference),
         cmocka_unit_test(streaming_forward_matches_reference),
         cmocka_unit_test(step_cache_reuses_only_below_threshold),
+        cmocka_unit_test(conditioning_memo_reuses_only_the_same_key),
         cmocka_unit_test(model_missing_a_tensor_is_refused_by_name),
     };
     int failed = cmocka_run_group_tests_name("dit_f32", tests, setup_f32, teardown);
