@@ -97,7 +97,6 @@ enum drift_fused_isa drift_fused_isa_best(void)
 bool drift_fused_bf16_supported(void)
 {
 #ifdef DRIFT_FUSED_HAVE_AVX512_BF16
-    /* The bf16 set borrows the AVX2 set's softmax step. */
     return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
            __builtin_cpu_supports("fma");

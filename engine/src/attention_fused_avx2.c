@@ -131,9 +131,8 @@ AVX2 static void scores_avx2(const float *q, int64_t q_row, int nq, const void *
     }
 }
 
-AVX2 void drift_fused_softmax_avx2(float *s, int nq, int nk, const float *bias,
-                                   const float *offset, const int *visible, float *m, float *l,
-                                   float *alpha)
+AVX2 static void softmax_avx2(float *s, int nq, int nk, const float *bias, const float *offset,
+                              const int *visible, float *m, float *l, float *alpha)
 {
     const __m256 minus_inf = _mm256_set1_ps(-INFINITY);
     for (int r = 0; r < nq; r++) {
@@ -227,7 +226,7 @@ AVX2 static void accumulate_avx2(float *o, int64_t o_row, int nq, const float *p
 
 const struct drift_fused_tiles drift_fused_tiles_avx2 = {
     .scores = scores_avx2,
-    .softmax = drift_fused_softmax_avx2,
+    .softmax = softmax_avx2,
     .accumulate = accumulate_avx2,
 };
 

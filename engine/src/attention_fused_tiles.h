@@ -43,9 +43,6 @@ extern const struct drift_fused_tiles drift_fused_tiles_portable;
 #define DRIFT_FUSED_HAVE_AVX512_BF16 1
 extern const struct drift_fused_tiles drift_fused_tiles_avx2;
 extern const struct drift_fused_tiles drift_fused_tiles_avx512bf16;
-/* The AVX2 set's softmax step, which the bf16 set shares (every CPU with AVX512-BF16 has AVX2). */
-void drift_fused_softmax_avx2(float *s, int nq, int nk, const float *bias, const float *offset,
-                              const int *visible, float *m, float *l, float *alpha);
 /* Work floats one task of the bf16 set needs: its queries, one key tile and one value tile
  * repacked in bf16 pairs, and one tile of probabilities in bf16; a multiple of 16. */
 size_t drift_fused_bf16_work_floats(int64_t head_dim);
