@@ -18,11 +18,13 @@
 
 #include <drift/ops.h>
 
-/* Queries per task and keys per tile. 16 x 64 keeps a task's tiles (scores, 16 output rows) and a
- * key tile of head_dim 48 (12 KiB of keys, 12 KiB of values) inside L1, and gives the video model
- * (64 tokens, 4 heads) 16 tasks to share over the threads. Both multiples of the AVX2 kernels'
- * 4 x 16 score block. */
-#define DRIFT_FUSED_QUERY_BLOCK 16
+/* Queries per task and keys per tile. A task takes a head's whole frame (the video model's 64
+ * tokens): the bf16 set repacks each key and value tile into bf16 pairs once per task, and with
+ * 16-query tasks it repacked every tile four times (the video step's attention took 15% longer in
+ * alternating runs, 2026-12-02). 4 heads still make 4 tasks (8 with guidance) for 2 threads; a
+ * task's scores (16 KiB) and output rows stay in L2. Both multiples of the AVX2 kernels' 4 x 16
+ * score block. */
+#define DRIFT_FUSED_QUERY_BLOCK 64
 #define DRIFT_FUSED_KEY_BLOCK 64
 
 enum drift_fused_isa {
