@@ -166,15 +166,17 @@ def main():
     ap.add_argument("--rollout-context-loss", action=argparse.BooleanOptionalAction, default=False,
                     help="also train the generated context frames towards the real frames they replace")
     ap.add_argument("--rollout-context-t", type=float, default=0.3, help="commit pass: the context's noise level")
-    ap.add_argument("--rollout-real-max", type=int, default=0,
-                    help="a rollout keeps its first R frames real, R drawn from 0..this per batch (short rollouts)")
+    ap.add_argument("--rollout-real-min", type=int, default=0,
+                    help="a rollout keeps its first R frames real, R drawn from min..max per batch (shorter rollouts)")
+    ap.add_argument("--rollout-real-max", type=int, default=0)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     data_dir = a.data_dir or a.out
     if not 0.0 <= a.rollout <= 1.0:
         ap.error(f"--rollout {a.rollout}: a share in [0, 1]")
-    if not 0 <= a.rollout_real_max <= a.clip - 2:
-        ap.error(f"--rollout-real-max {a.rollout_real_max}: 0..{a.clip - 2} (--clip {a.clip} less a generated and the real last frame)")
+    if not 0 <= a.rollout_real_min <= a.rollout_real_max <= a.clip - 2:
+        ap.error(f"--rollout-real-min {a.rollout_real_min}, --rollout-real-max {a.rollout_real_max}: "
+                 f"0 <= min <= max <= {a.clip - 2} (--clip {a.clip} less a generated and the real last frame)")
     torch.manual_seed(a.seed)
     dev = torch.device(a.device)
     cuda = dev.type == "cuda"
@@ -312,7 +314,7 @@ def main():
                 net, x0, xt, t, text, null, steps=a.rollout_steps, start=a.rollout_start, first_start=a.rollout_first_start,
                 guidance=a.rollout_guidance, commit=a.rollout_commit, context_t=a.rollout_context_t,
                 clip=latent["clip"] if latent else 1.0, bf16=use_bf16,
-                real=rng.randint(0, a.rollout_real_max) if a.rollout_real_max else 0)
+                real=rng.randint(a.rollout_real_min, a.rollout_real_max) if a.rollout_real_max else 0)
             eps = (xt - (1 - t[..., None, None]) * x0) / t[..., None, None].clamp(min=1e-6)
             if not a.rollout_context_loss:
                 # the generated context frames are not the real frames they replace: asked to give the real
