@@ -82,6 +82,28 @@ def check_real_prefix(cfg, commit, real=2, frames=5):
     return ok
 
 
+def check_real_per_clip(cfg, commit, frames=5):
+    """Real prefixes per clip: in a batch of two clips keeping 2 and 0 real frames, each clip comes back as it
+    would from a batch that keeps its count for every clip."""
+    torch.manual_seed(3)
+    net = M.DriftDiT(cfg)
+    for p in net.parameters():
+        p.data.normal_(0, 0.2)
+    T, P = cfg["tokens"], cfg["in_dim"]
+    draws = {(f, kind): torch.randn(2, T, P) for f in range(frames) for kind in ("init", "context")}
+    x0 = torch.randn(2, frames, T, P)
+    text, null = torch.randn(2, cfg["hidden"]), torch.randn(2, cfg["hidden"])
+    run = lambda r: rollout.own_context(net, x0, text, null, steps=3, start=0, first_start=1, commit=commit,
+                                        context_t=0.3, noise=lambda like, f, kind: draws[(f, kind)], real=r)[0]
+    mixed, two, none = run(torch.tensor([2, 0])), run(2), run(0)
+    err = max((mixed[0] - two[0]).abs().max().item(), (mixed[1] - none[1]).abs().max().item())
+    apart = (two[0] - none[0]).abs().max().item()
+    ok = err < 1e-5 and apart > 1e-3
+    print(f"real prefixes per clip (2, 0), commit {commit}: off by {err:.3g} from the uniform batches "
+          f"(which differ by {apart:.3g}): {'ok' if ok else 'FAILED'}")
+    return ok
+
+
 def main():
     video = M.video_config(len(VOCAB), width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=3,
                            text_dim=8, latent_factor=4, latent_channels=4, prediction="x", previous_frame_input=True)
@@ -91,8 +113,11 @@ def main():
     ok &= check("audio", audio, "pass", 1.0)
     ok &= check_real_prefix(audio, "pass")
     ok &= check_real_prefix(video, "last-step")
+    ok &= check_real_per_clip(audio, "pass")
+    ok &= check_real_per_clip(video, "last-step")
     net = M.DriftDiT(audio)
-    for bad in ({"start": 3}, {"first_start": -1}, {"commit": "both"}, {"real": 2}, {"real": -1}):
+    for bad in ({"start": 3}, {"first_start": -1}, {"commit": "both"}, {"real": 2}, {"real": -1},
+                {"real": torch.tensor([0, 2])}):
         try:
             rollout.own_context(net, torch.zeros(1, 3, audio["tokens"], audio["in_dim"]), torch.zeros(1, 32),
                                 torch.zeros(1, 32), **bad)

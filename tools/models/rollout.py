@@ -32,7 +32,9 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
                 bf16=False, noise=None, shift=1.0, real=0):
     """x0 [B, L, T, P]: a real clip (model space); text, null [B, D]: the prompt's and the empty prompt's
     conditioning. Frames real..L-2 are generated in order, each against the window of those before it; frames
-    0..real-1 are the real ones as the window keeps them.
+    0..real-1 are the real ones as the window keeps them. `real` is one count for the batch or a tensor [B] of
+    counts per clip (the clips of one batch may keep different real prefixes: every frame is sampled for the
+    whole batch and a clip's real frames then replace its sampled ones before they enter the window).
 
     Returns (x [B, L-1, T, P], t [L-1]): each generated frame as the window keeps it, with its noise level:
     commit "last-step" keeps the input of the sampler's last evaluation (t = ts[steps-1]); "pass" keeps the
@@ -45,8 +47,13 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
     if commit not in ("last-step", "pass"):
         raise ValueError(f"rollout commit {commit!r}: last-step or pass")
     B, L, T, P = x0.shape
-    if not 0 <= real <= L - 2:
-        raise ValueError(f"rollout real {real}: 0..{L - 2} real frames before the generated ones (a clip of {L})")
+    real = torch.as_tensor(real, dtype=torch.long, device=x0.device)
+    if real.dim() > 1 or real.numel() not in (1, B):
+        raise ValueError(f"rollout real of shape {list(real.shape)}: one count or one per clip ({B})")
+    real = real.expand(B)
+    if not (0 <= int(real.min()) and int(real.max()) <= L - 2):
+        raise ValueError(f"rollout real {real.tolist()}: 0..{L - 2} real frames before the generated ones "
+                         f"(a clip of {L})")
     noise = noise or (lambda like, frame, kind: torch.randn_like(like))
     ts = M.schedule(steps, shift)
     branches = [text] + ([null] if guidance != 1.0 else [])
@@ -66,7 +73,8 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
         return v, [kv for _, kv in outs]
 
     for j in range(L - 1):
-        if j < real:   # a real frame, kept as a frame made exactly would be: noised to the commit level
+        keep = (j < real).view(B, 1, 1)   # clips whose frame j is real
+        if bool(keep.all()):   # a real frame, kept as a frame made exactly would be: noised to the commit level
             last_t = context_t if commit == "pass" else ts[steps - 1]
             last_x = (1 - last_t) * x0[:, j] + last_t * noise(x0[:, j], j, "context")
             _, kvs = evaluate(last_x, last_t, prev)
@@ -74,13 +82,18 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
             s = first_start if j == 0 else start
             x = (1 - ts[s]) * x0[:, j] + ts[s] * noise(x0[:, j], j, "init")
             for i in range(s, steps):
+                if i == steps - 1 and commit == "last-step" and bool(keep.any()):
+                    # the window keeps the last evaluation's input: for a real clip, its real frame at that level
+                    real_x = (1 - ts[i]) * x0[:, j] + ts[i] * noise(x0[:, j], j, "context")
+                    x = torch.where(keep, real_x, x)
                 v, kvs = evaluate(x, ts[i], prev)
                 last_x, last_t = x, ts[i]
                 x = x + (ts[i + 1] - ts[i]) * v
             x = x.clamp(-clip, clip)
-        if commit == "pass" and j >= real:
-            last_x, last_t = (1 - context_t) * x + context_t * noise(x, j, "context"), context_t
-            _, kvs = evaluate(last_x, last_t, prev)
+            if commit == "pass":
+                x = torch.where(keep, x0[:, j], x)
+                last_x, last_t = (1 - context_t) * x + context_t * noise(x, j, "context"), context_t
+                _, kvs = evaluate(last_x, last_t, prev)
         for b in range(len(branches)):
             for layer, kv in zip(caches[b], kvs[b]):
                 layer.append(kv)

@@ -33,7 +33,7 @@ import model as M  # noqa: E402
 import rollout  # noqa: E402
 import video_ae  # noqa: E402
 import video_data  # noqa: E402
-from vocab import VOCAB, tokenize  # noqa: E402
+from vocab import FAMILY_WORDS, VOCAB, tokenize  # noqa: E402
 
 
 def pad_ids(prompts, device):
@@ -169,11 +169,22 @@ def main():
     ap.add_argument("--rollout-real-min", type=int, default=0,
                     help="a rollout keeps its first R frames real, R drawn from min..max per batch (shorter rollouts)")
     ap.add_argument("--rollout-real-max", type=int, default=0)
+    ap.add_argument("--rollout-real-per-clip", action="store_true",
+                    help="draw R per clip instead of per batch")
+    ap.add_argument("--rollout-real-families", default="",
+                    help="comma-separated families: a clip whose prompt names one (or a synonym) keeps "
+                         "--rollout-real-max real frames, the others --rollout-real-min (a sustained pitch "
+                         "is set by the first frame)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     data_dir = a.data_dir or a.out
     if not 0.0 <= a.rollout <= 1.0:
         ap.error(f"--rollout {a.rollout}: a share in [0, 1]")
+    families = {f for fams in FAMILY_WORDS.values() for f in fams[0 if a.model == "video" else 1:][:1] if f}
+    unknown = [f for f in a.rollout_real_families.split(",") if f and f not in families]
+    if unknown:
+        ap.error(f"--rollout-real-families: {', '.join(unknown)}: not one of the {a.model} model's families "
+                 f"({', '.join(sorted(families))})")
     if not 0 <= a.rollout_real_min <= a.rollout_real_max <= a.clip - 2:
         ap.error(f"--rollout-real-min {a.rollout_real_min}, --rollout-real-max {a.rollout_real_max}: "
                  f"0 <= min <= max <= {a.clip - 2} (--clip {a.clip} less a generated and the real last frame)")
@@ -291,6 +302,19 @@ def main():
             r["crops_rng"] = crops.g.get_state()
         torch.save(r, resume + ".tmp")
         os.replace(resume + ".tmp", resume)
+    real_families = {f for f in a.rollout_real_families.split(",") if f}
+    kind = 0 if a.model == "video" else 1
+    real_words = {w for w, fams in FAMILY_WORDS.items() if fams[kind] in real_families}
+
+    def rollout_real(prompts):
+        """How many real frames each clip of a rollout batch keeps (one count, or one per clip)."""
+        if real_words:
+            return torch.tensor([a.rollout_real_max if real_words & set(p.split()) else a.rollout_real_min
+                                 for p in prompts])
+        if a.rollout_real_per_clip:
+            return torch.tensor([rng.randint(a.rollout_real_min, a.rollout_real_max) for _ in prompts])
+        return rng.randint(a.rollout_real_min, a.rollout_real_max)
+
     while True:
         el = time.time() - t_start
         prog = max(step / a.steps, el / a.seconds)
@@ -314,7 +338,7 @@ def main():
                 net, x0, xt, t, text, null, steps=a.rollout_steps, start=a.rollout_start, first_start=a.rollout_first_start,
                 guidance=a.rollout_guidance, commit=a.rollout_commit, context_t=a.rollout_context_t,
                 clip=latent["clip"] if latent else 1.0, bf16=use_bf16,
-                real=rng.randint(a.rollout_real_min, a.rollout_real_max) if a.rollout_real_max else 0)
+                real=rollout_real(prompts))
             eps = (xt - (1 - t[..., None, None]) * x0) / t[..., None, None].clamp(min=1e-6)
             if not a.rollout_context_loss:
                 # the generated context frames are not the real frames they replace: asked to give the real
