@@ -122,6 +122,10 @@ static int run_gated_add(struct op_case *c)
 {
     return drift_gated_add(c->ctx, &c->y, &c->shift, &c->x, NULL);
 }
+static int run_kv_write(struct op_case *c)
+{
+    return drift_kv_cache_write(c->ctx, c->cache, &c->x, &c->y, NULL);
+}
 static int run_softmax(struct op_case *c)
 {
     return drift_softmax(c->ctx, &c->z, &c->z, NULL);
@@ -215,7 +219,12 @@ static double time_pointwise(struct drift_context *ctx, int (*run)(struct op_cas
     c.z = make(3, (int64_t[]){ batch * HEADS, TOKENS, TOKENS * (CACHE_BLOCKS + 1) }, 15, 4.0f);
     c.shift = make(2, (int64_t[]){ batch, HIDDEN }, 16, 0.2f);
     c.scale = make(2, (int64_t[]){ batch, HIDDEN }, 17, 0.2f);
-    double t = bench_median(run_case, &c, min_seconds);
+    double t = -1;
+    /* the KV-cache write: one frame's keys (x) and values (y) into the working slot */
+    if (run != run_kv_write || drift_kv_cache_new(ctx, batch, HEADS, HIDDEN / HEADS, TOKENS,
+                                                  CACHE_BLOCKS, &c.cache, NULL) == 0)
+        t = bench_median(run_case, &c, min_seconds);
+    drift_kv_cache_free(c.cache);
     drift_tensor_free(&c.x);
     drift_tensor_free(&c.y);
     drift_tensor_free(&c.z);
@@ -420,6 +429,7 @@ int drift_bench_ops(int argc, char **argv)
         { "layer norm", run_layer_norm, 2.0 * batch * TOKENS * HIDDEN * 4 },
         { "layer norm+modulate", run_ln_modulate, 2.0 * batch * TOKENS * HIDDEN * 4 },
         { "gated residual", run_gated_add, 3.0 * batch * TOKENS * HIDDEN * 4 },
+        { "kv-cache write", run_kv_write, 2.0 * batch * TOKENS * HIDDEN * 4 },
     };
     for (size_t i = 0; i < sizeof(pw) / sizeof(pw[0]); i++) {
         struct row r = { .name = pw[i].name, .bytes = pw[i].bytes };
