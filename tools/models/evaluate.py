@@ -362,7 +362,7 @@ def main():
     s.add_argument("--seeds", type=int, default=4)
     s.add_argument("--seconds", type=float, default=4.0)
     s.add_argument("--long-chunks", type=int, default=3000, help="chunks per family in the long runs (0: none)")
-    s.add_argument("--tune-seeds", type=int, default=16, help="generated clips per prompt for the tuning figure")
+    s.add_argument("--tune-seeds", type=int, default=128, help="generated clips per prompt for the tuning figure")
     s.add_argument("--threads", type=int, default=2)
     s = sub.add_parser("video")
     s.add_argument("--drift-gen", default=os.path.join(ROOT, "build", "gen", "drift-gen"))

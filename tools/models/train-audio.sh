@@ -8,8 +8,9 @@
 #
 # Two stages (tools/models/train.py): SECONDS on the data, then ROLLOUT_SECONDS from its weights with a
 # quarter of the batches on the model's own rollouts (tools/models/rollout.py: context chunks sampled by the
-# model itself as the stream does, the loss on the real chunk after them; models/README.md says what it
-# changed); a finished stage is skipped on a rerun. 2700 + 600 s with the data set's 74 s is the hour.
+# model itself as the stream does, the loss on the real chunk after them; the engine's and the drone's clips
+# keep their first chunk real, so that the real chunk after the rollout shares its pitch; models/README.md
+# says what each changed); a finished stage is skipped on a rerun. 2700 + 600 s with the data set's 74 s is the hour.
 # PyTorch's fp32 products go to OpenBLAS (tools/models/openblas.sh says why and how).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,6 +28,7 @@ recipe="--model audio --hidden 128 --depth 4 \
 mkdir -p "$out/rollout"
 "${env_args[@]}" nice -n 10 /usr/bin/python3 "$root/tools/models/train.py" $recipe --lr 2e-4 --warmup 50 \
   --data-dir "$out" --init "$out/ckpt.pt" --rollout 0.25 --rollout-commit pass --rollout-context-t 0.3 \
+  --rollout-real-max 1 --rollout-real-families engine,drone \
   --seconds "$rollout_seconds" --out "$out/rollout" 2>&1 | tee -a "$out/train.log"
 # The shipped sampler defaults: 3 Euler steps, the window's chunks (and the chunk before) at noise 0.3
 # (models/README.md: 0.1-0.4 measured); stereo from the synthesiser, the right channel's noise phases
