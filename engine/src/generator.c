@@ -47,19 +47,23 @@ static int opt_double(const struct drift_config *c, const char *key, double min,
 }
 
 /* "sampler": {"default": NAME, "steps": N, "guidance": G, "shift": S, "context_t": T,
- * "commit": "pass" | "last-step"}; each key optional (euler, 4, 1, 1, 0, pass). */
+ * "commit": "pass" | "last-step", "noise_carry": C}; each key optional (euler, 4, 1, 1, 0, pass,
+ * 0). */
 static int read_sampler_defaults(const struct drift_config *c, struct drift_model_info *info,
                                  double *shift, double *context_t, enum drift_commit *commit,
-                                 struct drift_error *err)
+                                 double *noise_carry, struct drift_error *err)
 {
     double steps = 4, guidance = 1.0;
     const char *name = "euler";
     *shift = 1.0;
     *context_t = 0.0;
+    *noise_carry = 0.0;
     int r = opt_double(c, "sampler.steps", 1, DRIFT_MAX_STEPS, &steps, err);
     if (r == 0) r = opt_double(c, "sampler.guidance", 0, DRIFT_GUIDANCE_MAX, &guidance, err);
     if (r == 0) r = opt_double(c, "sampler.shift", 0.05, 20, shift, err);
     if (r == 0) r = opt_double(c, "sampler.context_t", 0, 0.5, context_t, err);
+    if (r == 0)
+        r = opt_double(c, "sampler.noise_carry", 0, DRIFT_NOISE_CARRY_MAX, noise_carry, err);
     if (r == 0 && drift_config_has(c, "sampler.default"))
         r = drift_config_get_string(c, "sampler.default", &name, err);
     const char *how = "pass";
@@ -276,13 +280,13 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
     struct drift_spectral *synth = NULL;
     struct drift_video_decoder_config latent;
     int patch, r = model_paths(path, wpath, cpath, sizeof(wpath), err);
-    double scale = 1, shift, ctx_t;
+    double scale = 1, shift, ctx_t, carry;
     enum drift_commit commit;
     memset(info, 0, sizeof(*info));
     if (r == 0) r = drift_safetensors_open(wpath, &st, err);
     if (r == 0) r = drift_config_open(cpath, &c, err);
     if (r == 0) r = read_info(c, info, &patch, &scale, &spectral, &latent, err);
-    if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, &commit, err);
+    if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, &commit, &carry, err);
     /* Loading the weights into a throwaway f32 context checks every tensor and its shape. */
     if (r == 0) r = drift_context_new(&f32, &ctx, err);
     if (r == 0) {
@@ -316,7 +320,7 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
 struct resolved {
     int steps;
     enum drift_sampler sampler;
-    double guidance, threshold, shift, context_t;
+    double guidance, threshold, shift, context_t, noise_carry;
     enum drift_commit commit;
     enum drift_cache_policy cache;
     int blend;
@@ -342,6 +346,11 @@ static int resolve_settings(const struct drift_generator *g, const struct drift_
     out->context_t = s->context_t == 0 ? g->model_context_t : s->context_t;
     if (!(out->context_t >= 0 && out->context_t <= 0.5))
         return drift_error_set(err, -EINVAL, "context_t: %g outside [0, 0.5]", s->context_t);
+    if (!(s->noise_carry <= DRIFT_NOISE_CARRY_MAX)) /* NaN too */
+        return drift_error_set(err, -EINVAL, "noise_carry: %g above %g", s->noise_carry,
+                               DRIFT_NOISE_CARRY_MAX);
+    out->noise_carry = s->noise_carry == 0 ? g->model_noise_carry : s->noise_carry < 0 ? 0
+                                                                                      : s->noise_carry;
     if ((unsigned)s->commit > DRIFT_COMMIT_LAST_STEP)
         return drift_error_set(err, -EINVAL, "commit: unknown way %d", (int)s->commit);
     out->commit = s->commit == DRIFT_COMMIT_MODEL ? g->model_commit : s->commit;
@@ -375,7 +384,7 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     size_t D = (size_t)g->dit.cfg.hidden, W = (size_t)g->dit.cfg.window;
     g->frame_values = (size_t)g->dit.cfg.tokens * g->dit.cfg.in_dim;
     g->text_from = drift_ctx_alloc(g->ctx, 6 * D * sizeof(float));
-    g->x = drift_ctx_alloc(g->ctx, 9 * g->frame_values * sizeof(float));
+    g->x = drift_ctx_alloc(g->ctx, 10 * g->frame_values * sizeof(float));
     g->past = drift_ctx_alloc(g->ctx, (W ? W : 1) * g->frame_values * sizeof(float));
     g->past_position = drift_ctx_alloc(g->ctx, (W ? W : 1) * sizeof(int64_t));
     g->past_t = drift_ctx_alloc(g->ctx, (W ? W : 1) * sizeof(float));
@@ -390,6 +399,7 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     g->before = g->x + 6 * g->frame_values;
     g->evicted = g->x + 7 * g->frame_values;
     g->last_input = g->x + 8 * g->frame_values;
+    g->init_prev = g->x + 9 * g->frame_values;
     g->last_change = INFINITY;
     return 0;
 }
@@ -399,7 +409,7 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
 static void forget_window(struct drift_generator *g)
 {
     g->past_count = 0;
-    g->has_before = g->has_evicted = false;
+    g->has_before = g->has_evicted = g->has_init_prev = false;
 }
 
 /* (Re)shapes the batch tensors for 1 (no guidance) or 2 rows. */
@@ -445,7 +455,7 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
                       &g->latent, err);
     if (r == 0)
         r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t,
-                                  &g->model_commit, err);
+                                  &g->model_commit, &g->model_noise_carry, err);
     if (r == 0) r = dit_read_config(g->config, &arch, err);
     if (r == 0)
         g->info.flops_per_eval = dit_flops_per_eval(&arch, arch.window);
@@ -496,6 +506,7 @@ static int apply(struct drift_generator *g, const struct drift_generator_setting
     g->sampler = rs->sampler;
     g->shift = rs->shift;
     g->context_t = rs->context_t;
+    g->noise_carry = (float)rs->noise_carry;
     g->guidance = rs->guidance;
     if (!first && g->commit != rs->commit) {
         dit_clear_cache(&g->dit); /* the window's frames were made the other way */

@@ -169,6 +169,22 @@ static void frame_noise(struct drift_generator *g, uint64_t stream, float *out)
     drift_generator_patchify(g, hwc, out);
 }
 
+/* noise_carry c: the starting noise is c·(the frame before's) + sqrt(1 − c²)·fresh, still unit
+ * Gaussian, so a frame starts where the one before started. Why: the sampler is deterministic
+ * from its starting noise, and fresh noise every frame redraws the detail the window does not pin
+ * down (the context is noisy) — the slow families flicker and every family blurs towards the
+ * average of its redraws. Correlated starts keep the detail in place from frame to frame. */
+static void carry_noise(struct drift_generator *g)
+{
+    if (g->noise_carry > 0 && g->has_init_prev) {
+        const float c = g->noise_carry, fresh = sqrtf(1.0f - c * c);
+        for (size_t i = 0; i < g->frame_values; i++)
+            g->x[i] = c * g->init_prev[i] + fresh * g->x[i];
+    }
+    memcpy(g->init_prev, g->x, g->frame_values * sizeof(float));
+    g->has_init_prev = true;
+}
+
 /* The frame just made joins the window the next frames attend to, and becomes their "frame
  * before" input. Commit "pass": the clean frame noised to context_t (as training saw context),
  * through one more evaluation. Commit "last-step": the sampler's last evaluation already wrote
@@ -216,6 +232,7 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
     double t_start = now(), model_before = g->counters.seconds_model;
     advance_prompt_blend(g);
     frame_noise(g, DRIFT_NOISE_INIT, g->x);
+    carry_noise(g);
     dit_step_cache_reset(&g->dit, &g->step_cache);
     struct eval_args args = { g, err };
     int r = set_before(g, err);

@@ -26,7 +26,7 @@ struct drift_generator {
     double audio_scale;                  /* audio "pcm": pcm = x * audio_scale */
     struct drift_spectral_params spectral_params; /* audio "stft" (n_fft 0 otherwise) */
     struct drift_spectral *spectral;     /* its synthesiser, owned */
-    double model_shift, model_context_t; /* the model's sampler defaults */
+    double model_shift, model_context_t, model_noise_carry; /* the model's sampler defaults */
     double shift, context_t;             /* in force */
     enum drift_commit model_commit;      /* the model's default (never DRIFT_COMMIT_MODEL) */
     enum drift_commit commit;            /* in force */
@@ -57,6 +57,10 @@ struct drift_generator {
     /* the sampler's last evaluation of this frame: its input (T*P) and t (commit "last-step") */
     float *last_input;
     float last_t;
+    /* The last frame's starting noise (tokens), kept for noise_carry while has_init_prev. */
+    float *init_prev;
+    bool has_init_prev;
+    float noise_carry;
     bool has_before;
     double last_change;         /* mean |x - x_prev| of the last generated frame */
     int64_t frames_of_prompt;   /* frames generated since the prompt last changed */

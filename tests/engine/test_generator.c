@@ -153,6 +153,47 @@ static void last_step_commit_saves_an_evaluation_per_frame(void **state)
     assert_int_equal(drift_commit_from_string("later", &back), -EINVAL);
 }
 
+static double mean_frame_change(const uint8_t *f, int n)
+{
+    double sum = 0;
+    for (int i = 1; i < n; i++)
+        for (size_t j = 0; j < FRAME_BYTES; j++)
+            sum += abs((int)f[(size_t)i * FRAME_BYTES + j] - (int)f[(size_t)(i - 1) * FRAME_BYTES + j]);
+    return sum / ((double)(n - 1) * FRAME_BYTES);
+}
+
+/* noise_carry: the first frame starts from fresh noise as always; the later ones start near the
+ * frame before's start, so they change less from frame to frame; the carry does not depend on the
+ * cache path; "none" (< 0) is what a model without the key does by default. */
+static void noise_carry_keeps_the_start_of_the_frame_before(void **state)
+{
+    struct drift_generator_settings s = defaults();
+    uint8_t fresh[6 * FRAME_BYTES], carried[6 * FRAME_BYTES], none[6 * FRAME_BYTES];
+    struct drift_generator *g = open_gen(&s);
+    frames(g, 6, fresh);
+    drift_generator_free(g);
+    s.noise_carry = -1;
+    g = open_gen(&s);
+    frames(g, 6, none);
+    drift_generator_free(g);
+    assert_memory_equal(fresh, none, sizeof(fresh));
+    s.noise_carry = 0.99;
+    g = open_gen(&s);
+    frames(g, 6, carried);
+    drift_generator_free(g);
+    assert_memory_equal(carried, fresh, FRAME_BYTES);
+    assert_true(max_diff(carried + FRAME_BYTES, fresh + FRAME_BYTES, 5 * FRAME_BYTES) > 0);
+    double change_fresh = mean_frame_change(fresh, 6), change_carried = mean_frame_change(carried, 6);
+    print_message("mean change between frames: fresh noise %.2f, carried %.2f\n", change_fresh,
+                  change_carried);
+    assert_true(change_carried < 0.5 * change_fresh);
+    s.cache = DRIFT_CACHE_NONE;
+    g = open_gen(&s);
+    frames(g, 6, none);
+    drift_generator_free(g);
+    assert_true(max_diff(carried, none, sizeof(carried)) <= 1);
+}
+
 static void step_caches_skip_evaluations_but_never_the_first_or_last(void **state)
 {
     enum drift_cache_policy policies[] = { DRIFT_CACHE_KV_TEACACHE, DRIFT_CACHE_KV_FIRST_BLOCK,
@@ -273,6 +314,9 @@ static void out_of_range_settings_are_rejected_by_name(void **state)
     s = defaults(); s.commit = (enum drift_commit)7;
     assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
     assert_non_null(strstr(err.message, "commit: unknown way 7"));
+    s = defaults(); s.noise_carry = 1.0;
+    assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "noise_carry: 1 above 0.999"));
     s = defaults(); s.threads = -1;
     assert_int_equal(drift_generator_new(MODEL, &s, &g, &err), -EINVAL);
     assert_non_null(strstr(err.message, "threads"));
@@ -539,6 +583,7 @@ int main(void)
         cmocka_unit_test(rolling_kv_cache_equals_recomputing_the_window),
         cmocka_unit_test(every_sampler_runs_with_its_evaluation_count),
         cmocka_unit_test(last_step_commit_saves_an_evaluation_per_frame),
+        cmocka_unit_test(noise_carry_keeps_the_start_of_the_frame_before),
         cmocka_unit_test(step_caches_skip_evaluations_but_never_the_first_or_last),
         cmocka_unit_test(unknown_words_are_named_and_change_nothing),
         cmocka_unit_test(prompt_change_blends_over_frames),

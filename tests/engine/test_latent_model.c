@@ -412,6 +412,9 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
         { "arch.patch", json_integer(3), "latent 8x8 is not a multiple of patch 3" },
         { "sampler", json_pack("{s:s}", "commit", "sideways"), "sampler.commit 'sideways' is not one of pass, last-step" },
         { "sampler", json_pack("{s:i}", "commit", 1), "sampler.commit" },
+        { "sampler", json_pack("{s:f}", "noise_carry", 1.0), "sampler.noise_carry" },
+        { "sampler", json_pack("{s:f}", "noise_carry", -0.5), "sampler.noise_carry" },
+        { "sampler", json_pack("{s:s}", "noise_carry", "0.9"), "sampler.noise_carry" },
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         variant_open(&v);

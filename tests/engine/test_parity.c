@@ -68,6 +68,9 @@ static double run_case(const char *name, json_t *c, enum drift_precision precisi
     s.commit = DRIFT_COMMIT_PASS;
     if (commit && drift_commit_from_string(commit, &s.commit) < 0)
         fail_msg("%s: commit '%s' is not pass or last-step", name, commit);
+    /* Likewise explicit: a case without "noise_carry" was made with fresh noise every frame. */
+    double carry = json_number_value(json_object_get(c, "noise_carry"));
+    s.noise_carry = carry > 0 ? carry : -1;
     struct drift_generator *g = NULL;
     struct drift_error err = { 0 };
     if (drift_generator_new(model, &s, &g, &err) < 0)

@@ -107,6 +107,9 @@ def main():
     ap.add_argument("--shift", type=float)
     ap.add_argument("--guidance", type=float, help="the sampler's default classifier-free guidance (1 = none)")
     ap.add_argument("--context-t", type=float)
+    ap.add_argument("--noise-carry", type=float,
+                    help="sampler.noise_carry: how much of the frame before's starting noise a frame's keeps "
+                         "(0..0.999; default 0, fresh noise every frame)")
     ap.add_argument("--sampler-commit", choices=["pass", "last-step"],
                     help="how a frame joins the window (sampler.commit; default pass): a commit pass, or "
                          "the sampler's last evaluation")
@@ -121,11 +124,13 @@ def main():
         ap.error(f"--stereo-width {a.stereo_width} is outside 0..1")
     if not 0.25 <= a.noise_level <= 4:
         ap.error(f"--noise-level {a.noise_level} is outside 0.25..4")
+    if a.noise_carry is not None and not 0 <= a.noise_carry <= 0.999:
+        ap.error(f"--noise-carry {a.noise_carry} is outside 0..0.999")
     ck = load_ckpt(a.ckpt)
     cfg = ck["cfg"]
     sampler = dict(SAMPLER_DEFAULTS[cfg["kind"]])
     for k, v in (("steps", a.steps), ("shift", a.shift), ("context_t", a.context_t), ("commit", a.sampler_commit),
-                 ("guidance", a.guidance)):
+                 ("guidance", a.guidance), ("noise_carry", a.noise_carry)):
         if v is not None:
             sampler[k] = v
     conf = build_config(cfg, ck, a.commit, sampler, a.stereo_width, a.noise_level)

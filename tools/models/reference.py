@@ -7,6 +7,8 @@
 
 Streaming, per frame f (video frame or audio chunk):
   x  = noise(seed, f, stream 0)                      (or the next frame of --noise-file)
+  x  = c x_start(f-1) + sqrt(1 - c^2) x  (f > 0)     c = sampler.noise_carry (0: fresh noise every frame);
+                                                     x_start(f) is frame f's x here, before the sampler
   for each sampler step: v = model(x, t, prompt, cache)   (CFG: v = vu + g (vc - vu), each branch its own cache)
   x0 = clamp(x, -1, 1)                               -> output (video: rgb = (x0+1)/2; audio: pcm = x0*scale)
   xc = (1 - tc) x0 + tc noise(seed, f, stream 1);  one more model pass at t = tc, its per-layer K/V appended
@@ -134,7 +136,7 @@ def sample_frame(f_eval, x, ts, sampler, trace=None):
 
 class Stream:
     def __init__(self, net, conf, prompt="", seed=0, sampler=None, steps=None, guidance=None, shift=None,
-                 context_t=None, negative_prompt="", noise_file=None, commit=None):
+                 context_t=None, negative_prompt="", noise_file=None, commit=None, noise_carry=None):
         self.net, self.conf, self.cfg = net, conf, net.cfg
         sd = conf["sampler"]
         self.sampler = sampler or sd["default"]
@@ -142,6 +144,8 @@ class Stream:
         self.guidance = sd["guidance"] if guidance is None else guidance
         self.shift = sd["shift"] if shift is None else shift
         self.tc = sd["context_t"] if context_t is None else context_t
+        self.carry = sd.get("noise_carry", 0.0) if noise_carry is None else noise_carry
+        self.start_prev = None   # the frame before's starting noise (noise_carry)
         # how a frame joins the window: "pass" (one more evaluation on the clean frame noised to
         # context_t) or "last-step" (the keys and values of the sampler's last evaluation)
         self.commit = commit or sd.get("commit", "pass")
@@ -212,6 +216,11 @@ class Stream:
         """-> model-space output of the next frame: video [H, W, 3], audio [chunk], float32 in [-1, 1]"""
         with torch.no_grad():
             x = self.to_tokens(self.noise(N.STREAM_INIT))
+            if self.carry > 0 and self.start_prev is not None:
+                c = np.float32(self.carry)   # float32 scalars, as the engine computes them
+                fresh = np.sqrt(np.float32(1) - c * c, dtype=np.float32)
+                x = float(c) * self.start_prev + float(fresh) * x
+            self.start_prev = x
             x0 = sample_frame(self.f_eval, x, self.ts, self.sampler, trace).clamp(-self.clip, self.clip)
             noise = self.to_tokens(self.noise(N.STREAM_CONTEXT))   # drawn either way (a noise file has it)
             xc = self.last[0][0] if self.commit == "last-step" else (1 - self.tc) * x0 + self.tc * noise
@@ -289,7 +298,7 @@ def write_wav(path, pcm, sr):
 def cmd_sample(a):
     net, conf = load(a.model)
     st = Stream(net, conf, a.prompt, a.seed, a.sampler, a.steps, a.guidance, a.shift, a.context_t,
-                a.negative_prompt, a.noise_file, a.commit)
+                a.negative_prompt, a.noise_file, a.commit, a.noise_carry)
     os.makedirs(a.out, exist_ok=True)
     outs = []
     for f in range(a.frames):
@@ -321,6 +330,9 @@ GOLDEN_CASES = {
     # commit "last-step": the window keeps the sampler's last evaluation (an 11th field: commit)
     "video-last-step": ("drift-video", "fast orange flames", "euler", 3, 1.0, "", 5, False, 1.0, 0.05, "last-step"),
     "audio-last-step": ("drift-audio", "low drone", "euler", 3, 2.0, "", 6, False, 1.0, 0.05, "last-step"),
+    # each frame's starting noise carries the one before's (a 12th field: noise_carry; 0 in all others)
+    "video-noise-carry": ("drift-video", "slow violet aurora", "euler", 3, 1.0, "", 4, False, 1.0, 0.05,
+                          "last-step", 0.9),
 }
 
 
@@ -378,13 +390,15 @@ def cmd_golden(a):
     for name in cases if a.case != "spectral" else []:  # noqa: B007
         mname, prompt, sampler, steps, g, neg, frames, tr, shift, tc, *rest = GOLDEN_CASES[name]
         commit = rest[0] if rest else "pass"
+        carry = rest[1] if len(rest) > 1 else 0.0
         net, conf = load(os.path.join(root, "models", mname + ".json"))
-        st = Stream(net, conf, prompt, GOLDEN_SEED, sampler, steps, g, shift, tc, neg, commit=commit)
+        st = Stream(net, conf, prompt, GOLDEN_SEED, sampler, steps, g, shift, tc, neg, commit=commit,
+                    noise_carry=carry)
         trace = [] if tr else None
         outs = [st.next(trace if f == 0 else None).numpy() for f in range(frames)]
         e = {"model": f"models/{mname}.json", "prompt": prompt, "negative_prompt": neg, "seed": GOLDEN_SEED,
              "sampler": sampler, "steps": steps, "guidance": g, "shift": st.shift, "context_t": st.tc,
-             "commit": commit,
+             "commit": commit, "noise_carry": carry,
              "schedule": st.ts, "frames": frames, "evals": st.evals,
              "output": f32(os.path.join(a.out, f"{name}.frames.f32"), np.stack(outs))}
         if conf["kind"] == "audio":
@@ -430,6 +444,7 @@ def main():
     s.add_argument("--shift", type=float)
     s.add_argument("--context-t", type=float)
     s.add_argument("--commit", choices=["pass", "last-step"], help="default: the model's sampler.commit")
+    s.add_argument("--noise-carry", type=float, help="default: the model's sampler.noise_carry (0: none)")
     s.add_argument("--noise-file", help="raw f32: per frame the init noise then the context noise")
     s.add_argument("--raw", action="store_true", help="also write frames.f32 (model space)")
     s.add_argument("--no-png", action="store_true")

@@ -123,6 +123,8 @@ static inline int drift_commit_from_string(const char *name, enum drift_commit *
     return 0;
 }
 
+#define DRIFT_NOISE_CARRY_MAX 0.999
+
 struct drift_generator_settings {
     const char *prompt;          /* words from the model's vocabulary; "" = unconditional */
     const char *negative_prompt; /* used as the unconditional branch of guidance; NULL = "" */
@@ -135,6 +137,9 @@ struct drift_generator_settings {
     double context_t;            /* noise level of frames in the window, 0..0.5; 0 = the model's
                                     default (a zeroed struct gets the defaults) */
     enum drift_commit commit;    /* DRIFT_COMMIT_MODEL = the model's default */
+    /* How much of the frame before's starting noise a frame's starting noise keeps (the rest is
+     * fresh, variance kept): 0..DRIFT_NOISE_CARRY_MAX; 0 = the model's default, < 0 = none. */
+    double noise_carry;
     enum drift_cache_policy cache;
     double cache_threshold;      /* TeaCache / first-block threshold; FORA interval when >= 1;
                                     0..DRIFT_CACHE_THRESHOLD_MAX */
