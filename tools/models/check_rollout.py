@@ -1,7 +1,7 @@
 """The model's own rollouts used in training (rollout.py) are what the stream's window holds: given the
 stream's noise, each generated context frame equals the frame the reference sampler (reference.Stream, the
 behaviour the C engine reproduces) keeps in its window, for both ways a frame joins the window and with
-classifier-free guidance; a rollout that keeps its first frames real keeps them exactly as the window would
+classifier-free guidance and with the starting noise carried from frame to frame; a rollout that keeps its first frames real keeps them exactly as the window would
 (noised to the commit level) and generates the rest against them; a start or real count outside range is
 refused.
   /usr/bin/python3 tools/models/check_rollout.py
@@ -20,7 +20,7 @@ import rollout  # noqa: E402
 from vocab import VOCAB  # noqa: E402
 
 
-def check(name, cfg, commit, guidance, frames=6):
+def check(name, cfg, commit, guidance, frames=6, carry=0.0):
     torch.manual_seed(1)
     net = M.DriftDiT(cfg)
     for p in net.parameters():
@@ -28,7 +28,7 @@ def check(name, cfg, commit, guidance, frames=6):
     T, P = cfg["tokens"], cfg["in_dim"]
     draws = {(f, kind): torch.randn(1, T, P) for f in range(frames) for kind in ("init", "context")}
     conf = {"sampler": {"default": "euler", "steps": 3, "shift": 1.0, "guidance": guidance, "context_t": 0.3,
-                        "commit": commit}}
+                        "commit": commit, "noise_carry": carry}}
     with tempfile.NamedTemporaryFile(suffix=".f32") as nf:
         for f in range(frames):   # the stream reads, per frame, its starting noise then its context noise
             for kind in ("init", "context"):
@@ -48,11 +48,11 @@ def check(name, cfg, commit, guidance, frames=6):
     x0 = torch.randn(1, frames + 1, T, P)   # unused from pure noise (start 0): 0 * x0 + 1 * noise
     ctx, levels = rollout.own_context(net, x0, text, null, steps=3, start=0, first_start=0, guidance=guidance,
                                       commit=commit, context_t=0.3, clip=1.0,
-                                      noise=lambda like, f, kind: draws[(f, kind)])
+                                      noise=lambda like, f, kind: draws[(f, kind)], noise_carry=carry)
     err = (ctx[0] - torch.cat(kept)).abs().max().item()
     want_t = 1.0 / 3.0 if commit == "last-step" else 0.3
     level_ok = torch.allclose(levels, torch.full_like(levels, want_t))
-    print(f"{name}, commit {commit}, guidance {guidance}: rollout vs reference stream window: max abs difference "
+    print(f"{name}, commit {commit}, guidance {guidance}, noise carry {carry}: rollout vs reference stream window: max abs difference "
           f"{err:.3g} over {frames} frames; levels {levels.tolist()}")
     return err < 1e-4 and level_ok
 
@@ -111,6 +111,7 @@ def main():
                            representation="pcm")
     ok = check("latent video, frame before", video, "last-step", 2.0)
     ok &= check("audio", audio, "pass", 1.0)
+    ok &= check("latent video, frame before", video, "last-step", 2.0, carry=0.9)
     ok &= check_real_prefix(audio, "pass")
     ok &= check_real_prefix(video, "last-step")
     ok &= check_real_per_clip(audio, "pass")

@@ -22,6 +22,7 @@ window. A long rollout may pick another pitch or phase than the real clip that f
 to give that real frame back learns to hedge (the engine hum fell to 0.7x its level); a short one stays
 consistent with its target while its errors are still fed back.
 """
+import numpy as np
 import torch
 
 import model as M
@@ -29,7 +30,7 @@ import model as M
 
 @torch.no_grad()
 def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1.0, commit="last-step", context_t=0.3, clip=1.0,
-                bf16=False, noise=None, shift=1.0, real=0):
+                bf16=False, noise=None, shift=1.0, real=0, noise_carry=0.0):
     """x0 [B, L, T, P]: a real clip (model space); text, null [B, D]: the prompt's and the empty prompt's
     conditioning. Frames real..L-2 are generated in order, each against the window of those before it; frames
     0..real-1 are the real ones as the window keeps them. `real` is one count for the batch or a tensor [B] of
@@ -40,7 +41,9 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
     commit "last-step" keeps the input of the sampler's last evaluation (t = ts[steps-1]); "pass" keeps the
     clean frame noised to context_t. noise(like, frame, kind): the frame's starting noise (kind "init") or its
     context noise ("context"), shaped like `like`; default Gaussian draws (tools/models/check_rollout.py gives
-    the stream's own noise to compare with the reference sampler)."""
+    the stream's own noise to compare with the reference sampler). noise_carry c: each generated frame's starting
+    noise is c times the one before's plus sqrt(1 - c^2) times its own draw, as the stream's sampler.noise_carry
+    (the first generated frame's is its own draw)."""
     for name, s in (("start", start), ("first_start", first_start)):
         if not 0 <= s < steps:
             raise ValueError(f"rollout {name} {s}: a step of the {steps}-step schedule (0..{steps - 1})")
@@ -61,6 +64,9 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
     window = net.cfg["window"]
     prev = None
     frames, levels = [], []
+    start_prev = None   # the last generated frame's starting noise (noise_carry)
+    carry = float(np.float32(noise_carry))
+    fresh = float(np.sqrt(np.float32(1) - np.float32(noise_carry) ** 2, dtype=np.float32))
 
     def evaluate(x, t, prev):
         tt = torch.full((B,), t, device=x.device)
@@ -80,7 +86,11 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
             _, kvs = evaluate(last_x, last_t, prev)
         else:
             s = first_start if j == 0 else start
-            x = (1 - ts[s]) * x0[:, j] + ts[s] * noise(x0[:, j], j, "init")
+            n = noise(x0[:, j], j, "init")
+            if carry > 0 and start_prev is not None:
+                n = carry * start_prev + fresh * n
+            start_prev = n
+            x = (1 - ts[s]) * x0[:, j] + ts[s] * n
             for i in range(s, steps):
                 if i == steps - 1 and commit == "last-step" and bool(keep.any()):
                     # the window keeps the last evaluation's input: for a real clip, its real frame at that level

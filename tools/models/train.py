@@ -163,6 +163,8 @@ def main():
                     help="the clip's first frame starts at this step, from its real frame noised to that level")
     ap.add_argument("--rollout-guidance", type=float, default=1.0)
     ap.add_argument("--rollout-commit", choices=["last-step", "pass"], default="last-step")
+    ap.add_argument("--rollout-noise-carry", type=float, default=0.0,
+                    help="the rollout sampler's noise_carry (0..0.999; 0: fresh noise every frame)")
     ap.add_argument("--rollout-context-loss", action=argparse.BooleanOptionalAction, default=False,
                     help="also train the generated context frames towards the real frames they replace")
     ap.add_argument("--rollout-context-t", type=float, default=0.3, help="commit pass: the context's noise level")
@@ -178,6 +180,8 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     data_dir = a.data_dir or a.out
+    if not 0.0 <= a.rollout_noise_carry <= 0.999:
+        ap.error(f"--rollout-noise-carry {a.rollout_noise_carry}: outside 0..0.999")
     if not 0.0 <= a.rollout <= 1.0:
         ap.error(f"--rollout {a.rollout}: a share in [0, 1]")
     families = {f for fams in FAMILY_WORDS.values() for f in fams[0 if a.model == "video" else 1:][:1] if f}
@@ -338,7 +342,7 @@ def main():
                 net, x0, xt, t, text, null, steps=a.rollout_steps, start=a.rollout_start, first_start=a.rollout_first_start,
                 guidance=a.rollout_guidance, commit=a.rollout_commit, context_t=a.rollout_context_t,
                 clip=latent["clip"] if latent else 1.0, bf16=use_bf16,
-                real=rollout_real(prompts))
+                real=rollout_real(prompts), noise_carry=a.rollout_noise_carry)
             eps = (xt - (1 - t[..., None, None]) * x0) / t[..., None, None].clamp(min=1e-6)
             if not a.rollout_context_loss:
                 # the generated context frames are not the real frames they replace: asked to give the real
