@@ -41,6 +41,14 @@ static void frames(struct drift_generator *g, int n, uint8_t *out)
             fail_msg("frame %d: %s", i, err.message);
 }
 
+/* A fresh stream of n frames with settings s. */
+static void stream_frames(const struct drift_generator_settings *s, int n, uint8_t *out)
+{
+    struct drift_generator *g = open_gen(s);
+    frames(g, n, out);
+    drift_generator_free(g);
+}
+
 static int max_diff(const uint8_t *a, const uint8_t *b, size_t n)
 {
     int worst = 0;
@@ -55,17 +63,11 @@ static void same_seed_gives_same_frames_and_another_seed_differs(void **state)
 {
     struct drift_generator_settings s = defaults();
     uint8_t a[6 * FRAME_BYTES], b[6 * FRAME_BYTES];
-    struct drift_generator *g = open_gen(&s);
-    frames(g, 6, a);
-    drift_generator_free(g);
-    g = open_gen(&s);
-    frames(g, 6, b);
-    drift_generator_free(g);
+    stream_frames(&s, 6, a);
+    stream_frames(&s, 6, b);
     assert_memory_equal(a, b, sizeof(a));
     s.seed = 43;
-    g = open_gen(&s);
-    frames(g, 6, b);
-    drift_generator_free(g);
+    stream_frames(&s, 6, b);
     assert_true(max_diff(a, b, sizeof(a)) > 16);
 }
 
@@ -169,18 +171,12 @@ static void noise_carry_keeps_the_start_of_the_frame_before(void **state)
 {
     struct drift_generator_settings s = defaults();
     uint8_t fresh[6 * FRAME_BYTES], carried[6 * FRAME_BYTES], none[6 * FRAME_BYTES];
-    struct drift_generator *g = open_gen(&s);
-    frames(g, 6, fresh);
-    drift_generator_free(g);
+    stream_frames(&s, 6, fresh);
     s.noise_carry = -1;
-    g = open_gen(&s);
-    frames(g, 6, none);
-    drift_generator_free(g);
+    stream_frames(&s, 6, none);
     assert_memory_equal(fresh, none, sizeof(fresh));
     s.noise_carry = 0.99;
-    g = open_gen(&s);
-    frames(g, 6, carried);
-    drift_generator_free(g);
+    stream_frames(&s, 6, carried);
     assert_memory_equal(carried, fresh, FRAME_BYTES);
     assert_true(max_diff(carried + FRAME_BYTES, fresh + FRAME_BYTES, 5 * FRAME_BYTES) > 0);
     double change_fresh = mean_frame_change(fresh, 6), change_carried = mean_frame_change(carried, 6);
@@ -188,9 +184,7 @@ static void noise_carry_keeps_the_start_of_the_frame_before(void **state)
                   change_carried);
     assert_true(change_carried < 0.5 * change_fresh);
     s.cache = DRIFT_CACHE_NONE;
-    g = open_gen(&s);
-    frames(g, 6, none);
-    drift_generator_free(g);
+    stream_frames(&s, 6, none);
     assert_true(max_diff(carried, none, sizeof(carried)) <= 1);
 }
 
