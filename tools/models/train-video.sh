@@ -10,7 +10,8 @@
 # rendered and encoded once (~9-18 min, OUT/data.pt), the transformer on the latents (SECONDS), then the
 # transformer from those weights for ROLLOUT_SECONDS with half of the batches on its own rollouts
 # (tools/models/rollout.py: the clip's context frames sampled by the model itself with the shipped sampler,
-# guidance 2, the window's last-step keys; the loss on the real frame after them). About 118 minutes in all.
+# guidance 2, the window's last-step keys, each frame's starting noise carrying 0.95 of the one before's;
+# the loss on the real frame after them). About 118 minutes in all.
 # PyTorch's fp32 products go to the system BLAS; Debian's default (netlib) runs at ~3 GFLOP/s here, so
 # without OpenBLAS installed this fetches Debian's libopenblas0-pthread with apt-get download and gives it
 # to the training process alone (no system change). Run nothing else heavy beside it: OpenBLAS's threads
@@ -32,6 +33,7 @@ recipe="--model video --hidden 192 --depth 6 \
 mkdir -p "$out/rollout"
 "${env_args[@]}" /usr/bin/python3 "$root/tools/models/train.py" $recipe --lr 2e-4 --warmup 50 \
   --data-dir "$out" --init "$out/ckpt.pt" --rollout 0.5 --rollout-guidance 2 --rollout-commit last-step \
+  --rollout-noise-carry 0.95 \
   --seconds "$rollout_seconds" --out "$out/rollout" 2>&1 | tee -a "$out/train.log"
 echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # The shipped sampler defaults: 3 Euler steps; the window keeps each frame as the last step saw it
@@ -39,6 +41,8 @@ echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # 0.4, models/README.md); context_t 0.4 stays for --commit pass; classifier-free guidance 3 (2026-12-03,
 # 300-frame runs: adherence 99.1 % against 96.2 % at 2, colour words 84.9 % against 82.4 %, a prompt change
 # lands within 10 frames instead of 86; 4 sharpens more but flickers and lets long runs drift). The rollout
-# stage samples at guidance 2, as when it was measured.
+# stage samples at guidance 2, as when it was measured. noise_carry 0.95 (2026-12-03): each frame starts
+# from noise that keeps 0.95 of the frame before's, as the rollout stage trained (300-frame runs: gradient
+# and frame difference both within 0.6-1.6x of the data's for 6 of 10 families against 2; models/README.md).
 /usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/rollout/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 --guidance 3.0 \
-  --sampler-commit last-step --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
+  --noise-carry 0.95 --sampler-commit last-step --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
