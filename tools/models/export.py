@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model as M  # noqa: E402
 import video_ae  # noqa: E402
 import safetensors_io  # noqa: E402
+from noise import NOISE_CARRY_MAX  # noqa: E402
 from train import load_ckpt  # noqa: E402
 from vocab import AUDIO_DATA_VERSION, DATA_VERSION, VOCAB  # noqa: E402
 
@@ -124,8 +125,8 @@ def main():
         ap.error(f"--stereo-width {a.stereo_width} is outside 0..1")
     if not 0.25 <= a.noise_level <= 4:
         ap.error(f"--noise-level {a.noise_level} is outside 0.25..4")
-    if a.noise_carry is not None and not 0 <= a.noise_carry <= 0.999:
-        ap.error(f"--noise-carry {a.noise_carry} is outside 0..0.999")
+    if a.noise_carry is not None and not 0 <= a.noise_carry <= NOISE_CARRY_MAX:
+        ap.error(f"--noise-carry {a.noise_carry} is outside 0..{NOISE_CARRY_MAX}")
     ck = load_ckpt(a.ckpt)
     cfg = ck["cfg"]
     sampler = dict(SAMPLER_DEFAULTS[cfg["kind"]])

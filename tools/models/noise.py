@@ -22,6 +22,18 @@ M2 = np.uint64(0x94D049BB133111EB)
 STREAM_INIT, STREAM_CONTEXT = 0, 1
 
 
+NOISE_CARRY_MAX = 0.999   # sampler.noise_carry's bound (engine: DRIFT_NOISE_CARRY_MAX)
+
+
+def carry(start_prev, draw, c):
+    """sampler.noise_carry: a frame's starting noise from the frame before's (start_prev) and its own draw,
+    c * start_prev + sqrt(1 - c^2) * draw (unit variance kept), with c and sqrt(1 - c^2) rounded to float32
+    first, as the engine computes them. Works on tensors and arrays alike."""
+    c32 = np.float32(c)
+    fresh = np.sqrt(np.float32(1) - c32 * c32, dtype=np.float32)
+    return float(c32) * start_prev + float(fresh) * draw
+
+
 def mix(z):
     z = np.asarray(z, dtype=np.uint64)
     with np.errstate(over="ignore"):

@@ -217,9 +217,7 @@ class Stream:
         with torch.no_grad():
             x = self.to_tokens(self.noise(N.STREAM_INIT))
             if self.carry > 0 and self.start_prev is not None:
-                c = np.float32(self.carry)   # float32 scalars, as the engine computes them
-                fresh = np.sqrt(np.float32(1) - c * c, dtype=np.float32)
-                x = float(c) * self.start_prev + float(fresh) * x
+                x = N.carry(self.start_prev, x, self.carry)
             self.start_prev = x
             x0 = sample_frame(self.f_eval, x, self.ts, self.sampler, trace).clamp(-self.clip, self.clip)
             noise = self.to_tokens(self.noise(N.STREAM_CONTEXT))   # drawn either way (a noise file has it)

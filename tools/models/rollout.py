@@ -22,10 +22,10 @@ window. A long rollout may pick another pitch or phase than the real clip that f
 to give that real frame back learns to hedge (the engine hum fell to 0.7x its level); a short one stays
 consistent with its target while its errors are still fed back.
 """
-import numpy as np
 import torch
 
 import model as M
+import noise as N
 
 
 @torch.no_grad()
@@ -65,8 +65,6 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
     prev = None
     frames, levels = [], []
     start_prev = None   # the last generated frame's starting noise (noise_carry)
-    carry = float(np.float32(noise_carry))
-    fresh = float(np.sqrt(np.float32(1) - np.float32(noise_carry) ** 2, dtype=np.float32))
 
     def evaluate(x, t, prev):
         tt = torch.full((B,), t, device=x.device)
@@ -87,8 +85,8 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
         else:
             s = first_start if j == 0 else start
             n = noise(x0[:, j], j, "init")
-            if carry > 0 and start_prev is not None:
-                n = carry * start_prev + fresh * n
+            if noise_carry > 0 and start_prev is not None:
+                n = N.carry(start_prev, n, noise_carry)
             start_prev = n
             x = (1 - ts[s]) * x0[:, j] + ts[s] * n
             for i in range(s, steps):

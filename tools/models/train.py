@@ -30,6 +30,7 @@ import audio_data  # noqa: E402
 import datagen_audio  # noqa: E402
 import datagen_video  # noqa: E402
 import model as M  # noqa: E402
+from noise import NOISE_CARRY_MAX  # noqa: E402
 import rollout  # noqa: E402
 import video_ae  # noqa: E402
 import video_data  # noqa: E402
@@ -180,8 +181,8 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     data_dir = a.data_dir or a.out
-    if not 0.0 <= a.rollout_noise_carry <= 0.999:
-        ap.error(f"--rollout-noise-carry {a.rollout_noise_carry}: outside 0..0.999")
+    if not 0.0 <= a.rollout_noise_carry <= NOISE_CARRY_MAX:
+        ap.error(f"--rollout-noise-carry {a.rollout_noise_carry}: outside 0..{NOISE_CARRY_MAX}")
     if not 0.0 <= a.rollout <= 1.0:
         ap.error(f"--rollout {a.rollout}: a share in [0, 1]")
     families = {f for fams in FAMILY_WORDS.values() for f in fams[0 if a.model == "video" else 1:][:1] if f}
