@@ -294,6 +294,11 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
         if ((r = dit_load(ctx, st, c, 1, &d, err)) == 0) {
             r = check_layout(c, info, patch, &latent, &spectral, &d.cfg, err);
             info->flops_per_eval = dit_flops_per_eval(&d.cfg, d.cfg.window);
+            struct noise_flow flow;
+            if (r == 0)
+                r = noise_flow_load(st, d.cfg.hidden, info->kind == DRIFT_MODEL_VIDEO, carry, &flow, err);
+            if (r == 0)
+                noise_flow_free(&flow);
             dit_free(&d);
         }
     }
@@ -400,6 +405,12 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     g->evicted = g->x + 7 * g->frame_values;
     g->last_input = g->x + 8 * g->frame_values;
     g->init_prev = g->x + 9 * g->frame_values;
+    if (g->flow.present) {
+        size_t fine = (size_t)DRIFT_NOISE_FLOW_FINE * DRIFT_NOISE_FLOW_FINE * g->frame_values;
+        g->flow_field = drift_ctx_alloc(g->ctx, 2 * fine * sizeof(float));
+        if (!g->flow_field)
+            return drift_error_set(err, -ENOMEM, "generator: out of memory");
+    }
     g->last_change = INFINITY;
     return 0;
 }
@@ -470,6 +481,9 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
     if (r == 0)
         r = check_layout(g->config, &g->info, g->patch, &g->latent, &g->spectral_params,
                          &g->dit.cfg, err);
+    if (r == 0)
+        r = noise_flow_load(g->weights, g->dit.cfg.hidden, g->info.kind == DRIFT_MODEL_VIDEO,
+                            g->model_noise_carry, &g->flow, err);
     if (r == 0 && g->spectral_params.n_fft)
         r = load_spectral(g->weights, &g->spectral_params, &g->spectral, err);
     if (r == 0 && g->latent.layer_count)
@@ -568,6 +582,8 @@ void drift_generator_free(struct drift_generator *g)
     free((void *)g->info.vocab); /* the strings belong to the config */
     drift_spectral_free(g->spectral);
     drift_video_decoder_free(g->decoder);
+    noise_flow_free(&g->flow);
+    free(g->flow_field);
     drift_safetensors_close(g->weights);
     drift_config_free(g->config);
     drift_context_free(g->ctx);

@@ -169,6 +169,43 @@ static void frame_noise(struct drift_generator *g, uint64_t stream, float *out)
     drift_generator_patchify(g, hwc, out);
 }
 
+/* A model with a noise flow (noise_flow.h) carries a fine field of noise instead of the latent's:
+ * the field keeps noise_carry of the frame before's, rolled (wrapping round) by the whole sub-cells
+ * the prompt's velocity has crossed, and the frame starts from its block sums. The detail the noise
+ * decides then travels with the scene in steps of a quarter cell instead of standing on the screen. */
+static void flow_start(struct drift_generator *g)
+{
+    const int F = DRIFT_NOISE_FLOW_FINE, H = g->latent.grid_h * F, W = g->latent.grid_w * F;
+    const int C = g->latent.channels;
+    const size_t n = (size_t)H * W * C;
+    float *field = g->flow_field, *next = g->flow_field + n;
+    drift_noise_fill(g->seed, (uint64_t)g->frame, DRIFT_NOISE_INIT, next, n);
+    if (g->has_init_prev) {
+        int64_t units[2];
+        int moved[2];
+        noise_flow_units(&g->flow, g->text_now, units);
+        noise_flow_step(g->flow_covered, units, moved);
+        const float c = g->noise_carry, fresh = sqrtf(1.0f - c * c);
+        for (int y = 0; y < H; y++) {
+            const float *from_row = field + (size_t)(((y - moved[0]) % H + H) % H) * W * C;
+            float *row = next + (size_t)y * W * C;
+            for (int x = 0; x < W; x++) {
+                const float *from = from_row + (size_t)(((x - moved[1]) % W + W) % W) * C;
+                for (int k = 0; k < C; k++)
+                    row[(size_t)x * C + k] = c * from[k] + fresh * row[(size_t)x * C + k];
+            }
+        }
+    } else {
+        g->flow_covered[0] = g->flow_covered[1] = 0; /* a new chain starts */
+    }
+    memcpy(field, next, n * sizeof(float));
+    g->has_init_prev = true;
+    /* frame_noise's buffer: the latent in HWC, then the transformer's tokens */
+    float *hwc = g->scratch + 3 * g->frame_values;
+    noise_flow_block_sums(field, g->latent.grid_h, g->latent.grid_w, C, hwc);
+    drift_generator_patchify(g, hwc, g->x);
+}
+
 /* noise_carry c: the starting noise is c·(the frame before's) + sqrt(1 − c²)·fresh, still unit
  * Gaussian, so a frame starts where the one before started. Why: the sampler is deterministic
  * from its starting noise, and fresh noise every frame redraws the detail the window does not pin
@@ -231,8 +268,12 @@ int drift_generator_step(struct drift_generator *g, struct drift_error *err)
     }
     double t_start = now(), model_before = g->counters.seconds_model;
     advance_prompt_blend(g);
-    frame_noise(g, DRIFT_NOISE_INIT, g->x);
-    carry_noise(g);
+    if (g->flow.present && g->noise_carry > 0) {
+        flow_start(g);
+    } else {
+        frame_noise(g, DRIFT_NOISE_INIT, g->x);
+        carry_noise(g);
+    }
     dit_step_cache_reset(&g->dit, &g->step_cache);
     struct eval_args args = { g, err };
     int r = set_before(g, err);

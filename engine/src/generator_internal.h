@@ -7,6 +7,7 @@
 #include <drift/model_file.h>
 
 #include "dit.h"
+#include "noise_flow.h"
 #include "sampler.h"
 #include "spectral.h"
 #include "video_decoder.h"
@@ -61,6 +62,12 @@ struct drift_generator {
     float *init_prev;
     bool has_init_prev;
     float noise_carry;
+    /* the model's noise flow (flow.present false: none): its fine field of carried noise and a
+     * second one for the next frame's (2 · FINE² · T·P; has_init_prev says the first is a frame's),
+     * and the distance covered since the carry started (1/DRIFT_NOISE_FLOW_UNITS cells: down, right) */
+    struct noise_flow flow;
+    float *flow_field;
+    int64_t flow_covered[2];
     bool has_before;
     double last_change;         /* mean |x - x_prev| of the last generated frame */
     int64_t frames_of_prompt;   /* frames generated since the prompt last changed */

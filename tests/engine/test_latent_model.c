@@ -297,6 +297,26 @@ static void to_bf16(struct variant *v, const char *name)
     json_array_set_new(offsets, 1, json_integer(begin + 2 * (json_int_t)n));
 }
 
+/* Writes n floats into F32 tensor `name`, from its first value. */
+static void set_floats(struct variant *v, const char *name, const float *values, size_t n)
+{
+    json_t *e = json_object_get(v->header, name);
+    assert_non_null(e);
+    json_int_t begin = json_integer_value(json_array_get(json_object_get(e, "data_offsets"), 0));
+    memcpy(v->data + begin, values, n * sizeof(float));
+}
+
+/* A noise flow head (noise_flow.weight [2, 32] zeros, noise_flow.bias = the velocity in cells per
+ * frame, down and right), on a variant whose sampler carries its noise. */
+static void add_noise_flow(struct variant *v, float down, float right)
+{
+    set_key(v, "sampler", json_pack("{s:f}", "noise_carry", 0.9));
+    add_tensor(v, "noise_flow.weight", 64);
+    RESHAPE(v, "noise_flow.weight", 2, 32);
+    add_tensor(v, "noise_flow.bias", 2);
+    set_floats(v, "noise_flow.bias", (float[]){ down, right }, 2);
+}
+
 static void variant_write(struct variant *v, const char *dir)
 {
     char path[512];
@@ -493,6 +513,30 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
     variant_open(&v);
     add_tensor(&v, "decoder.scale", 1);
     expect_refusal(&v, dir, "tensor 'decoder.scale' is not part of the decoder");
+    /* the noise flow's head */
+    variant_open(&v);
+    add_noise_flow(&v, 0.5f, 0.0f);
+    json_object_del(v.header, "noise_flow.bias");
+    expect_refusal(&v, dir, "tensor 'noise_flow.weight' without 'noise_flow.bias'");
+    variant_open(&v);
+    add_noise_flow(&v, 0.5f, 0.0f);
+    json_object_del(v.header, "noise_flow.weight");
+    expect_refusal(&v, dir, "tensor 'noise_flow.bias' without 'noise_flow.weight'");
+    variant_open(&v);
+    add_noise_flow(&v, 0.5f, 0.0f);
+    set_key(&v, "sampler", NULL);
+    expect_refusal(&v, dir, "the noise flow moves the carried noise, and sampler.noise_carry is 0");
+    variant_open(&v);
+    add_noise_flow(&v, 0.5f, 0.0f);
+    RESHAPE(&v, "noise_flow.weight", 2, 16);
+    expect_refusal(&v, dir, "tensor 'noise_flow.weight' has shape (2,16), the architecture needs (2,32)");
+    variant_open(&v);
+    add_noise_flow(&v, 0.5f, NAN);
+    expect_refusal(&v, dir, "tensor 'noise_flow.bias': value 1 is not finite");
+    variant_open(&v);
+    add_noise_flow(&v, 0.5f, 0.0f);
+    to_bf16(&v, "noise_flow.weight");
+    expect_refusal(&v, dir, "tensors noise_flow.weight and noise_flow.bias must be F32");
     print_message("%d malformed variants refused by name\n", refusals);
 
     /* BF16 decoder and refiner tensors load like F32 ones: the same frames, but for the weights'
@@ -530,6 +574,56 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
     rmdir(dir);
 }
 
+/* The noise flow carries a fine field of noise and rolls it by the whole sub-cells (a quarter
+ * cell) its velocity has covered: 0.2 cells per frame crosses its first sub-cell at frame 2, a
+ * velocity under the minimum (1/32 cell) is none, a flow changes the frames against a still one,
+ * and without the carry there is no flow. */
+static void the_noise_flow_moves_the_carried_noise_by_whole_sub_cells(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/drift-flow-XXXXXX", model[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(model, sizeof(model), "%s/m", dir);
+    struct drift_generator_settings s = settings_of(&cases[0]);
+    struct variant v;
+    enum { N = 4 };
+    uint8_t still[N][FRAME_BYTES], creep[N][FRAME_BYTES], slow[N][FRAME_BYTES], fresh[N][FRAME_BYTES],
+        off[N][FRAME_BYTES];
+    const struct { float down, right; uint8_t (*out)[FRAME_BYTES]; } runs[] = {
+        { 0, 0, still }, { 0.02f, -0.02f, creep }, { 0.2f, 0, slow }
+    };
+    for (int r = 0; r < 3; r++) {
+        variant_open(&v);
+        add_noise_flow(&v, runs[r].down, runs[r].right);
+        variant_write(&v, dir);
+        variant_close(&v);
+        struct drift_generator *g = open_gen(model, &s);
+        struct drift_error err = { 0 };
+        for (int f = 0; f < N; f++)
+            assert_int_equal(drift_generator_next_frame(g, runs[r].out[f], FRAME_BYTES, &err), 0);
+        drift_generator_free(g);
+    }
+    assert_memory_equal(creep, still, sizeof(still));
+    assert_memory_equal(slow[0], still[0], 2 * FRAME_BYTES);
+    assert_memory_not_equal(slow[2], still[2], FRAME_BYTES);
+    /* no carry (the setting's "none"): the flow has nothing to move */
+    s.noise_carry = -1;
+    struct drift_generator *g = open_gen(model, &s), *h = open_gen(MODEL, &s);
+    struct drift_error err = { 0 };
+    for (int f = 0; f < N; f++) {
+        assert_int_equal(drift_generator_next_frame(g, off[f], FRAME_BYTES, &err), 0);
+        assert_int_equal(drift_generator_next_frame(h, fresh[f], FRAME_BYTES, &err), 0);
+    }
+    assert_memory_equal(off, fresh, sizeof(off));
+    drift_generator_free(g);
+    drift_generator_free(h);
+    snprintf(model, sizeof(model), "%s/m.json", dir);
+    unlink(model);
+    snprintf(model, sizeof(model), "%s/m.safetensors", dir);
+    unlink(model);
+    rmdir(dir);
+}
+
 int main(void)
 {
     unsetenv("DRIFT_PRECISION");
@@ -538,6 +632,7 @@ int main(void)
         cmocka_unit_test(the_model_reports_its_pixels),
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(malformed_latent_sections_are_refused_by_name),
+        cmocka_unit_test(the_noise_flow_moves_the_carried_noise_by_whole_sub_cells),
     };
     return cmocka_run_group_tests_name("latent model", tests, NULL, NULL);
 }

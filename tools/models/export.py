@@ -7,8 +7,11 @@ import json
 import os
 import sys
 
+import torch
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model as M  # noqa: E402
+import noise_flow  # noqa: E402
 import video_ae  # noqa: E402
 import safetensors_io  # noqa: E402
 from noise import NOISE_CARRY_MAX  # noqa: E402
@@ -111,6 +114,10 @@ def main():
     ap.add_argument("--noise-carry", type=float,
                     help="sampler.noise_carry: how much of the frame before's starting noise a frame's keeps "
                          "(0..0.999; default 0, fresh noise every frame)")
+    ap.add_argument("--noise-flow",
+                    help="video with --noise-carry: the data's measured velocities (tools/models/noise_flow.py "
+                         "measure); the head that moves the carried noise with the scene is fitted to them on the "
+                         "exported weights and travels as noise_flow.weight / noise_flow.bias")
     ap.add_argument("--sampler-commit", choices=["pass", "last-step"],
                     help="how a frame joins the window (sampler.commit; default pass): a commit pass, or "
                          "the sampler's last evaluation")
@@ -129,6 +136,8 @@ def main():
         ap.error(f"--noise-carry {a.noise_carry} is outside 0..{NOISE_CARRY_MAX}")
     ck = load_ckpt(a.ckpt)
     cfg = ck["cfg"]
+    if a.noise_flow and (cfg["kind"] != "video" or not a.noise_carry):
+        ap.error("--noise-flow: moves the carried noise of a video model (with --noise-carry > 0)")
     sampler = dict(SAMPLER_DEFAULTS[cfg["kind"]])
     for k, v in (("steps", a.steps), ("shift", a.shift), ("context_t", a.context_t), ("commit", a.sampler_commit),
                  ("guidance", a.guidance), ("noise_carry", a.noise_carry)):
@@ -142,6 +151,14 @@ def main():
         tensors["spectral.std"] = ck["spectral"]["std"].float()
     if ck.get("latent"):
         tensors.update(ck["latent"]["decoder"])
+    if a.noise_flow:
+        net = M.DriftDiT(cfg)
+        net.load_state_dict(ck["state"])
+        weight, bias = noise_flow.fit(net.eval(), torch.load(a.noise_flow))
+        tensors["noise_flow.weight"], tensors["noise_flow.bias"] = weight, bias
+        for p in ("flames", "smoke", "rain", "clouds", "aurora"):
+            v = noise_flow.velocity(weight, bias, noise_flow.conditioning(net, [p]))[0]
+            print(f"noise flow of {p!r}: vy {float(v[0]):+.3f} vx {float(v[1]):+.3f} latent cells per frame")
     safetensors_io.save(base + ".safetensors", tensors, a.dtype,
                         {"format": "drift-model", "kind": cfg["kind"], "config": a.name + ".json"})
     with open(base + ".json", "w") as f:

@@ -34,6 +34,53 @@ def carry(start_prev, draw, c):
     return float(c32) * start_prev + float(fresh) * draw
 
 
+NOISE_FLOW_UNITS = 256   # a noise flow moves in 1/256 of a latent cell (engine: DRIFT_NOISE_FLOW_UNITS)
+NOISE_FLOW_MAX = 4.0     # cells per frame each way; a faster velocity is clamped (engine: DRIFT_NOISE_FLOW_MAX)
+NOISE_FLOW_FINE = 4      # the carried field's sub-cells per latent cell along each side (DRIFT_NOISE_FLOW_FINE)
+# Slower than 8 units (1/32 cell) per frame is no motion: the fitted head leaves still scenes (lava, stars,
+# water) within about 0.02 cells of 0, and each sub-cell step would renew a quarter of their noise.
+NOISE_FLOW_MIN_UNITS = 8  # (engine: DRIFT_NOISE_FLOW_MIN_UNITS)
+
+
+def flow_units(velocity):
+    """a noise flow's velocities (cells per frame, [..., 2] as [vy, vx]) as the engine applies them: float32,
+    clamped to +-NOISE_FLOW_MAX, times NOISE_FLOW_UNITS rounded half to even (lrintf), 0 when under
+    NOISE_FLOW_MIN_UNITS -> int64 [..., 2]"""
+    import torch
+    v = torch.as_tensor(velocity, dtype=torch.float32).clamp(-NOISE_FLOW_MAX, NOISE_FLOW_MAX)
+    u = torch.round(v * NOISE_FLOW_UNITS).long()
+    return torch.where(u.abs() < NOISE_FLOW_MIN_UNITS, torch.zeros_like(u), u)
+
+
+def flow_step(covered, units):
+    """covered: the flow's distance so far (int64 units [..., 2], 0 when the carry starts); units: this frame's
+    velocity (flow_units) -> (the new distance, the whole sub-cells it crossed this frame: the field's roll)"""
+    import torch
+    per = NOISE_FLOW_UNITS // NOISE_FLOW_FINE
+    new = covered + units
+    return new, torch.div(new, per, rounding_mode="floor") - torch.div(covered, per, rounding_mode="floor")
+
+
+def flow_field_start(field, draw, c, moved):
+    """The noise flow's fine field (float32 [H*F, W*F, C], F = NOISE_FLOW_FINE) for the next frame: the field
+    rolled by moved (dy, dx) whole sub-cells, wrapping round (out[y, x] = in[y - dy, x - dx]), carried as
+    carry() carries a frame's start, with draw, the frame's own fine draw"""
+    return carry(np.roll(field, (int(moved[0]), int(moved[1])), axis=(0, 1)), draw, c).astype(np.float32)
+
+
+def flow_block_sums(field):
+    """[H*F, W*F, C] -> [H, W, C]: each F x F block's sum (float32, added row by row as the engine does) / F,
+    unit Gaussian again when the field is"""
+    F = NOISE_FLOW_FINE
+    H, W, C = field.shape[0] // F, field.shape[1] // F, field.shape[2]
+    blocks = field.reshape(H, F, W, F, C)
+    out = np.zeros((H, W, C), dtype=np.float32)
+    for dy in range(F):
+        for dx in range(F):
+            out += blocks[:, dy, :, dx, :]
+    return out / np.float32(F)
+
+
 def mix(z):
     z = np.asarray(z, dtype=np.uint64)
     with np.errstate(over="ignore"):

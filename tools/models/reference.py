@@ -8,7 +8,9 @@
 Streaming, per frame f (video frame or audio chunk):
   x  = noise(seed, f, stream 0)                      (or the next frame of --noise-file)
   x  = c x_start(f-1) + sqrt(1 - c^2) x  (f > 0)     c = sampler.noise_carry (0: fresh noise every frame);
-                                                     x_start(f) is frame f's x here, before the sampler
+                                                     x_start(f) is frame f's x here, before the sampler; with
+                                                     noise_flow.* tensors and c > 0, x = the block sums of a
+                                                     finer field carried and rolled instead (noise.py flow_*)
   for each sampler step: v = model(x, t, prompt, cache)   (CFG: v = vu + g (vc - vu), each branch its own cache)
   x0 = clamp(x, -1, 1)                               -> output (video: rgb = (x0+1)/2; audio: pcm = x0*scale)
   xc = (1 - tc) x0 + tc noise(seed, f, stream 1);  one more model pass at t = tc, its per-layer K/V appended
@@ -64,6 +66,7 @@ def load(path):
     sd, _ = safetensors_io.load(stem + ".safetensors")
     conf["_spectral"] = {k.split(".")[1]: sd.pop(k).float().numpy() for k in list(sd) if k.startswith("spectral.")}
     conf["_decoder"] = {k: sd.pop(k).float() for k in list(sd) if k.startswith("decoder.")}
+    conf["_noise_flow"] = {k.split(".")[1]: sd.pop(k).float() for k in list(sd) if k.startswith("noise_flow.")}
     net.load_state_dict(sd)
     net.eval()
     return net, conf
@@ -146,6 +149,8 @@ class Stream:
         self.tc = sd["context_t"] if context_t is None else context_t
         self.carry = sd.get("noise_carry", 0.0) if noise_carry is None else noise_carry
         self.start_prev = None   # the frame before's starting noise (noise_carry)
+        self.fields = None        # the noise flow's fine fields of carried noise, one per stream
+        self.flow_covered = None  # the noise flow's distance so far (noise.flow_step)
         # how a frame joins the window: "pass" (one more evaluation on the clean frame noised to
         # context_t) or "last-step" (the keys and values of the sampler's last evaluation)
         self.commit = commit or sd.get("commit", "pass")
@@ -190,13 +195,30 @@ class Stream:
             out = tok.reshape(tok.shape[0], -1)
         return out if keep_batch else out[0]
 
-    def noise(self, stream):
+    def noise(self, stream, n=None):
+        n = n or self.n
         if self.noise_file:
-            raw = self.noise_file.read(4 * self.n)
-            if len(raw) != 4 * self.n:
+            raw = self.noise_file.read(4 * n)
+            if len(raw) != 4 * n:
                 raise ValueError("noise file too short")
             return np.frombuffer(raw, dtype="<f4")
-        return np.stack([N.gaussian(s, self.frame, stream, self.n) for s in self.seeds])
+        return np.stack([N.gaussian(s, self.frame, stream, n) for s in self.seeds])
+
+    def flow_start(self, flow):
+        """A model with a noise flow: each stream's fine field of noise carried from frame to frame and
+        rolled with the prompt's velocity (noise.py flow_*); the frame starts from its block sums."""
+        c, F = self.cfg, N.NOISE_FLOW_FINE
+        shape = (c["latent_height"] * F, c["latent_width"] * F, c["latent_channels"])
+        draws = self.noise(N.STREAM_INIT, F * F * self.n).reshape(-1, *shape)
+        if self.fields is None:
+            self.fields = draws.copy()
+            self.flow_covered = torch.zeros(len(self.fields), 2, dtype=torch.long)
+        else:
+            units = N.flow_units(self.text @ flow["weight"].T + flow["bias"])
+            self.flow_covered, moved = N.flow_step(self.flow_covered, units)
+            self.fields = np.stack([N.flow_field_start(f, d, self.carry, m.tolist())
+                                    for f, d, m in zip(self.fields, draws, moved)])
+        return self.to_tokens(np.stack([N.flow_block_sums(f) for f in self.fields]))
 
     def model(self, x, t, b):
         tt = torch.full((x.shape[0],), float(t))
@@ -215,10 +237,15 @@ class Stream:
     def next(self, trace=None):
         """-> model-space output of the next frame: video [H, W, 3], audio [chunk], float32 in [-1, 1]"""
         with torch.no_grad():
-            x = self.to_tokens(self.noise(N.STREAM_INIT))
+            flow = self.conf.get("_noise_flow")
+            if flow and self.carry > 0:
+                x = self.flow_start(flow)
+            else:
+                x = self.to_tokens(self.noise(N.STREAM_INIT))
             if self.carry > 0 and self.start_prev is not None:
                 x = N.carry(self.start_prev, x, self.carry)
-            self.start_prev = x
+            if not (flow and self.carry > 0):
+                self.start_prev = x
             x0 = sample_frame(self.f_eval, x, self.ts, self.sampler, trace).clamp(-self.clip, self.clip)
             noise = self.to_tokens(self.noise(N.STREAM_CONTEXT))   # drawn either way (a noise file has it)
             xc = self.last[0][0] if self.commit == "last-step" else (1 - self.tc) * x0 + self.tc * noise
@@ -331,6 +358,9 @@ GOLDEN_CASES = {
     # each frame's starting noise carries the one before's (a 12th field: noise_carry; 0 in all others)
     "video-noise-carry": ("drift-video", "slow violet aurora", "euler", 3, 1.0, "", 4, False, 1.0, 0.05,
                           "last-step", 0.9),
+    # the same with the model's noise flow moving the carried noise about a cell per frame (up)
+    "video-noise-flow": ("drift-video", "fast orange flames", "euler", 3, 1.0, "", 5, False, 1.0, 0.05,
+                         "last-step", 0.95),
 }
 
 
@@ -399,6 +429,9 @@ def cmd_golden(a):
              "commit": commit, "noise_carry": carry,
              "schedule": st.ts, "frames": frames, "evals": st.evals,
              "output": f32(os.path.join(a.out, f"{name}.frames.f32"), np.stack(outs))}
+        flow = conf.get("_noise_flow")
+        if carry > 0 and flow:   # what the model's noise flow does in this case (latent cells / 256 per frame)
+            e["noise_flow_units"] = N.flow_units(st.text @ flow["weight"].T + flow["bias"])[0].tolist()
         if conf["kind"] == "audio":
             e["pcm"] = f32(os.path.join(a.out, f"{name}.pcm.f32"), audio_pcm(conf, outs))
         if tr:

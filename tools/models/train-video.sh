@@ -35,6 +35,8 @@ mkdir -p "$out/rollout"
   --data-dir "$out" --init "$out/ckpt.pt" --rollout 0.5 --rollout-guidance 2 --rollout-commit last-step \
   --rollout-noise-carry 0.95 \
   --seconds "$rollout_seconds" --out "$out/rollout" 2>&1 | tee -a "$out/train.log"
+# The data's motion for the noise flow's head (tools/models/noise_flow.py: ~30 s; skipped on a rerun).
+[ -f "$out/flow.pt" ] || /usr/bin/python3 "$root/tools/models/noise_flow.py" measure --out "$out/flow.pt" 2>&1 | tee -a "$out/train.log"
 echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # The shipped sampler defaults: 3 Euler steps; the window keeps each frame as the last step saw it
 # (sampler.commit last-step: no cache pass, adherence 68.9 % against 53.0 % with the pass at noise
@@ -44,5 +46,7 @@ echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # stage samples at guidance 2, as when it was measured. noise_carry 0.95 (2026-12-03): each frame starts
 # from noise that keeps 0.95 of the frame before's, as the rollout stage trained (300-frame runs: gradient
 # and frame difference both within 0.6-1.6x of the data's for 6 of 10 families against 2; models/README.md).
+# The noise flow (2026-12-03): the carried noise moves with the scene at the velocity the data shows for the
+# prompt (a head fitted here to flow.pt on the exported weights; docs/MODELS.md), so that flames rise.
 /usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/rollout/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 --guidance 3.0 \
-  --noise-carry 0.95 --sampler-commit last-step --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
+  --noise-carry 0.95 --noise-flow "$out/flow.pt" --sampler-commit last-step --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
