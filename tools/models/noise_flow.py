@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datagen_video  # noqa: E402
-from vocab import SPEEDS, VIDEO_FAMILIES, tokenize  # noqa: E402
+from vocab import SPEEDS, VIDEO_FAMILIES  # noqa: E402
 
 MEASURE_SIZE = 128    # px: the data is rendered this small to measure its motion
 MEASURE_GAP = 1       # frames between the two frames compared (the patterns also change shape: few)
@@ -98,12 +98,8 @@ def measure(clips=3000, seed=11, latent_cell_px=8, size=256, log=print):
 
 def conditioning(net, prompts):
     """the text conditioning of each prompt as the stream computes it -> [N, D]"""
-    ids = [tokenize(p) for p in prompts]
-    M = max(1, max(len(i) for i in ids))
-    t = torch.zeros(len(ids), M, dtype=torch.long)
-    for n, i in enumerate(ids):
-        t[n, :len(i)] = torch.tensor(i, dtype=torch.long)
-    lengths = torch.tensor([len(i) for i in ids])
+    import train
+    t, lengths = train.pad_ids(prompts, "cpu")
     with torch.no_grad():
         return net.text_cond(t, lengths).float()
 
