@@ -187,10 +187,11 @@ def crash(d):
     job is found again; at the end every job is done, every output is complete and no partial
     file is left."""
     d.start()
-    # long enough (4800 frames: ~10 s on an AVX2 2-core VM) that progress polled every ~0.1 s sees
+    # long enough (9600 frames: ~20 s on an AVX2 2-core VM) that progress polled every ~0.1 s sees
     # each target before the end on a machine several times faster (2400 frames were too few on an
-    # AVX512-BF16 one: 18 kills landed); driftd has no switch to slow renders down
-    seconds = 240
+    # AVX512-BF16 one: 18 kills landed; 4800 frames gave 19 there on 2026-12-03, the last 12 % of
+    # the render done within one poll after a restart); driftd has no switch to slow renders down
+    seconds = 480
     a = submit(d, f"model={d.model}", f"seconds={seconds}", "fps=20", "width=64", "height=64", "audio=false",
                "output=a.mp4")
     b = submit(d, f"model={d.model}", "seconds=2", "width=64", "height=64", "audio=false", "output=b.mkv")
