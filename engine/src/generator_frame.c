@@ -178,7 +178,8 @@ static void flow_start(struct drift_generator *g)
     const int F = DRIFT_NOISE_FLOW_FINE, H = g->latent.grid_h * F, W = g->latent.grid_w * F;
     const int C = g->latent.channels;
     const size_t n = (size_t)H * W * C;
-    float *field = g->flow_field, *next = g->flow_field + n;
+    /* two fields in turn: the frame before's and this frame's (no copy between them) */
+    float *field = g->flow_field + (size_t)g->flow_current * n, *next = g->flow_field + (size_t)!g->flow_current * n;
     drift_noise_fill(g->seed, (uint64_t)g->frame, DRIFT_NOISE_INIT, next, n);
     if (g->has_init_prev) {
         int64_t units[2];
@@ -198,11 +199,11 @@ static void flow_start(struct drift_generator *g)
     } else {
         g->flow_covered[0] = g->flow_covered[1] = 0; /* a new chain starts */
     }
-    memcpy(field, next, n * sizeof(float));
+    g->flow_current = !g->flow_current;
     g->has_init_prev = true;
     /* frame_noise's buffer: the latent in HWC, then the transformer's tokens */
     float *hwc = g->scratch + 3 * g->frame_values;
-    noise_flow_block_sums(field, g->latent.grid_h, g->latent.grid_w, C, hwc);
+    noise_flow_block_sums(next, g->latent.grid_h, g->latent.grid_w, C, hwc);
     drift_generator_patchify(g, hwc, g->x);
 }
 

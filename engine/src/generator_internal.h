@@ -62,11 +62,12 @@ struct drift_generator {
     float *init_prev;
     bool has_init_prev;
     float noise_carry;
-    /* the model's noise flow (flow.present false: none): its fine field of carried noise and a
-     * second one for the next frame's (2 · FINE² · T·P; has_init_prev says the first is a frame's),
+    /* the model's noise flow (flow.present false: none): two fine fields of carried noise used in
+     * turn (2 · FINE² · T·P; flow_current is the last frame's, valid while has_init_prev),
      * and the distance covered since the carry started (1/DRIFT_NOISE_FLOW_UNITS cells: down, right) */
     struct noise_flow flow;
     float *flow_field;
+    bool flow_current;
     int64_t flow_covered[2];
     bool has_before;
     double last_change;         /* mean |x - x_prev| of the last generated frame */
