@@ -118,6 +118,9 @@ def main():
                     help="video with --noise-carry: the data's measured velocities (tools/models/noise_flow.py "
                          "measure); the head that moves the carried noise with the scene is fitted to them on the "
                          "exported weights and travels as noise_flow.weight / noise_flow.bias")
+    ap.add_argument("--decoder",
+                    help="latent video: a refined decoder (tools/models/video_ae.py refine) in place of the "
+                         "checkpoint's; recorded in the JSON's training.decoder_refinement")
     ap.add_argument("--sampler-commit", choices=["pass", "last-step"],
                     help="how a frame joins the window (sampler.commit; default pass): a commit pass, or "
                          "the sampler's last evaluation")
@@ -149,8 +152,17 @@ def main():
     if ck.get("spectral"):   # the per-bin normalisation travels with the weights (always F32)
         tensors["spectral.mean"] = ck["spectral"]["mean"].float()
         tensors["spectral.std"] = ck["spectral"]["std"].float()
+    if a.decoder and not ck.get("latent"):
+        ap.error("--decoder: replaces a latent video model's decoder")
     if ck.get("latent"):
         tensors.update(ck["latent"]["decoder"])
+    if a.decoder:
+        refined = torch.load(a.decoder)
+        for k, v in refined["decoder"].items():
+            if k not in tensors or tensors[k].shape != v.shape:
+                ap.error(f"--decoder {a.decoder}: {k} does not fit the checkpoint's decoder")
+            tensors[k] = v
+        conf["training"]["decoder_refinement"] = video_ae.refinement_summary(refined["info"])
     if a.noise_flow:
         net = M.DriftDiT(cfg)
         net.load_state_dict(ck["state"])

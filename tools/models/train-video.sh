@@ -4,14 +4,16 @@
 #
 #   tools/models/train-video.sh [OUT_DIR] [SECONDS] [ROLLOUT_SECONDS]     (defaults: out/video, 4800, 720)
 #   follow it: tail -f OUT_DIR/train.log      (autoencoder, dataset, then one line per 50 steps; loss.csv;
-#   the last stage's in OUT_DIR/rollout/)
+#   the rollout stage's in OUT_DIR/rollout/)
 #
 # Stages (tools/models/train.py --model video): the autoencoder (12 min, OUT/ae.pt), the training set
 # rendered and encoded once (~9-18 min, OUT/data.pt), the transformer on the latents (SECONDS), then the
 # transformer from those weights for ROLLOUT_SECONDS with half of the batches on its own rollouts
 # (tools/models/rollout.py: the clip's context frames sampled by the model itself with the shipped sampler,
 # guidance 2, the window's last-step keys, each frame's starting noise carrying 0.95 of the one before's;
-# the loss on the real frame after them). About 118 minutes in all.
+# the loss on the real frame after them), then the decoder alone for 240 s with the latent cells' seams and
+# the local detail in its loss (tools/models/video_ae.py refine, OUT/decoder.pt). About 119 minutes in all
+# (the 2026-12-02 run: 114 minutes to the rollout stage's end; the refinement 4.7 minutes with its renders).
 # PyTorch's fp32 products go to the system BLAS; Debian's default (netlib) runs at ~3 GFLOP/s here, so
 # without OpenBLAS installed this fetches Debian's libopenblas0-pthread with apt-get download and gives it
 # to the training process alone (no system change). Run nothing else heavy beside it: OpenBLAS's threads
@@ -37,6 +39,11 @@ mkdir -p "$out/rollout"
   --seconds "$rollout_seconds" --out "$out/rollout" 2>&1 | tee -a "$out/train.log"
 # The data's motion for the noise flow's head (tools/models/noise_flow.py: ~30 s; skipped on a rerun).
 [ -f "$out/flow.pt" ] || /usr/bin/python3 "$root/tools/models/noise_flow.py" measure --out "$out/flow.pt" 2>&1 | tee -a "$out/train.log"
+# The decoder refinement (tools/models/video_ae.py refine, 240 s; skipped on a rerun): the decoder alone trained
+# once more on the run's encoder, with the latent-cell seams and the local detail in the loss (the 32- and
+# 8-pixel grids of what the engine draws; models/README.md).
+[ -f "$out/decoder.pt" ] || "${env_args[@]}" /usr/bin/python3 "$root/tools/models/video_ae.py" refine --ae "$out/ae.pt" \
+  --ckpt "$out/rollout/ckpt.pt" --seconds 240 --out "$out/decoder.pt" 2>&1 | tee -a "$out/train.log"
 echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # The shipped sampler defaults: 3 Euler steps; the window keeps each frame as the last step saw it
 # (sampler.commit last-step: no cache pass, adherence 68.9 % against 53.0 % with the pass at noise
@@ -53,4 +60,4 @@ echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # The noise flow (2026-12-03): the carried noise moves with the scene at the velocity the data shows for the
 # prompt (a head fitted here to flow.pt on the exported weights; docs/MODELS.md), so that flames rise.
 /usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/rollout/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 --guidance 3.0 \
-  --noise-carry 0.99 --noise-flow "$out/flow.pt" --sampler-commit last-step --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
+  --noise-carry 0.99 --noise-flow "$out/flow.pt" --decoder "$out/decoder.pt" --sampler-commit last-step --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"

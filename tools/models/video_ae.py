@@ -14,12 +14,27 @@ Decoder (engine/src/video_decoder.c runs it; DECODER_LAYERS below is the config'
 per cell), and the widest maps are at 32x32 where they are cheap. "Bilinear" is PyTorch's
 align_corners=False (half-pixel centres), which the engine's resize matches.
 
-  /usr/bin/python3 tools/models/video_ae.py --out out/video --seconds 720     # trains, writes OUT/ae.pt
+  /usr/bin/python3 tools/models/video_ae.py train --out out/video --seconds 720     # trains, writes OUT/ae.pt
+  /usr/bin/python3 tools/models/video_ae.py refine --ae OUT/ae.pt --ckpt OUT/rollout/ckpt.pt \
+      --out OUT/decoder.pt --seconds 300                 # the decoder refinement stage (train-video.sh)
+  /usr/bin/python3 tools/models/video_ae.py refine --model models/drift-video --out DIR/decoder.pt
+      # the same for an exported model whose run (ae.pt) is gone: an encoder is first fitted to its decoder
+  /usr/bin/python3 tools/models/video_ae.py apply --model models/drift-video --decoder DIR/decoder.pt
 
 The autoencoder is trained on random 128x128 crops of 256x256 frames (the network is convolutional, so
 crops teach it the same thing at a quarter of the cost), with an L1 loss on pixels and on their
 horizontal/vertical differences (keeps edges sharp: stars, drops, crests), and Gaussian noise added to
 the latent (the decoder must turn the diffusion model's imperfect latents into clean frames).
+
+The decoder refinement (`refine`, the last stage of train-video.sh) trains the decoder alone once more, the
+encoder and so the transformer's latent space fixed, on the normalised latents the transformer works in,
+with two more terms in the loss:
+- the pixel differences across latent-cell boundaries (every FACTOR pixels) against the data's: the
+  first training leaves the cells' seams 1.1-1.5x sharper than the rest of the picture (a grid on what the
+  C engine produces; the ocean's horizon worst), the boundaries get no weight of their own otherwise;
+- the local gradient energy (|gradient| of luminance averaged over 4x4 pixels) against the data's: detail
+  of the right amount where its exact place is not in the latent (wave crests, the speckle near the
+  ocean's horizon), which the L1 terms alone average away.
 """
 import argparse
 import math
@@ -205,6 +220,164 @@ def train(out, seconds, seed=1, batch=32, crop=128, lr=2e-3, log=print):
     return ck
 
 
+REFINE_RECIPE = {"version": 1, "texture": 1.0, "cells": 2.0, "latent_noise": LATENT_NOISE, "lr": 5e-4}
+
+
+def cell_l1(y, x):
+    """L1 of the pixel differences across latent-cell boundaries (pixel i+1 a multiple of FACTOR) against x's"""
+    f = FACTOR
+    dx = (y[..., :, f::f] - y[..., :, f - 1:-1:f]) - (x[..., :, f::f] - x[..., :, f - 1:-1:f])
+    dy = (y[..., f::f, :] - y[..., f - 1:-1:f, :]) - (x[..., f::f, :] - x[..., f - 1:-1:f, :])
+    return dx.abs().mean() + dy.abs().mean()
+
+
+def _lum_grad(x):
+    lum = x.mean(1, keepdim=True)
+    dx, dy = lum[..., :-1, 1:] - lum[..., :-1, :-1], lum[..., 1:, :-1] - lum[..., :-1, :-1]
+    return (dx * dx + dy * dy + 1e-6).sqrt()
+
+
+def texture_l1(y, x, pool=4):
+    """L1 of the luminance gradient's magnitude averaged over pool x pool pixels, against x's"""
+    return (F.avg_pool2d(_lum_grad(y), pool) - F.avg_pool2d(_lum_grad(x), pool)).abs().mean()
+
+
+def decoder_from_state(state):
+    """a Decoder holding an exported (folded) decoder: decoder.N.weight / decoder.N.bias; it takes the
+    normalised latent, as the engine's does"""
+    dec = Decoder()
+    for i, conv in enumerate(dec.convs):
+        conv.weight.data.copy_(state[f"decoder.{i}.weight"].float())
+        conv.bias.data.copy_(state[f"decoder.{i}.bias"].float())
+    return dec
+
+
+def decoder_state(dec):
+    return {f"decoder.{i}.{k}": getattr(conv, k).detach().float().clone()
+            for i, conv in enumerate(dec.convs) for k in ("weight", "bias")}
+
+
+class NormalisedEncoder(nn.Module):
+    """the run's encoder followed by the latent normalisation the transformer and the folded decoder use"""
+    def __init__(self, enc, mean, std):
+        super().__init__()
+        self.enc = enc
+        self.register_buffer("mean", mean.float()[None, :, None, None])
+        self.register_buffer("std", std.float()[None, :, None, None])
+
+    def forward(self, x):
+        return (self.enc(x) - self.mean) / self.std
+
+
+def _crops(pool, g, batch, crop):
+    idx = torch.randint(0, pool.shape[0], (batch,), generator=g)
+    oy = torch.randint(0, pool.shape[1] - crop + 1, (batch,), generator=g) // FACTOR * FACTOR
+    ox = torch.randint(0, pool.shape[2] - crop + 1, (batch,), generator=g) // FACTOR * FACTOR
+    fr = torch.stack([pool[i, y:y + crop, x:x + crop] for i, y, x in zip(idx.tolist(), oy.tolist(), ox.tolist())])
+    return frames_to_model(fr.float() / 255)
+
+
+def _bf16():
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _fit(params, seconds, lr, step_loss, log, what):
+    """AdamW with warm-up and cosine decay for `seconds` of wall time; step_loss() -> loss tensor"""
+    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), weight_decay=1e-4)
+    step, run, t0 = 0, 0.0, time.time()
+    while (time.time() - t0) < seconds:
+        prog = (time.time() - t0) / seconds
+        for gr in opt.param_groups:
+            gr["lr"] = lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * prog)))
+        loss = step_loss()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        run += loss.item()
+        if step % 200 == 0:
+            log(f"{what} step {step} {time.time() - t0:.0f}s loss {run / 200:.4f}")
+            run = 0.0
+    return step, time.time() - t0
+
+
+def held_out(encode, dec, seed):
+    """PSNR and the latent-cell seams (energy across cell boundaries over the energy elsewhere, the
+    evaluation's measure) of whole reconstructed frames of fresh clips; the data's seams beside them"""
+    with torch.no_grad():
+        x = frames_to_model(render_pool(20, 2, seed + 999).float() / 255)
+        y = dec(encode(x)).clamp(-1, 1)
+    mse = ((y - x) / 2).square().mean((1, 2, 3))
+
+    def seams(v):
+        ex, ey = (v[..., :, 1:] - v[..., :, :-1]).square().sum(1), (v[..., 1:, :] - v[..., :-1, :]).square().sum(1)
+        b = (torch.arange(1, v.shape[-1]) % FACTOR) == 0
+        on = ex[..., b].sum() + ey[..., b, :].sum()
+        off = ex[..., ~b].sum() + ey[..., ~b, :].sum()
+        return float((on / b.sum()) / (off / (~b).sum()))
+    return {"psnr": round((10 * torch.log10(1 / mse)).mean().item(), 2), "seams": round(seams((y + 1) / 2), 3),
+            "seams_data": round(seams((x + 1) / 2), 3)}
+
+
+def refit_encoder(dec_state, seconds, seed=1, log=print):
+    """an encoder fitted to a fixed (exported) decoder: what refine needs for a model whose run's ae.pt is
+    gone. It outputs normalised latents; a small penalty keeps their channels at mean 0, std 1 (the
+    decoder and the transformer expect that range)."""
+    torch.manual_seed(seed)
+    pool = render_pool(480, 8, seed + 200)
+    dec = decoder_from_state(dec_state).requires_grad_(False)
+    enc = Encoder()
+    g = torch.Generator().manual_seed(seed + 400)
+    bf16 = _bf16()
+
+    def step_loss():
+        x = _crops(pool, g, 32, 128)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            z = enc(x)
+            y = dec(z)
+        z, y = z.float(), y.float()
+        spread = z.mean((0, 2, 3)).square().mean() + (z.std((0, 2, 3)) - 1).square().mean()
+        return (y - x).abs().mean() + grad_l1(y, x) + 0.01 * spread
+    steps, secs = _fit(list(enc.parameters()), seconds, 2e-3, step_loss, log, "encoder refit")
+    log(f"encoder refit: {steps} steps in {secs:.0f}s, {held_out(enc.eval(), dec, seed)}")
+    return enc.eval()
+
+
+def refine_decoder(encode, dec_state, seconds, seed=1, log=print):
+    """the decoder refinement: -> (the refined decoder's state, folded like dec_state; a summary)"""
+    r = REFINE_RECIPE
+    torch.manual_seed(seed)
+    pool = render_pool(480, 8, seed + 200)
+    encode = encode.eval().requires_grad_(False)
+    dec = decoder_from_state(dec_state)
+    before = held_out(encode, dec.eval(), seed)
+    log(f"decoder refinement: before {before}")
+    g = torch.Generator().manual_seed(seed + 500)
+    bf16 = _bf16()
+    dec.train()
+
+    def step_loss():
+        x = _crops(pool, g, 32, 128)
+        with torch.no_grad():
+            z = encode(x)
+            z = z + r["latent_noise"] * torch.randn(z.shape, generator=g)   # normalised: std 1 per channel
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            y = dec(z)
+        y = y.float()
+        return ((y - x).abs().mean() + grad_l1(y, x) + r["texture"] * texture_l1(y, x) +
+                r["cells"] * cell_l1(y, x))
+    steps, secs = _fit(list(dec.parameters()), seconds, r["lr"], step_loss, log, "decoder refinement")
+    after = held_out(encode, dec.eval(), seed)
+    log(f"decoder refinement: {steps} steps in {secs:.0f}s, after {after}")
+    return decoder_state(dec), {"recipe": r, "steps": steps, "seconds": round(secs, 1), "before": before,
+                                "after": after}
+
+
 def load(ck):
     enc, dec = Encoder(), Decoder()
     enc.load_state_dict(ck["enc"])
@@ -212,15 +385,86 @@ def load(ck):
     return enc.eval(), dec.eval()
 
 
+def _model_decoder(stem):
+    import safetensors_io
+    sd, meta = safetensors_io.load(stem + ".safetensors")
+    return sd, meta
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--seconds", type=float, default=720)
-    ap.add_argument("--seed", type=int, default=1)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train the autoencoder (train.py runs this as its first video stage)")
+    t.add_argument("--out", required=True)
+    t.add_argument("--seconds", type=float, default=720)
+    r = sub.add_parser("refine", help="the decoder refinement stage")
+    r.add_argument("--ae", help="the run's OUT/ae.pt (with --ckpt)")
+    r.add_argument("--ckpt", help="the run's last checkpoint: its folded decoder and latent normalisation")
+    r.add_argument("--model", help="instead: an exported model (STEM.safetensors); an encoder is fitted to its "
+                                   "decoder first (--refit-seconds)")
+    r.add_argument("--refit-seconds", type=float, default=360)
+    r.add_argument("--out", required=True, help="the refined decoder (a .pt file: export.py --decoder)")
+    r.add_argument("--seconds", type=float, default=300)
+    p = sub.add_parser("apply", help="write a refined decoder into an exported model (both files)")
+    p.add_argument("--model", required=True)
+    p.add_argument("--decoder", required=True)
+    for q in (t, r):
+        q.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(os.cpu_count() or 1)
-    train(a.out, a.seconds, a.seed, log=lambda m: print(m, flush=True))
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    if a.cmd == "train":
+        os.makedirs(a.out, exist_ok=True)
+        train(a.out, a.seconds, a.seed, log=log)
+    elif a.cmd == "refine":
+        if os.path.exists(a.out):
+            log(f"{a.out} exists: the refinement is done (remove it to run it again)")
+            return
+        if a.model:
+            stem = a.model[:-5] if a.model.endswith(".json") else a.model
+            sd, _ = _model_decoder(stem)
+            dec_state = {k: v for k, v in sd.items() if k.startswith("decoder.")}
+            encode = refit_encoder(dec_state, a.refit_seconds, a.seed, log)
+            source = {"model": os.path.basename(stem), "encoder": f"refitted to its decoder, {a.refit_seconds:.0f} s"}
+        elif a.ae and a.ckpt:
+            ck = torch.load(a.ckpt)
+            lt = ck.get("latent")
+            if not lt:
+                ap.error(f"--ckpt {a.ckpt}: not a latent video model's checkpoint")
+            enc, _ = load(torch.load(a.ae))
+            encode = NormalisedEncoder(enc, lt["mean"], lt["std"])
+            dec_state = lt["decoder"]
+            source = {"ckpt": os.path.basename(a.ckpt), "encoder": "the run's"}
+        else:
+            ap.error("refine: --ae and --ckpt, or --model")
+        state, info = refine_decoder(encode, dec_state, a.seconds, a.seed, log)
+        torch.save({"decoder": state, "info": dict(info, source=source)}, a.out + ".tmp")
+        os.replace(a.out + ".tmp", a.out)
+        log(f"wrote {a.out}")
+    else:
+        import json
+        import safetensors_io
+        stem = a.model[:-5] if a.model.endswith(".json") else a.model
+        sd, meta = _model_decoder(stem)
+        ref = torch.load(a.decoder)
+        for k, v in ref["decoder"].items():
+            if k not in sd or sd[k].shape != v.shape:
+                raise SystemExit(f"{a.decoder}: {k} does not fit {stem}.safetensors")
+            sd[k] = v
+        safetensors_io.save(stem + ".safetensors", sd, "F32", meta)
+        conf = json.load(open(stem + ".json"))
+        conf.setdefault("training", {})["decoder_refinement"] = refinement_summary(ref["info"])
+        with open(stem + ".json", "w") as f:
+            json.dump(conf, f, indent=1)
+            f.write("\n")
+        log(f"wrote the refined decoder into {stem}.safetensors and {stem}.json")
+
+
+def refinement_summary(info):
+    """what the model's JSON records of a decoder refinement (training.decoder_refinement)"""
+    return {"steps": info["steps"], "seconds": info["seconds"], "texture": info["recipe"]["texture"],
+            "cells": info["recipe"]["cells"], "held_out_before": info["before"], "held_out_after": info["after"],
+            **{k: v for k, v in info.get("source", {}).items() if k == "encoder"}}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,94 @@
+"""The decoder refinement's parts (video_ae.py refine / apply): the seam term sees steps across latent-cell
+boundaries and nothing else, the texture term sees lost detail, exported decoders load and save exactly,
+the run's encoder is normalised as the transformer's latents are, and `apply` writes a refined decoder into
+a model's two files or refuses one that does not fit, naming it.
+  /usr/bin/python3 tools/models/check_decoder_refine.py
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import safetensors_io  # noqa: E402
+import video_ae as A  # noqa: E402
+
+failures = []
+
+
+def expect(ok, what):
+    print(("ok    " if ok else "FAIL  ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def main():
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    # 1. the seam term: zero for the data itself; steps on the cell boundaries count in full, the same
+    #    steps half a cell away do not
+    expect(float(A.cell_l1(x, x)) == 0.0, "seam term of the data itself is 0")
+    col = torch.arange(32)
+    on = x + 0.5 * (col // A.FACTOR)                         # steps between pixels 7|8, 15|16, 23|24
+    off = x + 0.5 * ((col + A.FACTOR // 2) // A.FACTOR)      # steps between 3|4, 11|12, ...
+    expect(abs(float(A.cell_l1(on, x)) - 0.5) < 1e-6, f"a step of 0.5 on every column boundary: {float(A.cell_l1(on, x)):.4f}")
+    expect(float(A.cell_l1(off, x)) < 1e-6, f"the same step inside the cells: {float(A.cell_l1(off, x)):.2e}")
+    # 2. the texture term: zero for the data, positive for a blurred copy, blind to a shift of the detail
+    blur = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    expect(float(A.texture_l1(x, x)) == 0.0, "texture term of the data itself is 0")
+    expect(float(A.texture_l1(blur, x)) > 0.05, f"texture term of a blurred copy: {float(A.texture_l1(blur, x)):.3f}")
+    shifted = torch.roll(x, 1, dims=3)
+    expect(float(A.texture_l1(shifted, x)) < 0.5 * float(A.texture_l1(blur, x)),
+           f"detail moved by a pixel costs less than detail lost: {float(A.texture_l1(shifted, x)):.3f}")
+    # 3. exported decoder state <-> Decoder, exactly; the normalised encoder
+    dec = A.Decoder()
+    state = A.decoder_state(dec)
+    back = A.decoder_state(A.decoder_from_state(state))
+    expect(all(torch.equal(state[k], back[k]) for k in state), f"decoder state round trip ({len(state)} tensors)")
+    enc = A.Encoder().eval()
+    mean, std = torch.randn(A.CHANNELS, generator=g), torch.rand(A.CHANNELS, generator=g) + 0.5
+    ne = A.NormalisedEncoder(enc, mean, std)
+    img = torch.rand(1, 3, 64, 64, generator=g) * 2 - 1
+    with torch.no_grad():
+        want = (enc(img) - mean[None, :, None, None]) / std[None, :, None, None]
+        expect(torch.allclose(ne(img), want, atol=1e-6), "the run's encoder, normalised as the transformer's latents")
+    # 4. apply: a fitting decoder goes into both files; one that does not fit is refused by name
+    with tempfile.TemporaryDirectory() as tmp:
+        stem = os.path.join(tmp, "m")
+        other = {"blocks.0.w": torch.ones(3)}
+        safetensors_io.save(stem + ".safetensors", dict(other, **state), "F32", {"config": "m.json"})
+        with open(stem + ".json", "w") as f:
+            json.dump({"kind": "video", "training": {"steps": 1}}, f)
+        new = {k: v + 1 for k, v in state.items()}
+        info = {"recipe": A.REFINE_RECIPE, "steps": 3, "seconds": 1.0, "before": {"psnr": 30.0},
+                "after": {"psnr": 31.0}, "source": {"encoder": "the run's"}}
+        torch.save({"decoder": new, "info": info}, os.path.join(tmp, "ok.pt"))
+        bad = dict(new, **{"decoder.0.weight": torch.zeros(1, 1, 3, 3)})
+        torch.save({"decoder": bad, "info": info}, os.path.join(tmp, "bad.pt"))
+        run = lambda dec_file: subprocess.run([sys.executable, os.path.join(HERE, "video_ae.py"), "apply", "--model",  # noqa: E731
+                                               stem, "--decoder", dec_file], capture_output=True, text=True)
+        r = run(os.path.join(tmp, "bad.pt"))
+        expect(r.returncode != 0 and "decoder.0.weight does not fit" in r.stderr, f"a decoder that does not fit: {r.stderr.strip()}")
+        sd, _ = safetensors_io.load(stem + ".safetensors")
+        expect(torch.equal(sd["decoder.0.weight"], state["decoder.0.weight"]), "the refused decoder left the model as it was")
+        r = run(os.path.join(tmp, "ok.pt"))
+        sd, meta = safetensors_io.load(stem + ".safetensors")
+        conf = json.load(open(stem + ".json"))
+        expect(r.returncode == 0 and all(torch.equal(sd[k], new[k]) for k in new) and torch.equal(sd["blocks.0.w"], other["blocks.0.w"])
+               and meta.get("config") == "m.json", "apply wrote the decoder and kept the other tensors and the metadata")
+        rec = conf["training"].get("decoder_refinement", {})
+        expect(rec.get("steps") == 3 and rec.get("cells") == A.REFINE_RECIPE["cells"] and conf["training"]["steps"] == 1,
+               f"the JSON records the refinement: {rec}")
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+    print("all decoder refinement checks passed")
+
+
+if __name__ == "__main__":
+    main()
