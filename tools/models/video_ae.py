@@ -185,11 +185,7 @@ def train(out, seconds, seed=1, batch=32, crop=128, lr=2e-3, log=print):
             break
         for gr in opt.param_groups:
             gr["lr"] = lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * prog)))
-        idx = torch.randint(0, pool.shape[0], (batch,), generator=g)
-        oy = torch.randint(0, 256 - crop + 1, (batch,), generator=g) // FACTOR * FACTOR
-        ox = torch.randint(0, 256 - crop + 1, (batch,), generator=g) // FACTOR * FACTOR
-        fr = torch.stack([pool[i, y:y + crop, x:x + crop] for i, y, x in zip(idx.tolist(), oy.tolist(), ox.tolist())])
-        x = frames_to_model(fr.float() / 255)
+        x = _crops(pool, g, batch, crop)
         z = enc(x)
         zn = z + LATENT_NOISE * z.detach().std((0, 2, 3), keepdim=True) * torch.randn(z.shape, generator=g)
         y = dec(zn)
@@ -278,11 +274,8 @@ def _crops(pool, g, batch, crop):
 
 
 def _bf16():
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    from train import cpu_has_bf16   # here, not at the top: train.py imports this module
+    return cpu_has_bf16()
 
 
 def _fit(params, seconds, lr, step_loss, log, what):
