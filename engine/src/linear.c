@@ -177,6 +177,31 @@ static int reorder_into_new(struct drift_context *ctx, const dnnl_memory_desc_t 
     return 0;
 }
 
+/* The packed weights in another blocked layout, for a plan whose row count wants one. oneDNN
+ * reorders most blocked layouts into each other directly, but not all pairs: with AMX, oneDNN 2.6
+ * has no reorder between two s8 layouts that carry its compensation, and those go through the
+ * plain (K,N) layout. Only at plan creation, never while stepping. */
+static int repack_weights(struct drift_context *ctx, const struct drift_linear *l, int64_t rows,
+                          const dnnl_memory_desc_t *w_md, void **ret, struct drift_error *err)
+{
+    struct drift_error direct = { 0 };
+    if (reorder_into_new(ctx, &l->packed_md, l->packed, w_md, ret, &direct) == 0)
+        return 0;
+    dnnl_memory_desc_t plain_md;
+    dnnl_dims_t dims = { l->in, l->out }, strides = { 1, l->in };
+    dnnl_memory_desc_init_by_strides(&plain_md, 2, dims, l->packed_md.data_type, strides);
+    void *plain = NULL;
+    int r = reorder_into_new(ctx, &l->packed_md, l->packed, &plain_md, &plain, err);
+    if (r == 0) {
+        r = reorder_into_new(ctx, &plain_md, plain, w_md, ret, err);
+        free(plain);
+    }
+    if (r < 0)
+        return drift_error_set(err, r, "linear: weights for %lld rows: %s (through the plain layout: %s)",
+                               (long long)rows, direct.message, err->message);
+    return 0;
+}
+
 static int check_weight_args(const struct drift_tensor *weight, const struct drift_tensor *bias,
                              enum drift_activation act, struct drift_error *err)
 {
@@ -340,7 +365,7 @@ static int plan_build(struct drift_context *ctx, struct drift_linear *l, struct 
     if (dnnl_memory_desc_equal(w_md, &l->packed_md)) {
         p->weights = l->packed;
     } else {
-        r = reorder_into_new(ctx, &l->packed_md, l->packed, w_md, &p->weights, err);
+        r = repack_weights(ctx, l, p->rows, w_md, &p->weights, err);
         p->owns_weights = r == 0;
     }
     if (r == 0) {
