@@ -264,7 +264,8 @@ static void few_rows_table(const double peak[2], int peak_threads)
     struct drift_context *ctx[2] = { NULL, NULL }; /* direct, oneDNN */
     for (int p = 0; p < 2; p++) {
         struct drift_context_options o = { .precision = DRIFT_PRECISION_BF16, .threads = 1,
-                                           .linear_onednn_only = p == 1 };
+                                           .linear_onednn_only = p == 1,
+                                           .linear_direct_with_amx = p == 0 };
         if (drift_context_new(&o, &ctx[p], NULL) < 0)
             ctx[p] = NULL;
     }

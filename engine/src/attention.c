@@ -407,8 +407,9 @@ static int attention_impl(struct drift_context *ctx, const struct drift_attentio
     /* The fused kernel reads keys and values in the context's compute dtype (f32, or bf16 where
      * context creation found AVX512-BF16): a cache that a context of the other precision made
      * stays on the matmul path. */
-    if (ctx->attention == DRIFT_ATTENTION_FUSED &&
-        (!a->cache || a->cache->dtype == drift_context_compute_dtype(ctx)))
+    bool fused = ctx->attention == DRIFT_ATTENTION_FUSED ||
+                 a->q->shape[1] <= ctx->attention_fused_max_queries;
+    if (fused && (!a->cache || a->cache->dtype == drift_context_compute_dtype(ctx)))
         return attention_fused(ctx, a, Lk, D, err);
     return attention_matmul(ctx, a, Lk, D, err);
 }

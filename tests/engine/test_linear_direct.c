@@ -65,7 +65,8 @@ static void layer_free(struct layer *l)
 static struct drift_context *bf16_context(bool direct)
 {
     struct drift_context_options opt = { .precision = DRIFT_PRECISION_BF16, .threads = 1,
-                                         .linear_onednn_only = !direct };
+                                         .linear_onednn_only = !direct,
+                                         .linear_direct_with_amx = direct };
     struct drift_context *ctx = NULL;
     struct drift_error err = { 0 };
     assert_int_equal(drift_context_new(&opt, &ctx, &err), 0);

@@ -45,9 +45,11 @@ def load(stem):
     cfg["previous_frame_input"] = False
     net = M.DriftDiT(cfg).eval()
     weights, _ = safetensors_io.load(stem + ".safetensors")
-    # spectral.mean/std (spectral audio models) belong to the synthesiser and decoder.* (latent video models)
-    # to the decoder that runs once per frame after the steps: neither is the network step timed here
-    weights = {k: v.float() for k, v in weights.items() if not k.startswith(("spectral.", "decoder.", "prev_embed."))}
+    # spectral.mean/std (spectral audio models) belong to the synthesiser, decoder.* (latent video models)
+    # to the decoder that runs once per frame after the steps, and noise_flow.* (the noise flow's head) to
+    # the frame's starting noise: none is the network step timed here
+    weights = {k: v.float() for k, v in weights.items()
+               if not k.startswith(("spectral.", "decoder.", "prev_embed.", "noise_flow."))}
     net.load_state_dict(weights, strict=True)
     return net, config, cfg
 

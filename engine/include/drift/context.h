@@ -43,6 +43,10 @@ struct drift_context_options {
      * that by default run on the engine's own kernel where the CPU has AVX512-BF16, without a
      * oneDNN call's fixed cost (benchmarks and tests compare the two). */
     bool linear_onednn_only;
+    /* true: those few-row products run on the engine's kernel also where the CPU has AMX, whose
+     * oneDNN matmuls are faster than it there (so by default they go to oneDNN); for tests and
+     * benchmarks. Ignored with linear_onednn_only or without AVX512-BF16. */
+    bool linear_direct_with_amx;
 };
 
 /* What the time of an op is counted under. Nested ops count once, under the outermost. */
