@@ -120,11 +120,16 @@ static int choose_attention(enum drift_attention_kernel asked, enum drift_dtype 
     if (asked < DRIFT_ATTENTION_AUTO || asked > DRIFT_ATTENTION_MATMUL)
         return drift_error_set(err, -EINVAL, "context: unknown attention kernel %d", (int)asked);
     bool fused_runs = compute == DRIFT_F32 || drift_fused_bf16_supported();
-    if (asked == DRIFT_ATTENTION_AUTO)
-        asked = compute != DRIFT_F32 && fused_runs && !cpu_has_amx() ? DRIFT_ATTENTION_FUSED
-                                                                     : DRIFT_ATTENTION_MATMUL;
-    else if (small_queries)
-        *small_queries = 0;   /* asked for one kernel: that one, whatever the size */
+    /* Asked for one kernel: that one, whatever the size. Auto on AMX: the products, but a few
+     * queries (the audio model's 8) still go faster fused: 0.004 ms against the products' 0.015
+     * at the audio shapes (drift-bench ops, the machine of cpu_has_amx). */
+    *small_queries = 0;
+    if (asked == DRIFT_ATTENTION_AUTO) {
+        bool bf16_fused = compute != DRIFT_F32 && fused_runs;
+        asked = bf16_fused && !cpu_has_amx() ? DRIFT_ATTENTION_FUSED : DRIFT_ATTENTION_MATMUL;
+        if (bf16_fused && cpu_has_amx())
+            *small_queries = 16;
+    }
     if (asked == DRIFT_ATTENTION_FUSED && !fused_runs)
         return drift_error_set(err, -ENOTSUP, "attention fused: this context computes in bf16 "
                                "and the fused kernel's bf16 variant needs AVX512-BF16, which "
@@ -151,10 +156,6 @@ int drift_context_new(const struct drift_context_options *options, struct drift_
     ctx->compute_dtype = precision == DRIFT_PRECISION_BF16 ||
                                  (precision == DRIFT_PRECISION_INT8 && cpu_has_native_bf16())
                              ? DRIFT_BF16 : DRIFT_F32;
-    /* On AMX a few queries (the audio model's 8) still go faster fused: 0.004 ms against the
-     * products' 0.015 at the audio shapes (drift-bench ops, the machine above). */
-    ctx->attention_fused_max_queries =
-        cpu_has_amx() && ctx->compute_dtype != DRIFT_F32 && drift_fused_bf16_supported() ? 16 : 0;
     r = choose_attention(options ? options->attention : DRIFT_ATTENTION_AUTO, ctx->compute_dtype,
                          &ctx->attention, &ctx->attention_fused_max_queries, err);
     if (r < 0) {
