@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -94,4 +95,14 @@ float *fixture_read_f32(const char *dir, const char *file, size_t count)
     if (got != count || longer)
         fail_msg("%s: %s%zu values, expected %zu", path, longer ? "more than " : "", got, count);
     return data;
+}
+
+void fixture_remove_model_dir(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/m.json", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/m.safetensors", dir);
+    unlink(path);
+    rmdir(dir);
 }

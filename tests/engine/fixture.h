@@ -28,4 +28,8 @@ double tolerance_for(const struct drift_context *ctx);
  * is then skipped). */
 struct drift_context *context_for(enum drift_precision precision);
 
+/* Removes a model variant a test wrote into a mkdtemp() directory (its m.json and m.safetensors)
+ * and the directory itself. */
+void fixture_remove_model_dir(const char *dir);
+
 #endif

@@ -337,17 +337,6 @@ static void variant_write(struct variant *v, const char *dir)
     free(text);
 }
 
-/* Removes a variant's files (m.json, m.safetensors) and their directory. */
-static void remove_variant_dir(const char *dir)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/m.json", dir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/m.safetensors", dir);
-    unlink(path);
-    rmdir(dir);
-}
-
 static void variant_close(struct variant *v)
 {
     json_decref(v->conf);
@@ -578,7 +567,7 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
     drift_generator_free(a);
     drift_generator_free(b);
 
-    remove_variant_dir(dir);
+    fixture_remove_model_dir(dir);
 }
 
 /* The noise flow carries a fine field of noise and rolls it by the whole sub-cells (a quarter
@@ -624,7 +613,7 @@ static void the_noise_flow_moves_the_carried_noise_by_whole_sub_cells(void **sta
     assert_memory_equal(off, fresh, sizeof(off));
     drift_generator_free(g);
     drift_generator_free(h);
-    remove_variant_dir(dir);
+    fixture_remove_model_dir(dir);
 }
 
 int main(void)

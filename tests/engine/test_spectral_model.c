@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <drift/generator.h>
+#include "fixture.h"
 
 #define MODEL FIXTURES_DIR "/dit/tiny-spectral"
 #define CHUNK 512
@@ -121,16 +122,6 @@ static void also_set(const char *dir, const char *section, const char *key, json
     json_decref(conf);
 }
 
-static void remove_variant(const char *dir)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/m.json", dir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/m.safetensors", dir);
-    unlink(path);
-    rmdir(dir);
-}
-
 static void expect_refusal(const char *dir, const char *words)
 {
     char model[512];
@@ -183,7 +174,7 @@ static void malformed_representations_are_refused_by_name(void **state)
     expect_refusal(dir, "audio.noise_level");
     write_variant(dir, "audio", "noise_level", json_string("loud"), NULL, NULL);
     expect_refusal(dir, "audio.noise_level");
-    remove_variant(dir);
+    fixture_remove_model_dir(dir);
 }
 
 /* A stereo model file (audio.channels 2) is the same model with a second synthesised channel:
@@ -221,7 +212,7 @@ static void a_stereo_model_adds_a_right_channel(void **state)
     assert_true(differ > 0);
     drift_generator_free(mono);
     drift_generator_free(stereo);
-    remove_variant(dir);
+    fixture_remove_model_dir(dir);
 }
 
 int main(void)
