@@ -299,11 +299,16 @@ def _fit(params, seconds, lr, step_loss, log, what):
     return step, time.time() - t0
 
 
-def held_out(encode, dec, seed):
+def refine_frames(seed):
+    """what the refit and the refinement train on (the autoencoder's frame pool, rendered as train()
+    renders it) and the held-out frames of fresh clips they are judged on: rendered once for both"""
+    return render_pool(480, 8, seed + 200), frames_to_model(render_pool(20, 2, seed + 999).float() / 255)
+
+
+def held_out(encode, dec, x):
     """PSNR and the latent-cell seams (energy across cell boundaries over the energy elsewhere, the
-    evaluation's measure) of whole reconstructed frames of fresh clips; the data's seams beside them"""
+    evaluation's measure) of the held-out frames x reconstructed; the data's seams beside them"""
     with torch.no_grad():
-        x = frames_to_model(render_pool(20, 2, seed + 999).float() / 255)
         y = dec(encode(x)).clamp(-1, 1)
     mse = ((y - x) / 2).square().mean((1, 2, 3))
 
@@ -317,12 +322,12 @@ def held_out(encode, dec, seed):
             "seams_data": round(seams((x + 1) / 2), 3)}
 
 
-def refit_encoder(dec_state, seconds, seed=1, log=print):
+def refit_encoder(dec_state, frames, seconds, seed=1, log=print):
     """an encoder fitted to a fixed (exported) decoder: what refine needs for a model whose run's ae.pt is
     gone. It outputs normalised latents; a small penalty keeps their channels at mean 0, std 1 (the
-    decoder and the transformer expect that range)."""
+    decoder and the transformer expect that range). frames: refine_frames(seed)."""
     torch.manual_seed(seed)
-    pool = render_pool(480, 8, seed + 200)
+    pool, test = frames
     dec = decoder_from_state(dec_state).requires_grad_(False)
     enc = Encoder()
     g = torch.Generator().manual_seed(seed + 400)
@@ -337,18 +342,19 @@ def refit_encoder(dec_state, seconds, seed=1, log=print):
         spread = z.mean((0, 2, 3)).square().mean() + (z.std((0, 2, 3)) - 1).square().mean()
         return (y - x).abs().mean() + grad_l1(y, x) + 0.01 * spread
     steps, secs = _fit(list(enc.parameters()), seconds, 2e-3, step_loss, log, "encoder refit")
-    log(f"encoder refit: {steps} steps in {secs:.0f}s, {held_out(enc.eval(), dec, seed)}")
+    log(f"encoder refit: {steps} steps in {secs:.0f}s, {held_out(enc.eval(), dec, test)}")
     return enc.eval()
 
 
-def refine_decoder(encode, dec_state, seconds, seed=1, log=print):
-    """the decoder refinement: -> (the refined decoder's state, folded like dec_state; a summary)"""
+def refine_decoder(encode, dec_state, frames, seconds, seed=1, log=print):
+    """the decoder refinement: -> (the refined decoder's state, folded like dec_state; a summary).
+    frames: refine_frames(seed)."""
     r = REFINE_RECIPE
     torch.manual_seed(seed)
-    pool = render_pool(480, 8, seed + 200)
+    pool, test = frames
     encode = encode.eval().requires_grad_(False)
     dec = decoder_from_state(dec_state)
-    before = held_out(encode, dec.eval(), seed)
+    before = held_out(encode, dec.eval(), test)
     log(f"decoder refinement: before {before}")
     g = torch.Generator().manual_seed(seed + 500)
     bf16 = _bf16()
@@ -365,7 +371,7 @@ def refine_decoder(encode, dec_state, seconds, seed=1, log=print):
         return ((y - x).abs().mean() + grad_l1(y, x) + r["texture"] * texture_l1(y, x) +
                 r["cells"] * cell_l1(y, x))
     steps, secs = _fit(list(dec.parameters()), seconds, r["lr"], step_loss, log, "decoder refinement")
-    after = held_out(encode, dec.eval(), seed)
+    after = held_out(encode, dec.eval(), test)
     log(f"decoder refinement: {steps} steps in {secs:.0f}s, after {after}")
     return decoder_state(dec), {"recipe": r, "steps": steps, "seconds": round(secs, 1), "before": before,
                                 "after": after}
@@ -417,7 +423,8 @@ def main():
             stem = a.model[:-5] if a.model.endswith(".json") else a.model
             sd, _ = _model_decoder(stem)
             dec_state = {k: v for k, v in sd.items() if k.startswith("decoder.")}
-            encode = refit_encoder(dec_state, a.refit_seconds, a.seed, log)
+            frames = refine_frames(a.seed)
+            encode = refit_encoder(dec_state, frames, a.refit_seconds, a.seed, log)
             source = {"model": os.path.basename(stem), "encoder": f"refitted to its decoder, {a.refit_seconds:.0f} s"}
         elif a.ae and a.ckpt:
             ck = torch.load(a.ckpt)
@@ -428,9 +435,10 @@ def main():
             encode = NormalisedEncoder(enc, lt["mean"], lt["std"])
             dec_state = lt["decoder"]
             source = {"ckpt": os.path.basename(a.ckpt), "encoder": "the run's"}
+            frames = refine_frames(a.seed)
         else:
             ap.error("refine: --ae and --ckpt, or --model")
-        state, info = refine_decoder(encode, dec_state, a.seconds, a.seed, log)
+        state, info = refine_decoder(encode, dec_state, frames, a.seconds, a.seed, log)
         torch.save({"decoder": state, "info": dict(info, source=source)}, a.out + ".tmp")
         os.replace(a.out + ".tmp", a.out)
         log(f"wrote {a.out}")
