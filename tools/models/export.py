@@ -158,10 +158,10 @@ def main():
         tensors.update(ck["latent"]["decoder"])
     if a.decoder:
         refined = torch.load(a.decoder)
-        for k, v in refined["decoder"].items():
-            if k not in tensors or tensors[k].shape != v.shape:
-                ap.error(f"--decoder {a.decoder}: {k} does not fit the checkpoint's decoder")
-            tensors[k] = v
+        try:
+            video_ae.put_refined_decoder(tensors, refined, "the checkpoint's decoder")
+        except ValueError as e:
+            ap.error(f"--decoder {a.decoder}: {e}")
         conf["training"]["decoder_refinement"] = video_ae.refinement_summary(refined["info"])
     if a.noise_flow:
         net = M.DriftDiT(cfg)

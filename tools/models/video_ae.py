@@ -448,10 +448,10 @@ def main():
         stem = a.model[:-5] if a.model.endswith(".json") else a.model
         sd, meta = _model_decoder(stem)
         ref = torch.load(a.decoder)
-        for k, v in ref["decoder"].items():
-            if k not in sd or sd[k].shape != v.shape:
-                raise SystemExit(f"{a.decoder}: {k} does not fit {stem}.safetensors")
-            sd[k] = v
+        try:
+            put_refined_decoder(sd, ref, f"{stem}.safetensors")
+        except ValueError as e:
+            raise SystemExit(f"{a.decoder}: {e}")
         safetensors_io.save(stem + ".safetensors", sd, "F32", meta)
         conf = json.load(open(stem + ".json"))
         conf.setdefault("training", {})["decoder_refinement"] = refinement_summary(ref["info"])
@@ -459,6 +459,15 @@ def main():
             json.dump(conf, f, indent=1)
             f.write("\n")
         log(f"wrote the refined decoder into {stem}.safetensors and {stem}.json")
+
+
+def put_refined_decoder(tensors, refined, target):
+    """a model's tensors (name -> tensor) with a refine output's decoder in their place; ValueError
+    naming the first tensor that does not fit `target` (the tensors are then unchanged)"""
+    for k, v in refined["decoder"].items():
+        if k not in tensors or tensors[k].shape != v.shape:
+            raise ValueError(f"{k} does not fit {target}")
+    tensors.update(refined["decoder"])
 
 
 def refinement_summary(info):
