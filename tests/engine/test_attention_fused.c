@@ -422,6 +422,45 @@ static void contexts_pick_the_kernel_by_precision_and_environment(void **state)
     assert_string_equal(drift_attention_kernel_name(DRIFT_ATTENTION_MATMUL), "matmul");
 }
 
+/* Auto in bf16 routes each call by its query count: where the CPU has AMX, calls of at most
+ * ctx->attention_fused_max_queries queries (the audio model's 8) run fused and larger ones (the
+ * video model's 64) on the two oneDNN products; with AVX512-BF16 alone every call runs fused.
+ * A fused call executes no oneDNN primitive, the products do (op_calls counts executions). */
+static void auto_routes_bf16_calls_by_query_count(void **state)
+{
+    (void)state;
+    if (!drift_fused_bf16_supported()) {
+        print_message("skipped: this CPU (%s) lacks AVX512-BF16: auto runs bf16 attention on "
+                      "the products only\n", drift_cpu_isa());
+        skip();
+    }
+    struct drift_context *ctx = context(DRIFT_PRECISION_BF16, DRIFT_ATTENTION_AUTO);
+    bool amx = strcmp(drift_cpu_isa(), "avx512_core_amx") == 0;
+    assert_int_equal(ctx->attention_fused_max_queries, amx ? 16 : 0);
+    static const int64_t queries[] = { 1, 8, 16, 17, 64 };
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        int64_t Lq = queries[i], Lk = Lq + 32;
+        struct drift_tensor qs = random_rows(1, Lq, 128, 21, 1.0f), kvs = random_rows(1, Lk, 256, 22, 1.0f),
+                            out = random_rows(1, Lq, 128, 23, 0.0f);
+        struct drift_tensor q = columns(&qs, 0, 128), k = columns(&kvs, 0, 128), v = columns(&kvs, 128, 128);
+        struct drift_attention_args args = { .heads = 4, .q = &q, .k = &k, .v = &v,
+                                             .mask = DRIFT_MASK_NONE, .age_slope = slopes, .out = &out };
+        struct drift_error err = { 0 };
+        assert_int_equal(drift_attention(ctx, &args, &err), 0); /* plans */
+        uint64_t before = drift_context_counters(ctx)->op_calls;
+        assert_int_equal(drift_attention(ctx, &args, &err), 0);
+        uint64_t executed = drift_context_counters(ctx)->op_calls - before;
+        bool fused = !amx || Lq <= 16;
+        if (fused ? executed != 0 : executed == 0)
+            fail_msg("%lld queries on %s: %llu oneDNN executions, expected the %s path", (long long)Lq,
+                     drift_cpu_isa(), (unsigned long long)executed, fused ? "fused" : "matmul");
+        drift_tensor_free(&qs);
+        drift_tensor_free(&kvs);
+        drift_tensor_free(&out);
+    }
+    drift_context_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +472,7 @@ int main(void)
         cmocka_unit_test(fused_call_allocates_nothing_once_planned),
         cmocka_unit_test(bf16_variant_runs_where_the_cpu_has_avx512bf16),
         cmocka_unit_test(contexts_pick_the_kernel_by_precision_and_environment),
+        cmocka_unit_test(auto_routes_bf16_calls_by_query_count),
     };
     return cmocka_run_group_tests_name("attention_fused", tests, setup, teardown);
 }
