@@ -108,14 +108,15 @@ class Chromium(Tab):
         self._stop()
 
 
-# null until the player page has replaced the blank tab (navigation is asynchronous)
+# null until the player page has replaced the blank tab (navigation is asynchronous) and its parser
+# has reached the status line, which comes after the <video> (an evaluation between the two threw)
 VIDEO = """(() => {
-  const v = document.getElementById("video");
-  if (!v) return null;
+  const v = document.getElementById("video"), st = document.getElementById("status");
+  if (!v || !st) return null;
   const s = v.srcObject;
   return {time: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames,
           audio: s ? s.getAudioTracks().length : 0, video: s ? s.getVideoTracks().length : 0,
-          status: document.getElementById("status").textContent};
+          status: st.textContent};
 })()"""
 
 
