@@ -8,11 +8,11 @@
 #
 # Two stages (tools/models/train.py): SECONDS on the data, then ROLLOUT_SECONDS from its weights with a
 # quarter of the batches on the model's own rollouts (tools/models/rollout.py: context chunks sampled by the
-# model itself as the stream does, the loss on the real chunk after them; clips of 10 chunks, so a rollout
-# from noise fills the window with chunks made from the model's own chunks, as a stream's window is after its
-# first second; the engine's and the drone's clips keep their first 5 chunks real, so that the real chunk after
-# the rollout shares its pitch; models/README.md says what each changed); a finished stage is skipped on a
-# rerun. 2700 + 600 s with the data set's 74 s is the hour.
+# model itself as the stream does, the loss on the real chunk after them; clips of 8 chunks, so a rollout
+# from noise is 7 chunks long and the window the loss sees holds chunks made from the model's own chunks, as a
+# stream's window does; the engine's and the drone's clips keep their first 3 chunks real, so that the real
+# chunk after the rollout shares its pitch; models/README.md says what each changed, and what clips of 6 and
+# 10 gave); a finished stage is skipped on a rerun. 2700 + 600 s with the data set's 74 s is the hour.
 # PyTorch's fp32 products go to OpenBLAS (tools/models/openblas.sh says why and how).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,9 +28,9 @@ recipe="--model audio --hidden 128 --depth 4 \
 "${env_args[@]}" nice -n 10 /usr/bin/python3 "$root/tools/models/train.py" $recipe \
   --seconds "$seconds" --out "$out" 2>&1 | tee -a "$out/train.log"
 mkdir -p "$out/rollout"
-"${env_args[@]}" nice -n 10 /usr/bin/python3 "$root/tools/models/train.py" $recipe --clip 10 --lr 2e-4 --warmup 50 \
+"${env_args[@]}" nice -n 10 /usr/bin/python3 "$root/tools/models/train.py" $recipe --clip 8 --lr 2e-4 --warmup 50 \
   --data-dir "$out" --init "$out/ckpt.pt" --rollout 0.25 --rollout-commit pass --rollout-context-t 0.3 \
-  --rollout-real-max 5 --rollout-real-families engine,drone \
+  --rollout-real-max 3 --rollout-real-families engine,drone \
   --seconds "$rollout_seconds" --out "$out/rollout" 2>&1 | tee -a "$out/train.log"
 # The shipped sampler defaults: 3 Euler steps, the window's chunks (and the chunk before) at noise 0.3
 # (models/README.md: 0.1-0.4 measured); stereo from the synthesiser, the right channel's noise phases
