@@ -15,17 +15,9 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from checks import expect, finish  # noqa: E402
 import safetensors_io  # noqa: E402
 import video_ae as A  # noqa: E402
-
-failures = []
-
-
-def expect(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what)
-    if not ok:
-        failures.append(what)
-
 
 def main():
     g = torch.Generator().manual_seed(4)
@@ -84,10 +76,7 @@ def main():
         rec = conf["training"].get("decoder_refinement", {})
         expect(rec.get("steps") == 3 and rec.get("cells") == A.REFINE_RECIPE["cells"] and conf["training"]["steps"] == 1,
                f"the JSON records the refinement: {rec}")
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all decoder refinement checks passed")
+    finish("all decoder refinement checks passed")
 
 
 if __name__ == "__main__":

@@ -12,20 +12,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import expect, finish  # noqa: E402
 import datagen_video  # noqa: E402
 import model as M  # noqa: E402
 import noise as N  # noqa: E402
 import noise_flow  # noqa: E402
 from vocab import VOCAB  # noqa: E402
-
-failures = []
-
-
-def expect(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what)
-    if not ok:
-        failures.append(what)
-
 
 def main():
     # 1. a known shift of random detail, found exactly
@@ -83,7 +75,7 @@ def main():
     same = float(np.corrcoef(x.ravel(), y.ravel())[0, 1])
     expect(0.05 < same < 0.2, f"a frame after a roll of (-3, +2) sub-cells, its noise keeps {same:.3f} of a cell's "
                               "(0.95 x 2/16 = 0.119)")
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":
