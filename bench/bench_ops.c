@@ -323,14 +323,17 @@ static void print_row(const struct row *r, const double peak[2], double bar)
 
 /* Attention of one model with one kernel: the f32 column from f32_ctx when it runs `kernel`, the
  * bf16 column from bf16_ctx when it does (n/a where there is no such context: no bf16 on this
- * CPU, or the fused kernel's bf16 variant without AVX512-BF16). */
+ * CPU, or the fused kernel's bf16 variant without AVX512-BF16). The row is named after the
+ * kernel, or `label` when given. */
 static void attention_row(const struct attention_shape *s, enum drift_attention_kernel kernel,
-                          struct drift_context *f32_ctx, struct drift_context *bf16_ctx,
-                          const double peak[2], double bar, int *missed)
+                          const char *label, struct drift_context *f32_ctx,
+                          struct drift_context *bf16_ctx, const double peak[2], double bar,
+                          int *missed)
 {
     char name[40];
     int lk = s->tokens * (s->window + 1);
-    snprintf(name, sizeof(name), "attn %s %s", s->model, drift_attention_kernel_name(kernel));
+    snprintf(name, sizeof(name), "attn %s %s", s->model,
+             label ? label : drift_attention_kernel_name(kernel));
     struct row r = { .name = name, .flops = 4.0 * batch * s->tokens * lk * s->hidden };
     struct drift_context *ctx[2] = { f32_ctx, bf16_ctx };
     for (int p = 0; p < 2; p++)
@@ -378,16 +381,25 @@ int drift_bench_ops(int argc, char **argv)
      * both with the two-matmul attention. The linear and pointwise rows run on the fused pair,
      * or in bf16 on the matmul one where the fused bf16 context cannot be made (the attention
      * kernel does not touch those ops). */
-    struct drift_context *ctx[4] = { NULL, NULL, NULL, NULL };
-    struct drift_context_options opt[4] = {
+    /* Where the fused bf16 kernel runs on AMX tiles, a fifth context runs its AVX512-BF16
+     * variant, for a row of its own beside it. */
+    struct drift_context *ctx[5] = { NULL, NULL, NULL, NULL, NULL };
+    struct drift_context_options opt[5] = {
         { .precision = DRIFT_PRECISION_F32, .attention = DRIFT_ATTENTION_FUSED },
         { .precision = DRIFT_PRECISION_BF16, .attention = DRIFT_ATTENTION_FUSED },
         { .precision = DRIFT_PRECISION_F32, .attention = DRIFT_ATTENTION_MATMUL },
         { .precision = DRIFT_PRECISION_BF16, .attention = DRIFT_ATTENTION_MATMUL },
+        { .precision = DRIFT_PRECISION_BF16, .attention = DRIFT_ATTENTION_FUSED,
+          .attention_fused_without_amx = true },
     };
-    for (int p = 0; p < 4; p++)
+    for (int p = 0; p < 5; p++)
         if (drift_context_new(&opt[p], &ctx[p], NULL) < 0)
             ctx[p] = NULL;
+    const char *bf16_variant = ctx[1] ? drift_context_fused_variant(ctx[1]) : "n/a";
+    if (ctx[4] && strcmp(drift_context_fused_variant(ctx[4]), bf16_variant) == 0) {
+        drift_context_free(ctx[4]);
+        ctx[4] = NULL;
+    }
     struct drift_context *rows_ctx[2] = { ctx[0], ctx[1] ? ctx[1] : ctx[3] };
 
     printf("%-22s | %8s %8s %6s | %8s %8s %6s | %s\n", "op", "f32 ms", "GFLOP/s", "%peak",
@@ -417,8 +429,10 @@ int drift_bench_ops(int argc, char **argv)
     for (size_t i = 0; i < sizeof(attention_shapes) / sizeof(attention_shapes[0]); i++) {
         const struct attention_shape *s = &attention_shapes[i];
         double bar = i == 0 ? 30 : 0;
-        attention_row(s, DRIFT_ATTENTION_FUSED, ctx[0], ctx[1], peak, bar, &missed);
-        attention_row(s, DRIFT_ATTENTION_MATMUL, ctx[2], ctx[3], peak, bar, &missed);
+        attention_row(s, DRIFT_ATTENTION_FUSED, NULL, ctx[0], ctx[1], peak, bar, &missed);
+        if (ctx[4])
+            attention_row(s, DRIFT_ATTENTION_FUSED, "fused512", NULL, ctx[4], peak, 0, &missed);
+        attention_row(s, DRIFT_ATTENTION_MATMUL, NULL, ctx[2], ctx[3], peak, bar, &missed);
     }
 
     double lk = TOKENS * (CACHE_BLOCKS + 1.0);
@@ -440,8 +454,9 @@ int drift_bench_ops(int argc, char **argv)
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     few_rows_table(peak, threads && atoi(threads) > 0 ? atoi(threads) : cores > 0 ? (int)cores : 1);
-    printf("\nattn rows: the fused kernel (bf16: its AVX512-BF16 variant, n/a without) and the "
-           "two-matmul path, the window full:");
+    printf("\nattn rows: the fused kernel (f32: its %s variant; bf16: its %s variant%s) and the "
+           "two-matmul path, the window full:", ctx[0] ? drift_context_fused_variant(ctx[0]) : "n/a",
+           bf16_variant, ctx[4] ? ", and its avx512-bf16 one in the fused512 row" : "");
     for (size_t i = 0; i < sizeof(attention_shapes) / sizeof(attention_shapes[0]); i++) {
         const struct attention_shape *s = &attention_shapes[i];
         printf("%s %s %d queries x %d keys x %d heads of %d", i ? ";" : "", s->model, s->tokens,
@@ -450,7 +465,7 @@ int drift_bench_ops(int argc, char **argv)
     printf(", batch %d.\n", batch);
     printf("bars: linear (rows and width >= 256) >= 60%% of the raw matmul peak of its precision; "
            "video attention >= 30%%. %d missed.\n", missed);
-    for (int p = 0; p < 4; p++)
+    for (int p = 0; p < 5; p++)
         drift_context_free(ctx[p]);
     return 0;
 }

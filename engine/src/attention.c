@@ -289,12 +289,13 @@ static int attention_matmul(struct drift_context *ctx, const struct drift_attent
     return 0;
 }
 
-/* The fused kernel's variant: bf16 contexts run the AVX512-BF16 one (context creation made sure
- * the CPU has it), f32 contexts the CPU's best f32 one unless the portable one is asked for. */
+/* The fused kernel's variant: bf16 contexts run the AMX one where the CPU has the tiles and the
+ * AVX512-BF16 one otherwise (context creation made sure the CPU has that), f32 contexts the
+ * CPU's best f32 one unless the portable one is asked for. */
 static enum drift_fused_isa fused_isa(const struct drift_context *ctx)
 {
     if (drift_context_compute_dtype(ctx) == DRIFT_BF16)
-        return DRIFT_FUSED_AVX512_BF16;
+        return ctx->attention_amx ? DRIFT_FUSED_AMX_BF16 : DRIFT_FUSED_AVX512_BF16;
     return ctx->attention_portable ? DRIFT_FUSED_PORTABLE : drift_fused_isa_best();
 }
 
@@ -407,9 +408,7 @@ static int attention_impl(struct drift_context *ctx, const struct drift_attentio
     /* The fused kernel reads keys and values in the context's compute dtype (f32, or bf16 where
      * context creation found AVX512-BF16): a cache that a context of the other precision made
      * stays on the matmul path. */
-    bool fused = ctx->attention == DRIFT_ATTENTION_FUSED ||
-                 a->q->shape[1] <= ctx->attention_fused_max_queries;
-    if (fused && (!a->cache || a->cache->dtype == drift_context_compute_dtype(ctx)))
+    if (ctx->attention == DRIFT_ATTENTION_FUSED && (!a->cache || a->cache->dtype == drift_context_compute_dtype(ctx)))
         return attention_fused(ctx, a, Lk, D, err);
     return attention_matmul(ctx, a, Lk, D, err);
 }

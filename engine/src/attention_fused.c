@@ -5,6 +5,14 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "attention_fused.h"
 #include "attention_fused_tiles.h"
 #include "internal.h"
@@ -105,6 +113,46 @@ bool drift_fused_bf16_supported(void)
 #endif
 }
 
+#ifdef DRIFT_FUSED_HAVE_AMX
+/* CPUID leaf 7's AMX-BF16 and AMX-TILE bits, XCR0's tile configuration and data bits (the OS
+ * saves the tile state), and Linux's per-process permission for the tile data (5.16 on: without
+ * it the first tile instruction faults). */
+static bool amx_usable(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    if (!drift_fused_bf16_supported() || !__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) ||
+        !(edx & (1u << 22)) || !(edx & (1u << 24)))
+        return false;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    if ((lo & (3u << 17)) != (3u << 17))
+        return false;
+#ifdef __linux__
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0)
+        return false;
+#endif
+    return true;
+}
+#endif
+
+bool drift_fused_amx_supported(void)
+{
+#ifdef DRIFT_FUSED_HAVE_AMX
+    /* Asked once: 1 yes, 0 no, -1 not yet (threads racing here all get the same answer). */
+    static int usable = -1;
+    int seen = __atomic_load_n(&usable, __ATOMIC_ACQUIRE);
+    if (seen < 0) {
+        seen = amx_usable() ? 1 : 0;
+        __atomic_store_n(&usable, seen, __ATOMIC_RELEASE);
+    }
+    return seen == 1;
+#else
+    return false;
+#endif
+}
+
 /* Output accumulator row: head_dim rounded up to whole 16-float vectors, so that the AVX2 and
  * AVX-512 tiles load and store it without masks. */
 static int64_t acc_row(int64_t head_dim)
@@ -120,7 +168,12 @@ static size_t task_floats(int64_t head_dim, enum drift_fused_isa isa)
 #ifdef DRIFT_FUSED_HAVE_AVX512_BF16
     if (isa == DRIFT_FUSED_AVX512_BF16)
         floats += drift_fused_bf16_work_floats(head_dim);
-#else
+#endif
+#ifdef DRIFT_FUSED_HAVE_AMX
+    if (isa == DRIFT_FUSED_AMX_BF16)
+        floats += drift_fused_amx_work_floats(head_dim);
+#endif
+#if !defined(DRIFT_FUSED_HAVE_AVX512_BF16) && !defined(DRIFT_FUSED_HAVE_AMX)
     (void)isa;
 #endif
     return floats;
@@ -195,6 +248,8 @@ static void run_task(void *arg, int64_t t)
         tiles->accumulate(o, o_row, nq, s, nk, v + (size_t)(j0 * a->v_row) * job->elem, a->v_row,
                           D, alpha, work);
     }
+    if (tiles->done)
+        tiles->done();
     for (int r = 0; r < nq; r++) {
         float *restrict dst = a->out + b * a->out_batch + (i0 + r) * a->out_row + h * D;
         const float *restrict acc = o + r * o_row;
@@ -216,6 +271,12 @@ void drift_attention_fused(const struct drift_fused_attention *a)
 #ifdef DRIFT_FUSED_HAVE_AVX512_BF16
     if (a->isa == DRIFT_FUSED_AVX512_BF16) {
         job.tiles = &drift_fused_tiles_avx512bf16;
+        job.elem = sizeof(uint16_t);
+    }
+#endif
+#ifdef DRIFT_FUSED_HAVE_AMX
+    if (a->isa == DRIFT_FUSED_AMX_BF16) {
+        job.tiles = &drift_fused_tiles_amx;
         job.elem = sizeof(uint16_t);
     }
 #endif

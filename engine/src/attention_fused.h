@@ -3,10 +3,11 @@
  * running (online) softmax per query, the probabilities times v accumulated — so that the score
  * matrix never reaches memory: the tile lives in L1. Softmax and accumulation in fp32.
  *
- * The tile loops come in three variants: for f32 contexts AVX2+FMA intrinsics and portable C,
+ * The tile loops come in four variants: for f32 contexts AVX2+FMA intrinsics and portable C,
  * for bf16 contexts AVX512-BF16 (keys, values, queries and probabilities in bf16, their products
- * summed in fp32). The x86 ones are functions compiled with a target attribute, so the build
- * needs no -m flags; they are picked at run time when the CPU has the instructions.
+ * summed in fp32), and the same with the two products on AMX tiles where the CPU has them. The
+ * x86 ones are functions compiled with a target attribute, so the build needs no -m flags; they
+ * are picked at run time when the CPU has the instructions.
  * attention.c lays out the arguments (keys transposed, the age bias per key), owns the scratch
  * and decides when this kernel runs (docs/ENGINE.md). */
 #ifndef DRIFT_ATTENTION_FUSED_H
@@ -31,6 +32,7 @@ enum drift_fused_isa {
     DRIFT_FUSED_PORTABLE = 0, /* plain C (the compiler vectorises what it can) */
     DRIFT_FUSED_AVX2,         /* AVX2 + FMA intrinsics */
     DRIFT_FUSED_AVX512_BF16,  /* AVX512-BF16 dot products: keys and values in bf16 */
+    DRIFT_FUSED_AMX_BF16,     /* the same operands and rounding, the products on AMX tiles */
 };
 
 /* The fastest f32 variant this CPU runs: AVX2 where it has AVX2 and FMA (x86-64 builds only). */
@@ -40,8 +42,13 @@ enum drift_fused_isa drift_fused_isa_best(void);
  * builds only): the only variant that reads bf16 keys and values. */
 bool drift_fused_bf16_supported(void);
 
+/* Whether this CPU and kernel run DRIFT_FUSED_AMX_BF16: drift_fused_bf16_supported(), the
+ * AMX-TILE and AMX-BF16 instructions, the tile state enabled by the OS and, on Linux, this
+ * process allowed to use it (asked for once, arch_prctl ARCH_REQ_XCOMP_PERM). */
+bool drift_fused_amx_supported(void);
+
 /* One attention call. Offsets are in elements (q and out: floats; kt and v: floats, or bf16 for
- * DRIFT_FUSED_AVX512_BF16). Head h's slice of a row starts at h * head_dim. */
+ * DRIFT_FUSED_AVX512_BF16 and DRIFT_FUSED_AMX_BF16). Head h's slice of a row starts at h * head_dim. */
 struct drift_fused_attention {
     int64_t batch, heads, lq, lk, head_dim;
     float scale;                       /* applied to q k^T: 1 / sqrt(head_dim) */
@@ -63,7 +70,7 @@ struct drift_fused_attention {
 };
 
 /* Scratch the call needs: one score tile and one block of output accumulators per task, and for
- * DRIFT_FUSED_AVX512_BF16 the task's repacked bf16 operands. */
+ * the bf16 variants the task's repacked bf16 operands. */
 size_t drift_fused_scratch_floats(int64_t batch, int64_t heads, int64_t lq, int64_t head_dim,
                                   enum drift_fused_isa isa);
 

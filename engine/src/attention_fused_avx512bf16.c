@@ -25,13 +25,12 @@
 #include <string.h>
 
 #include "attention_fused.h"
+#include "attention_fused_bf16_pack.h"
 #include "softmax_row.h"
 
 #define QB DRIFT_FUSED_QUERY_BLOCK
 #define KB DRIFT_FUSED_KEY_BLOCK
 #define BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-#define BF16_INLINE                                                                              \
-    static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
 /* The work of one task, in bf16 elements; each part starts on a 64-byte boundary. */
 static int64_t pairs_of(int64_t head_dim) { return (head_dim + 1) / 2; }
@@ -62,29 +61,6 @@ size_t drift_fused_bf16_work_floats(int64_t head_dim)
     return (size_t)(elems / 2); /* a multiple of 16 floats */
 }
 
-/* Masks of the lanes below n (n may be <= 0 or past the width). */
-BF16_INLINE __mmask16 below16(int64_t n)
-{
-    return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
-}
-
-BF16_INLINE __mmask32 below32(int64_t n)
-{
-    return n <= 0 ? 0 : n >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << n) - 1);
-}
-
-/* The permutes that interleave two rows of 32 bf16, a and b: the first 16 of each as
- * a0 b0 a1 b1 ... a15 b15, the last 16 as a16 b16 ... a31 b31 (index bit 5 picks b). */
-BF16_INLINE void interleave(__m512i a, __m512i b, __m512i *lo, __m512i *hi)
-{
-    const __m512i first = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9,
-                                           40, 8, 39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1,
-                                           32, 0);
-    const __m512i second = _mm512_add_epi16(first, _mm512_set1_epi16(16));
-    *lo = _mm512_permutex2var_epi16(a, first, b);
-    *hi = _mm512_permutex2var_epi16(a, second, b);
-}
-
 /* One bf16 pair (two adjacent elements) in all 16 lanes. */
 BF16_INLINE __m512bh pair(const uint16_t *at)
 {
@@ -111,36 +87,6 @@ BF16 static void queries_bf16(const float *q, int64_t q_row, int nq, int64_t hea
             _mm256_mask_storeu_epi16(dst + r * row + d, below16(row - d),
                                      (__m256i)_mm512_cvtneps_pbh(x));
         }
-}
-
-/* Rows a and b (elements [0, total), total a multiple of 16) interleaved element by element into
- * dst: a0 b0 a1 b1 ...; elements at or past `valid`, and the whole of b when it is NULL, are 0
- * (masked loads: nothing past `valid` is read). Both repacks below are this. */
-BF16_INLINE void interleave_rows(const uint16_t *a, const uint16_t *b, int64_t valid,
-                                 int64_t total, uint16_t *dst)
-{
-    for (int64_t d = 0; d < total; d += 32) {
-        __mmask32 m = below32(valid - d);
-        __m512i x = _mm512_maskz_loadu_epi16(m, a + d);
-        __m512i y = _mm512_maskz_loadu_epi16(b ? m : 0, (b ? b : a) + d);
-        __m512i lo, hi;
-        interleave(x, y, &lo, &hi);
-        _mm512_storeu_si512(dst + d * 2, lo);
-        if (d + 16 < total)
-            _mm512_storeu_si512(dst + (d + 16) * 2, hi);
-    }
-}
-
-/* kt's rows 2p and 2p+1 (keys [0, nk) of two head dimensions) interleaved key by key into
- * k[p][c][2], for all KB keys: the keys past nk and the missing row of an odd head_dim are 0,
- * so the score block's extra columns compute 0 * q (masked loads stay inside the cache). */
-BF16_INLINE void pack_keys(const uint16_t *kt, int64_t kt_row, int nk, int64_t head_dim,
-                           uint16_t *k)
-{
-    for (int64_t p = 0; p < pairs_of(head_dim); p++) {
-        const uint16_t *a = kt + 2 * p * kt_row;
-        interleave_rows(a, 2 * p + 1 < head_dim ? a + kt_row : NULL, nk, KB, k + p * KB * 2);
-    }
 }
 
 /* One dimension pair of a 4 x 64 score block. */
@@ -211,17 +157,8 @@ BF16 static void scores_bf16(const float *q, int64_t q_row, int nq, const void *
 BF16_INLINE void pack_tile(const float *p, int nq, int nk, const uint16_t *values, int64_t v_row,
                            int64_t head_dim, struct work w)
 {
-    for (int r = 0; r < nq; r++)
-        for (int c = 0; c < nk; c += 32) {
-            __m512 x0 = _mm512_maskz_loadu_ps(below16(nk - c), p + r * KB + c);
-            __m512 x1 = _mm512_maskz_loadu_ps(below16(nk - c - 16), p + r * KB + c + 16);
-            _mm512_storeu_si512(w.p + r * KB + c, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
-        }
-    int64_t cols = value_cols(head_dim);
-    for (int c = 0; c < nk; c += 2) {
-        const uint16_t *a = values + c * v_row;
-        interleave_rows(a, c + 1 < nk ? a + v_row : NULL, head_dim, cols, w.v + (c / 2) * cols * 2);
-    }
+    round_probabilities(p, nq, nk, w.p);
+    pack_values(values, v_row, nk, head_dim, value_cols(head_dim), w.v);
 }
 
 /* Four query rows (o0..o3, p0..p3, alpha0..3) times nv 16-column vectors from the chunk's first
@@ -311,7 +248,7 @@ BF16_INLINE __m512 exp_nonpositive(__m512 x)
 
 /* The online softmax step (attention_fused_tiles.h) on 16 lanes: the AVX2 set's, twice as wide,
  * with masks for the cut at `visible`. */
-BF16 static void softmax_avx512(float *s, int nq, int nk, const float *bias, const float *offset,
+BF16 void drift_fused_softmax_avx512(float *s, int nq, int nk, const float *bias, const float *offset,
                                 const int *visible, float *m, float *l, float *alpha)
 {
     const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
@@ -346,7 +283,7 @@ BF16 static void softmax_avx512(float *s, int nq, int nk, const float *bias, con
 const struct drift_fused_tiles drift_fused_tiles_avx512bf16 = {
     .queries = queries_bf16,
     .scores = scores_bf16,
-    .softmax = softmax_avx512,
+    .softmax = drift_fused_softmax_avx512,
     .accumulate = accumulate_bf16,
 };
 

@@ -38,10 +38,9 @@ static int cpu_has_native_bf16(void)
     return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
 }
 
-/* AMX: oneDNN's bf16 products run on its tiles, faster than the engine's AVX512-BF16 kernels at
- * the default models' shapes (drift-bench ops on an Intel Xeon with AMX, 2026-12-03: the few-row
- * products 2.2-4.6 us on oneDNN against 7.9-11.8 us direct; video attention 0.084 ms on the two
- * products against 0.115 ms fused). */
+/* AMX: oneDNN's bf16 products run on its tiles, faster than the engine's AVX512-BF16 few-row
+ * kernel at the default models' shapes (drift-bench ops on an Intel Xeon with AMX, 2026-12-03:
+ * 2.2-4.6 us on oneDNN against 7.9-11.8 us direct). */
 static bool cpu_has_amx(void)
 {
     return dnnl_get_effective_cpu_isa() == dnnl_cpu_isa_avx512_core_amx;
@@ -99,11 +98,12 @@ const char *drift_attention_kernel_name(enum drift_attention_kernel kernel)
 /* The fused kernel runs f32 contexts on any CPU and bf16 ones where its AVX512-BF16 variant
  * runs. Auto picks it for bf16 there and the two-matmul path for f32: measured on an idle
  * AVX512-BF16 machine (drift-bench ops, video shapes), the bf16 variant took 0.059 ms against
- * the products' 0.068, but the f32 variant (AVX2 tiles) 0.109 against oneDNN's 0.068. Where
- * the CPU has AMX the two products run on its tiles and win in bf16 too (cpu_has_amx). */
+ * the products' 0.068, but the f32 variant (AVX2 tiles) 0.109 against oneDNN's 0.068. Where the
+ * CPU has AMX the fused kernel's AMX variant runs and wins too (0.056 ms against the products'
+ * 0.090 on their AMX tiles at the video shapes, 0.004 against 0.013 at the audio ones; the
+ * AVX512-BF16 variant alone had lost there: 0.117 against 0.082). */
 static int choose_attention(enum drift_attention_kernel asked, enum drift_dtype compute,
-                            enum drift_attention_kernel *ret, int *small_queries,
-                            struct drift_error *err)
+                            enum drift_attention_kernel *ret, struct drift_error *err)
 {
     const char *env = getenv("DRIFT_ATTENTION");
     if (env && *env) {
@@ -120,16 +120,8 @@ static int choose_attention(enum drift_attention_kernel asked, enum drift_dtype 
     if (asked < DRIFT_ATTENTION_AUTO || asked > DRIFT_ATTENTION_MATMUL)
         return drift_error_set(err, -EINVAL, "context: unknown attention kernel %d", (int)asked);
     bool fused_runs = compute == DRIFT_F32 || drift_fused_bf16_supported();
-    /* Asked for one kernel: that one, whatever the size. Auto on AMX: the products, but a few
-     * queries (the audio model's 8) still go faster fused: 0.004 ms against the products' 0.015
-     * at the audio shapes (drift-bench ops, the machine of cpu_has_amx). */
-    *small_queries = 0;
-    if (asked == DRIFT_ATTENTION_AUTO) {
-        bool bf16_fused = compute != DRIFT_F32 && fused_runs;
-        asked = bf16_fused && !cpu_has_amx() ? DRIFT_ATTENTION_FUSED : DRIFT_ATTENTION_MATMUL;
-        if (bf16_fused && cpu_has_amx())
-            *small_queries = 16;
-    }
+    if (asked == DRIFT_ATTENTION_AUTO)
+        asked = compute != DRIFT_F32 && fused_runs ? DRIFT_ATTENTION_FUSED : DRIFT_ATTENTION_MATMUL;
     if (asked == DRIFT_ATTENTION_FUSED && !fused_runs)
         return drift_error_set(err, -ENOTSUP, "attention fused: this context computes in bf16 "
                                "and the fused kernel's bf16 variant needs AVX512-BF16, which "
@@ -157,12 +149,14 @@ int drift_context_new(const struct drift_context_options *options, struct drift_
                                  (precision == DRIFT_PRECISION_INT8 && cpu_has_native_bf16())
                              ? DRIFT_BF16 : DRIFT_F32;
     r = choose_attention(options ? options->attention : DRIFT_ATTENTION_AUTO, ctx->compute_dtype,
-                         &ctx->attention, &ctx->attention_fused_max_queries, err);
+                         &ctx->attention, err);
     if (r < 0) {
         drift_context_free(ctx);
         return r;
     }
     ctx->attention_portable = drift_fused_isa_best() == DRIFT_FUSED_PORTABLE;
+    ctx->attention_amx = ctx->compute_dtype == DRIFT_BF16 && drift_fused_amx_supported() &&
+                         !(options && options->attention_fused_without_amx);
     ctx->linear_direct = drift_linear_direct_supported() && !(options && options->linear_onednn_only) &&
                          (!cpu_has_amx() || (options && options->linear_direct_with_amx));
     if (dnnl_engine_create(&ctx->engine, dnnl_cpu, 0) != dnnl_success ||
@@ -195,6 +189,14 @@ enum drift_precision drift_context_precision(const struct drift_context *ctx)
 enum drift_attention_kernel drift_context_attention(const struct drift_context *ctx)
 {
     return ctx->attention;
+}
+
+const char *drift_context_fused_variant(const struct drift_context *ctx)
+{
+    if (ctx->compute_dtype == DRIFT_BF16)
+        return ctx->attention_amx ? "amx-bf16" : "avx512-bf16";
+    return ctx->attention_portable || drift_fused_isa_best() == DRIFT_FUSED_PORTABLE ? "portable"
+                                                                                      : "avx2";
 }
 
 enum drift_dtype drift_context_compute_dtype(const struct drift_context *ctx)

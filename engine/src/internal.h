@@ -37,10 +37,11 @@ struct drift_context {
     int threads_depth;           /* drift_threads_enter nesting */
     int threads_saved;           /* the calling thread's setting before the outermost enter */
     enum drift_attention_kernel attention; /* FUSED or MATMUL, resolved at creation */
-    int attention_fused_max_queries; /* MATMUL chosen by auto on AMX: calls of at most this many
-                                      * queries per row still take the fused kernel (0: none) */
     bool attention_portable;     /* the fused kernel's portable C variant even where the CPU has
                                     AVX2 (set at creation for CPUs without it; tests set it) */
+    bool attention_amx;          /* bf16: the fused kernel's AMX variant (set at creation where
+                                    drift_fused_amx_supported(), unless the options said
+                                    attention_fused_without_amx) */
     bool linear_direct;          /* bf16 products of a few rows on linear_direct.h's kernel: set at
                                     creation where the CPU has AVX512-BF16, unless the options
                                     said linear_onednn_only */

@@ -2,7 +2,8 @@
  * replaces, every variant: in f32 contexts the one this CPU picks (AVX2+FMA where it has them)
  * and the portable C one (forced through the context's internal flag), against the f32 matmul
  * path, bar max |fused - matmul| <= 1e-5 of max |matmul|; in bf16 contexts the AVX512-BF16 one,
- * where the CPU has it, against the bf16 matmul path and the f32 one (bars and why: BAR_BF16).
+ * where the CPU has it, and the AMX one, where it has that too, each against the bf16 matmul path
+ * and the f32 one (bars and why: BAR_BF16; the two share their rounding).
  * Shapes: the default models' (video 64 tokens x 4 heads x 48, audio 8 x 4 x 32, window 4, batch
  * 1 and 2) through a rolling KV cache as it fills and evicts, and odd ones (head_dim odd and not
  * a multiple of 8, one query, keys not a multiple of the key tile, every mask with and without
@@ -43,19 +44,29 @@ struct contexts {
     struct drift_context *fused;      /* f32, fused, the CPU's variant */
     struct drift_context *portable;   /* f32, fused, portable C */
     struct drift_context *bf16_ref;   /* bf16, matmul; NULL without AVX512-BF16 */
-    struct drift_context *bf16_fused; /* bf16, fused (the AVX512-BF16 variant); NULL without */
+    struct drift_context *bf16_fused; /* bf16, fused (the AMX variant where the CPU has AMX, the
+                                         AVX512-BF16 one otherwise); NULL without AVX512-BF16 */
+    struct drift_context *bf16_avx512; /* bf16, fused, the AVX512-BF16 variant where bf16_fused
+                                          is the AMX one; NULL otherwise */
 };
 
-static struct drift_context *context(enum drift_precision precision,
-                                     enum drift_attention_kernel kernel)
+static struct drift_context *context_without_amx(enum drift_precision precision,
+                                                 enum drift_attention_kernel kernel, bool no_amx)
 {
-    struct drift_context_options opt = { .precision = precision, .attention = kernel };
+    struct drift_context_options opt = { .precision = precision, .attention = kernel,
+                                         .attention_fused_without_amx = no_amx };
     struct drift_context *ctx = NULL;
     struct drift_error err = { 0 };
     if (drift_context_new(&opt, &ctx, &err) < 0)
         fail_msg("%s context (%s): %s", drift_precision_name(precision),
                  drift_attention_kernel_name(kernel), err.message);
     return ctx;
+}
+
+static struct drift_context *context(enum drift_precision precision,
+                                     enum drift_attention_kernel kernel)
+{
+    return context_without_amx(precision, kernel, false);
 }
 
 static struct drift_context *f32_context(enum drift_attention_kernel kernel)
@@ -77,6 +88,11 @@ static int setup(void **state)
     if (drift_fused_bf16_supported()) {
         c->bf16_ref = context(DRIFT_PRECISION_BF16, DRIFT_ATTENTION_MATMUL);
         c->bf16_fused = context(DRIFT_PRECISION_BF16, DRIFT_ATTENTION_FUSED);
+        if (drift_fused_amx_supported())
+            c->bf16_avx512 = context_without_amx(DRIFT_PRECISION_BF16, DRIFT_ATTENTION_FUSED, true);
+        else
+            print_message("this CPU (%s) has no usable AMX: the fused kernel's AMX variant is not "
+                          "checked\n", drift_cpu_isa());
     } else {
         print_message("this CPU (%s) lacks AVX512-BF16: the fused kernel's bf16 variant is not "
                       "checked (f32 variants only)\n", drift_cpu_isa());
@@ -93,6 +109,7 @@ static int teardown(void **state)
     drift_context_free(c->portable);
     drift_context_free(c->bf16_ref);
     drift_context_free(c->bf16_fused);
+    drift_context_free(c->bf16_avx512);
     free(c);
     return 0;
 }
@@ -164,11 +181,13 @@ static void check_error(const struct drift_tensor *got, const struct drift_tenso
 }
 
 /* Runs args on the contexts (each writing its own output) and checks the fused variants: the f32
- * ones against the f32 matmul path, the bf16 one (where the CPU has it; keys and values from
+ * ones against the f32 matmul path, the bf16 ones (where the CPU has them; keys and values from
  * bf16_cache when args has a cache) against the bf16 matmul path and, when `vs_f32`, against the
- * f32 one. outs: f32 matmul, f32 fused, portable, bf16 matmul, bf16 fused. */
+ * f32 one. outs: f32 matmul, f32 fused, portable, bf16 matmul, bf16 fused, bf16 AVX512-BF16
+ * variant (where bf16 fused is the AMX one). */
+#define OUTS 6
 static void compare(struct contexts *c, struct drift_attention_args args,
-                    struct drift_kv_cache *bf16_cache, struct drift_tensor outs[5], bool vs_f32,
+                    struct drift_kv_cache *bf16_cache, struct drift_tensor outs[OUTS], bool vs_f32,
                     const char *what)
 {
     run(c->ref, args, &outs[0], what);
@@ -182,9 +201,16 @@ static void compare(struct contexts *c, struct drift_attention_args args,
         args.cache = bf16_cache;
     run(c->bf16_ref, args, &outs[3], what);
     run(c->bf16_fused, args, &outs[4], what);
-    check_error(&outs[4], &outs[3], BAR_BF16, what, "bf16", "bf16 matmul");
+    const char *variant = c->bf16_avx512 ? "bf16 AMX" : "bf16";
+    check_error(&outs[4], &outs[3], BAR_BF16, what, variant, "bf16 matmul");
     if (vs_f32)
-        check_error(&outs[4], &outs[0], BAR_BF16_VS_F32, what, "bf16", "f32 matmul");
+        check_error(&outs[4], &outs[0], BAR_BF16_VS_F32, what, variant, "f32 matmul");
+    if (!c->bf16_avx512)
+        return;
+    run(c->bf16_avx512, args, &outs[5], what);
+    check_error(&outs[5], &outs[3], BAR_BF16, what, "bf16", "bf16 matmul");
+    if (vs_f32)
+        check_error(&outs[5], &outs[0], BAR_BF16_VS_F32, what, "bf16", "f32 matmul");
 }
 
 static const float slopes[8] = { 1.0f, 0.5f, 0.25f, 0.125f, 0.0625f, 0.03125f, 2.0f, 0.75f };
@@ -203,8 +229,8 @@ static void check_cache(void **state, int B, int H, int D, int T, int window, in
     if (drift_kv_cache_new(c->ref, B, H, D, T, window, &cache, &err) < 0 ||
         (c->bf16_ref && drift_kv_cache_new(c->bf16_ref, B, H, D, T, window, &bf16_cache, &err) < 0))
         fail_msg("%s: %s", what, err.message);
-    struct drift_tensor outs[5];
-    for (int i = 0; i < 5; i++)
+    struct drift_tensor outs[OUTS];
+    for (int i = 0; i < OUTS; i++)
         outs[i] = random_rows(B, T, C, 99, 0.0f);
     for (int n = 0; n < blocks; n++) {
         struct drift_tensor qkv = random_rows(B, T, 3 * C, (unsigned)(n + 1), 1.5f);
@@ -223,7 +249,7 @@ static void check_cache(void **state, int B, int H, int D, int T, int window, in
             drift_kv_cache_commit(bf16_cache, 10 + n);
         drift_tensor_free(&qkv);
     }
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < OUTS; i++)
         drift_tensor_free(&outs[i]);
     drift_kv_cache_free(cache);
     drift_kv_cache_free(bf16_cache);
@@ -261,8 +287,8 @@ static void check_explicit(void **state, int B, int H, int D, int64_t Lq, int64_
     struct drift_tensor qs = random_rows(B, Lq, 3 * C, 7, scale),
                         kvs = random_rows(B, Lk, 3 * C, 8, scale);
     struct drift_tensor q = columns(&qs, 0, C), k = columns(&kvs, C, C), v = columns(&kvs, 2 * C, C);
-    struct drift_tensor wide[5], outs[5];
-    for (int i = 0; i < 5; i++) {
+    struct drift_tensor wide[OUTS], outs[OUTS];
+    for (int i = 0; i < OUTS; i++) {
         wide[i] = random_rows(B, Lq, C + 8, 9, 0.0f);
         outs[i] = columns(&wide[i], 0, C);
     }
@@ -272,11 +298,11 @@ static void check_explicit(void **state, int B, int H, int D, int64_t Lq, int64_
     struct contexts *c = *state;
     compare(c, args, NULL, outs, vs_f32, what);
     /* The columns past C in out are not the kernel's to write. */
-    for (int i = 1; i < (c->bf16_fused ? 5 : 3); i++)
+    for (int i = 1; i < (c->bf16_avx512 ? 6 : c->bf16_fused ? 5 : 3); i++)
         for (int64_t r = 0; r < B * Lq; r++)
             for (int64_t j = C; j < C + 8; j++)
                 assert_true(((float *)wide[i].data)[r * (C + 8) + j] == 0.0f);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < OUTS; i++)
         drift_tensor_free(&wide[i]);
     drift_tensor_free(&qs);
     drift_tensor_free(&kvs);
@@ -354,6 +380,8 @@ static void fused_call_allocates_nothing_once_planned(void **state)
     allocates_nothing_once_planned(c->fused);
     if (c->bf16_fused)
         allocates_nothing_once_planned(c->bf16_fused);
+    if (c->bf16_avx512)
+        allocates_nothing_once_planned(c->bf16_avx512);
 }
 
 /* The bf16 variant's checks ride along in the tests above; this one says when they could not. */
@@ -367,6 +395,47 @@ static void bf16_variant_runs_where_the_cpu_has_avx512bf16(void **state)
     }
     assert_int_equal(drift_context_compute_dtype(c->bf16_fused), DRIFT_BF16);
     assert_int_equal(drift_context_attention(c->bf16_fused), DRIFT_ATTENTION_FUSED);
+    /* The AMX variant by default where it runs; the option gives the AVX512-BF16 one. */
+    assert_int_equal(c->bf16_fused->attention_amx, drift_fused_amx_supported());
+    if (c->bf16_avx512)
+        assert_false(c->bf16_avx512->attention_amx);
+}
+
+/* Whether /proc/cpuinfo's flags name both AMX-TILE and AMX-BF16 (-1: no /proc/cpuinfo). */
+static int cpuinfo_has_amx(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return -1;
+    char line[8192];
+    int has = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "flags", 5) == 0) {
+            has = strstr(line, " amx_tile") && strstr(line, " amx_bf16");
+            break;
+        }
+    fclose(f);
+    return has;
+}
+
+/* drift_fused_amx_supported() agrees with the kernel's view of the CPU: where Linux lists the
+ * AMX flags (it does so only when it manages the tile state) and the CPU has AVX512-BF16, the
+ * process gets the tiles (arch_prctl grants them from Linux 5.16, which lists the flags); where
+ * it lists none, the engine does not try them. */
+static void amx_variant_is_found_where_the_kernel_lists_amx(void **state)
+{
+    (void)state;
+    int listed = cpuinfo_has_amx();
+    if (listed < 0) {
+        print_message("skipped: no /proc/cpuinfo to compare with\n");
+        skip();
+    }
+    bool supported = drift_fused_amx_supported();
+    if (supported != (listed && drift_fused_bf16_supported()))
+        fail_msg("/proc/cpuinfo %s AMX-TILE and AMX-BF16, AVX512-BF16 %s, but the engine says the "
+                 "AMX variant %s", listed ? "lists" : "does not list",
+                 drift_fused_bf16_supported() ? "present" : "absent", supported ? "runs" : "does not run");
+    assert_int_equal(drift_fused_amx_supported(), supported); /* asked once, same answer */
 }
 
 static void contexts_pick_the_kernel_by_precision_and_environment(void **state)
@@ -390,15 +459,13 @@ static void contexts_pick_the_kernel_by_precision_and_environment(void **state)
     assert_non_null(strstr(err.message, "DRIFT_ATTENTION=flash"));
     unsetenv("DRIFT_ATTENTION");
 
-    /* bf16: fused by default where the CPU has AVX512-BF16 but not AMX (whose tiles run the
-     * products faster), refused (when asked for) without AVX512-BF16; matmul stays reachable
-     * either way. */
+    /* bf16: fused by default where the CPU has AVX512-BF16 (with or without AMX), refused (when
+     * asked for) without it; matmul stays reachable either way. */
     struct drift_context_options bf16 = { .precision = DRIFT_PRECISION_BF16 };
     if (drift_context_new(&bf16, &ctx, &err) == 0) {
         bool has = drift_fused_bf16_supported();
-        bool amx = strcmp(drift_cpu_isa(), "avx512_core_amx") == 0;
         assert_int_equal(drift_context_attention(ctx),
-                         has && !amx ? DRIFT_ATTENTION_FUSED : DRIFT_ATTENTION_MATMUL);
+                         has ? DRIFT_ATTENTION_FUSED : DRIFT_ATTENTION_MATMUL);
         drift_context_free(ctx);
         setenv("DRIFT_ATTENTION", "matmul", 1);
         assert_int_equal(drift_context_new(&bf16, &ctx, &err), 0);
@@ -422,11 +489,11 @@ static void contexts_pick_the_kernel_by_precision_and_environment(void **state)
     assert_string_equal(drift_attention_kernel_name(DRIFT_ATTENTION_MATMUL), "matmul");
 }
 
-/* Auto in bf16 routes each call by its query count: where the CPU has AMX, calls of at most
- * ctx->attention_fused_max_queries queries (the audio model's 8) run fused and larger ones (the
- * video model's 64) on the two oneDNN products; with AVX512-BF16 alone every call runs fused.
- * A fused call executes no oneDNN primitive, the products do (op_calls counts executions). */
-static void auto_routes_bf16_calls_by_query_count(void **state)
+/* Auto in bf16 runs every call fused, whatever its query count (the audio model's 8, the video
+ * model's 64), on AMX as with AVX512-BF16 alone: until the AMX variant existed, AMX machines sent
+ * calls of more than 16 queries to the two oneDNN products. A fused call executes no oneDNN
+ * primitive, the products do (op_calls counts executions). */
+static void auto_runs_every_bf16_call_fused(void **state)
 {
     (void)state;
     if (!drift_fused_bf16_supported()) {
@@ -435,8 +502,7 @@ static void auto_routes_bf16_calls_by_query_count(void **state)
         skip();
     }
     struct drift_context *ctx = context(DRIFT_PRECISION_BF16, DRIFT_ATTENTION_AUTO);
-    bool amx = strcmp(drift_cpu_isa(), "avx512_core_amx") == 0;
-    assert_int_equal(ctx->attention_fused_max_queries, amx ? 16 : 0);
+    assert_int_equal(drift_context_attention(ctx), DRIFT_ATTENTION_FUSED);
     static const int64_t queries[] = { 1, 8, 16, 17, 64 };
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
         int64_t Lq = queries[i], Lk = Lq + 32;
@@ -450,10 +516,9 @@ static void auto_routes_bf16_calls_by_query_count(void **state)
         uint64_t before = drift_context_counters(ctx)->op_calls;
         assert_int_equal(drift_attention(ctx, &args, &err), 0);
         uint64_t executed = drift_context_counters(ctx)->op_calls - before;
-        bool fused = !amx || Lq <= 16;
-        if (fused ? executed != 0 : executed == 0)
-            fail_msg("%lld queries on %s: %llu oneDNN executions, expected the %s path", (long long)Lq,
-                     drift_cpu_isa(), (unsigned long long)executed, fused ? "fused" : "matmul");
+        if (executed != 0)
+            fail_msg("%lld queries on %s: %llu oneDNN executions, expected the fused kernel's none",
+                     (long long)Lq, drift_cpu_isa(), (unsigned long long)executed);
         drift_tensor_free(&qs);
         drift_tensor_free(&kvs);
         drift_tensor_free(&out);
@@ -472,7 +537,8 @@ int main(void)
         cmocka_unit_test(fused_call_allocates_nothing_once_planned),
         cmocka_unit_test(bf16_variant_runs_where_the_cpu_has_avx512bf16),
         cmocka_unit_test(contexts_pick_the_kernel_by_precision_and_environment),
-        cmocka_unit_test(auto_routes_bf16_calls_by_query_count),
+        cmocka_unit_test(auto_runs_every_bf16_call_fused),
+        cmocka_unit_test(amx_variant_is_found_where_the_kernel_lists_amx),
     };
     return cmocka_run_group_tests_name("attention_fused", tests, setup, teardown);
 }

@@ -22,8 +22,9 @@ enum drift_precision {
 
 /* How attention runs (docs/ENGINE.md, "Kernels and precision"). */
 enum drift_attention_kernel {
-    DRIFT_ATTENTION_AUTO = 0, /* fused in bf16 on CPUs with AVX512-BF16; matmul elsewhere (in
-                                 f32 the products were faster at the video shapes).
+    DRIFT_ATTENTION_AUTO = 0, /* fused in bf16 on CPUs with AVX512-BF16 (on AMX tiles where
+                                 the CPU has them); matmul elsewhere (in f32 the products were
+                                 faster at the video shapes).
                                  DRIFT_ATTENTION=fused|matmul|auto in the environment overrides */
     DRIFT_ATTENTION_FUSED,    /* one pass per query block (flash-attention's scheme); bf16
                                  contexts need AVX512-BF16 for it */
@@ -47,6 +48,9 @@ struct drift_context_options {
      * oneDNN matmuls are faster than it there (so by default they go to oneDNN); for tests and
      * benchmarks. Ignored with linear_onednn_only or without AVX512-BF16. */
     bool linear_direct_with_amx;
+    /* true: a bf16 context's fused attention runs its AVX512-BF16 variant also where the CPU has
+     * AMX, whose variant it runs by default; for tests and benchmarks, which compare the two. */
+    bool attention_fused_without_amx;
 };
 
 /* What the time of an op is counted under. Nested ops count once, under the outermost. */
@@ -97,6 +101,9 @@ const char *drift_context_isa(const struct drift_context *ctx);
 const char *drift_precision_name(enum drift_precision precision);
 /* The attention kernel in use: DRIFT_ATTENTION_FUSED or _MATMUL. */
 enum drift_attention_kernel drift_context_attention(const struct drift_context *ctx);
+/* The instruction set the context's fused attention runs on, when it runs fused: "amx-bf16",
+ * "avx512-bf16" (bf16 contexts), "avx2" or "portable" (f32 ones). */
+const char *drift_context_fused_variant(const struct drift_context *ctx);
 /* "auto", "fused" or "matmul". */
 const char *drift_attention_kernel_name(enum drift_attention_kernel kernel);
 
