@@ -110,34 +110,20 @@ AMX static void done_amx(void)
     _tile_release();
 }
 
-/* tdpbf16ps takes its tile numbers as immediates: one case per result tile. */
-#define DOT_INTO(j)                                                                              \
+/* The tile intrinsics take their tile numbers as immediates: op(tile, ...) on result tile j, one
+ * case per tile. */
+#define ON_RESULT_TILE(j, op, ...)                                                               \
     do {                                                                                         \
         switch (j) {                                                                             \
-        case 0: _tile_dpbf16ps(0, TILE_A, TILE_B); break;                                        \
-        case 1: _tile_dpbf16ps(1, TILE_A, TILE_B); break;                                        \
-        case 2: _tile_dpbf16ps(2, TILE_A, TILE_B); break;                                        \
-        default: _tile_dpbf16ps(3, TILE_A, TILE_B); break;                                       \
+        case 0: op(0, __VA_ARGS__); break;                                                       \
+        case 1: op(1, __VA_ARGS__); break;                                                       \
+        case 2: op(2, __VA_ARGS__); break;                                                       \
+        default: op(3, __VA_ARGS__); break;                                                      \
         }                                                                                        \
     } while (0)
-#define LOAD_RESULT(j, at, stride)                                                               \
-    do {                                                                                         \
-        switch (j) {                                                                             \
-        case 0: _tile_loadd(0, at, stride); break;                                               \
-        case 1: _tile_loadd(1, at, stride); break;                                               \
-        case 2: _tile_loadd(2, at, stride); break;                                               \
-        default: _tile_loadd(3, at, stride); break;                                              \
-        }                                                                                        \
-    } while (0)
-#define STORE_RESULT(j, at, stride)                                                              \
-    do {                                                                                         \
-        switch (j) {                                                                             \
-        case 0: _tile_stored(0, at, stride); break;                                              \
-        case 1: _tile_stored(1, at, stride); break;                                              \
-        case 2: _tile_stored(2, at, stride); break;                                              \
-        default: _tile_stored(3, at, stride); break;                                             \
-        }                                                                                        \
-    } while (0)
+#define DOT_INTO(j) ON_RESULT_TILE(j, _tile_dpbf16ps, TILE_A, TILE_B)
+#define LOAD_RESULT(j, at, stride) ON_RESULT_TILE(j, _tile_loadd, at, stride)
+#define STORE_RESULT(j, at, stride) ON_RESULT_TILE(j, _tile_stored, at, stride)
 
 /* s = scale q k^T for the tile: per block of 16 queries, up to four 16-key result tiles, summed
  * over the head dimension's 32-wide steps. */
