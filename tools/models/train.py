@@ -32,6 +32,7 @@ import datagen_video  # noqa: E402
 import model as M  # noqa: E402
 from noise import NOISE_CARRY_MAX  # noqa: E402
 import rollout  # noqa: E402
+import spectral  # noqa: E402
 import video_ae  # noqa: E402
 import video_data  # noqa: E402
 from vocab import FAMILY_WORDS, VOCAB, tokenize  # noqa: E402
@@ -69,6 +70,13 @@ def sample_t(B, L, device, p_ctx=0.30, p_ln=0.55, p_one=0.0):
     un = torch.rand(B, L, device=device)
     un = torch.where(u >= 1 - p_one, torch.ones_like(un), un)
     return torch.where(u < p_ctx, ctx, torch.where(u < p_ctx + p_ln, ln, un))
+
+
+def chunk_level(x, stats):
+    """Per chunk [B, L]: the level of model-space log magnitudes x [B, L, T, BINS], half the log of
+    the chunk's energy (nats)."""
+    lm = x * (spectral.SPREAD * stats["std"].to(x.device)) + stats["mean"].to(x.device)
+    return 0.5 * torch.logsumexp(2 * lm.flatten(2), dim=-1)
 
 
 def cpu_has_bf16():
@@ -151,6 +159,13 @@ def main():
     ap.add_argument("--p-one", type=float, default=0.0, help="share at t = 1 exactly (the sampler's first step)")
     ap.add_argument("--loss-t-min", type=float, default=M.X_PRED_T_MIN,
                     help="x prediction: the loss is |x0_hat - x0|^2 / max(t, this)^2 (the velocity loss, capped)")
+    ap.add_argument("--level-loss", type=float, default=0.0,
+                    help="audio (STFT): weight of the squared error of each chunk's level (half its log "
+                         "energy, nats) in the predicted clean chunk, beside the velocity loss, for chunks "
+                         "noised to at most --level-loss-t-max")
+    ap.add_argument("--level-loss-t-max", type=float, default=0.4,
+                    help="above it the prediction is a mean over what the chunk may be, whose level is "
+                         "below any one chunk's: the sampler's last step (t = 1/3) is below it")
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--depth", type=int)
     ap.add_argument("--out", required=True)
@@ -179,6 +194,8 @@ def main():
                          "--rollout-real-max real frames, the others --rollout-real-min (a sustained pitch "
                          "is set by the first frame)")
     a = ap.parse_args()
+    if a.level_loss < 0 or (a.level_loss and a.model != "audio"):
+        ap.error(f"--level-loss {a.level_loss}: a weight >= 0, for the audio model")
     os.makedirs(a.out, exist_ok=True)
     data_dir = a.data_dir or a.out
     if not 0.0 <= a.rollout_noise_carry <= NOISE_CARRY_MAX:
@@ -233,6 +250,8 @@ def main():
         latent = {"mean": data["mean"], "std": data["std"], "clip": math.ceil(clip), "ae_steps": ae["steps"],
                   "ae_seconds": ae["seconds"],
                   "ae_psnr": ae["psnr"], "decoder": video_ae.folded_decoder_state(dec, data["mean"], data["std"])}
+    if a.level_loss and spectral_stats is None:
+        ap.error("--level-loss: needs the STFT representation (its per-bin mean and spread)")
     L = a.clip
     net = M.DriftDiT(cfg).to(dev)
     if a.pos_init == "sincos":
@@ -359,6 +378,13 @@ def main():
             # model never learns its first step from pure noise. Capped at 1/loss_t_min^2.
             err = err * (t.clamp(min=M.X_PRED_T_MIN) / t.clamp(min=a.loss_t_min))[..., None, None]
         loss = err.square().mean() if frames_in_loss is None else err[:, frames_in_loss].square().mean()
+        if a.level_loss:
+            # x0 = xt - t v. The bin-by-bin loss weighs a chunk's level (an error shared by its loud
+            # bins) like any one bin's detail, and a stream's level wanders from chunk to chunk.
+            x0_hat = xt - t[..., None, None] * v.float()
+            lvl = (chunk_level(x0_hat, spectral_stats) - chunk_level(x0, spectral_stats)).square()
+            lvl = lvl * (t <= a.level_loss_t_max)
+            loss = loss + a.level_loss * (lvl if frames_in_loss is None else lvl[:, frames_in_loss]).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
