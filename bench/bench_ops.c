@@ -392,14 +392,12 @@ int drift_bench_ops(int argc, char **argv)
         { .precision = DRIFT_PRECISION_BF16, .attention = DRIFT_ATTENTION_FUSED,
           .attention_fused_without_amx = true },
     };
-    for (int p = 0; p < 5; p++)
+    for (int p = 0; p < 4; p++)
         if (drift_context_new(&opt[p], &ctx[p], NULL) < 0)
             ctx[p] = NULL;
     const char *bf16_variant = ctx[1] ? drift_context_fused_variant(ctx[1]) : "n/a";
-    if (ctx[4] && strcmp(drift_context_fused_variant(ctx[4]), bf16_variant) == 0) {
-        drift_context_free(ctx[4]);
+    if (strcmp(bf16_variant, "amx-bf16") == 0 && drift_context_new(&opt[4], &ctx[4], NULL) < 0)
         ctx[4] = NULL;
-    }
     struct drift_context *rows_ctx[2] = { ctx[0], ctx[1] ? ctx[1] : ctx[3] };
 
     printf("%-22s | %8s %8s %6s | %8s %8s %6s | %s\n", "op", "f32 ms", "GFLOP/s", "%peak",

@@ -289,16 +289,6 @@ static int attention_matmul(struct drift_context *ctx, const struct drift_attent
     return 0;
 }
 
-/* The fused kernel's variant: bf16 contexts run the AMX one where the CPU has the tiles and the
- * AVX512-BF16 one otherwise (context creation made sure the CPU has that), f32 contexts the
- * CPU's best f32 one unless the portable one is asked for. */
-static enum drift_fused_isa fused_isa(const struct drift_context *ctx)
-{
-    if (drift_context_compute_dtype(ctx) == DRIFT_BF16)
-        return ctx->attention_amx ? DRIFT_FUSED_AMX_BF16 : DRIFT_FUSED_AVX512_BF16;
-    return ctx->attention_portable ? DRIFT_FUSED_PORTABLE : drift_fused_isa_best();
-}
-
 /* The fused kernel's scratch: explicit keys transposed (a cache holds them so already) and, in
  * bf16, explicit values rounded (the kernel reads values in the keys' dtype), the age bias per
  * head and key, and the kernel's per-task tiles. */
@@ -324,8 +314,8 @@ static int fused_plan_build(struct drift_context *ctx, void *data, const int64_t
     size_t kv_bytes = (size_t)(B * H * Lk * D) * drift_dtype_size(cdt);
     bool own_kv = key[6], own_v = own_kv && cdt == DRIFT_BF16;
     p->bias = drift_ctx_alloc(ctx, (size_t)(H * Lk) * sizeof(float));
-    p->tiles = drift_ctx_alloc(ctx, drift_fused_scratch_floats(B, H, Lq, D, fused_isa(ctx)) *
-                                        sizeof(float));
+    size_t floats = drift_fused_scratch_floats(B, H, Lq, D, drift_ctx_fused_isa(ctx));
+    p->tiles = drift_ctx_alloc(ctx, floats * sizeof(float));
     if (own_kv)
         p->kt = drift_ctx_alloc(ctx, kv_bytes);
     if (own_v)
@@ -359,7 +349,7 @@ static int attention_fused(struct drift_context *ctx, const struct drift_attenti
         .bias = a->age_slope ? p->bias : NULL,
         .slope = a->age_slope && own_kv ? a->age_slope : NULL,
         .scratch = p->tiles,
-        .isa = fused_isa(ctx),
+        .isa = drift_ctx_fused_isa(ctx),
     };
     enum drift_dtype cdt = drift_context_compute_dtype(ctx);
     if (own_kv) {
@@ -408,7 +398,8 @@ static int attention_impl(struct drift_context *ctx, const struct drift_attentio
     /* The fused kernel reads keys and values in the context's compute dtype (f32, or bf16 where
      * context creation found AVX512-BF16): a cache that a context of the other precision made
      * stays on the matmul path. */
-    if (ctx->attention == DRIFT_ATTENTION_FUSED && (!a->cache || a->cache->dtype == drift_context_compute_dtype(ctx)))
+    if (ctx->attention == DRIFT_ATTENTION_FUSED &&
+        (!a->cache || a->cache->dtype == drift_context_compute_dtype(ctx)))
         return attention_fused(ctx, a, Lk, D, err);
     return attention_matmul(ctx, a, Lk, D, err);
 }

@@ -102,6 +102,16 @@ enum drift_fused_isa drift_fused_isa_best(void)
     return DRIFT_FUSED_PORTABLE;
 }
 
+const char *drift_fused_isa_name(enum drift_fused_isa isa)
+{
+    switch (isa) {
+    case DRIFT_FUSED_AVX2: return "avx2";
+    case DRIFT_FUSED_AVX512_BF16: return "avx512-bf16";
+    case DRIFT_FUSED_AMX_BF16: return "amx-bf16";
+    default: return "portable";
+    }
+}
+
 bool drift_fused_bf16_supported(void)
 {
 #ifdef DRIFT_FUSED_HAVE_AVX512_BF16

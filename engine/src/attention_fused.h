@@ -47,8 +47,16 @@ bool drift_fused_bf16_supported(void);
  * process allowed to use it (asked for once, arch_prctl ARCH_REQ_XCOMP_PERM). */
 bool drift_fused_amx_supported(void);
 
+/* "portable", "avx2", "avx512-bf16" or "amx-bf16". Static string. */
+const char *drift_fused_isa_name(enum drift_fused_isa isa);
+
+/* The variant a context's fused attention runs (context.c): bf16 contexts AMX or AVX512-BF16,
+ * f32 ones AVX2 or portable. */
+enum drift_fused_isa drift_ctx_fused_isa(const struct drift_context *ctx);
+
 /* One attention call. Offsets are in elements (q and out: floats; kt and v: floats, or bf16 for
- * DRIFT_FUSED_AVX512_BF16 and DRIFT_FUSED_AMX_BF16). Head h's slice of a row starts at h * head_dim. */
+ * DRIFT_FUSED_AVX512_BF16 and DRIFT_FUSED_AMX_BF16). Head h's slice of a row starts at
+ * h * head_dim. */
 struct drift_fused_attention {
     int64_t batch, heads, lq, lk, head_dim;
     float scale;                       /* applied to q k^T: 1 / sqrt(head_dim) */

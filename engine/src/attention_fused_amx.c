@@ -92,14 +92,8 @@ AMX static void queries_amx(const float *q, int64_t q_row, int nq, int64_t head_
 {
     _tile_loadconfig(&six_tiles);
     struct work w = work_parts(work, head_dim);
-    int64_t cols = query_cols(head_dim);
     int rows = (nq + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
-    for (int r = 0; r < rows; r++)
-        for (int64_t d = 0; d < cols; d += 16) {
-            __m512 x = r < nq ? _mm512_maskz_loadu_ps(below16(head_dim - d), q + r * q_row + d)
-                              : _mm512_setzero_ps();
-            _mm256_storeu_si256((__m256i *)(w.q + r * cols + d), (__m256i)_mm512_cvtneps_pbh(x));
-        }
+    round_queries(q, q_row, nq, rows, head_dim, query_cols(head_dim), w.q);
     int64_t real_pairs = (head_dim + 1) / 2;
     memset(w.k + real_pairs * KB * 2, 0,
            (size_t)(key_pairs(head_dim) - real_pairs) * KB * 2 * sizeof(uint16_t));

@@ -79,14 +79,7 @@ BF16_INLINE __m512bh load_bh(const uint16_t *at)
 BF16 static void queries_bf16(const float *q, int64_t q_row, int nq, int64_t head_dim,
                               void *work)
 {
-    uint16_t *dst = work_parts(work, head_dim).q;
-    int64_t row = 2 * pairs_of(head_dim);
-    for (int r = 0; r < nq; r++)
-        for (int64_t d = 0; d < row; d += 16) {
-            __m512 x = _mm512_maskz_loadu_ps(below16(head_dim - d), q + r * q_row + d);
-            _mm256_mask_storeu_epi16(dst + r * row + d, below16(row - d),
-                                     (__m256i)_mm512_cvtneps_pbh(x));
-        }
+    round_queries(q, q_row, nq, nq, head_dim, 2 * pairs_of(head_dim), work_parts(work, head_dim).q);
 }
 
 /* One dimension pair of a 4 x 64 score block. */
@@ -248,8 +241,9 @@ BF16_INLINE __m512 exp_nonpositive(__m512 x)
 
 /* The online softmax step (attention_fused_tiles.h) on 16 lanes: the AVX2 set's, twice as wide,
  * with masks for the cut at `visible`. */
-BF16 void drift_fused_softmax_avx512(float *s, int nq, int nk, const float *bias, const float *offset,
-                                const int *visible, float *m, float *l, float *alpha)
+BF16 void drift_fused_softmax_avx512(float *s, int nq, int nk, const float *bias,
+                                     const float *offset, const int *visible, float *m, float *l,
+                                     float *alpha)
 {
     const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
     for (int r = 0; r < nq; r++) {

@@ -36,6 +36,20 @@ BF16_INLINE void interleave(__m512i a, __m512i b, __m512i *lo, __m512i *hi)
     *hi = _mm512_permutex2var_epi16(a, second, b);
 }
 
+/* The block's queries rounded to bf16 (round to nearest even, as drift_bf16_round) into rows of
+ * `row` bf16 (>= head_dim; the padding 0); rows [nq, rows) are all 0. */
+BF16_INLINE void round_queries(const float *q, int64_t q_row, int nq, int rows, int64_t head_dim,
+                               int64_t row, uint16_t *dst)
+{
+    for (int r = 0; r < rows; r++)
+        for (int64_t d = 0; d < row; d += 16) {
+            __m512 x = r < nq ? _mm512_maskz_loadu_ps(below16(head_dim - d), q + r * q_row + d)
+                              : _mm512_setzero_ps();
+            _mm256_mask_storeu_epi16(dst + r * row + d, below16(row - d),
+                                     (__m256i)_mm512_cvtneps_pbh(x));
+        }
+}
+
 /* Rows a and b (elements [0, total), total a multiple of 16) interleaved element by element into
  * dst: a0 b0 a1 b1 ...; elements at or past `valid`, and the whole of b when it is NULL, are 0
  * (masked loads: nothing past `valid` is read). Both sets' key and value repacks are this. */

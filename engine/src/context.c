@@ -191,12 +191,19 @@ enum drift_attention_kernel drift_context_attention(const struct drift_context *
     return ctx->attention;
 }
 
-const char *drift_context_fused_variant(const struct drift_context *ctx)
+/* bf16 contexts run the AMX variant where the CPU has the tiles and the AVX512-BF16 one otherwise
+ * (creation made sure the CPU has that), f32 contexts the CPU's best f32 one unless the portable
+ * one is asked for. */
+enum drift_fused_isa drift_ctx_fused_isa(const struct drift_context *ctx)
 {
     if (ctx->compute_dtype == DRIFT_BF16)
-        return ctx->attention_amx ? "amx-bf16" : "avx512-bf16";
-    return ctx->attention_portable || drift_fused_isa_best() == DRIFT_FUSED_PORTABLE ? "portable"
-                                                                                      : "avx2";
+        return ctx->attention_amx ? DRIFT_FUSED_AMX_BF16 : DRIFT_FUSED_AVX512_BF16;
+    return ctx->attention_portable ? DRIFT_FUSED_PORTABLE : drift_fused_isa_best();
+}
+
+const char *drift_context_fused_variant(const struct drift_context *ctx)
+{
+    return drift_fused_isa_name(drift_ctx_fused_isa(ctx));
 }
 
 enum drift_dtype drift_context_compute_dtype(const struct drift_context *ctx)
