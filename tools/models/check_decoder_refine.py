@@ -1,7 +1,8 @@
 """The decoder refinement's parts (video_ae.py refine / apply): the seam term sees steps across latent-cell
 boundaries and nothing else, the texture term sees lost detail, exported decoders load and save exactly,
 the run's encoder is normalised as the transformer's latents are, and `apply` writes a refined decoder into
-a model's two files or refuses one that does not fit, naming it.
+a model's two files or refuses one that does not fit, naming it; the autoencoder's other designs (the
+design study's, video_ae_study.py) have the shapes and cost their factor gives, and the recipe's is unchanged.
   /usr/bin/python3 tools/models/check_decoder_refine.py
 """
 import json
@@ -76,6 +77,23 @@ def main():
         rec = conf["training"].get("decoder_refinement", {})
         expect(rec.get("steps") == 3 and rec.get("cells") == A.REFINE_RECIPE["cells"] and conf["training"]["steps"] == 1,
                f"the JSON records the refinement: {rec}")
+    # 5. designs: the recipe's layers; a factor-4 pair keeps 4x fewer pixels a side; wrong widths refused
+    expect(A.decoder_layers(8) == ["conv", "conv", "conv", "up", "conv", "conv", "up", "conv", "conv"],
+           "the recipe's decoder layers (drift-video.json's latent.decoder.layers)")
+    e4, d4 = A.Encoder(4, 4, 16), A.Decoder(4, 4, [16, 16, 16, 8, 12])
+    with torch.no_grad():
+        z4 = e4(img)
+        back = d4(z4)
+    expect(tuple(z4.shape) == (1, 4, 16, 16) and tuple(back.shape) == (1, 3, 64, 64),
+           f"factor 4: 64x64 -> {tuple(z4.shape)} -> {tuple(back.shape)}")
+    expect(A.decoder_macs(16, 16, 4, 4, [16, 16, 16, 8, 12]) == 9 * 256 * (4 * 16 + 2 * 16 * 16) + 9 * 1024 * (16 * 8 + 8 * 12),
+           "factor 4's multiply-adds: three convolutions at 16x16, two at 32x32")
+    try:
+        A.Decoder(4, 4, [16, 16, 12])
+        refused = ""
+    except ValueError as err:
+        refused = str(err)
+    expect("5 convolutions" in refused, f"widths that do not fit the layers refused: {refused}")
     finish("all decoder refinement checks passed")
 
 

@@ -54,8 +54,15 @@ from vocab import VIDEO_FAMILIES  # noqa: E402
 FACTOR = 8
 CHANNELS = 8
 SHUFFLE = 2
-# "conv" = 3x3 convolution, padding 1 (SiLU after every one but the last); "up" = bilinear x2.
-DECODER_LAYERS = ["conv", "conv", "conv", "up", "conv", "conv", "up", "conv", "conv"]
+
+
+def decoder_layers(factor):
+    """"conv" = 3x3 convolution, padding 1 (SiLU after every one but the last); "up" = bilinear x2: three
+    convolutions at the latent's size, two more after each x2; the pixel shuffle makes the last x2"""
+    return ["conv"] * 3 + ["up", "conv", "conv"] * int(math.log2(factor // SHUFFLE))
+
+
+DECODER_LAYERS = decoder_layers(FACTOR)
 DECODER_WIDTHS = [64, 64, 64, 32, 32, 16, 3 * SHUFFLE * SHUFFLE]   # output channels of each conv, in order
 LATENT_NOISE = 0.1      # std of the noise added to the latent in training, relative to the latent's std
 AE_RECIPE = {"version": 1, "factor": FACTOR, "channels": CHANNELS, "layers": DECODER_LAYERS,
@@ -63,34 +70,39 @@ AE_RECIPE = {"version": 1, "factor": FACTOR, "channels": CHANNELS, "layers": DEC
 
 
 class Encoder(nn.Module):
-    def __init__(self):
+    """the recipe's encoder; other factors, channels and widths for the design study (video_ae_study.py)"""
+    def __init__(self, factor=FACTOR, channels=CHANNELS, width=64):
         super().__init__()
-        c = 3 * SHUFFLE * SHUFFLE
-        self.net = nn.Sequential(
-            nn.Conv2d(c, 32, 3, 1, 1), nn.SiLU(),
-            nn.Conv2d(32, 64, 3, 2, 1), nn.SiLU(),
-            nn.Conv2d(64, 64, 3, 2, 1), nn.SiLU(),
-            nn.Conv2d(64, 64, 3, 1, 1), nn.SiLU(),
-            nn.Conv2d(64, CHANNELS, 3, 1, 1))
+        layers, c = [nn.Conv2d(3 * SHUFFLE * SHUFFLE, 32, 3, 1, 1), nn.SiLU()], 32
+        for _ in range(int(math.log2(factor // SHUFFLE))):      # one stride-2 convolution per x2
+            layers += [nn.Conv2d(c, width, 3, 2, 1), nn.SiLU()]
+            c = width
+        layers += [nn.Conv2d(c, width, 3, 1, 1), nn.SiLU(), nn.Conv2d(width, channels, 3, 1, 1)]
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x):
-        """x [N, 3, H, W] model space -> z [N, CHANNELS, H/8, W/8]"""
+        """x [N, 3, H, W] model space -> z [N, channels, H/factor, W/factor]"""
         return self.net(F.pixel_unshuffle(x, SHUFFLE))
 
 
 class Decoder(nn.Module):
-    def __init__(self):
+    """the recipe's decoder (widths: each convolution's output channels, the last 3 * SHUFFLE^2)"""
+    def __init__(self, factor=FACTOR, channels=CHANNELS, widths=DECODER_WIDTHS):
         super().__init__()
-        convs, c = [], CHANNELS
-        for w in DECODER_WIDTHS:
+        self.layers = decoder_layers(factor)
+        if self.layers.count("conv") != len(widths) or widths[-1] != 3 * SHUFFLE * SHUFFLE:
+            raise ValueError(f"decoder widths {widths}: {self.layers.count('conv')} convolutions, the last "
+                             f"making {3 * SHUFFLE * SHUFFLE} channels")
+        convs, c = [], channels
+        for w in widths:
             convs.append(nn.Conv2d(c, w, 3, 1, 1))
             c = w
         self.convs = nn.ModuleList(convs)
 
     def forward(self, z):
-        """z [N, CHANNELS, h, w] -> x [N, 3, 8h, 8w] model space (unclamped)"""
+        """z [N, channels, h, w] -> x [N, 3, factor*h, factor*w] model space (unclamped)"""
         h, i = z, 0
-        for layer in DECODER_LAYERS:
+        for layer in self.layers:
             if layer == "up":
                 h = F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False)
                 continue
@@ -101,15 +113,15 @@ class Decoder(nn.Module):
         return F.pixel_shuffle(h, SHUFFLE)
 
 
-def decoder_macs(h, w):
+def decoder_macs(h, w, factor=FACTOR, channels=CHANNELS, widths=DECODER_WIDTHS):
     """multiply-adds of one decode of an h x w latent"""
-    macs, c, i, s = 0, CHANNELS, 0, 1
-    for layer in DECODER_LAYERS:
+    macs, c, i, s = 0, channels, 0, 1
+    for layer in decoder_layers(factor):
         if layer == "up":
             s *= 2
             continue
-        macs += 9 * c * DECODER_WIDTHS[i] * (h * s) * (w * s)
-        c = DECODER_WIDTHS[i]
+        macs += 9 * c * widths[i] * (h * s) * (w * s)
+        c = widths[i]
         i += 1
     return macs
 
