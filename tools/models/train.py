@@ -166,6 +166,9 @@ def main():
     ap.add_argument("--level-loss-t-max", type=float, default=0.4,
                     help="above it the prediction is a mean over what the chunk may be, whose level is "
                          "below any one chunk's: the sampler's last step (t = 1/3) is below it")
+    ap.add_argument("--level-loss-rollout-only", action="store_true",
+                    help="the level loss only on batches with the model's own context (--rollout): where a "
+                         "stream's level drifts, leaving the batches that teach the prompt's pitch alone")
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--depth", type=int)
     ap.add_argument("--out", required=True)
@@ -196,6 +199,8 @@ def main():
     a = ap.parse_args()
     if a.level_loss < 0 or (a.level_loss and a.model != "audio"):
         ap.error(f"--level-loss {a.level_loss}: a weight >= 0, for the audio model")
+    if a.level_loss_rollout_only and not (a.level_loss and a.rollout):
+        ap.error("--level-loss-rollout-only: needs --level-loss and --rollout")
     os.makedirs(a.out, exist_ok=True)
     data_dir = a.data_dir or a.out
     if not 0.0 <= a.rollout_noise_carry <= NOISE_CARRY_MAX:
@@ -260,11 +265,17 @@ def main():
     init = None
     if a.init:
         init = load_ckpt(a.init)
-        if init["cfg"] != cfg:
-            diff = sorted(k for k in set(cfg) | set(init["cfg"]) if cfg.get(k) != init["cfg"].get(k))
+        diff = sorted(k for k in set(cfg) | set(init["cfg"]) if cfg.get(k) != init["cfg"].get(k))
+        # a refiner added to weights trained without one: its last convolution starts at zero, so the model
+        # starts as the transformer alone and the stage trains the refiner from there
+        adds_refiner = diff == ["refiner"] and "refiner" not in init["cfg"]
+        if diff and not adds_refiner:
             sys.exit(f"--init {a.init}: its architecture differs in {', '.join(diff)}")
-        net.load_state_dict(init["state"])
-        print(f"initialised from {a.init}: {init['steps']} steps, {init['seconds']:.0f}s", flush=True)
+        missing, unexpected = net.load_state_dict(init["state"], strict=not adds_refiner)
+        if unexpected or any(not k.startswith("refiner.") for k in missing):
+            sys.exit(f"--init {a.init}: its tensors do not fit ({', '.join((unexpected + missing)[:4])})")
+        print(f"initialised from {a.init}: {init['steps']} steps, {init['seconds']:.0f}s"
+              + (", the refiner added" if adds_refiner else ""), flush=True)
     ema = M.DriftDiT(cfg).to(dev)
     ema.load_state_dict(net.state_dict())
     for p in ema.parameters():
@@ -378,7 +389,7 @@ def main():
             # model never learns its first step from pure noise. Capped at 1/loss_t_min^2.
             err = err * (t.clamp(min=M.X_PRED_T_MIN) / t.clamp(min=a.loss_t_min))[..., None, None]
         loss = err.square().mean() if frames_in_loss is None else err[:, frames_in_loss].square().mean()
-        if a.level_loss:
+        if a.level_loss and (frames_in_loss is not None or not a.level_loss_rollout_only):
             # x0 = xt - t v. The bin-by-bin loss weighs a chunk's level (an error shared by its loud
             # bins) like any one bin's detail, and a stream's level wanders from chunk to chunk.
             x0_hat = xt - t[..., None, None] * v.float()
