@@ -69,8 +69,7 @@ def main():
     log(f"wrote {ck_path}: the transformer of {a.model} ({conf['training'].get('steps', '?')} steps)")
     t0 = time.time()
     frames = video_ae.refine_frames(a.seed)
-    enc = video_ae.refit_encoder(conf["_decoder"], frames, a.refit_seconds, a.seed, log)
-    held = video_ae.held_out(enc, video_ae.decoder_from_state(conf["_decoder"]).eval(), frames[1])
+    enc, held = video_ae.refit_encoder(conf["_decoder"], frames, a.refit_seconds, a.seed, log)
     torch.save(autoencoder_of(enc, conf["_decoder"], time.time() - t0, held["psnr"]), ae_path)
     log(f"wrote {ae_path}: an encoder fitted to its decoder, held-out {held}")
 

@@ -161,6 +161,20 @@ def render_pool(clips, frames, seed, size=256):
     return torch.cat(out)
 
 
+def ae_lr(lr, step, progress):
+    """the autoencoder's learning rate: 100 steps of warm-up, then a cosine to 5 % at progress 1"""
+    return lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def ae_loss(enc, dec, x, g, texture=0.0):
+    """the autoencoder's loss on frames x: L1 on pixels and on their differences, the latent noised first
+    (LATENT_NOISE of its std, drawn from g) and kept small; texture > 0 adds texture_l1 at that weight"""
+    z = enc(x)
+    y = dec(z + LATENT_NOISE * z.detach().std((0, 2, 3), keepdim=True) * torch.randn(z.shape, generator=g))
+    loss = (y - x).abs().mean() + grad_l1(y, x) + 1e-4 * z.square().mean()
+    return loss + texture * texture_l1(y, x) if texture else loss
+
+
 def train(out, seconds, seed=1, batch=32, crop=128, lr=2e-3, log=print):
     """trains the autoencoder for `seconds` (resumable from OUT/ae-resume.pt); writes OUT/ae.pt."""
     path, resume = os.path.join(out, "ae.pt"), os.path.join(out, "ae-resume.pt")
@@ -196,12 +210,8 @@ def train(out, seconds, seed=1, batch=32, crop=128, lr=2e-3, log=print):
         if prog >= 1:
             break
         for gr in opt.param_groups:
-            gr["lr"] = lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * prog)))
-        x = _crops(pool, g, batch, crop)
-        z = enc(x)
-        zn = z + LATENT_NOISE * z.detach().std((0, 2, 3), keepdim=True) * torch.randn(z.shape, generator=g)
-        y = dec(zn)
-        loss = (y - x).abs().mean() + grad_l1(y, x) + 1e-4 * z.square().mean()
+            gr["lr"] = ae_lr(lr, step, prog)
+        loss = ae_loss(enc, dec, _crops(pool, g, batch, crop), g)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -354,8 +364,9 @@ def refit_encoder(dec_state, frames, seconds, seed=1, log=print):
         spread = z.mean((0, 2, 3)).square().mean() + (z.std((0, 2, 3)) - 1).square().mean()
         return (y - x).abs().mean() + grad_l1(y, x) + 0.01 * spread
     steps, secs = _fit(list(enc.parameters()), seconds, 2e-3, step_loss, log, "encoder refit")
-    log(f"encoder refit: {steps} steps in {secs:.0f}s, {held_out(enc.eval(), dec, test)}")
-    return enc.eval()
+    held = held_out(enc.eval(), dec, test)
+    log(f"encoder refit: {steps} steps in {secs:.0f}s, {held}")
+    return enc.eval(), held
 
 
 def refine_decoder(encode, dec_state, frames, seconds, seed=1, log=print):
@@ -436,7 +447,7 @@ def main():
             sd, _ = _model_decoder(stem)
             dec_state = {k: v for k, v in sd.items() if k.startswith("decoder.")}
             frames = refine_frames(a.seed)
-            encode = refit_encoder(dec_state, frames, a.refit_seconds, a.seed, log)
+            encode, _ = refit_encoder(dec_state, frames, a.refit_seconds, a.seed, log)
             source = {"model": os.path.basename(stem), "encoder": f"refitted to its decoder, {a.refit_seconds:.0f} s"}
         elif a.ae and a.ckpt:
             ck = torch.load(a.ckpt)

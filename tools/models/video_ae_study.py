@@ -12,7 +12,6 @@ autoencoder).
 """
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -69,13 +68,8 @@ def main():
     t0, run = time.time(), 0.0
     for step in range(a.steps):     # video_ae.train's loop, by steps instead of seconds
         for gr in opt.param_groups:
-            gr["lr"] = a.lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / a.steps)))
-        x = V._crops(pool, g, 32, 128)
-        z = enc(x)
-        y = dec(z + V.LATENT_NOISE * z.detach().std((0, 2, 3), keepdim=True) * torch.randn(z.shape, generator=g))
-        loss = (y - x).abs().mean() + V.grad_l1(y, x) + 1e-4 * z.square().mean()
-        if a.texture:
-            loss = loss + a.texture * V.texture_l1(y, x)
+            gr["lr"] = V.ae_lr(a.lr, step, step / a.steps)
+        loss = V.ae_loss(enc, dec, V._crops(pool, g, 32, 128), g, a.texture)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
