@@ -1,5 +1,6 @@
 """The streaming forward (one frame against a rolling KV cache, what the engine runs) equals the training
-forward (a clip under the block-causal window mask), for clips longer than the window.
+forward (a clip under the block-causal window mask), for clips longer than the window, with the clip's
+attention computed either way (the masked score matrix, or frame by frame: model.FRAMEWISE_MIN_TOKENS).
   /usr/bin/python3 tools/models/check_streaming.py
 """
 import os
@@ -20,7 +21,10 @@ def check(name, cfg):
     t = torch.rand(B, L)
     text = net.text_cond(torch.tensor([[1, 2], [0, 0]]), torch.tensor([2, 0]))
     with torch.no_grad():
+        M.FRAMEWISE_MIN_TOKENS = 10 ** 9
         full = net(x, t, text)
+        M.FRAMEWISE_MIN_TOKENS = 1
+        framewise = net(x, t, text)
         cache, outs = [[] for _ in net.blocks], []
         for f in range(L):
             # the frame before as the clip forward gives it: the clip's frame f-1 at its own noise
@@ -31,8 +35,10 @@ def check(name, cfg):
                 if len(c) > cfg["window"]:
                     c.pop(0)
     err = (torch.stack(outs, 1) - full).abs().max().item()
-    print(f"{name}: streaming vs clip forward: max abs difference {err:.3g} over {L} frames, window {cfg['window']}")
-    return err < 1e-4
+    err_fw = (framewise - full).abs().max().item()
+    print(f"{name}: streaming vs clip forward: max abs difference {err:.3g} over {L} frames, window {cfg['window']}; "
+          f"the clip's attention frame by frame vs masked: {err_fw:.3g}")
+    return err < 1e-4 and err_fw < 1e-4
 
 
 def main():
