@@ -289,7 +289,7 @@ def decoder_from_state(state):
 
 
 def decoder_state(dec):
-    return {f"decoder.{i}.{k}": getattr(conv, k).detach().float().clone()
+    return {f"decoder.{i}.{k}": getattr(conv, k).detach().float().clone(memory_format=torch.contiguous_format)
             for i, conv in enumerate(dec.convs) for k in ("weight", "bias")}
 
 
@@ -370,11 +370,12 @@ def refit_encoder(dec_state, frames, seconds, seed=1, log=print):
     pool, test = frames
     dec = decoder_from_state(dec_state).requires_grad_(False)
     enc = Encoder()
+    channels_last(enc, dec)
     g = torch.Generator().manual_seed(seed + 400)
     bf16 = _bf16()
 
     def step_loss():
-        x = _crops(pool, g, 32, 128)
+        x = nhwc(_crops(pool, g, 32, 128))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             z = enc(x)
             y = dec(z)
@@ -395,6 +396,7 @@ def refine_decoder(encode, dec_state, frames, seconds, seed=1, log=print):
     pool, test = frames
     encode = encode.eval().requires_grad_(False)
     dec = decoder_from_state(dec_state)
+    channels_last(encode, dec)   # a decoder step under bf16 autocast 0.15 -> 0.08 s on 2 cores
     before = held_out(encode, dec.eval(), test)
     log(f"decoder refinement: before {before}")
     g = torch.Generator().manual_seed(seed + 500)
@@ -402,7 +404,7 @@ def refine_decoder(encode, dec_state, frames, seconds, seed=1, log=print):
     dec.train()
 
     def step_loss():
-        x = _crops(pool, g, 32, 128)
+        x = nhwc(_crops(pool, g, 32, 128))
         with torch.no_grad():
             z = encode(x)
             z = z + r["latent_noise"] * torch.randn(z.shape, generator=g)   # normalised: std 1 per channel
