@@ -39,8 +39,8 @@ def checkpoint_of(net, conf):
 def autoencoder_of(enc, dec_state, seconds, psnr):
     """video_ae.train's ae.pt for a refitted encoder and an exported (folded) decoder"""
     dec = video_ae.decoder_from_state(dec_state)
-    return {"recipe": video_ae.AE_RECIPE, "enc": video_ae.plain_state(enc), "dec": video_ae.plain_state(dec), "steps": 0,
-            "seconds": seconds, "psnr": psnr, "refitted_to_decoder": True}
+    return {"recipe": video_ae.AE_RECIPE, "enc": video_ae.plain_state(enc), "dec": video_ae.plain_state(dec),
+            "steps": 0, "seconds": seconds, "psnr": psnr, "refitted_to_decoder": True}
 
 
 def main():
