@@ -287,19 +287,23 @@ class DriftDiT(nn.Module):
         b = torch.where(ok[None], b, torch.full_like(b, float("-inf")))    # [H, L, L]
         return b.repeat_interleave(T, 1).repeat_interleave(T, 2)           # [H, LT, LT]
 
-    def clip_attention(self, q, k, v, L):
-        """attention(q, k, v, clip_bias(L)) frame by frame over the keys its bias leaves finite (the frame's
-        own and the window's before it): the same values without the masked half of the score matrix, whose
-        softmax, bias and casts were a quarter of a CPU video training step. q, k, v [B, H, L T, dh]"""
-        T, W = self.cfg["tokens"], self.cfg["window"]
+    def window_bias(self, n_past, device):
+        """the ALiBi bias [H, 1, (n_past + 1) T] of a frame's queries over the keys of its n_past window frames
+        and its own, oldest first (forward_frame's; clip_bias's finite entries for one query frame)"""
+        age = torch.arange(n_past, -1, -1, device=device, dtype=torch.float32).repeat_interleave(self.cfg["tokens"])
+        return -self.slopes[:, None, None] * age
+
+    def clip_attention(self, q, k, v, biases):
+        """attention(q, k, v, clip_bias(L)) frame by frame over the keys its bias leaves finite, biases[f] =
+        window_bias of frame f: the same values without the masked half of the score matrix, whose softmax,
+        bias and casts were a quarter of a CPU video training step. q, k, v [B, H, L T, dh]"""
+        T = self.cfg["tokens"]
         q = q * (1.0 / math.sqrt(q.shape[-1]))
         out = []
-        for f in range(L):
-            f0 = max(0, f - W)
-            age = torch.arange(f - f0, -1, -1, device=q.device, dtype=torch.float32).repeat_interleave(T)
-            s = q[:, :, f * T:(f + 1) * T] @ k[:, :, f0 * T:(f + 1) * T].transpose(-1, -2) \
-                - self.slopes[:, None, None] * age
-            out.append(torch.softmax(s, -1) @ v[:, :, f0 * T:(f + 1) * T])
+        for f, bias in enumerate(biases):
+            keys = slice((f + 1) * T - bias.shape[-1], (f + 1) * T)
+            s = q[:, :, f * T:(f + 1) * T] @ k[:, :, keys].transpose(-1, -2) + bias
+            out.append(torch.softmax(s, -1) @ v[:, :, keys])
         return torch.cat(out, 2)
 
     def embed(self, x, prev):
@@ -316,12 +320,15 @@ class DriftDiT(nn.Module):
         # each frame's predecessor as the model saw it (its own noise level); the clip's first has none
         h = self.embed(x, torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], 1))
         framewise = not x.is_cuda and T >= FRAMEWISE_MIN_TOKENS
-        bias = None if framewise else self.clip_bias(L, x.device)
+        if framewise:
+            biases = [self.window_bias(min(f, self.cfg["window"]), x.device) for f in range(L)]
+        else:
+            bias = self.clip_bias(L, x.device)
         for blk in self.blocks:
             s1, sc1, g1, s2, sc2, g2 = [m[:, :, None] for m in blk.mods(c)]
             a = layer_norm(h) * (1 + sc1) + s1
             q, k, v = blk.qkv_heads(a.reshape(B, L * T, D))
-            o = self.clip_attention(q, k, v, L) if framewise else attention(q, k, v, bias)
+            o = self.clip_attention(q, k, v, biases) if framewise else attention(q, k, v, bias)
             o = o.transpose(1, 2).reshape(B, L, T, D)
             h = h + g1 * blk.attn.proj(o)
             a = layer_norm(h) * (1 + sc2) + s2
@@ -352,10 +359,7 @@ class DriftDiT(nn.Module):
             past = cache[li] if cache else []
             ks = torch.cat([kk for kk, _ in past] + [k], 2)
             vs = torch.cat([vv for _, vv in past] + [v], 2)
-            n = len(past)
-            age = torch.tensor([float(n - j) for j in range(n + 1)], device=x.device).repeat_interleave(T)   # [ (n+1) T ]
-            bias = -self.slopes[:, None, None] * age[None, None, :]                            # [H, 1, Nk]
-            s = q @ ks.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias
+            s = q @ ks.transpose(-1, -2) / math.sqrt(q.shape[-1]) + self.window_bias(len(past), x.device)
             o = (torch.softmax(s, -1) @ vs).transpose(1, 2).reshape(B, T, D)
             h = h + g1 * blk.attn.proj(o)
             a = layer_norm(h) * (1 + sc2) + s2
