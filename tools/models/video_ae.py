@@ -140,16 +140,12 @@ def folded_decoder_state(dec, mean, std):
 
 
 def channels_last(*modules):
-    """the modules' convolution weights in channels-last (NHWC) order: oneDNN's CPU convolutions then run
-    without the reorders that NCHW costs them (an autoencoder training step 0.157 -> 0.117 s on 2 cores,
-    encoding the training set ~40 % faster); the same values to rounding. Their state dicts are saved in the
-    usual layout (plain_state)."""
+    """the modules' convolution weights in channels-last (NHWC) order, as frames_to_model lays out frames:
+    oneDNN's CPU convolutions then run without the reorders that NCHW costs them (an autoencoder training
+    step 0.157 -> 0.117 s on 2 cores, encoding the training set ~40 % faster); the same values to rounding.
+    Their state dicts are saved in the usual layout (plain_state)."""
     for m in modules:
         m.to(memory_format=torch.channels_last)
-
-
-def nhwc(x):
-    return x.contiguous(memory_format=torch.channels_last)
 
 
 def plain_state(m):
@@ -157,9 +153,9 @@ def plain_state(m):
 
 
 def frames_to_model(fr):
-    """[..., H, W, 3] in [0, 1] -> [N, 3, H, W] in [-1, 1]"""
+    """[..., H, W, 3] in [0, 1] -> [N, 3, H, W] in [-1, 1], stored channels-last (the frames' own order)"""
     H, W = fr.shape[-3], fr.shape[-2]
-    return (fr.reshape(-1, H, W, 3).permute(0, 3, 1, 2) * 2 - 1).contiguous()
+    return (fr.reshape(-1, H, W, 3).permute(0, 3, 1, 2) * 2 - 1).contiguous(memory_format=torch.channels_last)
 
 
 def grad_l1(y, x):
@@ -229,7 +225,7 @@ def train(out, seconds, seed=1, batch=32, crop=128, lr=2e-3, log=print):
             break
         for gr in opt.param_groups:
             gr["lr"] = ae_lr(lr, step, prog)
-        loss = ae_loss(enc, dec, nhwc(_crops(pool, g, batch, crop)), g)
+        loss = ae_loss(enc, dec, _crops(pool, g, batch, crop), g)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -375,7 +371,7 @@ def refit_encoder(dec_state, frames, seconds, seed=1, log=print):
     bf16 = _bf16()
 
     def step_loss():
-        x = nhwc(_crops(pool, g, 32, 128))
+        x = _crops(pool, g, 32, 128)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             z = enc(x)
             y = dec(z)
@@ -404,7 +400,7 @@ def refine_decoder(encode, dec_state, frames, seconds, seed=1, log=print):
     dec.train()
 
     def step_loss():
-        x = nhwc(_crops(pool, g, 32, 128))
+        x = _crops(pool, g, 32, 128)
         with torch.no_grad():
             z = encode(x)
             z = z + r["latent_noise"] * torch.randn(z.shape, generator=g)   # normalised: std 1 per channel

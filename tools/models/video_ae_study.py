@@ -60,6 +60,7 @@ def main():
         dec = V.Decoder(a.factor, a.channels, widths)
     except ValueError as e:
         ap.error(str(e))
+    V.channels_last(enc, dec)                           # as video_ae.train
     pool = V.render_pool(480, 8, a.seed + 200)         # as video_ae.train renders it
     test = V.frames_to_model(V.render_pool(TEST_CLIPS, TEST_FRAMES, a.seed + 999).float() / 255)
     params = list(enc.parameters()) + list(dec.parameters())

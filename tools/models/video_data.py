@@ -37,7 +37,7 @@ def build(path, ae_ck, clips, frames, seed, size=256, fps=24.0, log=print):
                  for j in range(i, min(clips, i + 8))]
         fr = datagen_video.render(specs, frames, size, fps)
         with torch.no_grad():
-            z = enc(video_ae.nhwc(video_ae.frames_to_model(fr)))          # [n*frames, C, h, w]
+            z = enc(video_ae.frames_to_model(fr))                         # [n*frames, C, h, w]
         lat.append(z.permute(0, 2, 3, 1).reshape(len(specs), frames, *z.shape[2:], z.shape[1]).half())
         prompts += [datagen_video.spec_prompt(s) for s in specs]
         fams += [s["family"] for s in specs]
