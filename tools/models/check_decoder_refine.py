@@ -2,7 +2,8 @@
 boundaries and nothing else, the texture term sees lost detail, exported decoders load and save exactly,
 the run's encoder is normalised as the transformer's latents are, and `apply` writes a refined decoder into
 a model's two files or refuses one that does not fit, naming it; the autoencoder's other designs (the
-design study's, video_ae_study.py) have the shapes and cost their factor gives, and the recipe's is unchanged.
+design study's, video_ae_study.py) have the shapes and cost their factor gives, and the recipe's is unchanged;
+the jitter diagnostic (video_ae.py jitter) sees latent noise move a still scene.
   /usr/bin/python3 tools/models/check_decoder_refine.py
 """
 import json
@@ -94,6 +95,13 @@ def main():
     except ValueError as err:
         refused = str(err)
     expect("5 convolutions" in refused, f"widths that do not fit the layers refused: {refused}")
+    # 6. the jitter diagnostic: latent noise makes a still scene (aurora) move more than it does without
+    torch.manual_seed(6)
+    jit = A.latent_jitter(A.Encoder().eval(), A.Decoder().eval(), ["aurora"], frames=3, levels=(0.0, 0.5),
+                          log=lambda m: None)
+    r0, r1 = jit["aurora"]["ratios"]
+    expect(jit["aurora"]["data_diff"] > 0 and r1 > 2 * r0 + 1e-3,
+           f"jitter: aurora's frame difference with latent noise 0.5 ({r1:.3g}x) above the round trip's ({r0:.3g}x)")
     finish("all decoder refinement checks passed")
 
 

@@ -20,6 +20,8 @@ align_corners=False (half-pixel centres), which the engine's resize matches.
   /usr/bin/python3 tools/models/video_ae.py refine --model models/drift-video --out DIR/decoder.pt
       # the same for an exported model whose run (ae.pt) is gone: an encoder is first fitted to its decoder
   /usr/bin/python3 tools/models/video_ae.py apply --model models/drift-video --decoder DIR/decoder.pt
+  /usr/bin/python3 tools/models/video_ae.py jitter --ae OUT/ae.pt
+      # how much a still scene moves when each frame's latent wanders a little (latent_jitter)
 
 The autoencoder is trained on random 128x128 crops of 256x256 frames (the network is convolutional, so
 crops teach it the same thing at a quarter of the cost), with an L1 loss on pixels and on their
@@ -446,6 +448,10 @@ def main():
     p = sub.add_parser("apply", help="write a refined decoder into an exported model (both files)")
     p.add_argument("--model", required=True)
     p.add_argument("--decoder", required=True)
+    j = sub.add_parser("jitter", help="how much a still scene moves when its latent wanders (latent_jitter)")
+    j.add_argument("--ae", required=True, help="an autoencoder checkpoint (a run's OUT/ae.pt)")
+    j.add_argument("--families", default=",".join(VIDEO_FAMILIES))
+    j.add_argument("--frames", type=int, default=48)
     for q in (t, r):
         q.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
@@ -454,6 +460,10 @@ def main():
     if a.cmd == "train":
         os.makedirs(a.out, exist_ok=True)
         train(a.out, a.seconds, a.seed, log=log)
+    elif a.cmd == "jitter":
+        torch.set_num_threads(1)
+        enc, dec = load(torch.load(a.ae))
+        latent_jitter(enc, dec, a.families.split(","), a.frames, log=log)
     elif a.cmd == "refine":
         if os.path.exists(a.out):
             log(f"{a.out} exists: the refinement is done (remove it to run it again)")
@@ -498,6 +508,32 @@ def main():
             json.dump(conf, f, indent=1)
             f.write("\n")
         log(f"wrote the refined decoder into {stem}.safetensors and {stem}.json")
+
+
+def latent_jitter(enc, dec, families, frames=48, levels=(0.0, 0.02, 0.05, 0.1), seed=5, log=print):
+    """How still a decoded stream can be: each family's data clip through the autoencoder, with independent
+    Gaussian noise of each level (times the clip's latent standard deviation) added to every frame's latent,
+    and the mean frame-to-frame difference of what the decoder draws over the data's own. A streaming model
+    whose latents wander from frame to frame by that much draws that much motion into a still scene."""
+    import video_eval
+    g = torch.Generator().manual_seed(seed)
+    rng = random.Random(seed)
+    info = {"width": 256, "fps": 24.0}
+    out = {}
+    for fam in families:
+        d = video_eval.render_data([fam], frames, info, rng)[0]                 # [N, H, W, 3] in [0, 1]
+        dd = (d[1:] - d[:-1]).abs().mean().item()
+        with torch.no_grad():
+            z = enc(frames_to_model(d))
+            ratios = []
+            for lv in levels:
+                zz = z + lv * z.std() * torch.randn(z.shape, generator=g)
+                y = ((dec(zz).clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1)
+                ratios.append((y[1:] - y[:-1]).abs().mean().item() / dd)
+        out[fam] = {"data_diff": round(dd, 6), "ratios": ratios}
+        log(f"{fam}: the data's frame difference {dd * 1000:.2f}/1000; decoded with latent noise "
+            + ", ".join(f"{lv:g}: {r:.2f}x" for lv, r in zip(levels, ratios)))
+    return out
 
 
 def put_refined_decoder(tensors, refined, target):
