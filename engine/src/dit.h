@@ -32,6 +32,9 @@ struct dit_config {
     /* arch.previous_frame_input: the frame before (as the window keeps it) is an input too,
      * embedded by prev_embed (no bias) and added to the frame's tokens (dit_set_previous) */
     bool previous_frame_input;
+    /* arch.previous_frame_clean: that input is the frame before as it was made (the sampler's clean
+     * output), not as the window keeps it; the window itself is unchanged */
+    bool previous_frame_clean;
     /* arch.refiner (x prediction, latent video): convolutions on the latent grid refine the clean
      * frame of every evaluation (refiner.h); layers 0 = none */
     struct drift_refiner_config refiner;

@@ -54,11 +54,23 @@ int dit_read_config(const struct drift_config *c, struct dit_config *cfg,
         (r = drift_config_get_bool(c, "arch.previous_frame_input", &cfg->previous_frame_input,
                                    err)) < 0)
         return r;
+    cfg->previous_frame_clean = false;
+    if (drift_config_has(c, "arch.previous_frame_clean") &&
+        (r = drift_config_get_bool(c, "arch.previous_frame_clean", &cfg->previous_frame_clean,
+                                   err)) < 0)
+        return r;
+    if (cfg->previous_frame_clean && !cfg->previous_frame_input)
+        return drift_error_set(err, -EINVAL, "%s: arch.previous_frame_clean says what the frame before "
+                               "input holds, but arch.previous_frame_input is not true",
+                               drift_config_label(c));
     if ((r = drift_refiner_read_config(c, cfg->tokens, cfg->in_dim, &cfg->refiner, err)) < 0)
         return r;
     if (cfg->refiner.layers && !cfg->x_prediction)
         return drift_error_set(err, -EINVAL, "%s: arch.refiner refines a clean frame: it needs "
                                "arch.prediction \"x\"", drift_config_label(c));
+    if (cfg->refiner.layers && cfg->previous_frame_clean)
+        return drift_error_set(err, -EINVAL, "%s: arch.refiner sees the frame before as the window keeps "
+                               "it: not with arch.previous_frame_clean", drift_config_label(c));
     const char *key = "arch.alibi_slopes";
     double slopes[DIT_MAX_HEADS];
     size_t n = 0;

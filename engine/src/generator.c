@@ -390,11 +390,12 @@ static int alloc_buffers(struct drift_generator *g, struct drift_error *err)
     g->frame_values = (size_t)g->dit.cfg.tokens * g->dit.cfg.in_dim;
     g->text_from = drift_ctx_alloc(g->ctx, 6 * D * sizeof(float));
     g->x = drift_ctx_alloc(g->ctx, 10 * g->frame_values * sizeof(float));
-    g->past = drift_ctx_alloc(g->ctx, (W ? W : 1) * g->frame_values * sizeof(float));
+    g->past = drift_ctx_alloc(g->ctx, 2 * (W ? W : 1) * g->frame_values * sizeof(float));
     g->past_position = drift_ctx_alloc(g->ctx, (W ? W : 1) * sizeof(int64_t));
     g->past_t = drift_ctx_alloc(g->ctx, (W ? W : 1) * sizeof(float));
     if (!g->text_from || !g->x || !g->past || !g->past_position || !g->past_t)
         return drift_error_set(err, -ENOMEM, "generator: out of memory");
+    g->past_before = g->past + (W ? W : 1) * g->frame_values;
     g->text_to = g->text_from + D;
     g->text_now = g->text_from + 2 * D;
     g->text_uncond = g->text_from + 3 * D;

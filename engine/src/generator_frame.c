@@ -44,7 +44,7 @@ static int rebuild_window(struct drift_generator *g, struct drift_error *err)
     dit_clear_cache(&g->dit);
     int r = 0;
     for (int i = 0; r == 0 && i < g->past_count; i++) {
-        const float *prev = i > 0 ? g->past + (size_t)(i - 1) * g->frame_values
+        const float *prev = i > 0 ? g->past_before + (size_t)(i - 1) * g->frame_values
                                   : g->has_evicted ? g->evicted : NULL;
         if ((r = condition(g, g->past_t[i], err)) < 0 ||
             (r = dit_set_previous(&g->dit, prev, err)) < 0)
@@ -114,20 +114,25 @@ static void advance_prompt_blend(struct drift_generator *g)
     g->blend_left--;
 }
 
-static int remember_past(struct drift_generator *g, const float *context, float t)
+/* context: the frame as the window keeps it; before: the "frame before" input it gives the next */
+static int remember_past(struct drift_generator *g, const float *context, const float *before, float t)
 {
     int W = g->dit.cfg.window;
     if (W == 0)
         return 0;
+    size_t keep = (size_t)(W - 1) * g->frame_values * sizeof(float);
     if (g->past_count == W) { /* drop the oldest */
-        memcpy(g->evicted, g->past, g->frame_values * sizeof(float));
+        memcpy(g->evicted, g->past_before, g->frame_values * sizeof(float));
         g->has_evicted = true;
-        memmove(g->past, g->past + g->frame_values, (size_t)(W - 1) * g->frame_values * sizeof(float));
+        memmove(g->past, g->past + g->frame_values, keep);
+        memmove(g->past_before, g->past_before + g->frame_values, keep);
         memmove(g->past_position, g->past_position + 1, (size_t)(W - 1) * sizeof(int64_t));
         memmove(g->past_t, g->past_t + 1, (size_t)(W - 1) * sizeof(float));
         g->past_count--;
     }
     memcpy(g->past + (size_t)g->past_count * g->frame_values, context, g->frame_values * sizeof(float));
+    memcpy(g->past_before + (size_t)g->past_count * g->frame_values, before,
+           g->frame_values * sizeof(float));
     g->past_t[g->past_count] = t;
     g->past_position[g->past_count++] = g->frame;
     return 0;
@@ -241,9 +246,12 @@ static int join_window(struct drift_generator *g, struct drift_error *err)
         for (size_t i = 0; i < g->frame_values; i++)
             context[i] = (1.0f - tc) * g->x[i] + tc * context[i];
     }
+    /* the next frames' "frame before" input: as the window keeps it, or (arch.previous_frame_clean)
+     * as it was made, which holds the detail the window's noise hides */
+    const float *before = g->dit.cfg.previous_frame_clean ? g->x : context;
     int r = 0;
     if (g->cache == DRIFT_CACHE_NONE) {
-        remember_past(g, context, tc);
+        remember_past(g, context, before, tc);
     } else if (g->commit == DRIFT_COMMIT_LAST_STEP) {
         dit_commit_working(&g->dit, g->frame);
     } else {
@@ -256,7 +264,7 @@ static int join_window(struct drift_generator *g, struct drift_error *err)
         g->counters.seconds_model += now() - t0;
         g->counters.evals_run++;
     }
-    memcpy(g->before, context, g->frame_values * sizeof(float));
+    memcpy(g->before, before, g->frame_values * sizeof(float));
     g->has_before = true;
     return 0;
 }

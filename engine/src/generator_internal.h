@@ -52,8 +52,8 @@ struct drift_generator {
     size_t frame_values;        /* T * P */
     float *x, *scratch;         /* (T*P), 4 (T*P) */
     float *x_prev;              /* (T*P): the frame before, for the similarity filter */
-    /* arch.previous_frame_input: the frame before as the window keeps it (noised to context_t),
-     * an input of the next frame's evaluations and commit */
+    /* arch.previous_frame_input: the frame before as the window keeps it (noised to context_t), or
+     * as it was made (arch.previous_frame_clean), an input of the next frame's evaluations and commit */
     float *before;              /* (T*P) */
     /* the sampler's last evaluation of this frame: its input (T*P) and t (commit "last-step") */
     float *last_input;
@@ -79,10 +79,12 @@ struct drift_generator {
     float times[DRIFT_MAX_STEPS + 1];
     /* cache "none": the clean past frames, recomputed into the window at every evaluation */
     float *past;                /* window * T * P */
+    float *past_before;         /* window * T * P: the "frame before" input each past frame gives the
+                                 * next (itself, or as made: arch.previous_frame_clean) */
     int64_t *past_position;
     float *past_t;              /* the noise level each was committed at */
     int past_count;
-    float *evicted;             /* (T*P): the frame before past[0], its input when recommitted */
+    float *evicted;             /* (T*P): past[0]'s "frame before" input when recommitted */
     bool has_evicted;
     int64_t frame;
     struct dit_step_cache step_cache;

@@ -1,7 +1,8 @@
 """The model's own rollouts used in training (rollout.py) are what the stream's window holds: given the
 stream's noise, each generated context frame equals the frame the reference sampler (reference.Stream, the
 behaviour the C engine reproduces) keeps in its window, for both ways a frame joins the window and with
-classifier-free guidance and with the starting noise carried from frame to frame; a rollout that keeps its first frames real keeps them exactly as the window would
+classifier-free guidance and with the starting noise carried from frame to frame, and for a model whose frame
+before input is that frame as made (previous_frame_clean) that input too; a rollout that keeps its first frames real keeps them exactly as the window would
 (noised to the commit level) and generates the rest against them; a start or real count outside range is
 refused.
   /usr/bin/python3 tools/models/check_rollout.py
@@ -38,18 +39,22 @@ def check(name, cfg, commit, guidance, frames=6, carry=0.0):
                 nf.write(struct.pack(f"<{T * P}f", *d.flatten().tolist()))
         nf.flush()
         st = reference.Stream(net, conf, "calm blue ocean", noise_file=nf.name)
-        kept = []
+        kept, before = [], []
         for f in range(frames):
             st.next()
-            kept.append(st.prev)
+            kept.append(st.last[0][0] if commit == "last-step" else st.prev)   # what the window keeps
+            before.append(st.prev)   # the next frame's "frame before" input
     with torch.no_grad():
         text = st.encode("calm blue ocean")
         null = st.encode("")
     x0 = torch.randn(1, frames + 1, T, P)   # unused from pure noise (start 0): 0 * x0 + 1 * noise
+    made = []
     ctx, levels = rollout.own_context(net, x0, text, null, steps=3, start=0, first_start=0, guidance=guidance,
                                       commit=commit, context_t=0.3, clip=1.0,
-                                      noise=lambda like, f, kind: draws[(f, kind)], noise_carry=carry)
+                                      noise=lambda like, f, kind: draws[(f, kind)], noise_carry=carry, made=made)
     err = (ctx[0] - torch.cat(kept)).abs().max().item()
+    if cfg.get("previous_frame_clean"):   # the frame before input is each frame as made, not as kept
+        err = max(err, (torch.cat(made) - torch.cat(before)).abs().max().item())
     want_t = 1.0 / 3.0 if commit == "last-step" else 0.3
     level_ok = torch.allclose(levels, torch.full_like(levels, want_t))
     print(f"{name}, commit {commit}, guidance {guidance}, noise carry {carry}: rollout vs reference stream window: max abs difference "
@@ -112,6 +117,8 @@ def main():
     ok = check("latent video, frame before", video, "last-step", 2.0)
     ok &= check("audio", audio, "pass", 1.0)
     ok &= check("latent video, frame before", video, "last-step", 2.0, carry=0.9)
+    ok &= check("latent video, frame before as made", dict(video, previous_frame_clean=True), "last-step", 2.0,
+                carry=0.9)
     ok &= check_real_prefix(audio, "pass")
     ok &= check_real_prefix(video, "last-step")
     ok &= check_real_per_clip(audio, "pass")

@@ -1,6 +1,7 @@
 """The streaming forward (one frame against a rolling KV cache, what the engine runs) equals the training
 forward (a clip under the block-causal window mask), for clips longer than the window, with the clip's
-attention computed either way (the masked score matrix, or frame by frame: model.FRAMEWISE_MIN_TOKENS).
+attention computed either way (the masked score matrix, or frame by frame: model.FRAMEWISE_MIN_TOKENS), and
+with the frame before input given as made (previous_frame_clean).
   /usr/bin/python3 tools/models/check_streaming.py
 """
 import os
@@ -20,15 +21,19 @@ def check(name, cfg):
     x = torch.randn(B, L, cfg["tokens"], cfg["in_dim"])
     t = torch.rand(B, L)
     text = net.text_cond(torch.tensor([[1, 2], [0, 0]]), torch.tensor([2, 0]))
+    # the frame before as made (previous_frame_clean): given to the clip forward, zeros for the first frame
+    made = torch.randn(B, L, cfg["tokens"], cfg["in_dim"]) if cfg.get("previous_frame_clean") else None
+    prev = None if made is None else torch.cat([torch.zeros_like(made[:, :1]), made[:, :-1]], 1)
     with torch.no_grad():
         M.FRAMEWISE_MIN_TOKENS = 10 ** 9
-        full = net(x, t, text)
+        full = net(x, t, text, prev)
         M.FRAMEWISE_MIN_TOKENS = 1
-        framewise = net(x, t, text)
+        framewise = net(x, t, text, prev)
         cache, outs = [[] for _ in net.blocks], []
         for f in range(L):
-            # the frame before as the clip forward gives it: the clip's frame f-1 at its own noise
-            o, kv = net.forward_frame(x[:, f], t[:, f], text, cache, x[:, f - 1] if f else None)
+            # the frame before as the clip forward gives it: the clip's frame f-1 at its own noise, or as made
+            before = None if not f else x[:, f - 1] if made is None else made[:, f - 1]
+            o, kv = net.forward_frame(x[:, f], t[:, f], text, cache, before)
             outs.append(o)
             for li, c in enumerate(cache):
                 c.append(kv[li])
@@ -51,6 +56,10 @@ def main():
                 M.video_config(10, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=3,
                                text_dim=8, latent_factor=4, latent_channels=4, prediction="x",
                                previous_frame_input=True, refiner={"channels": 6, "layers": 3}))
+    ok &= check("latent video, frame before as made",
+                M.video_config(10, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=3,
+                               text_dim=8, latent_factor=4, latent_channels=4, prediction="x",
+                               previous_frame_input=True, previous_frame_clean=True))
     sys.exit(0 if ok else 1)
 
 

@@ -313,12 +313,15 @@ class DriftDiT(nn.Module):
             h = h + self.prev_embed(prev)
         return h
 
-    def forward(self, x, t, text):
+    def forward(self, x, t, text, prev=None):
+        """x [B, L, T, P] a clip's noised frames, t [B, L]; prev [B, L, T, P]: each frame's "frame before" input
+        (arch previous_frame_clean: the frames before as made, zeros for the first); None: each frame's
+        predecessor in x, as the window keeps it"""
         B, L, T, _ = x.shape
         D = self.cfg["hidden"]
         c = self.cond(t, text)                                              # [B, L, D]
         # each frame's predecessor as the model saw it (its own noise level); the clip's first has none
-        h = self.embed(x, torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], 1))
+        h = self.embed(x, torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], 1) if prev is None else prev)
         framewise = not x.is_cuda and T >= FRAMEWISE_MIN_TOKENS
         if framewise:
             biases = [self.window_bias(min(f, self.cfg["window"]), x.device) for f in range(L)]

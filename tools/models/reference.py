@@ -45,6 +45,8 @@ def load(path):
     kw = {k: a[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "text_dim", "alibi_slopes")}
     kw["prediction"] = a.get("prediction", "v")
     kw["previous_frame_input"] = bool(a.get("previous_frame_input", False))
+    if a.get("previous_frame_clean"):
+        kw["previous_frame_clean"] = True
     if a.get("refiner"):
         kw["refiner"] = {"channels": a["refiner"]["channels"], "layers": a["refiner"]["layers"]}
     if conf["kind"] == "video":
@@ -167,7 +169,7 @@ class Stream:
         neg = torch.cat([self.encode(negative_prompt)] * len(prompts))
         self.branches = [self.text] + ([neg] if self.guidance != 1.0 else [])
         self.caches = [[[] for _ in net.blocks] for _ in self.branches]
-        self.prev = None   # the frame before as the window keeps it (arch.previous_frame_input)
+        self.prev = None   # the frame before as the window keeps it, or as made (arch.previous_frame_input, _clean)
         self.frame = 0
         self.n = self.cfg["tokens"] * self.cfg["in_dim"]
         self.noise_file = open(noise_file, "rb") if noise_file else None
@@ -255,7 +257,7 @@ class Stream:
                     c.append(kv[li])
                     if len(c) > self.cfg["window"]:
                         c.pop(0)
-            self.prev = xc
+            self.prev = x0 if self.cfg.get("previous_frame_clean") else xc
         self.frame += 1
         out = self.from_tokens(x0, self.batch)
         if self.conf.get("latent"):   # the frame's latent stays in self.latent; the output is its decode

@@ -30,7 +30,7 @@ import noise as N
 
 @torch.no_grad()
 def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1.0, commit="last-step", context_t=0.3, clip=1.0,
-                bf16=False, noise=None, shift=1.0, real=0, noise_carry=0.0):
+                bf16=False, noise=None, shift=1.0, real=0, noise_carry=0.0, made=None):
     """x0 [B, L, T, P]: a real clip (model space); text, null [B, D]: the prompt's and the empty prompt's
     conditioning. Frames real..L-2 are generated in order, each against the window of those before it; frames
     0..real-1 are the real ones as the window keeps them. `real` is one count for the batch or a tensor [B] of
@@ -43,7 +43,9 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
     context noise ("context"), shaped like `like`; default Gaussian draws (tools/models/check_rollout.py gives
     the stream's own noise to compare with the reference sampler). noise_carry c: each generated frame's starting
     noise is c times the one before's plus sqrt(1 - c^2) times its own draw, as the stream's sampler.noise_carry
-    (the first generated frame's is its own draw)."""
+    (the first generated frame's is its own draw). made: a list that
+    receives each context frame as made (clean; a clip's real frames as they are), which a model with
+    previous_frame_clean takes as the "frame before" input."""
     for name, s in (("start", start), ("first_start", first_start)):
         if not 0 <= s < steps:
             raise ValueError(f"rollout {name} {s}: a step of the {steps}-step schedule (0..{steps - 1})")
@@ -65,6 +67,7 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
     cond = torch.cat([text, null]) if guided else text
     cache = [[] for _ in net.blocks]
     window = net.cfg["window"]
+    clean = bool(net.cfg.get("previous_frame_clean"))
     prev = None
     frames, levels = [], []
     start_prev = None   # the last generated frame's starting noise (noise_carry)
@@ -110,7 +113,10 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
             layer.append(kv)
             if len(layer) > window:
                 layer.pop(0)
-        prev = last_x
+        as_made = x0[:, j] if bool(keep.all()) else torch.where(keep, x0[:, j], x)
+        prev = as_made if clean else last_x   # the next frame's "frame before" input
+        if made is not None:
+            made.append(as_made)
         frames.append(last_x)
         levels.append(last_t)
     return torch.stack(frames, 1), torch.tensor(levels, device=x0.device)
@@ -118,8 +124,12 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
 
 def with_own_context(net, x0, xt, t, text, null, **sampler):
     """A training clip whose frames 0..L-2 are the model's own (own_context) and whose last frame is the real
-    one noised as usual: (xt [B, L, T, P], t [B, L]). The target is the real clip x0 throughout."""
-    ctx, levels = own_context(net, x0, text, null, **sampler)
+    one noised as usual: (xt [B, L, T, P], t [B, L], prev). The target is the real clip x0 throughout. prev:
+    for a model with previous_frame_clean each frame's "frame before" input [B, L, T, P] (the context frames
+    as made, zeros for the first); None otherwise (the model takes the frames before in xt)."""
+    made = [] if net.cfg.get("previous_frame_clean") else None
+    ctx, levels = own_context(net, x0, text, null, made=made, **sampler)
     B = x0.shape[0]
-    return torch.cat([ctx, xt[:, -1:]], 1), torch.cat([levels[None].expand(B, -1), t[:, -1:]], 1)
+    prev = torch.stack([torch.zeros_like(x0[:, 0])] + made, 1) if made is not None else None
+    return torch.cat([ctx, xt[:, -1:]], 1), torch.cat([levels[None].expand(B, -1), t[:, -1:]], 1), prev
 

@@ -11,7 +11,8 @@
 # transformer from those weights for ROLLOUT_SECONDS with half of the batches on its own rollouts
 # (tools/models/rollout.py: the clip's context frames sampled by the model itself with the shipped sampler,
 # guidance 2, the window's last-step keys, each frame's starting noise carrying 0.95 of the one before's;
-# the loss on the real frame after them), then the decoder alone for 240 s with the latent cells' seams and
+# the loss on the real frame after them; since 2026-12-04 the "frame before" input is that frame as made,
+# not as the window keeps it: --previous-frame-clean, models/README.md), then the decoder alone for 240 s with the latent cells' seams and
 # the local detail in its loss (tools/models/video_ae.py refine, OUT/decoder.pt). About 119 minutes in all
 # (the 2026-12-02 run: 114 minutes to the rollout stage's end; the refinement 4.7 minutes with its renders).
 # PyTorch's fp32 products go to the system BLAS; Debian's default (netlib) runs at ~3 GFLOP/s here, so
@@ -35,7 +36,7 @@ recipe="--model video --hidden 192 --depth 6 \
 mkdir -p "$out/rollout"
 "${env_args[@]}" /usr/bin/python3 "$root/tools/models/train.py" $recipe --lr 2e-4 --warmup 50 \
   --data-dir "$out" --init "$out/ckpt.pt" --rollout 0.5 --rollout-guidance 2 --rollout-commit last-step \
-  --rollout-noise-carry 0.95 \
+  --rollout-noise-carry 0.95 --previous-frame-clean \
   --seconds "$rollout_seconds" --out "$out/rollout" 2>&1 | tee -a "$out/train.log"
 # The data's motion for the noise flow's head (tools/models/noise_flow.py: ~30 s; skipped on a rerun).
 [ -f "$out/flow.pt" ] || /usr/bin/python3 "$root/tools/models/noise_flow.py" measure --out "$out/flow.pt" 2>&1 | tee -a "$out/train.log"

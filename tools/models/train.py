@@ -148,6 +148,10 @@ def main():
     ap.add_argument("--patch", type=int)
     ap.add_argument("--previous-frame", action=argparse.BooleanOptionalAction, default=False,
                     help="the frame (audio: chunk) before is an input of each frame (model.py: prev_embed)")
+    ap.add_argument("--previous-frame-clean", action="store_true",
+                    help="the frame before input is that frame as made (clean: the real frame in training, the "
+                         "sampler's output in a stream), not as the window keeps it (its noise hides the detail "
+                         "a still scene must keep in place)")
     ap.add_argument("--refiner", help="video, x prediction: a convolutional head on the latent grid after the "
                     "transformer, CHANNELSxLAYERS (model.py: Refiner), e.g. 48x4")
     ap.add_argument("--heads", type=int)
@@ -227,6 +231,10 @@ def main():
                          patch=4, prediction="x"), **arch)
     if a.previous_frame:
         arch["previous_frame_input"] = True
+    if a.previous_frame_clean:
+        if not a.previous_frame or a.refiner:
+            ap.error("--previous-frame-clean: with --previous-frame, without --refiner")
+        arch["previous_frame_clean"] = True
     if a.refiner:
         ch, layers = (int(v) for v in a.refiner.lower().split("x"))
         if a.model != "video" or not a.latent or ch < 1 or layers < 2:
@@ -269,7 +277,9 @@ def main():
         # a refiner added to weights trained without one: its last convolution starts at zero, so the model
         # starts as the transformer alone and the stage trains the refiner from there
         adds_refiner = diff == ["refiner"] and "refiner" not in init["cfg"]
-        if diff and not adds_refiner:
+        # weights trained on the window's frame before, taught the clean one by this stage
+        to_clean = diff == ["previous_frame_clean"] and "previous_frame_clean" not in init["cfg"]
+        if diff and not (adds_refiner or to_clean):
             sys.exit(f"--init {a.init}: its architecture differs in {', '.join(diff)}")
         missing, unexpected = net.load_state_dict(init["state"], strict=not adds_refiner)
         if unexpected or any(not k.startswith("refiner.") for k in missing):
@@ -365,11 +375,13 @@ def main():
         eps = torch.randn_like(x0)
         xt = (1 - t[..., None, None]) * x0 + t[..., None, None] * eps
         frames_in_loss = None
+        # each frame's "frame before" input: as made (the real clip's) or, None, as in xt
+        prev = torch.cat([torch.zeros_like(x0[:, :1]), x0[:, :-1]], 1) if cfg.get("previous_frame_clean") else None
         if a.rollout and rng.random() < a.rollout:
             with torch.no_grad():
                 text = net.text_cond(ids, lens, drop)
                 null = net.text.null[None].expand_as(text)
-            xt, t = rollout.with_own_context(
+            xt, t, prev = rollout.with_own_context(
                 net, x0, xt, t, text, null, steps=a.rollout_steps, start=a.rollout_start, first_start=a.rollout_first_start,
                 guidance=a.rollout_guidance, commit=a.rollout_commit, context_t=a.rollout_context_t,
                 clip=latent["clip"] if latent else 1.0, bf16=use_bf16,
@@ -381,7 +393,7 @@ def main():
                 # very thing the sampler's last step relies on. Only the real frame after them is trained.
                 frames_in_loss = slice(L - 1, L)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
-            v = net(xt, t, net.text_cond(ids, lens, drop))
+            v = net(xt, t, net.text_cond(ids, lens, drop), prev)
         err = v.float() - (eps - x0)
         if cfg.get("prediction", "v") == "x" and a.loss_t_min > M.X_PRED_T_MIN:
             # v - target = (x0 - x0_hat) / t: the velocity loss weighs a frame by 1/t^2, so that nearly clean

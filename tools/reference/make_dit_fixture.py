@@ -18,16 +18,18 @@ import safetensors_io  # noqa: E402
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "tests", "fixtures", "dit")
 
 
-def write_config(path, cfg, latent=None):
+def write_config(path, cfg, latent=None, sampler=None):
     """The engine's config format (tools/models/export.py, docs/MODELS.md), sampler defaults
     left out so that the engine's own defaults are used; `latent`: a latent video model's
-    "latent" section."""
+    "latent" section; `sampler`: sampler keys to set (the rest left to the engine's defaults)."""
     arch = {k: cfg[k] for k in ("hidden", "depth", "heads", "mlp_ratio", "window", "patch", "tokens",
                                 "in_dim", "text_dim", "vocab_size", "alibi_slopes")}
     if cfg.get("prediction", "v") != "v":
         arch["prediction"] = cfg["prediction"]
     if cfg.get("previous_frame_input"):
         arch["previous_frame_input"] = True
+    if cfg.get("previous_frame_clean"):
+        arch["previous_frame_clean"] = True
     if cfg.get("refiner"):
         arch["refiner"] = dict(cfg["refiner"])
     conf = {"format": "drift-model", "format_version": 1, "kind": cfg["kind"], "arch": arch,
@@ -45,6 +47,8 @@ def write_config(path, cfg, latent=None):
     else:
         conf["audio"] = {"sample_rate": cfg["sample_rate"], "chunk": cfg["chunk"], "channels": 1,
                          "scale": cfg["audio_scale"]}
+    if sampler:
+        conf["sampler"] = dict(sampler)
     with open(path, "w") as f:
         json.dump(conf, f, indent=1, sort_keys=True)
 
@@ -114,6 +118,7 @@ def main():
     write_config(os.path.join(OUT, "tiny-spectral.json"), scfg)
 
     latent_model()
+    latent_model("tiny-latent-clean", clean=True)
 
 
 # The golden cases of the latent model: (name, prompt, negative prompt, seed, sampler, steps, guidance,
@@ -122,24 +127,25 @@ LATENT_CASES = (("euler", "w1 w3", "", 5, "euler", 3, 1.0, 1.0, 0.05, 4),
                 ("heun-cfg", "w2", "w7", 9, "heun", 2, 2.5, 2.0, 0.1, 3))
 
 
-def latent_model():
+def latent_model(name="tiny-latent", clean=False):
     """A tiny latent video model (docs/MODELS.md, latent): the transformer makes an 8x8 latent of
     4 channels in 2x2 patches (16 tokens of 16 values, x prediction, the frame before as an input, clip 0.5: the
     sampled latents reach past it, so the clamp matters), a refiner of 3 convolutions 13->6->6->4 on the
-    8x8 grid (model.py: Refiner); a random decoder
+    8x8 grid (model.py: Refiner) or, `clean` ("tiny-latent-clean"), instead of the refiner the frame before
+    input as that frame was made (arch.previous_frame_clean); a random decoder
     (conv 3x3 4->8, up, conv 3x3 8->8, conv 1x1 8->12, pixel shuffle 2) makes 32x32 pixels.
     Goldens from the reference sampler (tools/models/reference.py: Stream, decode), per case the
     decoded frames [F, 32, 32, 3] and the latents [F, 8, 8, 4]; and the decoder alone on a random
     latent ("decoder.latent" -> "decoder.pixels")."""
     sys.path.insert(0, os.path.join(HERE, "..", "models"))
     import reference as R
-    torch.manual_seed(10)
+    torch.manual_seed(11 if clean else 10)
     cfg = M.video_config(12, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=2,
-                         text_dim=8, latent_factor=4, latent_channels=4, prediction="x",
-                         previous_frame_input=True, refiner={"channels": 6, "layers": 3})
+                         text_dim=8, latent_factor=4, latent_channels=4, prediction="x", previous_frame_input=True,
+                         **({"previous_frame_clean": True} if clean else {"refiner": {"channels": 6, "layers": 3}}))
     net = M.DriftDiT(cfg).eval()
     with torch.no_grad():
-        for name, p in net.named_parameters():
+        for _, p in net.named_parameters():
             if p.abs().sum() == 0:
                 p.copy_(torch.randn_like(p) * 0.05)
     weights = dict(net.state_dict())
@@ -151,28 +157,31 @@ def latent_model():
         weights[f"decoder.{i}.bias"] = conv.bias.detach() * 2
     latent = {"factor": 4, "channels": 4, "layout": "HWC", "clip": 0.5,
               "decoder": {"layers": ["conv", "up", "conv", "conv"], "activation": "silu", "shuffle": 2}}
-    safetensors_io.save(os.path.join(OUT, "tiny-latent.safetensors"), weights)
-    write_config(os.path.join(OUT, "tiny-latent.json"), cfg, latent)
+    safetensors_io.save(os.path.join(OUT, name + ".safetensors"), weights)
+    # the clean model's window keeps the last step's input (t = 1/3 and more), far from the frame as made
+    commit = {"commit": "last-step"} if clean else {}
+    write_config(os.path.join(OUT, name + ".json"), cfg, latent, commit)
 
-    net, conf = R.load(os.path.join(OUT, "tiny-latent.json"))
-    conf["sampler"] = {"default": "euler", "steps": 3, "guidance": 1.0, "shift": 1.0, "context_t": 0.05}
+    net, conf = R.load(os.path.join(OUT, name + ".json"))
+    conf["sampler"] = dict({"default": "euler", "steps": 3, "guidance": 1.0, "shift": 1.0, "context_t": 0.05},
+                           **commit)
     R.tokenize = lambda prompt: [int(w[1:]) for w in prompt.split()]   # the fixture's words w0..w11
     golden = {}
-    for name, prompt, neg, seed, sampler, steps, g, shift, tc, frames in LATENT_CASES:
+    for case, prompt, neg, seed, sampler, steps, g, shift, tc, frames in LATENT_CASES:
         st = R.Stream(net, conf, prompt, seed, sampler, steps, g, shift, tc, neg)
         outs, lats = [], []
         for _ in range(frames):
             outs.append(st.next())
             lats.append(st.latent)
-        golden[name + ".frames"] = torch.stack(outs)
-        golden[name + ".latents"] = torch.stack(lats)
+        golden[case + ".frames"] = torch.stack(outs)
+        golden[case + ".latents"] = torch.stack(lats)
     z = torch.randn(8, 8, 4, generator=torch.Generator().manual_seed(12)) * 1.5
     golden["decoder.latent"] = z
     with torch.no_grad():
         golden["decoder.pixels"] = R.decode(conf, z)
     for k, v in sorted(golden.items()):
         print(f"{k}: {list(v.shape)} range [{v.min():.2f}, {v.max():.2f}] std {v.std():.3f}")
-    safetensors_io.save(os.path.join(OUT, "tiny-latent_golden.safetensors"), golden)
+    safetensors_io.save(os.path.join(OUT, name + "_golden.safetensors"), golden)
 
 
 if __name__ == "__main__":
