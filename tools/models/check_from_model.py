@@ -27,10 +27,11 @@ def main():
     torch.manual_seed(3)
     net, conf = reference.load(os.path.join(MODELS, "drift-video"))
     ck = from_model.checkpoint_of(net, conf)
-    # 1. train-video.sh's recipe (--hidden 192 --depth 6 --previous-frame, latent defaults) builds this cfg
+    # 1. train-video.sh's rollout stage (--hidden 192 --depth 6 --previous-frame --previous-frame-clean, latent
+    #    defaults) builds this cfg
     recipe = M.video_config(len(VOCAB), width=256, height=256, latent_factor=video_ae.FACTOR,
                             latent_channels=video_ae.CHANNELS, patch=4, prediction="x", hidden=192, depth=6,
-                            previous_frame_input=True)
+                            previous_frame_input=True, previous_frame_clean=True)
     expect(ck["cfg"] == recipe, "the checkpoint's architecture is the recipe's (train.py --init compares them)")
     again = M.DriftDiT(ck["cfg"])
     again.load_state_dict(ck["state"])
