@@ -23,7 +23,7 @@ def check(name, cfg):
     text = net.text_cond(torch.tensor([[1, 2], [0, 0]]), torch.tensor([2, 0]))
     # the frame before as made (previous_frame_clean): given to the clip forward, zeros for the first frame
     made = torch.randn(B, L, cfg["tokens"], cfg["in_dim"]) if cfg.get("previous_frame_clean") else None
-    prev = None if made is None else torch.cat([torch.zeros_like(made[:, :1]), made[:, :-1]], 1)
+    prev = None if made is None else M.frames_before(made)
     with torch.no_grad():
         M.FRAMEWISE_MIN_TOKENS = 10 ** 9
         full = net(x, t, text, prev)

@@ -16,6 +16,11 @@ FREQ_DIM = 256
 T_SCALE = 1000.0
 
 
+def frames_before(x):
+    """x [B, L, ...] a clip's frames -> each frame's predecessor, zeros for the first (the "frame before" input)"""
+    return torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], 1)
+
+
 def video_config(vocab_size, **kw):
     """latent_factor 1: the transformer's tokens are patches of pixels. latent_factor > 1: patches of the
     autoencoder's latent (tools/models/video_ae.py), latent_channels values per latent cell, decoded to
@@ -321,7 +326,7 @@ class DriftDiT(nn.Module):
         D = self.cfg["hidden"]
         c = self.cond(t, text)                                              # [B, L, D]
         # each frame's predecessor as the model saw it (its own noise level); the clip's first has none
-        h = self.embed(x, torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], 1) if prev is None else prev)
+        h = self.embed(x, frames_before(x) if prev is None else prev)
         framewise = not x.is_cuda and T >= FRAMEWISE_MIN_TOKENS
         if framewise:
             biases = [self.window_bias(min(f, self.cfg["window"]), x.device) for f in range(L)]
@@ -339,7 +344,7 @@ class DriftDiT(nn.Module):
         sh, sc = [m[:, :, None] for m in self.final.adaLN(c).chunk(2, -1)]
         out = self.final.linear(layer_norm(h) * (1 + sc) + sh)
         if self.cfg.get("refiner"):
-            prev = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], 1)
+            prev = frames_before(x)
             out = self.refiner(out.reshape(B * L, T, -1), x.reshape(B * L, T, -1), prev.reshape(B * L, T, -1),
                                t.reshape(B * L)).reshape(out.shape)
         return to_velocity(self.cfg, x, t, out)

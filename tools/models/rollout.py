@@ -113,10 +113,11 @@ def own_context(net, x0, text, null, steps=3, start=0, first_start=1, guidance=1
             layer.append(kv)
             if len(layer) > window:
                 layer.pop(0)
-        as_made = x0[:, j] if bool(keep.all()) else torch.where(keep, x0[:, j], x)
-        prev = as_made if clean else last_x   # the next frame's "frame before" input
-        if made is not None:
-            made.append(as_made)
+        if clean or made is not None:   # this frame as made: the next frame's "frame before" input if clean
+            as_made = x0[:, j] if bool(keep.all()) else torch.where(keep, x0[:, j], x)
+            if made is not None:
+                made.append(as_made)
+        prev = as_made if clean else last_x
         frames.append(last_x)
         levels.append(last_t)
     return torch.stack(frames, 1), torch.tensor(levels, device=x0.device)

@@ -376,7 +376,7 @@ def main():
         xt = (1 - t[..., None, None]) * x0 + t[..., None, None] * eps
         frames_in_loss = None
         # each frame's "frame before" input: as made (the real clip's) or, None, as in xt
-        prev = torch.cat([torch.zeros_like(x0[:, :1]), x0[:, :-1]], 1) if cfg.get("previous_frame_clean") else None
+        prev = M.frames_before(x0) if cfg.get("previous_frame_clean") else None
         if a.rollout and rng.random() < a.rollout:
             with torch.no_grad():
                 text = net.text_cond(ids, lens, drop)
