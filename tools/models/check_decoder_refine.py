@@ -78,6 +78,28 @@ def main():
         rec = conf["training"].get("decoder_refinement", {})
         expect(rec.get("steps") == 3 and rec.get("cells") == A.REFINE_RECIPE["cells"] and conf["training"]["steps"] == 1,
                f"the JSON records the refinement: {rec}")
+    # 4b. refine --ckpt reads the run's checkpoint as train.py writes it, whole or in parts (over 15 MB: the
+    #     recipe's, whose parts torch.load alone cannot open), and refuses one without a latent
+    import train
+    with tempfile.TemporaryDirectory() as tmp:
+        lt = {"mean": torch.randn(8), "std": torch.rand(8) + 0.5, "decoder": {"decoder.0.weight": torch.randn(4, 8, 3, 3)}}
+        whole, split = os.path.join(tmp, "whole.pt"), os.path.join(tmp, "split.pt")
+        expect(train.save_ckpt(whole, {"latent": lt}) == [whole], "a small checkpoint is one file")
+        parts = train.save_ckpt(split, {"latent": lt, "state": {"w": torch.randn(64, 64)}}, part_bytes=4096)
+        expect(len(parts) > 1 and not os.path.exists(split), f"a large one is written in parts: {len(parts)}")
+        for path in (whole, split):
+            got = A.checkpoint_latent(path)
+            expect(torch.equal(got["mean"], lt["mean"]) and torch.equal(got["decoder"]["decoder.0.weight"],
+                                                                          lt["decoder"]["decoder.0.weight"]),
+                   f"the latent of {os.path.basename(path)} read back exactly")
+        train.save_ckpt(whole, {"state": {}})
+        for path, want in ((whole, "not a latent video model"), (os.path.join(tmp, "none.pt"), "none.pt: no such checkpoint")):
+            try:
+                A.checkpoint_latent(path)
+                refused = ""
+            except (OSError, ValueError) as err:
+                refused = str(err)
+            expect(want in refused, f"refused, naming why: {refused}")
     # 5. designs: the recipe's layers; a factor-4 pair keeps 4x fewer pixels a side; wrong widths refused
     expect(A.decoder_layers(8) == ["conv", "conv", "conv", "up", "conv", "conv", "up", "conv", "conv"],
            "the recipe's decoder layers (drift-video.json's latent.decoder.layers)")

@@ -111,7 +111,7 @@ def load_ckpt(path):
             parts.append(open(f"{path}.{i}", "rb").read())
             i += 1
         if not parts:
-            raise FileNotFoundError(path)
+            raise FileNotFoundError(f"{path}: no such checkpoint, whole or in parts ({path}.0, ...)")
         data = b"".join(parts)
     return torch.load(io.BytesIO(data), map_location="cpu")
 

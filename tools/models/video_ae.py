@@ -431,6 +431,17 @@ def _model_decoder(stem):
     return sd, meta
 
 
+def checkpoint_latent(path):
+    """a transformer checkpoint's "latent" entry (its folded decoder and latent normalisation); train.py
+    writes a checkpoint over 15 MB as parts (PATH.0, PATH.1, ...), which its load_ckpt joins. Raises
+    FileNotFoundError when neither exists, ValueError for a checkpoint without a latent."""
+    from train import load_ckpt  # here, not at the top: train.py imports this module
+    lt = load_ckpt(path).get("latent")
+    if not lt:
+        raise ValueError("not a latent video model's checkpoint")
+    return lt
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -476,10 +487,10 @@ def main():
             encode, _ = refit_encoder(dec_state, frames, a.refit_seconds, a.seed, log)
             source = {"model": os.path.basename(stem), "encoder": f"refitted to its decoder, {a.refit_seconds:.0f} s"}
         elif a.ae and a.ckpt:
-            ck = torch.load(a.ckpt)
-            lt = ck.get("latent")
-            if not lt:
-                ap.error(f"--ckpt {a.ckpt}: not a latent video model's checkpoint")
+            try:
+                lt = checkpoint_latent(a.ckpt)
+            except (OSError, ValueError) as err:
+                ap.error(f"--ckpt {a.ckpt}: {err}")
             enc, _ = load(torch.load(a.ae))
             encode = NormalisedEncoder(enc, lt["mean"], lt["std"])
             dec_state = lt["decoder"]
