@@ -20,6 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import audio_data  # noqa: E402
+from checkpoint_io import load_ckpt  # noqa: E402
 import model as M  # noqa: E402
 import train  # noqa: E402
 import video_data  # noqa: E402
@@ -63,7 +64,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    ck = train.load_ckpt(a.ckpt or os.path.join(a.run, "ckpt.pt"))
+    ck = load_ckpt(a.ckpt or os.path.join(a.run, "ckpt.pt"))
     cfg = ck["cfg"]
     net = M.DriftDiT(cfg)
     net.load_state_dict(ck["state"])

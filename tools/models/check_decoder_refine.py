@@ -18,6 +18,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from checks import expect, finish  # noqa: E402
+from checkpoint_io import save_ckpt  # noqa: E402
 import safetensors_io  # noqa: E402
 import video_ae as A  # noqa: E402
 
@@ -80,19 +81,18 @@ def main():
                f"the JSON records the refinement: {rec}")
     # 4b. refine --ckpt reads the run's checkpoint as train.py writes it, whole or in parts (over 15 MB: the
     #     recipe's, whose parts torch.load alone cannot open), and refuses one without a latent
-    import train
     with tempfile.TemporaryDirectory() as tmp:
         lt = {"mean": torch.randn(8), "std": torch.rand(8) + 0.5, "decoder": {"decoder.0.weight": torch.randn(4, 8, 3, 3)}}
         whole, split = os.path.join(tmp, "whole.pt"), os.path.join(tmp, "split.pt")
-        expect(train.save_ckpt(whole, {"latent": lt}) == [whole], "a small checkpoint is one file")
-        parts = train.save_ckpt(split, {"latent": lt, "state": {"w": torch.randn(64, 64)}}, part_bytes=4096)
+        expect(save_ckpt(whole, {"latent": lt}) == [whole], "a small checkpoint is one file")
+        parts = save_ckpt(split, {"latent": lt, "state": {"w": torch.randn(64, 64)}}, part_bytes=4096)
         expect(len(parts) > 1 and not os.path.exists(split), f"a large one is written in parts: {len(parts)}")
         for path in (whole, split):
             got = A.checkpoint_latent(path)
             expect(torch.equal(got["mean"], lt["mean"]) and torch.equal(got["decoder"]["decoder.0.weight"],
                                                                           lt["decoder"]["decoder.0.weight"]),
                    f"the latent of {os.path.basename(path)} read back exactly")
-        train.save_ckpt(whole, {"state": {}})
+        save_ckpt(whole, {"state": {}})
         for path, want in ((whole, "not a latent video model"), (os.path.join(tmp, "none.pt"), "none.pt: no such checkpoint")):
             try:
                 A.checkpoint_latent(path)

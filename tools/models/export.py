@@ -15,7 +15,7 @@ import noise_flow  # noqa: E402
 import video_ae  # noqa: E402
 import safetensors_io  # noqa: E402
 from noise import NOISE_CARRY_MAX  # noqa: E402
-from train import load_ckpt  # noqa: E402
+from checkpoint_io import load_ckpt  # noqa: E402
 from vocab import AUDIO_DATA_VERSION, DATA_VERSION, VOCAB  # noqa: E402
 
 SAMPLER_DEFAULTS = {

@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datagen_video  # noqa: E402
+from checkpoint_io import load_ckpt  # noqa: E402
 from vocab import SPEEDS, VIDEO_FAMILIES  # noqa: E402
 
 MEASURE_SIZE = 128    # px: the data is rendered this small to measure its motion
@@ -127,8 +128,7 @@ def velocity(weight, bias, text):
 def load_net(ckpt):
     """a training checkpoint's network (its EMA weights, as export.py takes them)"""
     import model as M
-    import train
-    ck = train.load_ckpt(ckpt)
+    ck = load_ckpt(ckpt)
     net = M.DriftDiT(ck["cfg"])
     net.load_state_dict(ck["state"])
     return net.eval()

@@ -15,7 +15,6 @@ when large), loss.csv, and prints one line per log interval.
 """
 import argparse
 import csv
-import io
 import math
 import os
 import random
@@ -28,6 +27,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import audio_data  # noqa: E402
 import datagen_audio  # noqa: E402
+from checkpoint_io import load_ckpt, save_ckpt  # noqa: E402
 import datagen_video  # noqa: E402
 import model as M  # noqa: E402
 from noise import NOISE_CARRY_MAX  # noqa: E402
@@ -85,35 +85,6 @@ def cpu_has_bf16():
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def save_ckpt(path, obj, part_bytes=15 * 2 ** 20):
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    data = buf.getvalue()
-    if len(data) <= part_bytes:
-        open(path, "wb").write(data)
-        return [path]
-    paths = []
-    for i in range(0, len(data), part_bytes):
-        p = f"{path}.{i // part_bytes}"
-        open(p, "wb").write(data[i:i + part_bytes])
-        paths.append(p)
-    return paths
-
-
-def load_ckpt(path):
-    if os.path.exists(path):
-        data = open(path, "rb").read()
-    else:
-        parts, i = [], 0
-        while os.path.exists(f"{path}.{i}"):
-            parts.append(open(f"{path}.{i}", "rb").read())
-            i += 1
-        if not parts:
-            raise FileNotFoundError(f"{path}: no such checkpoint, whole or in parts ({path}.0, ...)")
-        data = b"".join(parts)
-    return torch.load(io.BytesIO(data), map_location="cpu")
 
 
 def stage_of(ck):

@@ -51,6 +51,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datagen_video  # noqa: E402
+from checkpoint_io import load_ckpt  # noqa: E402
 from vocab import VIDEO_FAMILIES  # noqa: E402
 
 FACTOR = 8
@@ -433,9 +434,8 @@ def _model_decoder(stem):
 
 def checkpoint_latent(path):
     """a transformer checkpoint's "latent" entry (its folded decoder and latent normalisation); train.py
-    writes a checkpoint over 15 MB as parts (PATH.0, PATH.1, ...), which its load_ckpt joins. Raises
+    writes a checkpoint over 15 MB as parts (PATH.0, PATH.1, ...), which checkpoint_io.load_ckpt joins. Raises
     FileNotFoundError when neither exists, ValueError for a checkpoint without a latent."""
-    from train import load_ckpt  # here, not at the top: train.py imports this module
     lt = load_ckpt(path).get("latent")
     if not lt:
         raise ValueError("not a latent video model's checkpoint")
