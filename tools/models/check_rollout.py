@@ -4,7 +4,8 @@ behaviour the C engine reproduces) keeps in its window, for both ways a frame jo
 classifier-free guidance and with the starting noise carried from frame to frame, and for a model whose frame
 before input is that frame as made (previous_frame_clean) that input too; a rollout that keeps its first frames real keeps them exactly as the window would
 (noised to the commit level) and generates the rest against them; a start or real count outside range is
-refused.
+refused. The own-motion target (train.py --rollout-target own-motion) follows the rollout for a still clip and
+keeps the real frame for a moving one; with a weight below 1 it keeps that share of the drift.
   /usr/bin/python3 tools/models/check_rollout.py
 """
 import os
@@ -109,6 +110,35 @@ def check_real_per_clip(cfg, commit, frames=5):
     return ok
 
 
+def check_own_motion_target():
+    """A still clip's target follows the rollout (the real last frame plus the rollout's drift), a moving clip's
+    stays the real frame; a scale <= 0 is refused."""
+    torch.manual_seed(4)
+    T, P = 4, 6
+    base = torch.randn(2, 1, T, P)
+    step = torch.full((2, 1, T, P), 0.001)
+    step[1] = 1.0   # clip 1 moves by 1 a frame, clip 0 by 0.001
+    x0 = torch.cat([base, base + step, base + 2 * step], 1)
+    made = x0[:, -2] + 0.3   # the rollout drifted by 0.3 from the real frame before
+    target, a = rollout.own_motion_target(x0, made, 0.02)
+    still = (target[0] - (made[0] + 0.001)).abs().max().item()
+    moving = (target[1] - x0[1, -1]).abs().max().item()
+    ok = still < 1e-3 and moving < 1e-6 and a[0] > 0.99 and a[1] < 1e-6
+    half, a_half = rollout.own_motion_target(x0, made, 0.02, weight=0.5)
+    halfway = (half[0] - (x0[0, -1] + 0.5 * a[0] * (made[0] - x0[0, -2]))).abs().max().item()
+    ok &= halfway < 1e-6 and abs(float(a_half[0]) - 0.5 * float(a[0])) < 1e-6
+    for bad in ({"scale": 0.0}, {"scale": 0.02, "weight": 0.0}, {"scale": 0.02, "weight": 1.5}):
+        try:
+            rollout.own_motion_target(x0, made, **bad)
+            ok = False
+            print(f"own-motion {bad}: accepted, should be refused")
+        except ValueError as e:
+            print(f"own-motion {bad}: refused ({e})")
+    print(f"own-motion target: a still clip's off the rollout's frame plus its motion by {still:.3g}, a moving "
+          f"clip's off its real frame by {moving:.3g} (a = {a[0]:.3f}, {a[1]:.3g}): {'ok' if ok else 'FAILED'}")
+    return ok
+
+
 def main():
     video = M.video_config(len(VOCAB), width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=3,
                            text_dim=8, latent_factor=4, latent_channels=4, prediction="x", previous_frame_input=True)
@@ -123,6 +153,7 @@ def main():
     ok &= check_real_prefix(video, "last-step")
     ok &= check_real_per_clip(audio, "pass")
     ok &= check_real_per_clip(video, "last-step")
+    ok &= check_own_motion_target()
     net = M.DriftDiT(audio)
     for bad in ({"start": 3}, {"first_start": -1}, {"commit": "both"}, {"real": 2}, {"real": -1},
                 {"real": torch.tensor([0, 2])}):

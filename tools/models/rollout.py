@@ -134,3 +134,28 @@ def with_own_context(net, x0, xt, t, text, null, **sampler):
     prev = torch.stack([torch.zeros_like(x0[:, 0])] + made, 1) if made is not None else None
     return torch.cat([ctx, xt[:, -1:]], 1), torch.cat([levels[None].expand(B, -1), t[:, -1:]], 1), prev
 
+
+
+def own_motion_target(x0, before_made, scale, weight=1.0):
+    """The target of a rollout's last (real) frame, following the rollout for a still scene.
+
+    The real clip's last frame asks the model to jump from its own window back to the real clip: for a scene
+    that barely moves (aurora, clouds: their latents change by 0.004-0.009 of their spread a frame, less than
+    a rollout drifts from its real clip in a few frames) that jump is most of what the model is taught to do
+    next, and the streams of those scenes wander several times faster than their data. Here the target is the
+    real last frame moved by the rollout's own drift: x0[L-1] + a (made - x0[L-2]), the real motion from the
+    real frame before applied to the frame before as the model made it. a = exp(-(m / scale)^2) with m the
+    clip's own mean |x0[L-1] - x0[L-2]|: about 1 for a still clip, 0 where the scene moves far more than
+    `scale` (fire, rain: there the real motion applied to another picture would be a double image, and the
+    real frame stays the target), times `weight` (at most 1: a share of the drift kept, the rest pulled back).
+
+    x0 [B, L, T, P] the real clip; before_made [B, T, P] its frame L-2 as the rollout made it. Returns the
+    last frame's target [B, T, P] and a [B]."""
+    if scale <= 0:
+        raise ValueError(f"own-motion scale {scale}: > 0")
+    if not 0 < weight <= 1:
+        raise ValueError(f"own-motion weight {weight}: in (0, 1]")
+    last, before = x0[:, -1], x0[:, -2]
+    m = (last - before).abs().mean(dim=(1, 2))
+    a = weight * torch.exp(-(m / scale) ** 2)
+    return last + a[:, None, None] * (before_made - before), a

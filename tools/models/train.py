@@ -8,7 +8,8 @@ t ~ 30% U(0, 0.1) (context-like) | 55% logit-normal(0, 1) | 15% U(0, 1); x_t = (
 target v = eps - x0, plain MSE. Prompts are dropped to the null embedding with p = 0.1 (for CFG).
 --rollout P: a share P of the batches trains on the model's own rollouts (rollout.py): the clip's context
 frames are sampled by the model itself, frame by frame, with the shipped sampler; the target stays the real
-clip. Used as a second stage (--init: the first stage's ckpt.pt; --data-dir: its autoencoder and data).
+clip (--rollout-target own-motion: where the scene barely moves, the real frame moved by the rollout's drift,
+rollout.own_motion_target). Used as a second stage (--init: the first stage's ckpt.pt; --data-dir: its autoencoder and data).
 The run stops at --steps or --seconds, whichever comes first; the LR schedule follows progress
 = max(step/steps, elapsed/seconds). Writes ckpt.pt (EMA weights, fp32, split into parts of <15 MB
 when large), loss.csv, and prints one line per log interval.
@@ -22,7 +23,6 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import audio_data  # noqa: E402
@@ -162,6 +162,15 @@ def main():
     ap.add_argument("--rollout-context-loss", action=argparse.BooleanOptionalAction, default=False,
                     help="also train the generated context frames towards the real frames they replace")
     ap.add_argument("--rollout-context-t", type=float, default=0.3, help="commit pass: the context's noise level")
+    ap.add_argument("--rollout-target", choices=["real", "own-motion"], default="real",
+                    help="the rolled-out clip's last frame's target: the real frame, or (own-motion, with "
+                         "--previous-frame-clean) the real frame moved by the rollout's drift where the scene "
+                         "barely moves (rollout.own_motion_target)")
+    ap.add_argument("--rollout-motion-scale", type=float, default=0.02,
+                    help="own-motion: a clip whose last frame moves this much (mean |difference|, model space) "
+                         "keeps e^-1 of the rollout's drift in its target")
+    ap.add_argument("--rollout-motion-weight", type=float, default=1.0,
+                    help="own-motion: the share of the rollout's drift a still clip's target keeps (0..1]")
     ap.add_argument("--rollout-real-min", type=int, default=0,
                     help="a rollout keeps its first R frames real, R drawn from min..max per batch (shorter rollouts)")
     ap.add_argument("--rollout-real-max", type=int, default=0)
@@ -182,6 +191,12 @@ def main():
         ap.error(f"--rollout-noise-carry {a.rollout_noise_carry}: outside 0..{NOISE_CARRY_MAX}")
     if not 0.0 <= a.rollout <= 1.0:
         ap.error(f"--rollout {a.rollout}: a share in [0, 1]")
+    if a.rollout_target == "own-motion" and not (a.rollout and a.previous_frame_clean):
+        ap.error("--rollout-target own-motion: needs --rollout and --previous-frame-clean (the frames as made)")
+    if a.rollout_motion_scale <= 0:
+        ap.error(f"--rollout-motion-scale {a.rollout_motion_scale}: > 0")
+    if not 0 < a.rollout_motion_weight <= 1:
+        ap.error(f"--rollout-motion-weight {a.rollout_motion_weight}: in (0, 1]")
     families = {f for fams in FAMILY_WORDS.values() for f in fams[0 if a.model == "video" else 1:][:1] if f}
     unknown = [f for f in a.rollout_real_families.split(",") if f and f not in families]
     if unknown:
@@ -357,6 +372,14 @@ def main():
                 guidance=a.rollout_guidance, commit=a.rollout_commit, context_t=a.rollout_context_t,
                 clip=latent["clip"] if latent else 1.0, bf16=use_bf16,
                 real=rollout_real(prompts), noise_carry=a.rollout_noise_carry)
+            if a.rollout_target == "own-motion":
+                # the last frame's target follows the rollout where the scene is still; its noisy input is
+                # that target noised with the same draw
+                eps_last = (xt[:, -1] - (1 - t[:, -1, None, None]) * x0[:, -1]) / t[:, -1, None, None].clamp(min=1e-6)
+                target, _ = rollout.own_motion_target(x0, prev[:, -1], a.rollout_motion_scale,
+                                                          a.rollout_motion_weight)
+                x0 = torch.cat([x0[:, :-1], target[:, None]], 1)
+                xt = torch.cat([xt[:, :-1], ((1 - t[:, -1, None, None]) * target + t[:, -1, None, None] * eps_last)[:, None]], 1)
             eps = (xt - (1 - t[..., None, None]) * x0) / t[..., None, None].clamp(min=1e-6)
             if not a.rollout_context_loss:
                 # the generated context frames are not the real frames they replace: asked to give the real
