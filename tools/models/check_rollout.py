@@ -112,7 +112,8 @@ def check_real_per_clip(cfg, commit, frames=5):
 
 def check_own_motion_target():
     """A still clip's target follows the rollout (the real last frame plus the rollout's drift), a moving clip's
-    stays the real frame; a scale <= 0 is refused."""
+    stays the real frame; a weight of 0.5 keeps half the drift; a scale <= 0 or a weight outside (0, 1] is
+    refused."""
     torch.manual_seed(4)
     T, P = 4, 6
     base = torch.randn(2, 1, T, P)

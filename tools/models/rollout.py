@@ -135,7 +135,6 @@ def with_own_context(net, x0, xt, t, text, null, **sampler):
     return torch.cat([ctx, xt[:, -1:]], 1), torch.cat([levels[None].expand(B, -1), t[:, -1:]], 1), prev
 
 
-
 def own_motion_target(x0, before_made, scale, weight=1.0):
     """The target of a rollout's last (real) frame, following the rollout for a still scene.
 
