@@ -372,15 +372,15 @@ def main():
                 guidance=a.rollout_guidance, commit=a.rollout_commit, context_t=a.rollout_context_t,
                 clip=latent["clip"] if latent else 1.0, bf16=use_bf16,
                 real=rollout_real(prompts), noise_carry=a.rollout_noise_carry)
+            eps = (xt - (1 - t[..., None, None]) * x0) / t[..., None, None].clamp(min=1e-6)
             if a.rollout_target == "own-motion":
                 # the last frame's target follows the rollout where the scene is still; its noisy input is
                 # that target noised with the same draw
-                eps_last = (xt[:, -1] - (1 - t[:, -1, None, None]) * x0[:, -1]) / t[:, -1, None, None].clamp(min=1e-6)
                 target, _ = rollout.own_motion_target(x0, prev[:, -1], a.rollout_motion_scale,
                                                           a.rollout_motion_weight)
                 x0 = torch.cat([x0[:, :-1], target[:, None]], 1)
-                xt = torch.cat([xt[:, :-1], ((1 - t[:, -1, None, None]) * target + t[:, -1, None, None] * eps_last)[:, None]], 1)
-            eps = (xt - (1 - t[..., None, None]) * x0) / t[..., None, None].clamp(min=1e-6)
+                t_last = t[:, -1, None, None]
+                xt = torch.cat([xt[:, :-1], ((1 - t_last) * target + t_last * eps[:, -1])[:, None]], 1)
             if not a.rollout_context_loss:
                 # the generated context frames are not the real frames they replace: asked to give the real
                 # one back from such an input, the model would learn to distrust a nearly clean input, the
