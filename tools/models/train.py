@@ -79,6 +79,21 @@ def chunk_level(x, stats):
     return 0.5 * torch.logsumexp(2 * lm.flatten(2), dim=-1)
 
 
+LOUD_NATS = 3.0   # the loud bins: within this of the chunk's loudest (26 dB)
+
+
+def chunk_loud_offset(x_hat, x, stats):
+    """Per chunk [B, L]: the mean error (nats) of the predicted log magnitudes x_hat over the real chunk x's
+    loud bins (every frame's bins within LOUD_NATS of the chunk's loudest). Its square is a level error
+    that leaves the spectrum's shape alone: every loud bin gets the same gradient, where the energy's
+    (chunk_level) goes almost all to the loudest few, the harmonics whose place the pitch words set."""
+    scale = spectral.SPREAD * stats["std"].to(x.device)
+    err = ((x_hat - x) * scale).flatten(2)
+    lm = (x * scale + stats["mean"].to(x.device)).flatten(2)
+    loud = (lm >= lm.amax(-1, keepdim=True) - LOUD_NATS).float()
+    return (err * loud).sum(-1) / loud.sum(-1)
+
+
 def cpu_has_bf16():
     try:
         flags = open("/proc/cpuinfo").read()
@@ -141,6 +156,9 @@ def main():
     ap.add_argument("--level-loss-t-max", type=float, default=0.4,
                     help="above it the prediction is a mean over what the chunk may be, whose level is "
                          "below any one chunk's: the sampler's last step (t = 1/3) is below it")
+    ap.add_argument("--level-target", choices=["energy", "loud-mean"], default="energy",
+                    help="the level the level loss compares: the chunk's energy (chunk_level) or the mean of "
+                         "its loud bins' errors (chunk_loud_offset: a common offset, the shape left alone)")
     ap.add_argument("--level-loss-rollout-only", action="store_true",
                     help="the level loss only on batches with the model's own context (--rollout): where a "
                          "stream's level drifts, leaving the batches that teach the prompt's pitch alone")
@@ -183,6 +201,8 @@ def main():
     a = ap.parse_args()
     if a.level_loss < 0 or (a.level_loss and a.model != "audio"):
         ap.error(f"--level-loss {a.level_loss}: a weight >= 0, for the audio model")
+    if a.level_target != "energy" and not a.level_loss:
+        ap.error(f"--level-target {a.level_target}: needs --level-loss")
     if a.level_loss_rollout_only and not (a.level_loss and a.rollout):
         ap.error("--level-loss-rollout-only: needs --level-loss and --rollout")
     os.makedirs(a.out, exist_ok=True)
@@ -399,7 +419,10 @@ def main():
             # x0 = xt - t v. The bin-by-bin loss weighs a chunk's level (an error shared by its loud
             # bins) like any one bin's detail, and a stream's level wanders from chunk to chunk.
             x0_hat = xt - t[..., None, None] * v.float()
-            lvl = (chunk_level(x0_hat, spectral_stats) - chunk_level(x0, spectral_stats)).square()
+            if a.level_target == "loud-mean":
+                lvl = chunk_loud_offset(x0_hat, x0, spectral_stats).square()
+            else:
+                lvl = (chunk_level(x0_hat, spectral_stats) - chunk_level(x0, spectral_stats)).square()
             lvl = lvl * (t <= a.level_loss_t_max)
             loss = loss + a.level_loss * (lvl if frames_in_loss is None else lvl[:, frames_in_loss]).mean()
         opt.zero_grad(set_to_none=True)
