@@ -347,6 +347,51 @@ def pct(x):
 
 # ---- the evaluation -----------------------------------------------------------------------------
 
+def clip_runs(gen, judges, periods, info, seeds, clip, rng):
+    """The evaluation's first section (also video_short_runs.py's): a drift-gen clip of `clip` frames for every
+    family word and seed (SEED + s), each measured, and meanwhile the training data for the same prompts, drawn
+    from rng in the evaluation's order. -> (jobs [((family, word), s)], their measures in that order,
+    {family: generated measures}, {family: data measures})."""
+    def clip_job(job):
+        (fam, w), s = job
+        out = gen.run(w, SEED + s, clip)
+        m = measure(batches_of_dir(out, list(range(clip))), judges, periods)
+        shutil.rmtree(out)
+        return m
+    jobs = [((fam, w), s) for fam in VIDEO_FAMILIES for w in SYNONYMS[fam] for s in range(seeds)]
+    running = gen.start(clip_job, jobs)
+    data = {}
+    for fam in VIDEO_FAMILIES:
+        prompts = [w for w in SYNONYMS[fam] for _ in range(seeds)]
+        data[fam] = [measure(batches_of_tensor(c), judges, periods) for c in render_data(prompts, clip, info, rng)]
+    clips = gen.collect(running)
+    generated = {}
+    for ((fam, _), _), m in zip(jobs, clips):
+        generated.setdefault(fam, []).append(m)
+    return jobs, clips, generated, data
+
+
+def family_adherence(generated):
+    """{family: share of its frames the judge gives to it} over {family: measures}"""
+    return {fam: round(float(np.mean(np.concatenate([m["fam"] == VIDEO_FAMILIES.index(fam)
+                                                      for m in generated[fam]]))), 3) for fam in VIDEO_FAMILIES}
+
+
+def structure_ratios(generated, data):
+    """per family: mean gradient and frame difference of the generated frames, the data's, their ratios, and
+    whether both ratios are within BAR["ratio"]"""
+    def mean(ms, key):
+        return float(np.mean(np.concatenate([m[key] for m in ms])))
+    out = {}
+    for fam in VIDEO_FAMILIES:
+        g, d = generated[fam], data[fam]
+        gg, dg, gd, dd = mean(g, "grad"), mean(d, "grad"), mean(g, "diff"), mean(d, "diff")
+        out[fam] = {"grad_generated": round(gg, 5), "grad_data": round(dg, 5), "grad_ratio": round(gg / dg, 3),
+                    "diff_generated": round(gd, 5), "diff_data": round(dd, 5), "diff_ratio": round(gd / dd, 3),
+                    "within": within(gg / dg, BAR["ratio"]) and within(gd / dd, BAR["ratio"])}
+    return out
+
+
 def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=print):
     """judges: (family judge, colour judge) from evaluate.load_judge. Returns the results dict."""
     info = model_info(model)
@@ -377,30 +422,12 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
 
     try:
         # 1. adherence and structure: clips of every family word, several seeds
-        def clip_job(job):
-            (fam, w), s = job
-            out = gen.run(w, SEED + s, clip)
-            m = measure(batches_of_dir(out, list(range(clip))), J, periods)
-            shutil.rmtree(out)
-            return m
-        jobs_a = [(fw, s) for fw in words for s in range(seeds)]
-        running = gen.start(clip_job, jobs_a)
-        # meanwhile the training data, same prompts: structure reference and a check of the judge at this size
-        dfr = {}
-        for fam in VIDEO_FAMILIES:
-            prompts = [w for w in SYNONYMS[fam] for _ in range(seeds)]
-            d = render_data(prompts, clip, info, rng)
-            dfr[fam] = [measure(batches_of_tensor(c), J, periods) for c in d]
-        clips = gen.collect(running)
+        jobs_a, clips, fam_frames, dfr = clip_runs(gen, J, periods, info, seeds, clip, rng)
         progress("adherence clips")
-        per_fam, per_word, fam_frames = {}, {}, {}
+        per_word = {}
         for ((fam, w), s), m in zip(jobs_a, clips):
-            ok = (m["fam"] == VIDEO_FAMILIES.index(fam))
-            per_word.setdefault(w, []).append(ok)
-            fam_frames.setdefault(fam, []).append(m)
-        for fam in VIDEO_FAMILIES:
-            per_fam[fam] = round(float(np.mean(np.concatenate([m["fam"] == VIDEO_FAMILIES.index(fam)
-                                                                for m in fam_frames[fam]]))), 3)
+            per_word.setdefault(w, []).append(m["fam"] == VIDEO_FAMILIES.index(fam))
+        per_fam = family_adherence(fam_frames)
         adh = float(np.mean(list(per_fam.values())))
         data_adh = {fam: round(float(np.mean(np.concatenate([m["fam"] == VIDEO_FAMILIES.index(fam) for m in dfr[fam]]))), 3)
                     for fam in VIDEO_FAMILIES}
@@ -410,14 +437,7 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
                             "frames": int(sum(len(m["fam"]) for m in clips))}
         log(f"adherence {pct(adh)} ({len(words)} words x {seeds} seeds x {clip} frames): {per_fam}; "
             f"the judge on training data at this size: {pct(float(np.mean(list(data_adh.values()))))}")
-        structure = {}
-        for fam in VIDEO_FAMILIES:
-            g, d = fam_frames[fam], dfr[fam]
-            gg, dg = float(np.mean(np.concatenate([m["grad"] for m in g]))), float(np.mean(np.concatenate([m["grad"] for m in d])))
-            gd, dd = float(np.mean(np.concatenate([m["diff"] for m in g]))), float(np.mean(np.concatenate([m["diff"] for m in d])))
-            structure[fam] = {"grad_generated": round(gg, 5), "grad_data": round(dg, 5), "grad_ratio": round(gg / dg, 3),
-                              "diff_generated": round(gd, 5), "diff_data": round(dd, 5), "diff_ratio": round(gd / dd, 3)}
-            structure[fam]["within"] = within(gg / dg, BAR["ratio"]) and within(gd / dd, BAR["ratio"])
+        structure = structure_ratios(fam_frames, dfr)
         n_within = sum(v["within"] for v in structure.values())
         res["structure"] = {"per_family": structure, "families_within": n_within}
         log("structure, generated / data: " + "; ".join(
