@@ -47,19 +47,23 @@ static int opt_double(const struct drift_config *c, const char *key, double min,
 }
 
 /* "sampler": {"default": NAME, "steps": N, "guidance": G, "shift": S, "context_t": T,
- * "commit": "pass" | "last-step", "noise_carry": C}; each key optional (euler, 4, 1, 1, 0, pass,
- * 0). */
+ * "commit": "pass" | "last-step", "noise_carry": C, "guidance_t_max": M}; each key optional
+ * (euler, 4, 1, 1, 0, pass, 0, 1). */
 static int read_sampler_defaults(const struct drift_config *c, struct drift_model_info *info,
                                  double *shift, double *context_t, enum drift_commit *commit,
-                                 double *noise_carry, struct drift_error *err)
+                                 double *noise_carry, double *guidance_t_max, struct drift_error *err)
 {
     double steps = 4, guidance = 1.0;
     const char *name = "euler";
     *shift = 1.0;
     *context_t = 0.0;
     *noise_carry = 0.0;
+    *guidance_t_max = 1.0;
     int r = opt_double(c, "sampler.steps", 1, DRIFT_MAX_STEPS, &steps, err);
     if (r == 0) r = opt_double(c, "sampler.guidance", 0, DRIFT_GUIDANCE_MAX, &guidance, err);
+    /* Guidance from pure noise narrows the samples without improving them (Kynkaanniemi et al.,
+     * 2024, "Applying guidance in a limited interval"); models/README.md measures it. */
+    if (r == 0) r = opt_double(c, "sampler.guidance_t_max", 0.05, 1, guidance_t_max, err);
     if (r == 0) r = opt_double(c, "sampler.shift", 0.05, 20, shift, err);
     if (r == 0) r = opt_double(c, "sampler.context_t", 0, 0.5, context_t, err);
     if (r == 0)
@@ -280,13 +284,14 @@ int drift_model_probe(const char *path, struct drift_model_info *info, struct dr
     struct drift_spectral *synth = NULL;
     struct drift_video_decoder_config latent;
     int patch, r = model_paths(path, wpath, cpath, sizeof(wpath), err);
-    double scale = 1, shift, ctx_t, carry;
+    double scale = 1, shift, ctx_t, carry, guidance_t_max;
     enum drift_commit commit;
     memset(info, 0, sizeof(*info));
     if (r == 0) r = drift_safetensors_open(wpath, &st, err);
     if (r == 0) r = drift_config_open(cpath, &c, err);
     if (r == 0) r = read_info(c, info, &patch, &scale, &spectral, &latent, err);
-    if (r == 0) r = read_sampler_defaults(c, info, &shift, &ctx_t, &commit, &carry, err);
+    if (r == 0)
+        r = read_sampler_defaults(c, info, &shift, &ctx_t, &commit, &carry, &guidance_t_max, err);
     /* Loading the weights into a throwaway f32 context checks every tensor and its shape. */
     if (r == 0) r = drift_context_new(&f32, &ctx, err);
     if (r == 0) {
@@ -467,7 +472,8 @@ static int load_model(struct drift_generator *g, const char *path, enum drift_pr
                       &g->latent, err);
     if (r == 0)
         r = read_sampler_defaults(g->config, &g->info, &g->model_shift, &g->model_context_t,
-                                  &g->model_commit, &g->model_noise_carry, err);
+                                  &g->model_commit, &g->model_noise_carry,
+                                  &g->model_guidance_t_max, err);
     if (r == 0) r = dit_read_config(g->config, &arch, err);
     if (r == 0)
         g->info.flops_per_eval = dit_flops_per_eval(&arch, arch.window);

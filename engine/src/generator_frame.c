@@ -92,7 +92,9 @@ static int velocity(void *user, const float *x, float t, int step, int last, flo
     else
         g->counters.evals_run++;
     const float *vc = g->vb.data, *vu = vc + g->frame_values;
-    float w = (float)g->guidance;
+    /* above the model's guidance_t_max the conditional branch alone (both still run: the window
+     * keeps the last step's keys of each) */
+    float w = t > g->model_guidance_t_max ? 1.0f : (float)g->guidance;
     if (g->dit.batch == 2)
         for (size_t i = 0; i < g->frame_values; i++)
             v[i] = vu[i] + w * (vc[i] - vu[i]);

@@ -28,6 +28,8 @@ struct drift_generator {
     struct drift_spectral_params spectral_params; /* audio "stft" (n_fft 0 otherwise) */
     struct drift_spectral *spectral;     /* its synthesiser, owned */
     double model_shift, model_context_t, model_noise_carry; /* the model's sampler defaults */
+    /* sampler.guidance_t_max: the steps at noise levels above it are not guided (1: every step) */
+    double model_guidance_t_max;
     double shift, context_t;             /* in force */
     enum drift_commit model_commit;      /* the model's default (never DRIFT_COMMIT_MODEL) */
     enum drift_commit commit;            /* in force */

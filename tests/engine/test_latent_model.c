@@ -454,6 +454,9 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
         { "sampler", json_pack("{s:f}", "noise_carry", 1.0), "sampler.noise_carry" },
         { "sampler", json_pack("{s:f}", "noise_carry", -0.5), "sampler.noise_carry" },
         { "sampler", json_pack("{s:s}", "noise_carry", "0.9"), "sampler.noise_carry" },
+        { "sampler", json_pack("{s:f}", "guidance_t_max", 0.0), "sampler.guidance_t_max" },
+        { "sampler", json_pack("{s:f}", "guidance_t_max", 1.5), "sampler.guidance_t_max" },
+        { "sampler", json_pack("{s:s}", "guidance_t_max", "all"), "sampler.guidance_t_max" },
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         variant_open(&v);

@@ -113,6 +113,9 @@ def main():
     ap.add_argument("--shift", type=float)
     ap.add_argument("--guidance", type=float, help="the sampler's default classifier-free guidance (1 = none)")
     ap.add_argument("--context-t", type=float)
+    ap.add_argument("--guidance-t-max", type=float,
+                    help="sampler.guidance_t_max: steps at noise levels above it are not guided (0.05..1; "
+                         "default 1, every step)")
     ap.add_argument("--noise-carry", type=float,
                     help="sampler.noise_carry: how much of the frame before's starting noise a frame's keeps "
                          "(0..0.999; default 0, fresh noise every frame)")
@@ -139,13 +142,15 @@ def main():
         ap.error(f"--noise-level {a.noise_level} is outside 0.25..4")
     if a.noise_carry is not None and not 0 <= a.noise_carry <= NOISE_CARRY_MAX:
         ap.error(f"--noise-carry {a.noise_carry} is outside 0..{NOISE_CARRY_MAX}")
+    if a.guidance_t_max is not None and not 0.05 <= a.guidance_t_max <= 1:
+        ap.error(f"--guidance-t-max {a.guidance_t_max} is outside 0.05..1")
     ck = load_ckpt(a.ckpt)
     cfg = ck["cfg"]
     if a.noise_flow and (cfg["kind"] != "video" or not a.noise_carry):
         ap.error("--noise-flow: moves the carried noise of a video model (with --noise-carry > 0)")
     sampler = dict(SAMPLER_DEFAULTS[cfg["kind"]])
     for k, v in (("steps", a.steps), ("shift", a.shift), ("context_t", a.context_t), ("commit", a.sampler_commit),
-                 ("guidance", a.guidance), ("noise_carry", a.noise_carry)):
+                 ("guidance", a.guidance), ("noise_carry", a.noise_carry), ("guidance_t_max", a.guidance_t_max)):
         if v is not None:
             sampler[k] = v
     conf = build_config(cfg, ck, a.commit, sampler, a.stereo_width, a.noise_level)

@@ -150,6 +150,9 @@ class Stream:
         self.shift = sd["shift"] if shift is None else shift
         self.tc = sd["context_t"] if context_t is None else context_t
         self.carry = sd.get("noise_carry", 0.0) if noise_carry is None else noise_carry
+        # steps at noise levels above it are not guided (both branches still evaluated: the window keeps the
+        # last step's keys of each)
+        self.guidance_t_max = sd.get("guidance_t_max", 1.0)
         self.start_prev = None   # the frame before's starting noise (noise_carry)
         self.fields = None        # the noise flow's fine fields of carried noise, one per stream
         self.flow_covered = None  # the noise flow's distance so far (noise.flow_step)
@@ -234,7 +237,8 @@ class Stream:
         if len(self.branches) == 1:
             return vc
         vu, _ = self.model(x, t, 1)
-        return vu + self.guidance * (vc - vu)
+        w = self.guidance if float(t) <= self.guidance_t_max else 1.0
+        return vu + w * (vc - vu)
 
     def next(self, trace=None):
         """-> model-space output of the next frame: video [H, W, 3], audio [chunk], float32 in [-1, 1]"""

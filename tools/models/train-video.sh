@@ -60,5 +60,5 @@ echo "wall: $(( $(date +%s) - start ))s for this run" | tee -a "$out/train.log"
 # sampling at 0.95, as when the shipped weights were trained.
 # The noise flow (2026-12-03): the carried noise moves with the scene at the velocity the data shows for the
 # prompt (a head fitted here to flow.pt on the exported weights; docs/MODELS.md), so that flames rise.
-/usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/rollout/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 --guidance 3.0 \
+/usr/bin/python3 "$root/tools/models/export.py" --ckpt "$out/rollout/ckpt.pt" --name drift-video --steps 3 --context-t 0.4 --guidance 3.0 --guidance-t-max 0.9 \
   --noise-carry 0.99 --noise-flow "$out/flow.pt" --decoder "$out/decoder.pt" --sampler-commit last-step --commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" | tee -a "$out/train.log"
