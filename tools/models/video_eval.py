@@ -371,6 +371,11 @@ def clip_runs(gen, judges, periods, info, seeds, clip, rng):
     return jobs, clips, generated, data
 
 
+def frames_mean(measures, key):
+    """the mean of one measure (grad, diff, ...) over every frame of a list of measure() results"""
+    return float(np.mean(np.concatenate([m[key] for m in measures])))
+
+
 def family_adherence(generated):
     """{family: share of its frames the judge gives to it} over {family: measures}"""
     return {fam: round(float(np.mean(np.concatenate([m["fam"] == VIDEO_FAMILIES.index(fam)
@@ -380,12 +385,11 @@ def family_adherence(generated):
 def structure_ratios(generated, data):
     """per family: mean gradient and frame difference of the generated frames, the data's, their ratios, and
     whether both ratios are within BAR["ratio"]"""
-    def mean(ms, key):
-        return float(np.mean(np.concatenate([m[key] for m in ms])))
     out = {}
     for fam in VIDEO_FAMILIES:
         g, d = generated[fam], data[fam]
-        gg, dg, gd, dd = mean(g, "grad"), mean(d, "grad"), mean(g, "diff"), mean(d, "diff")
+        gg, dg = frames_mean(g, "grad"), frames_mean(d, "grad")
+        gd, dd = frames_mean(g, "diff"), frames_mean(d, "diff")
         out[fam] = {"grad_generated": round(gg, 5), "grad_data": round(dg, 5), "grad_ratio": round(gg / dg, 3),
                     "diff_generated": round(gd, 5), "diff_data": round(dd, 5), "diff_ratio": round(gd / dd, 3),
                     "within": within(gg / dg, BAR["ratio"]) and within(gd / dd, BAR["ratio"])}
@@ -429,8 +433,7 @@ def evaluate(binary, model, judges, seeds, clip, long_frames, jobs, card, log=pr
             per_word.setdefault(w, []).append(m["fam"] == VIDEO_FAMILIES.index(fam))
         per_fam = family_adherence(fam_frames)
         adh = float(np.mean(list(per_fam.values())))
-        data_adh = {fam: round(float(np.mean(np.concatenate([m["fam"] == VIDEO_FAMILIES.index(fam) for m in dfr[fam]]))), 3)
-                    for fam in VIDEO_FAMILIES}
+        data_adh = family_adherence(dfr)
         res["adherence"] = {"overall": round(adh, 4), "per_family": per_fam,
                             "per_word": {w: round(float(np.mean(np.concatenate(v))), 3) for w, v in per_word.items()},
                             "data_per_family": data_adh,

@@ -50,9 +50,6 @@ def main():
         shutil.rmtree(out)
         return m
 
-    def mean(ms, key):
-        return float(np.concatenate([m[key] for m in ms]).mean())
-
     try:
         rng = random.Random(V.DATA_SEED)   # the whole evaluation's data, in its order
         _, clips, per, ref = V.clip_runs(gen, judges, periods, info, SEEDS, CLIP, rng)
@@ -73,7 +70,7 @@ def main():
                 d = [V.measure(V.batches_of_tensor(c), judges, periods)
                      for c in V.render_data([f] * SEEDS, LATE_FRAMES - LATE_FIRST, info, rng, offset=LATE_FIRST)]
                 g = [m for (ff, _), m in zip(late_jobs, late) if ff == f]
-                moved.append(f"{f} {mean(g, 'diff') / mean(d, 'diff'):.2f}")
+                moved.append(f"{f} {V.frames_mean(g, 'diff') / V.frames_mean(d, 'diff'):.2f}")
             line += f" || frames {LATE_FIRST}-{LATE_FRAMES - 1}, difference / data's: " + ", ".join(moved)
         print(line, flush=True)
     finally:
