@@ -60,6 +60,11 @@ def main():
                 M.video_config(10, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=3,
                                text_dim=8, latent_factor=4, latent_channels=4, prediction="x",
                                previous_frame_input=True, previous_frame_clean=True))
+    ok &= check("latent video, the clean frame as the frame before plus the output",
+                M.video_config(10, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=3,
+                               text_dim=8, latent_factor=4, latent_channels=4, prediction="x",
+                               previous_frame_input=True, previous_frame_clean=True,
+                               previous_frame_residual=True))
     sys.exit(0 if ok else 1)
 
 

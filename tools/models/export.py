@@ -34,6 +34,8 @@ def build_config(cfg, ck, commit, sampler, stereo_width=0.0, noise_level=1.0):
         arch["previous_frame_input"] = True
     if cfg.get("previous_frame_clean"):
         arch["previous_frame_clean"] = True
+    if cfg.get("previous_frame_residual"):
+        arch["previous_frame_residual"] = True
     if cfg.get("refiner"):
         arch["refiner"] = {"channels": cfg["refiner"]["channels"], "layers": cfg["refiner"]["layers"],
                            "activation": "silu", "inputs": ["x0", "x_t", "previous", "t"],

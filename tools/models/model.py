@@ -93,10 +93,14 @@ def schedule(steps, shift):
 X_PRED_T_MIN = 0.05   # x prediction: v = (x_t - x0_hat) / max(t, X_PRED_T_MIN)
 
 
-def to_velocity(cfg, x, t, out):
-    """the network's output -> the velocity the sampler integrates. x [..., T, P] (x_t), t [...] per frame."""
+def to_velocity(cfg, x, t, out, prev=None):
+    """the network's output -> the velocity the sampler integrates. x [..., T, P] (x_t), t [...] per frame;
+    prev: the frame before as made (arch previous_frame_residual: the clean frame is prev + out; None or a
+    stream's first frame: zeros, the clean frame is out)."""
     if cfg.get("prediction", "v") != "x":
         return out
+    if cfg.get("previous_frame_residual") and prev is not None:
+        out = out + prev
     return (x - out) / t.clamp(min=X_PRED_T_MIN)[..., None, None]
 
 
@@ -326,7 +330,8 @@ class DriftDiT(nn.Module):
         D = self.cfg["hidden"]
         c = self.cond(t, text)                                              # [B, L, D]
         # each frame's predecessor as the model saw it (its own noise level); the clip's first has none
-        h = self.embed(x, frames_before(x) if prev is None else prev)
+        prev = frames_before(x) if prev is None else prev
+        h = self.embed(x, prev)
         framewise = not x.is_cuda and T >= FRAMEWISE_MIN_TOKENS
         if framewise:
             biases = [self.window_bias(min(f, self.cfg["window"]), x.device) for f in range(L)]
@@ -343,11 +348,10 @@ class DriftDiT(nn.Module):
             h = h + g2 * blk.mlp_out(a)
         sh, sc = [m[:, :, None] for m in self.final.adaLN(c).chunk(2, -1)]
         out = self.final.linear(layer_norm(h) * (1 + sc) + sh)
-        if self.cfg.get("refiner"):
-            prev = frames_before(x)
+        if self.cfg.get("refiner"):   # (never with previous_frame_clean: prev is frames_before(x) here)
             out = self.refiner(out.reshape(B * L, T, -1), x.reshape(B * L, T, -1), prev.reshape(B * L, T, -1),
                                t.reshape(B * L)).reshape(out.shape)
-        return to_velocity(self.cfg, x, t, out)
+        return to_velocity(self.cfg, x, t, out, prev)
 
     # ---- streaming forward of one frame against a KV cache (reference / engine semantics)
     def forward_frame(self, x, t, text, cache, prev=None):
@@ -376,7 +380,7 @@ class DriftDiT(nn.Module):
         out = self.final.linear(layer_norm(h) * (1 + sc) + sh)
         if self.cfg.get("refiner"):
             out = self.refiner(out, x, prev, t)
-        return to_velocity(self.cfg, x, t, out), new_kv
+        return to_velocity(self.cfg, x, t, out, prev), new_kv
 
 
 def count_params(model):

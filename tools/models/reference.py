@@ -47,6 +47,8 @@ def load(path):
     kw["previous_frame_input"] = bool(a.get("previous_frame_input", False))
     if a.get("previous_frame_clean"):
         kw["previous_frame_clean"] = True
+    if a.get("previous_frame_residual"):
+        kw["previous_frame_residual"] = True
     if a.get("refiner"):
         kw["refiner"] = {"channels": a["refiner"]["channels"], "layers": a["refiner"]["layers"]}
     if conf["kind"] == "video":

@@ -138,6 +138,10 @@ def main():
                     help="the frame before input is that frame as made (clean: the real frame in training, the "
                          "sampler's output in a stream), not as the window keeps it (its noise hides the detail "
                          "a still scene must keep in place)")
+    ap.add_argument("--previous-frame-residual", action="store_true",
+                    help="x prediction, with --previous-frame-clean: the clean frame is the frame before plus the "
+                         "network's output (zero at the start), so that the untrained model copies the frame before "
+                         "and learns the change (a still scene stays still without being learnt)")
     ap.add_argument("--refiner", help="video, x prediction: a convolutional head on the latent grid after the "
                     "transformer, CHANNELSxLAYERS (model.py: Refiner), e.g. 48x4")
     ap.add_argument("--heads", type=int)
@@ -241,6 +245,10 @@ def main():
         if not a.previous_frame or a.refiner:
             ap.error("--previous-frame-clean: with --previous-frame, without --refiner")
         arch["previous_frame_clean"] = True
+    if a.previous_frame_residual:
+        if not a.previous_frame_clean or arch.get("prediction") != "x":
+            ap.error("--previous-frame-residual: with --previous-frame-clean, for the latent video model (x prediction)")
+        arch["previous_frame_residual"] = True
     if a.refiner:
         ch, layers = (int(v) for v in a.refiner.lower().split("x"))
         if a.model != "video" or not a.latent or ch < 1 or layers < 2:
