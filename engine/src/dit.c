@@ -5,7 +5,8 @@
  *     h += gate1 * proj(attention(LN(h)*(1+scale1)+shift1, window))
  *     h += gate2 * fc2(gelu(fc1(LN(h)*(1+scale2)+shift2)))
  *   out = final.linear(LN(h)*(1+scale)+shift), shift,scale = final.adaLN(c)
- *   [out += refiner(out, x, the frame before, t)   (x prediction; refiner.h)] */
+ *   [out += refiner(out, x, the frame before, t)   (x prediction; refiner.h)]
+ *   [out += the frame before as made   (x prediction, arch.previous_frame_residual)] */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -194,7 +195,7 @@ int dit_set_previous(struct dit *d, const float *prev, struct drift_error *err)
 {
     size_t TD = (size_t)d->cfg.tokens * d->cfg.hidden;
     memcpy(d->base.data, d->pos_embed, TD * sizeof(float));
-    d->has_previous = prev && d->refiner;
+    d->has_previous = prev && (d->refiner || d->cfg.previous_frame_residual);
     if (d->has_previous)
         memcpy(d->previous.data, prev, (size_t)d->cfg.tokens * d->cfg.in_dim * sizeof(float));
     if (!prev || !d->cfg.previous_frame_input)
@@ -269,8 +270,8 @@ void dit_step_cache_reset(struct dit *d, struct dit_step_cache *sc)
     }
 }
 
-/* The final adaLN + linear into out (B,T,P); for x prediction, the clean frame it predicts
- * becomes the velocity (x - out) / max(t, DIT_X_PRED_T_MIN), x being this evaluation's input. */
+/* The final adaLN + linear into out (B,T,P) [+ the refiner's correction, + the frame before as
+ * made (arch.previous_frame_residual)]; for x prediction, the clean frame it predicts becomes the velocity (x - out) / max(t, DIT_X_PRED_T_MIN), x being this evaluation's input. */
 static int final_layer(struct dit *d, const struct drift_tensor *x, struct drift_tensor *out,
                        struct drift_error *err)
 {
@@ -290,6 +291,13 @@ static int final_layer(struct dit *d, const struct drift_tensor *x, struct drift
                                    d->has_previous ? d->previous.data : NULL, d->t_rows[b],
                                    err)) < 0)
             return r;
+    if (d->cfg.previous_frame_residual && d->has_previous) {
+        const float *prev = d->previous.data;
+        float *o = out->data;
+        for (int b = 0; b < d->batch; b++)
+            for (int64_t i = 0; i < per_row; i++)
+                o[b * per_row + i] += prev[i];
+    }
     if (d->cfg.x_prediction) {
         const float *xs = x->data;
         float *o = out->data;

@@ -35,6 +35,9 @@ struct dit_config {
     /* arch.previous_frame_clean: that input is the frame before as it was made (the sampler's clean
      * output), not as the window keeps it; the window itself is unchanged */
     bool previous_frame_clean;
+    /* arch.previous_frame_residual (x prediction, previous_frame_clean): the clean frame is the
+     * frame before as made plus the network's output (zeros before a stream's first frame) */
+    bool previous_frame_residual;
     /* arch.refiner (x prediction, latent video): convolutions on the latent grid refine the clean
      * frame of every evaluation (refiner.h); layers 0 = none */
     struct drift_refiner_config refiner;
@@ -98,7 +101,8 @@ struct dit {
     struct drift_tensor signal_prev;                 /* (B,T,D): TeaCache / first-block signal */
     struct drift_tensor base;  /* (1,T,D): pos_embed + prev_embed(the frame before), added to every
                                   row's embedding; pos_embed alone when there is no frame before */
-    struct drift_tensor previous;  /* (1,T,P): the frame before, kept for the refiner */
+    struct drift_tensor previous;  /* (1,T,P): the frame before, kept for the refiner and
+                                      arch.previous_frame_residual */
     bool has_previous;
     bool residual_valid, signal_valid;
     struct dit_cond_memo memo[DIT_COND_MEMO];

@@ -63,6 +63,15 @@ int dit_read_config(const struct drift_config *c, struct dit_config *cfg,
         return drift_error_set(err, -EINVAL, "%s: arch.previous_frame_clean says what the frame before "
                                "input holds, but arch.previous_frame_input is not true",
                                drift_config_label(c));
+    cfg->previous_frame_residual = false;
+    if (drift_config_has(c, "arch.previous_frame_residual") &&
+        (r = drift_config_get_bool(c, "arch.previous_frame_residual",
+                                   &cfg->previous_frame_residual, err)) < 0)
+        return r;
+    if (cfg->previous_frame_residual && !(cfg->previous_frame_clean && cfg->x_prediction))
+        return drift_error_set(err, -EINVAL, "%s: arch.previous_frame_residual adds the frame before as "
+                               "made to a clean frame: it needs arch.previous_frame_clean true and "
+                               "arch.prediction \"x\"", drift_config_label(c));
     if ((r = drift_refiner_read_config(c, cfg->tokens, cfg->in_dim, &cfg->refiner, err)) < 0)
         return r;
     if (cfg->refiner.layers && !cfg->x_prediction)

@@ -1,7 +1,8 @@
 /* Latent video models through the generator (tests/fixtures/dit/tiny-latent: random weights, an
  * 8x8x4 latent in 2x2 patches, x prediction, the frame before as an input, a refiner of 3
  * convolutions on the latent grid, clip 0.5, a decoder to 32x32 pixels; tiny-latent-clean: no refiner,
- * the frame before input as that frame was made): frames match the reference sampler's (tools/models/reference.py Stream +
+ * the frame before input as that frame was made; tiny-latent-residual: that frame plus the network's
+ * output is the clean frame): frames match the reference sampler's (tools/models/reference.py Stream +
  * decode, written by tools/reference/make_dit_fixture.py) at >= 40 dB in f32, with the window kept
  * as keys and values or rebuilt from stored frames (cache "none": each recommitted frame with its
  * own frame before, the oldest's long evicted), and so do the latents behind them (the
@@ -144,6 +145,14 @@ static void frames_before_as_made_match_the_reference_at_40_db(void **state)
 {
     (void)state;
     match_the_reference(MODEL "-clean", 55.0);
+}
+
+/* the clean frame as the frame before (as made) plus the network's output
+ * (arch.previous_frame_residual); the stream's first frame adds nothing */
+static void frames_built_on_the_frame_before_match_the_reference_at_40_db(void **state)
+{
+    (void)state;
+    match_the_reference(MODEL "-residual", 55.0);
 }
 
 static void the_model_reports_its_pixels(void **state)
@@ -436,6 +445,8 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
         { "arch.previous_frame_input", json_false(), "tensor 'prev_embed.weight' is not" },
         { "arch.previous_frame_clean", json_integer(1), "key 'arch.previous_frame_clean' must be true or false" },
         { "arch.previous_frame_clean", json_true(), "arch.refiner sees the frame before as the window keeps it" },
+        { "arch.previous_frame_residual", json_integer(1), "key 'arch.previous_frame_residual' must be true or false" },
+        { "arch.previous_frame_residual", json_true(), "arch.previous_frame_residual adds the frame before as made" },
         { "arch.refiner", NULL, "tensor 'refiner.0.weight' is not used" },
         { "arch.refiner", json_string("3x6"), "arch.refiner.channels" },
         { "arch.refiner.channels", json_integer(0), "arch.refiner.channels" },
@@ -469,6 +480,13 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
     set_key(&v, "arch.previous_frame_clean", json_true());
     expect_refusal(&v, dir, "arch.previous_frame_clean says what the frame before input holds, but "
                             "arch.previous_frame_input is not true");
+    /* the frame before added to a clean frame: not to a velocity */
+    variant_open(&v);
+    set_key(&v, "arch.previous_frame_clean", json_true());
+    set_key(&v, "arch.previous_frame_residual", json_true());
+    set_key(&v, "arch.prediction", json_string("v"));
+    expect_refusal(&v, dir, "arch.previous_frame_residual adds the frame before as made to a clean frame: "
+                            "it needs arch.previous_frame_clean true and arch.prediction \"x\"");
     /* a factor of 8 that the decoder matches (x2 then shuffle 4) leaves a 4x4 latent: 4 tokens */
     variant_open(&v);
     set_key(&v, "latent.factor", json_integer(8));
@@ -650,6 +668,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frames_match_the_reference_at_40_db),
         cmocka_unit_test(frames_before_as_made_match_the_reference_at_40_db),
+        cmocka_unit_test(frames_built_on_the_frame_before_match_the_reference_at_40_db),
         cmocka_unit_test(the_model_reports_its_pixels),
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(malformed_latent_sections_are_refused_by_name),

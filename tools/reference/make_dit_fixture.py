@@ -30,6 +30,8 @@ def write_config(path, cfg, latent=None, sampler=None):
         arch["previous_frame_input"] = True
     if cfg.get("previous_frame_clean"):
         arch["previous_frame_clean"] = True
+    if cfg.get("previous_frame_residual"):
+        arch["previous_frame_residual"] = True
     if cfg.get("refiner"):
         arch["refiner"] = dict(cfg["refiner"])
     conf = {"format": "drift-model", "format_version": 1, "kind": cfg["kind"], "arch": arch,
@@ -119,6 +121,7 @@ def main():
 
     latent_model()
     latent_model("tiny-latent-clean", clean=True)
+    latent_model("tiny-latent-residual", clean=True, residual=True)
 
 
 # The golden cases of the latent model: (name, prompt, negative prompt, seed, sampler, steps, guidance,
@@ -127,22 +130,24 @@ LATENT_CASES = (("euler", "w1 w3", "", 5, "euler", 3, 1.0, 1.0, 0.05, 4),
                 ("heun-cfg", "w2", "w7", 9, "heun", 2, 2.5, 2.0, 0.1, 3))
 
 
-def latent_model(name="tiny-latent", clean=False):
+def latent_model(name="tiny-latent", clean=False, residual=False):
     """A tiny latent video model (docs/MODELS.md, latent): the transformer makes an 8x8 latent of
     4 channels in 2x2 patches (16 tokens of 16 values, x prediction, the frame before as an input, clip 0.5: the
     sampled latents reach past it, so the clamp matters), a refiner of 3 convolutions 13->6->6->4 on the
     8x8 grid (model.py: Refiner) or, `clean` ("tiny-latent-clean"), instead of the refiner the frame before
-    input as that frame was made (arch.previous_frame_clean); a random decoder
+    input as that frame was made (arch.previous_frame_clean), and `residual` ("tiny-latent-residual") that frame
+    added to the output (arch.previous_frame_residual); a random decoder
     (conv 3x3 4->8, up, conv 3x3 8->8, conv 1x1 8->12, pixel shuffle 2) makes 32x32 pixels.
     Goldens from the reference sampler (tools/models/reference.py: Stream, decode), per case the
     decoded frames [F, 32, 32, 3] and the latents [F, 8, 8, 4]; and the decoder alone on a random
     latent ("decoder.latent" -> "decoder.pixels")."""
     sys.path.insert(0, os.path.join(HERE, "..", "models"))
     import reference as R
-    torch.manual_seed(11 if clean else 10)
+    torch.manual_seed(12 if residual else 11 if clean else 10)
     cfg = M.video_config(12, width=32, height=32, patch=2, hidden=32, depth=2, heads=2, window=2,
                          text_dim=8, latent_factor=4, latent_channels=4, prediction="x", previous_frame_input=True,
-                         **({"previous_frame_clean": True} if clean else {"refiner": {"channels": 6, "layers": 3}}))
+                         **({"previous_frame_clean": True} if clean else {"refiner": {"channels": 6, "layers": 3}}),
+                         **({"previous_frame_residual": True} if residual else {}))
     net = M.DriftDiT(cfg).eval()
     with torch.no_grad():
         for _, p in net.named_parameters():
