@@ -191,7 +191,7 @@ static int check_args(const struct drift_attention_args *a, int64_t *ret_D, int6
         return r;
     if (a->cache) {
         const struct drift_kv_cache *c = a->cache;
-        if (c->batch != B || c->heads != a->heads || (int64_t)c->head_dim * a->heads != C ||
+        if (c->batch < B || c->heads != a->heads || (int64_t)c->head_dim * a->heads != C ||
             c->block_tokens != Lq || a->mask != DRIFT_MASK_NONE)
             return drift_error_set(err, -EINVAL, "attention: the cache (%d,%d heads,%d,%d tokens) "
                                    "does not fit q, or a mask was given with a cache",

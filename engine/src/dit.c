@@ -134,7 +134,10 @@ static int memo_modulation(struct dit *d, int index, struct drift_linear *ada,
     mods->data = memo_entry(d, d->memo_current) + 2 * BD + 6 * BD * index;
     if (m->done & (UINT64_C(1) << index))
         return 0;
-    int r = drift_linear_forward(d->ctx, ada, &d->cond, mods, false, err);
+    /* every row of the batch, as the memo entry is keyed (mods may show fewer: dit_set_rows) */
+    struct drift_tensor all = *mods;
+    all.shape[0] = d->batch;
+    int r = drift_linear_forward(d->ctx, ada, &d->cond, &all, false, err);
     if (r == 0)
         m->done |= UINT64_C(1) << index;
     return r;
@@ -215,7 +218,7 @@ static int embed(struct dit *d, const struct drift_tensor *x, struct drift_error
         return r;
     int64_t TD = (int64_t)d->cfg.tokens * d->cfg.hidden;
     const float *base = d->base.data;
-    for (int b = 0; b < d->batch; b++) {
+    for (int b = 0; b < d->rows; b++) {
         float *row = (float *)d->h0.data + b * TD;
         for (int64_t i = 0; i < TD; i++)
             row[i] += base[i];
@@ -285,7 +288,7 @@ static int final_layer(struct dit *d, const struct drift_tensor *x, struct drift
     if ((r = drift_linear_forward(d->ctx, d->final_linear, &d->a, out, false, err)) < 0)
         return r;
     int64_t per_row = (int64_t)d->cfg.tokens * d->cfg.in_dim;
-    for (int b = 0; d->refiner && b < d->batch; b++)
+    for (int b = 0; d->refiner && b < d->rows; b++)
         if ((r = drift_refiner_run(d->refiner, (float *)out->data + b * per_row,
                                    (const float *)x->data + b * per_row,
                                    d->has_previous ? d->previous.data : NULL, d->t_rows[b],
@@ -294,14 +297,14 @@ static int final_layer(struct dit *d, const struct drift_tensor *x, struct drift
     if (d->cfg.previous_frame_residual && d->has_previous) {
         const float *prev = d->previous.data;
         float *o = out->data;
-        for (int b = 0; b < d->batch; b++)
+        for (int b = 0; b < d->rows; b++)
             for (int64_t i = 0; i < per_row; i++)
                 o[b * per_row + i] += prev[i];
     }
     if (d->cfg.x_prediction) {
         const float *xs = x->data;
         float *o = out->data;
-        for (int b = 0; b < d->batch; b++) {
+        for (int b = 0; b < d->rows; b++) {
             float inv = 1.0f / (d->t_rows[b] > DIT_X_PRED_T_MIN ? d->t_rows[b] : DIT_X_PRED_T_MIN);
             for (int64_t i = b * per_row; i < (b + 1) * per_row; i++)
                 o[i] = (xs[i] - o[i]) * inv;
@@ -383,6 +386,23 @@ int dit_forward(struct dit *d, const struct drift_tensor *x, int64_t position,
     subtract(&d->residual_all, &d->h, &d->h0);
     d->residual_valid = true;
     return final_layer(d, x, out, err);
+}
+
+int dit_set_rows(struct dit *d, int rows, struct drift_error *err)
+{
+    if (rows < 1 || rows > d->batch)
+        return drift_error_set(err, -EINVAL, "model: %d rows of a batch of %d", rows, d->batch);
+    if (rows == d->rows)
+        return 0;
+    /* Row-major activations: the first rows of each are a view of the same memory. */
+    struct drift_tensor *acts[] = { &d->h,   &d->h0,  &d->h1,  &d->a,    &d->qkv,
+                                    &d->attn, &d->tmp, &d->mlp, &d->mods, &d->fmods,
+                                    &d->residual_all, &d->residual_rest, &d->signal_prev };
+    for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++)
+        acts[i]->shape[0] = rows;
+    d->rows = rows;
+    d->residual_valid = d->signal_valid = false; /* residuals of other rows */
+    return 0;
 }
 
 void dit_commit_working(struct dit *d, int64_t position)

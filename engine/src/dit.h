@@ -84,6 +84,7 @@ struct dit_cond_memo {
 struct dit {
     struct dit_config cfg;
     int batch;
+    int rows; /* the rows dit_forward evaluates: the batch, or 1 (dit_set_rows) */
     struct drift_context *ctx;         /* not owned */
     struct drift_linear *patch_embed, *t_fc1, *t_fc2, *text_fc1, *text_fc2;
     struct drift_linear *final_ada, *final_linear;
@@ -127,6 +128,13 @@ void dit_free(struct dit *dit);
 /* (Re)allocates the KV caches for a batch of 1 or 2; clears the window. */
 int dit_set_batch(struct dit *dit, int batch, struct drift_error *err);
 void dit_clear_cache(struct dit *dit);
+
+/* The rows the next dit_forward()s evaluate: the batch (dit_set_batch's default), or 1, the first
+ * row (the conditional branch) alone, for a sampler step that does not guide. The skipped row's
+ * keys and values are not written, so the window must not keep that evaluation's working slot
+ * (dit_commit_working), and dit_commit needs the whole batch. Conditioning (dit_condition) stays
+ * per batch. A change forgets the step cache's residuals. */
+int dit_set_rows(struct dit *dit, int rows, struct drift_error *err);
 
 /* Text conditioning of a prompt's word ids: mean of embeddings -> MLP, or the null embedding
  * for no words. out: (D) floats. */

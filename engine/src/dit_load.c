@@ -233,7 +233,7 @@ int dit_set_batch(struct dit *d, int batch, struct drift_error *err)
 {
     if (batch < 1 || batch > 2)
         return drift_error_set(err, -EINVAL, "model: batch %d must be 1 or 2", batch);
-    d->batch = batch;
+    d->batch = d->rows = batch;
     memset(d->memo, 0, sizeof(d->memo)); /* keyed by the batch's rows */
     d->memo_current = d->memo_next = 0;
     int r = alloc_scratch(d, err);

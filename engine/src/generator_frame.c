@@ -84,7 +84,21 @@ static int velocity(void *user, const float *x, float t, int step, int last, flo
         sc->force = step == 0 || last ||
                     (g->cache == DRIFT_CACHE_KV_FORA && step % interval == 0);
     }
-    if ((r = dit_forward(&g->dit, &g->xb, g->frame, sc, &g->vb, a->err)) < 0)
+    /* Above the model's guidance_t_max the step takes the conditional branch alone (w = 1), so the
+     * unconditional row is not evaluated: one of a frame's six evaluations at the video model's
+     * defaults. Both rows still run where the window keeps this evaluation's keys and values
+     * (commit last-step, the last step: the unconditional branch attends to them next frame) and
+     * under a step cache (its residuals are per row). */
+    bool guided = t <= g->model_guidance_t_max;
+    int rows = g->dit.batch == 2 && !guided && !sc && !(g->commit == DRIFT_COMMIT_LAST_STEP && last)
+                   ? 1 : g->dit.batch;
+    struct drift_tensor xr = g->xb, vr = g->vb;
+    xr.shape[0] = vr.shape[0] = rows;
+    if ((r = dit_set_rows(&g->dit, rows, a->err)) < 0)
+        return r;
+    r = dit_forward(&g->dit, &xr, g->frame, sc, &vr, a->err);
+    int r2 = dit_set_rows(&g->dit, g->dit.batch, a->err); /* commits and rebuilds need every row */
+    if (r < 0 || (r = r2) < 0)
         return r;
     g->counters.seconds_model += now() - t0;
     if (sc && sc->skipped)
@@ -92,10 +106,8 @@ static int velocity(void *user, const float *x, float t, int step, int last, flo
     else
         g->counters.evals_run++;
     const float *vc = g->vb.data, *vu = vc + g->frame_values;
-    /* above the model's guidance_t_max the conditional branch alone (both still run: the window
-     * keeps the last step's keys of each) */
-    float w = t > g->model_guidance_t_max ? 1.0f : (float)g->guidance;
-    if (g->dit.batch == 2)
+    float w = guided ? (float)g->guidance : 1.0f;
+    if (rows == 2)
         for (size_t i = 0; i < g->frame_values; i++)
             v[i] = vu[i] + w * (vc[i] - vu[i]);
     else

@@ -124,7 +124,7 @@ static void store_block(const struct drift_kv_cache *c, const struct drift_tenso
                         const struct drift_tensor *v)
 {
     struct store_job job = { c, k, v };
-    int64_t heads = (int64_t)c->batch * c->heads;
+    int64_t heads = k->shape[0] * c->heads; /* the first rows: a batch's rows may be fewer */
     drift_parallel_for(heads, heads * c->block_tokens * c->head_dim, store_head, &job);
 }
 
@@ -135,10 +135,11 @@ static int kv_cache_write_impl(struct drift_context *ctx, struct drift_kv_cache 
     (void)ctx;
     const struct drift_tensor *t[2] = { k, v };
     for (int i = 0; i < 2; i++)
-        if (!t[i] || t[i]->dtype != DRIFT_F32 || t[i]->ndim != 3 || t[i]->shape[0] != c->batch ||
+        if (!t[i] || t[i]->dtype != DRIFT_F32 || t[i]->ndim != 3 || t[i]->shape[0] < 1 ||
+            t[i]->shape[0] > c->batch || (i && t[i]->shape[0] != k->shape[0]) ||
             t[i]->shape[1] != c->block_tokens ||
             t[i]->shape[2] != (int64_t)c->heads * c->head_dim || t[i]->stride[2] != 1)
-            return drift_error_set(err, -EINVAL, "kv_cache: %s must be f32 (%d,%d,%d)",
+            return drift_error_set(err, -EINVAL, "kv_cache: %s must be f32 (at most %d,%d,%d)",
                                    i ? "v" : "k", c->batch, c->block_tokens, c->heads * c->head_dim);
     store_block(c, k, v);
     return 0;

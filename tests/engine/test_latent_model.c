@@ -210,12 +210,16 @@ struct variant {
     size_t size;
 };
 
-static void variant_open(struct variant *v)
+/* The fixture model at `stem` (NAME without .json / .safetensors), to be edited. */
+static void variant_open_from(struct variant *v, const char *stem)
 {
     json_error_t jerr;
-    v->conf = json_load_file(MODEL ".json", 0, &jerr);
+    char path[512];
+    snprintf(path, sizeof(path), "%s.json", stem);
+    v->conf = json_load_file(path, 0, &jerr);
     assert_non_null(v->conf);
-    FILE *in = fopen(MODEL ".safetensors", "rb");
+    snprintf(path, sizeof(path), "%s.safetensors", stem);
+    FILE *in = fopen(path, "rb");
     assert_non_null(in);
     fseek(in, 0, SEEK_END);
     long total = ftell(in);
@@ -234,6 +238,11 @@ static void variant_open(struct variant *v)
     v->data = malloc(v->size + 4096); /* room for added tensors */
     assert_int_equal(fread(v->data, 1, v->size, in), v->size);
     fclose(in);
+}
+
+static void variant_open(struct variant *v)
+{
+    variant_open_from(v, MODEL);
 }
 
 /* Sets (value) or deletes (NULL) the config's dotted key. */
@@ -616,6 +625,41 @@ static void malformed_latent_sections_are_refused_by_name(void **state)
     fixture_remove_model_dir(dir);
 }
 
+/* A sampler step above the model's sampler.guidance_t_max (the fixture's 0.75: Heun's first
+ * evaluation, at t = 1) is not guided, so the unconditional row is not evaluated: as many
+ * evaluations as with every step guided, fewer FLOPs (the frames' agreement with the reference,
+ * which computes that step the same way, is frames_built_on_the_frame_before_match_...). */
+static void an_unguided_step_evaluates_the_conditional_row_alone(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/drift-rows-XXXXXX", model[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(model, sizeof(model), "%s/m", dir);
+    struct variant v;
+    variant_open_from(&v, MODEL "-residual");
+    set_key(&v, "sampler.guidance_t_max", NULL); /* every step guided */
+    variant_write(&v, dir);
+    variant_close(&v);
+    struct drift_generator_settings s = settings_of(&cases[1]);
+    struct drift_generator *some = open_gen(MODEL "-residual", &s), *every = open_gen(model, &s);
+    struct drift_error err = { 0 };
+    uint8_t rgb[FRAME_BYTES];
+    for (int f = 0; f < 3; f++) {
+        assert_int_equal(drift_generator_next_frame(some, rgb, sizeof(rgb), &err), 0);
+        assert_int_equal(drift_generator_next_frame(every, rgb, sizeof(rgb), &err), 0);
+    }
+    struct drift_generator_counters a, b;
+    drift_generator_get_counters(some, &a);
+    drift_generator_get_counters(every, &b);
+    print_message("first step unguided: %.0f FLOPs in %llu evaluations; every step guided: %.0f in %llu\n",
+                  a.flops, (unsigned long long)a.evals_run, b.flops, (unsigned long long)b.evals_run);
+    assert_int_equal(a.evals_run, b.evals_run);
+    assert_true(a.flops < b.flops);
+    drift_generator_free(some);
+    drift_generator_free(every);
+    fixture_remove_model_dir(dir);
+}
+
 /* The noise flow carries a fine field of noise and rolls it by the whole sub-cells (a quarter
  * cell) its velocity has covered: 0.2 cells per frame crosses its first sub-cell at frame 2, a
  * velocity under the minimum (1/32 cell) is none, a flow changes the frames against a still one,
@@ -669,6 +713,7 @@ int main(void)
         cmocka_unit_test(frames_match_the_reference_at_40_db),
         cmocka_unit_test(frames_before_as_made_match_the_reference_at_40_db),
         cmocka_unit_test(frames_built_on_the_frame_before_match_the_reference_at_40_db),
+        cmocka_unit_test(an_unguided_step_evaluates_the_conditional_row_alone),
         cmocka_unit_test(the_model_reports_its_pixels),
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(malformed_latent_sections_are_refused_by_name),

@@ -305,6 +305,44 @@ static void kv_cache_streams_blocks_through_a_rolling_window(void **state)
     drift_safetensors_close(st);
 }
 
+/* The first batch entry alone (a sampler step that evaluates the conditional branch only), written
+ * to and read from a cache made for a batch of 2, gives what the whole batch gives for it; the
+ * other entry's keys and values are left as they were. */
+static void kv_cache_serves_the_first_entries_of_its_batch_alone(void **state)
+{
+    const int T = 16, heads = 4, D = 32, window = 3, blocks = 7;
+    struct drift_safetensors *st = fixture_open("attention_kv_cache");
+    struct drift_tensor q = fixture_tensor(st, "q"), k = fixture_tensor(st, "k"),
+                        v = fixture_tensor(st, "v"), want = fixture_tensor(st, "y"),
+                        slopes = fixture_tensor(st, "slopes");
+    struct drift_tensor y = tensor_like(&want);
+    struct drift_tensor q0 = q, k0 = k, v0 = v, y0 = y, want0 = want;
+    q0.shape[0] = k0.shape[0] = v0.shape[0] = y0.shape[0] = want0.shape[0] = 1;
+    struct drift_kv_cache *cache = NULL;
+    OK(drift_kv_cache_new(CTX, 2, heads, D, T, window, &cache, E));
+    for (int n = 0; n < blocks; n++) {
+        struct drift_tensor qn = rows_view(&q0, n * T, T), kn = rows_view(&k0, n * T, T),
+                            vn = rows_view(&v0, n * T, T), yn = rows_view(&y0, n * T, T);
+        OK(drift_kv_cache_write(CTX, cache, &kn, &vn, E));
+        struct drift_attention_args args = { .heads = heads, .q = &qn, .cache = cache,
+                                             .position = n, .age_slope = slopes.data, .out = &yn };
+        OK(drift_attention(CTX, &args, E));
+        drift_kv_cache_commit(cache, n);
+    }
+    expect_close(state, &y0, &want0, "attention_kv_cache, first entry");
+    /* more entries than the cache holds are refused by name */
+    struct drift_tensor k3 = k, q3 = q;
+    k3.shape[0] = q3.shape[0] = 3;
+    struct drift_error err = { 0 };
+    assert_int_equal(drift_kv_cache_write(CTX, cache, &k3, &k3, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "kv_cache"));
+    struct drift_attention_args args = { .heads = heads, .q = &q3, .cache = cache, .out = &y };
+    assert_int_equal(drift_attention(CTX, &args, &err), -EINVAL);
+    drift_kv_cache_free(cache);
+    drift_tensor_free(&y);
+    drift_safetensors_close(st);
+}
+
 static void attention_rejects_cache_that_does_not_fit(void **state)
 {
     struct drift_kv_cache *cache = NULL;
@@ -410,6 +448,7 @@ static int teardown(void **state)
     cmocka_unit_test(attention_with_causal_mask_matches_reference),                              \
     cmocka_unit_test(attention_block_causal_with_age_bias_matches_reference),                    \
     cmocka_unit_test(kv_cache_streams_blocks_through_a_rolling_window),                          \
+    cmocka_unit_test(kv_cache_serves_the_first_entries_of_its_batch_alone),                      \
     cmocka_unit_test(attention_rejects_cache_that_does_not_fit),                                 \
     cmocka_unit_test(op_time_counts_once_under_the_outermost_op)
 
@@ -418,6 +457,7 @@ static int teardown(void **state)
     cmocka_unit_test(attention_with_causal_mask_matches_reference),                              \
     cmocka_unit_test(attention_block_causal_with_age_bias_matches_reference),                    \
     cmocka_unit_test(kv_cache_streams_blocks_through_a_rolling_window),                          \
+    cmocka_unit_test(kv_cache_serves_the_first_entries_of_its_batch_alone),                      \
     cmocka_unit_test(op_time_counts_once_under_the_outermost_op)
 
 int main(void)

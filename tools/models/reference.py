@@ -152,8 +152,7 @@ class Stream:
         self.shift = sd["shift"] if shift is None else shift
         self.tc = sd["context_t"] if context_t is None else context_t
         self.carry = sd.get("noise_carry", 0.0) if noise_carry is None else noise_carry
-        # steps at noise levels above it are not guided (both branches still evaluated: the window keeps the
-        # last step's keys of each)
+        # steps at noise levels above it are not guided (f_eval: the conditional branch alone)
         self.guidance_t_max = sd.get("guidance_t_max", 1.0)
         self.start_prev = None   # the frame before's starting noise (noise_carry)
         self.fields = None        # the noise flow's fine fields of carried noise, one per stream
@@ -237,6 +236,10 @@ class Stream:
     def f_eval(self, x, t):
         vc, _ = self.model(x, t, 0)
         if len(self.branches) == 1:
+            return vc
+        if float(t) > self.guidance_t_max and not (self.commit == "last-step" and float(t) == self.ts[-2]):
+            # an unguided step (w = 1) is the conditional branch alone; the engine does not evaluate the
+            # unconditional one unless the window keeps this evaluation's keys (the last step's, at ts[-2])
             return vc
         vu, _ = self.model(x, t, 1)
         w = self.guidance if float(t) <= self.guidance_t_max else 1.0

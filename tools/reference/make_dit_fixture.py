@@ -164,12 +164,14 @@ def latent_model(name="tiny-latent", clean=False, residual=False):
               "decoder": {"layers": ["conv", "up", "conv", "conv"], "activation": "silu", "shuffle": 2}}
     safetensors_io.save(os.path.join(OUT, name + ".safetensors"), weights)
     # the clean model's window keeps the last step's input (t = 1/3 and more), far from the frame as made
-    commit = {"commit": "last-step"} if clean else {}
-    write_config(os.path.join(OUT, name + ".json"), cfg, latent, commit)
+    sampler_keys = {"commit": "last-step"} if clean else {}
+    if residual:   # and its first step unguided: the heun-cfg case evaluates t = 1 without the null prompt
+        sampler_keys["guidance_t_max"] = 0.75
+    write_config(os.path.join(OUT, name + ".json"), cfg, latent, sampler_keys)
 
     net, conf = R.load(os.path.join(OUT, name + ".json"))
     conf["sampler"] = dict({"default": "euler", "steps": 3, "guidance": 1.0, "shift": 1.0, "context_t": 0.05},
-                           **commit)
+                           **sampler_keys)
     R.tokenize = lambda prompt: [int(w[1:]) for w in prompt.split()]   # the fixture's words w0..w11
     golden = {}
     for case, prompt, neg, seed, sampler, steps, g, shift, tc, frames in LATENT_CASES:

@@ -126,7 +126,8 @@ int drift_kv_cache_new(struct drift_context *ctx, int batch, int heads, int head
                        struct drift_error *err);
 void drift_kv_cache_free(struct drift_kv_cache *cache);
 /* Writes the current block's keys and values: k, v (B,block_tokens,heads*head_dim) f32, any
- * row stride (views into a fused QKV output work). Overwrites the working slot. */
+ * row stride (views into a fused QKV output work). Overwrites the working slot. B may be less
+ * than the cache's batch: the first B entries are written, the others keep what they held. */
 int drift_kv_cache_write(struct drift_context *ctx, struct drift_kv_cache *cache,
                          const struct drift_tensor *k, const struct drift_tensor *v,
                          struct drift_error *err);
@@ -148,7 +149,8 @@ enum drift_mask {
 struct drift_attention_args {
     int heads;
     const struct drift_tensor *q;   /* (B,Lq,H*D) f32, any row stride */
-    /* Either a cache (keys = its window + the working slot, Lq = block_tokens) ... */
+    /* Either a cache (keys = its window + the working slot, Lq = block_tokens; B up to the
+     * cache's batch: its first B entries) ... */
     struct drift_kv_cache *cache;
     int64_t position;               /* with a cache: position of the working block */
     /* ... or explicit keys and values (B,Lk,H*D) f32, any row stride, with a mask. */
