@@ -150,6 +150,8 @@ def main():
     ok &= check("latent video, frame before", video, "last-step", 2.0, carry=0.9)
     ok &= check("latent video, frame before as made", dict(video, previous_frame_clean=True), "last-step", 2.0,
                 carry=0.9)
+    ok &= check("latent video, the frame before plus the output", dict(video, previous_frame_clean=True,
+                previous_frame_residual=True), "last-step", 2.0, carry=0.9)
     ok &= check_real_prefix(audio, "pass")
     ok &= check_real_prefix(video, "last-step")
     ok &= check_real_per_clip(audio, "pass")
