@@ -274,7 +274,8 @@ void dit_step_cache_reset(struct dit *d, struct dit_step_cache *sc)
 }
 
 /* The final adaLN + linear into out (B,T,P) [+ the refiner's correction, + the frame before as
- * made (arch.previous_frame_residual)]; for x prediction, the clean frame it predicts becomes the velocity (x - out) / max(t, DIT_X_PRED_T_MIN), x being this evaluation's input. */
+ * made (arch.previous_frame_residual)]; for x prediction, the clean frame it predicts becomes the
+ * velocity (x - out) / max(t, DIT_X_PRED_T_MIN), x being this evaluation's input. */
 static int final_layer(struct dit *d, const struct drift_tensor *x, struct drift_tensor *out,
                        struct drift_error *err)
 {
