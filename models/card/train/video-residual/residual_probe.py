@@ -1,13 +1,19 @@
-"""residual model: what f = x_hat - prev looks like at t = 1 with the real window and real clean prev"""
-import sys, torch
-sys.path.insert(0, '/work/main/tools/models')
+"""residual model: what f = x_hat - prev looks like at t = 1 with the real window and real clean prev.
+   usage: /usr/bin/python3 residual_probe.py OUT/ckpt.pt OUT/data.pt"""
+import os
+import sys
+
+import torch
+
+# the repository's tools/models, from models/card/train/video-residual/
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "tools", "models"))
 import model as M
 from checkpoint_io import load_ckpt
 from vocab import tokenize
 torch.set_num_threads(2)
 ck = load_ckpt(sys.argv[1])
 net = M.DriftDiT(ck["cfg"]); net.load_state_dict(ck["state"]); net.eval()
-d = torch.load('/work/expv/out/data.pt')
+d = torch.load(sys.argv[2])  # OUT/data.pt of the run
 fams = d["families"]
 torch.manual_seed(0)
 for fam in ['aurora', 'clouds', 'stars', 'flames']:
