@@ -134,7 +134,7 @@ static int memo_modulation(struct dit *d, int index, struct drift_linear *ada,
     mods->data = memo_entry(d, d->memo_current) + 2 * BD + 6 * BD * index;
     if (m->done & (UINT64_C(1) << index))
         return 0;
-    /* every row of the batch, as the memo entry is keyed (mods may show fewer: dit_set_rows) */
+    /* every row of the batch, as the memo entry is keyed (mods may show fewer: use_rows) */
     struct drift_tensor all = *mods;
     all.shape[0] = d->batch;
     int r = drift_linear_forward(d->ctx, ada, &d->cond, &all, false, err);
@@ -337,14 +337,35 @@ static bool may_reuse(const struct dit *d, struct dit_step_cache *sc, double cha
     return !sc->force && d->residual_valid && sc->accumulated < sc->threshold;
 }
 
+/* Evaluates the first x->shape[0] rows of the batch: the whole batch, or the conditional branch
+ * alone for a sampler step that does not guide. Row-major activations: the first rows of each are
+ * a view of the same memory. A change forgets the step cache's residuals (they are per row). */
+static int use_rows(struct dit *d, const struct drift_tensor *x, struct drift_error *err)
+{
+    int64_t rows = x->shape[0];
+    if (rows < 1 || rows > d->batch)
+        return drift_error_set(err, -EINVAL, "model: an input of %lld rows for a batch of %d",
+                               (long long)rows, d->batch);
+    if (rows == d->rows)
+        return 0;
+    struct drift_tensor *acts[] = { &d->h,   &d->h0,  &d->h1,  &d->a,    &d->qkv,
+                                    &d->attn, &d->tmp, &d->mlp, &d->mods, &d->fmods,
+                                    &d->residual_all, &d->residual_rest, &d->signal_prev };
+    for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++)
+        acts[i]->shape[0] = rows;
+    d->rows = (int)rows;
+    d->residual_valid = d->signal_valid = false;
+    return 0;
+}
+
 int dit_forward(struct dit *d, const struct drift_tensor *x, int64_t position,
                 struct dit_step_cache *sc, struct drift_tensor *out, struct drift_error *err)
 {
     enum dit_step_mode mode = sc ? sc->mode : DIT_STEP_OFF;
     if (sc)
         sc->skipped = false;
-    int r = embed(d, x, err);
-    if (r < 0)
+    int r = use_rows(d, x, err);
+    if (r < 0 || (r = embed(d, x, err)) < 0)
         return r;
     copy_tensor(&d->h, &d->h0);
     if (mode == DIT_STEP_TEACACHE) {
@@ -389,34 +410,24 @@ int dit_forward(struct dit *d, const struct drift_tensor *x, int64_t position,
     return final_layer(d, x, out, err);
 }
 
-int dit_set_rows(struct dit *d, int rows, struct drift_error *err)
+int dit_commit_working(struct dit *d, int64_t position, struct drift_error *err)
 {
-    if (rows < 1 || rows > d->batch)
-        return drift_error_set(err, -EINVAL, "model: %d rows of a batch of %d", rows, d->batch);
-    if (rows == d->rows)
-        return 0;
-    /* Row-major activations: the first rows of each are a view of the same memory. */
-    struct drift_tensor *acts[] = { &d->h,   &d->h0,  &d->h1,  &d->a,    &d->qkv,
-                                    &d->attn, &d->tmp, &d->mlp, &d->mods, &d->fmods,
-                                    &d->residual_all, &d->residual_rest, &d->signal_prev };
-    for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++)
-        acts[i]->shape[0] = rows;
-    d->rows = rows;
-    d->residual_valid = d->signal_valid = false; /* residuals of other rows */
-    return 0;
-}
-
-void dit_commit_working(struct dit *d, int64_t position)
-{
+    if (d->rows < d->batch)
+        return drift_error_set(err, -EINVAL, "model: the last evaluation ran %d of %d rows; the "
+                               "window needs every row's keys", d->rows, d->batch);
     for (int i = 0; i < d->cfg.depth; i++)
         drift_kv_cache_commit(d->blocks[i].cache, position);
+    return 0;
 }
 
 int dit_commit(struct dit *d, const struct drift_tensor *x, int64_t position,
                struct drift_error *err)
 {
-    int r = embed(d, x, err);
-    if (r < 0)
+    if (x->shape[0] != d->batch)
+        return drift_error_set(err, -EINVAL, "model: a commit of %lld rows for a batch of %d",
+                               (long long)x->shape[0], d->batch);
+    int r = use_rows(d, x, err);
+    if (r < 0 || (r = embed(d, x, err)) < 0)
         return r;
     copy_tensor(&d->h, &d->h0);
     /* Layer i's keys depend on blocks 0..i-1 only: the last block stops after its keys. */
@@ -431,6 +442,5 @@ int dit_commit(struct dit *d, const struct drift_tensor *x, int64_t position,
             return r;
         }
     }
-    dit_commit_working(d, position);
-    return 0;
+    return dit_commit_working(d, position, err);
 }

@@ -84,7 +84,7 @@ struct dit_cond_memo {
 struct dit {
     struct dit_config cfg;
     int batch;
-    int rows; /* the rows dit_forward evaluates: the batch, or 1 (dit_set_rows) */
+    int rows; /* the rows the last evaluation ran: the batch, or its first (the input's shape[0]) */
     struct drift_context *ctx;         /* not owned */
     struct drift_linear *patch_embed, *t_fc1, *t_fc2, *text_fc1, *text_fc2;
     struct drift_linear *final_ada, *final_linear;
@@ -129,13 +129,6 @@ void dit_free(struct dit *dit);
 int dit_set_batch(struct dit *dit, int batch, struct drift_error *err);
 void dit_clear_cache(struct dit *dit);
 
-/* The rows the next dit_forward()s evaluate: the batch (dit_set_batch's default), or 1, the first
- * row (the conditional branch) alone, for a sampler step that does not guide. The skipped row's
- * keys and values are not written, so the window must not keep that evaluation's working slot
- * (dit_commit_working), and dit_commit needs the whole batch. Conditioning (dit_condition) stays
- * per batch. A change forgets the step cache's residuals. */
-int dit_set_rows(struct dit *dit, int rows, struct drift_error *err);
-
 /* Text conditioning of a prompt's word ids: mean of embeddings -> MLP, or the null embedding
  * for no words. out: (D) floats. */
 int dit_text_cond(struct dit *dit, const int *ids, int count, float *out, struct drift_error *err);
@@ -151,7 +144,10 @@ int dit_condition(struct dit *dit, const float *t, const float *const *text,
 int dit_set_previous(struct dit *dit, const float *prev, struct drift_error *err);
 
 /* One evaluation on x (B,T,P) with dit->cond; writes the velocity to out (B,T,P). `position` is
- * the frame's index (keys' ages). sc may be NULL (no step caching). */
+ * the frame's index (keys' ages). sc may be NULL (no step caching). B is the batch, or fewer: the
+ * first B rows alone (B = 1: the conditional branch, for a sampler step that does not guide), whose
+ * keys and values alone are written, so such an evaluation's working slot cannot be committed. A
+ * change of B forgets the step cache's residuals. Conditioning (dit_condition) stays per batch. */
 int dit_forward(struct dit *dit, const struct drift_tensor *x, int64_t position,
                 struct dit_step_cache *sc, struct drift_tensor *out, struct drift_error *err);
 /* Forgets the step cache's residuals (at the start of a frame). */
@@ -163,8 +159,9 @@ void dit_step_cache_reset(struct dit *dit, struct dit_step_cache *sc);
 int dit_commit(struct dit *dit, const struct drift_tensor *x, int64_t position,
                struct drift_error *err);
 /* Commits what the last dit_forward() wrote into the working slot (its input's keys and values)
- * to the window at `position`, with no evaluation. */
-void dit_commit_working(struct dit *dit, int64_t position);
+ * to the window at `position`, with no evaluation. -EINVAL if that evaluation ran fewer rows than
+ * the batch (the window would hold another evaluation's keys for the others). */
+int dit_commit_working(struct dit *dit, int64_t position, struct drift_error *err);
 
 /* FLOPs of one evaluation of batch 1 with `past` frames in the window. */
 double dit_flops_per_eval(const struct dit_config *cfg, int past);

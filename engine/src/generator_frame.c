@@ -94,11 +94,7 @@ static int velocity(void *user, const float *x, float t, int step, int last, flo
                    ? 1 : g->dit.batch;
     struct drift_tensor xr = g->xb, vr = g->vb;
     xr.shape[0] = vr.shape[0] = rows;
-    if ((r = dit_set_rows(&g->dit, rows, a->err)) < 0)
-        return r;
-    r = dit_forward(&g->dit, &xr, g->frame, sc, &vr, a->err);
-    int r2 = dit_set_rows(&g->dit, g->dit.batch, a->err); /* commits and rebuilds need every row */
-    if (r < 0 || (r = r2) < 0)
+    if ((r = dit_forward(&g->dit, &xr, g->frame, sc, &vr, a->err)) < 0)
         return r;
     g->counters.seconds_model += now() - t0;
     if (sc && sc->skipped)
@@ -267,7 +263,8 @@ static int join_window(struct drift_generator *g, struct drift_error *err)
     if (g->cache == DRIFT_CACHE_NONE) {
         remember_past(g, context, before, tc);
     } else if (g->commit == DRIFT_COMMIT_LAST_STEP) {
-        dit_commit_working(&g->dit, g->frame);
+        if ((r = dit_commit_working(&g->dit, g->frame, err)) < 0)
+            return r;
     } else {
         if ((r = condition(g, tc, err)) < 0)
             return r;

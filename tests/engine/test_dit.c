@@ -1,7 +1,8 @@
 /* The transformer's forward pass against tools/models/model.py (forward_frame) on a tiny random
  * model: text conditioning, 4 frames streamed through a window of 2 with commit passes, batch 2.
  * Also: the step caches' code paths, the conditioning memo (reused for the same noise level and
- * text only, exactly), and a model file missing a tensor is refused by name. */
+ * text only, exactly), the first row evaluated alone (and kept out of the window), and a model file
+ * missing a tensor is refused by name. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -196,6 +197,52 @@ static void conditioning_memo_reuses_only_the_same_key(void **state)
     dit_free(&d);
 }
 
+/* An input of fewer rows than the batch evaluates its first rows alone, as the whole batch gives
+ * them; the window cannot keep such an evaluation, a commit needs every row, and more rows than the
+ * batch are refused. */
+static void the_first_row_alone_is_evaluated_and_kept_out_of_the_window(void **state)
+{
+    struct env *e = *state;
+    struct dit d;
+    load(e, &d);
+    struct drift_error err = { 0 };
+    float text[64], null[64];
+    dit_text_cond(&d, (int[]){ 1, 3, 3 }, 3, text, &err);
+    dit_text_cond(&d, NULL, 0, null, &err);
+    const float *texts[2] = { text, null };
+    float t[2] = { 0.6f, 0.6f };
+    struct drift_tensor x = io_tensor(e, "x%d", 0), want = io_tensor(e, "v%d", 0);
+    struct drift_tensor both = tensor_like(&want), first = tensor_like(&want);
+    double flops_both = evaluate(&d, t, texts, &x, NULL, &both);
+    assert_int_equal(dit_commit_working(&d, 0, &err), 0);
+    dit_clear_cache(&d);
+
+    struct drift_tensor x1 = x, v1 = first;
+    x1.shape[0] = v1.shape[0] = 1;
+    double flops_first = evaluate(&d, t, texts, &x1, NULL, &v1);
+    assert_true(flops_first < flops_both);
+    struct drift_tensor both_first = both;
+    both_first.shape[0] = 1;
+    assert_true(relative_error(&v1, &both_first) <= tolerance_for(e->ctx));
+
+    assert_int_equal(dit_commit_working(&d, 0, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "ran 1 of 2 rows"));
+    assert_int_equal(dit_commit(&d, &x1, 0, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "a commit of 1 rows for a batch of 2"));
+    struct drift_tensor x3 = x;
+    x3.shape[0] = 3;
+    assert_int_equal(dit_forward(&d, &x3, 0, NULL, &both, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "an input of 3 rows for a batch of 2"));
+
+    /* the whole batch again: every row, the same answer as before */
+    evaluate(&d, t, texts, &x, NULL, &first);
+    assert_true(relative_error(&first, &both) <= tolerance_for(e->ctx));
+    assert_int_equal(dit_commit_working(&d, 0, &err), 0);
+    drift_tensor_free(&both);
+    drift_tensor_free(&first);
+    dit_free(&d);
+}
+
 static void model_missing_a_tensor_is_refused_by_name(void **state)
 {
     struct env *e = *state;
@@ -257,6 +304,7 @@ int main(void)
         cmocka_unit_test(streaming_forward_matches_reference),
         cmocka_unit_test(step_cache_reuses_only_below_threshold),
         cmocka_unit_test(conditioning_memo_reuses_only_the_same_key),
+        cmocka_unit_test(the_first_row_alone_is_evaluated_and_kept_out_of_the_window),
         cmocka_unit_test(model_missing_a_tensor_is_refused_by_name),
     };
     int failed = cmocka_run_group_tests_name("dit_f32", tests, setup_f32, teardown);

@@ -237,12 +237,13 @@ class Stream:
         vc, _ = self.model(x, t, 0)
         if len(self.branches) == 1:
             return vc
-        if float(t) > self.guidance_t_max and not (self.commit == "last-step" and float(t) == self.ts[-2]):
+        guided = float(t) <= self.guidance_t_max
+        if not guided and not (self.commit == "last-step" and float(t) == self.ts[-2]):
             # an unguided step (w = 1) is the conditional branch alone; the engine does not evaluate the
             # unconditional one unless the window keeps this evaluation's keys (the last step's, at ts[-2])
             return vc
         vu, _ = self.model(x, t, 1)
-        w = self.guidance if float(t) <= self.guidance_t_max else 1.0
+        w = self.guidance if guided else 1.0
         return vu + w * (vc - vu)
 
     def next(self, trace=None):
