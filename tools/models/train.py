@@ -108,6 +108,17 @@ def stage_of(ck):
             "rollout": ck["args"].get("rollout", 0.0)}
 
 
+def noised_frames_before(prev, s_max):
+    """prev [B, L, ...]: each clip's frames-before input (zeros for the first frame, which has none); half of the
+    clips get N(0, s^2) added to the frames that exist, s ~ U(0, s_max) per clip, the others stay clean."""
+    B = prev.shape[0]
+    shape = (B,) + (1,) * (prev.dim() - 1)
+    s = torch.rand(shape, device=prev.device) * s_max * (torch.rand(shape, device=prev.device) < 0.5)
+    noise = torch.randn_like(prev) * s
+    noise[:, 0] = 0
+    return prev + noise
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", choices=["video", "audio"], required=True)
@@ -142,6 +153,11 @@ def main():
                     help="x prediction, with --previous-frame-clean: the clean frame is the frame before plus the "
                          "network's output (zero at the start), so that the untrained model copies the frame before "
                          "and learns the change (a still scene stays still without being learnt)")
+    ap.add_argument("--previous-frame-noise", type=float, default=0.0,
+                    help="with --previous-frame-clean: on the batches not rolled out, half of the clips get their "
+                         "frames-before input noised by N(0, s^2), s drawn from 0..this per clip (model space), so "
+                         "that the model learns to pull a drifted frame before back rather than copy it (GameNGen's "
+                         "context noise); the model is not told s, and a stream gives it the frame as made")
     ap.add_argument("--refiner", help="video, x prediction: a convolutional head on the latent grid after the "
                     "transformer, CHANNELSxLAYERS (model.py: Refiner), e.g. 48x4")
     ap.add_argument("--heads", type=int)
@@ -203,6 +219,8 @@ def main():
                          "--rollout-real-max real frames, the others --rollout-real-min (a sustained pitch "
                          "is set by the first frame)")
     a = ap.parse_args()
+    if a.previous_frame_noise and not (a.previous_frame_clean and 0 < a.previous_frame_noise <= 1):
+        ap.error(f"--previous-frame-noise {a.previous_frame_noise}: in (0, 1], with --previous-frame-clean")
     if a.level_loss < 0 or (a.level_loss and a.model != "audio"):
         ap.error(f"--level-loss {a.level_loss}: a weight >= 0, for the audio model")
     if a.level_target != "energy" and not a.level_loss:
@@ -391,7 +409,10 @@ def main():
         frames_in_loss = None
         # each frame's "frame before" input: as made (the real clip's) or, None, as in xt
         prev = M.frames_before(x0) if cfg.get("previous_frame_clean") else None
-        if a.rollout and rng.random() < a.rollout:
+        rolled_out = a.rollout and rng.random() < a.rollout
+        if prev is not None and a.previous_frame_noise and not rolled_out:
+            prev = noised_frames_before(prev, a.previous_frame_noise)
+        if rolled_out:
             with torch.no_grad():
                 text = net.text_cond(ids, lens, drop)
                 null = net.text.null[None].expand_as(text)
