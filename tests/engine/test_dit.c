@@ -56,14 +56,24 @@ static void text_conditioning_matches_reference(void **state)
     dit_free(&d);
 }
 
+/* The fixture's prompt (word ids 1 3 3) and the empty one: the two rows' text vectors. */
+static void prompt_and_null(struct dit *d, float text[64], float null[64], const float *texts[2])
+{
+    struct drift_error err = { 0 };
+    if (dit_text_cond(d, (int[]){ 1, 3, 3 }, 3, text, &err) < 0 ||
+        dit_text_cond(d, NULL, 0, null, &err) < 0)
+        fail_msg("dit_text_cond: %s", err.message);
+    texts[0] = text;
+    texts[1] = null;
+}
+
 /* Streams the fixture's 4 frames; returns the worst relative error of the velocities. */
 static double stream_frames(struct env *e, struct dit *d, struct dit_step_cache *sc)
 {
     struct drift_error err = { 0 };
     float text[64], null[64];
-    dit_text_cond(d, (int[]){ 1, 3, 3 }, 3, text, &err);
-    dit_text_cond(d, NULL, 0, null, &err);
-    const float *texts[2] = { text, null };
+    const float *texts[2];
+    prompt_and_null(d, text, null, texts);
     struct drift_tensor want0 = io_tensor(e, "v%d", 0), v = tensor_like(&want0);
     double worst = 0;
     for (int f = 0; f < 4; f++) {
@@ -149,11 +159,9 @@ static void conditioning_memo_reuses_only_the_same_key(void **state)
     struct env *e = *state;
     struct dit d, fresh;
     load(e, &d);
-    struct drift_error err = { 0 };
     float text[64], null[64];
-    dit_text_cond(&d, (int[]){ 1, 3, 3 }, 3, text, &err);
-    dit_text_cond(&d, NULL, 0, null, &err);
-    const float *texts[2] = { text, null };
+    const float *texts[2];
+    prompt_and_null(&d, text, null, texts);
     struct drift_tensor x = io_tensor(e, "x%d", 0), want = io_tensor(e, "v%d", 0);
     struct drift_tensor v1 = tensor_like(&want), v2 = tensor_like(&want);
     float t1[2] = { 0.7f, 0.7f }, t2[2] = { 0.3f, 0.3f };
@@ -207,9 +215,8 @@ static void the_first_row_alone_is_evaluated_and_kept_out_of_the_window(void **s
     load(e, &d);
     struct drift_error err = { 0 };
     float text[64], null[64];
-    dit_text_cond(&d, (int[]){ 1, 3, 3 }, 3, text, &err);
-    dit_text_cond(&d, NULL, 0, null, &err);
-    const float *texts[2] = { text, null };
+    const float *texts[2];
+    prompt_and_null(&d, text, null, texts);
     float t[2] = { 0.6f, 0.6f };
     struct drift_tensor x = io_tensor(e, "x%d", 0), want = io_tensor(e, "v%d", 0);
     struct drift_tensor both = tensor_like(&want), first = tensor_like(&want);
