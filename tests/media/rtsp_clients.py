@@ -147,6 +147,20 @@ def test_four_clients(demo):
     check(counts[-1] == 0, "clients still counted after they left")
 
 
+def join_patiently(cmd, what, d):
+    """Runs a joining client; one that gets nothing for 30 s joins again, as a player would.
+    Seen in parallel CI runs (2026-12-03 with ffprobe, 2026-12-05 with ffmpeg): a client over
+    UDP received nothing for 30 s while the server sent to its other clients. A second silence
+    fails with the server's side of it."""
+    for attempt in (1, 2):
+        try:
+            return run(cmd, 30)
+        except subprocess.TimeoutExpired:
+            print(f"{what}: nothing for 30 s (try {attempt} of 2)")
+    raise AssertionError(f"{what}: nothing in two tries of 30 s; server: "
+                         f"{open(d.log.name).read()[-2000:]}")
+
+
 def test_late_joiners(demo):
     """Clients joining a media that is already playing get a keyframe (with SPS/PPS) at once,
     not up to a second later, and decode without a single error."""
@@ -165,18 +179,7 @@ def test_late_joiners(demo):
             probe = ["ffprobe", "-v", "error", "-rtsp_transport", transport, "-select_streams",
                      "v:0", "-read_intervals", "%+1", "-show_entries", "packet=flags",
                      "-of", "csv=p=0", d.url]
-            try:
-                r = run(probe, 30)
-            except subprocess.TimeoutExpired:
-                # Seen once in a parallel CI run (2026-12-03): an ffprobe over UDP received nothing
-                # for 30 s, then every later joiner played at once. A player that gets nothing asks
-                # again; a second silence fails with the server's side of it.
-                print(f"joiner {i} ({transport}): ffprobe got nothing for 30 s; joining again")
-                try:
-                    r = run(probe, 30)
-                except subprocess.TimeoutExpired:
-                    raise AssertionError(f"joiner {i} ({transport}) got no packet in two tries of "
-                                         f"30 s; server: {open(d.log.name).read()[-2000:]}")
+            r = join_patiently(probe, f"joiner {i} ({transport}) probing", d)
             flags = r.stdout.split()
             check(any(f.startswith("K") for f in flags), f"joiner {i}: no keyframe in 1 s")
             first_key = next(n for n, f in enumerate(flags) if f.startswith("K"))
@@ -184,12 +187,9 @@ def test_late_joiners(demo):
             # machine, a few on a loaded one; never the rest of a GOP (24 frames).
             check(first_key <= 4, f"joiner {i}: first keyframe is packet {first_key}")
             waits.append(first_key)
-            try:
-                r = run(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i",
-                         d.url, "-t", "1", "-f", "null", "-"], 30)
-            except subprocess.TimeoutExpired:
-                raise AssertionError(f"joiner {i} ({transport}) decoded nothing for 30 s; server: "
-                                     f"{open(d.log.name).read()[-2000:]}")
+            r = join_patiently(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", transport,
+                                "-i", d.url, "-t", "1", "-f", "null", "-"],
+                               f"joiner {i} ({transport}) decoding", d)
             check(r.returncode == 0 and r.stderr.strip() == "",
                   f"joiner {i} could not decode: {r.stderr[:300]}")
             time.sleep(0.29)  # join at different points of the GOP
